@@ -1,0 +1,170 @@
+"""Load-curve metrics shared by spring chains and trained networks (SPEC §1).
+
+A load curve is ``c_0 .. c_n`` along the last axis of an array; every function
+here reduces that axis and broadcasts over all leading (grid) axes, so one call
+handles a whole phase diagram. All functions are jit- and vmap-friendly.
+
+The layer metrics (`separation`, `separation_pinv`, `regression_load`) take
+one layer's ``[N, D]`` features and produce one point of a network's load
+curve; vmap them over nets and layers. Labels are integer arrays and class
+statistics come from one-hot matmuls, so ``num_classes`` is the only static
+argument.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def layer_contributions(load_curve):
+  """First differences ``d_i = c_i - c_{i+1}``: how much each layer (spring) separates."""
+  load_curve = jnp.asarray(load_curve)
+  return load_curve[..., :-1] - load_curve[..., 1:]
+
+
+def curvature(load_curve):
+  """Curvature ``d_0 - d_{n-1}`` of a load curve (SPEC §1).
+
+  Positive: convex (shallow layers take more load, "active"); negative:
+  concave (deep layers take more load, "lazy"); zero: linear (equiseparation).
+  The sum of second differences telescopes to the first minus the last
+  contribution, which is what is computed.
+  """
+  d = layer_contributions(load_curve)
+  if d.shape[-1] < 1:
+    raise ValueError("load_curve needs at least 2 points along its last axis, "
+                     f"got shape {jnp.shape(load_curve)}")
+  return d[..., 0] - d[..., -1]
+
+
+def spread(load_curve):
+  """Standard deviation of the layer contributions ``d_i`` (0 for a linear curve)."""
+  return jnp.std(layer_contributions(load_curve), axis=-1)
+
+
+# Relative cut-off on the eigenvalues of S_b below which a direction counts as
+# its null space in `separation_pinv`. 1e-5 is close to what
+# `torch.linalg.pinv` uses on a float32 100x100 matrix (max(m, n) * eps =
+# 1.2e-5), which is what the paper's reference code applied; it sits far above
+# the float32 round-off floor (~1e-13 after the exact null direction is
+# projected out) and far below the spread of genuine class-mean directions.
+PINV_RCOND = 1e-5
+
+
+def _class_statistics(features, labels, num_classes):
+  """Quantities shared by both separation metrics.
+
+  Args:
+    features: ``[N, D]`` features, one row per example.
+    labels: ``[N]`` integer class labels in ``[0, num_classes)``.
+    num_classes: static number of classes ``C``.
+
+  Returns:
+    ``(within_NxD, means_CxD, counts_C)``: the features minus their class
+    mean, the class means of the globally centred features, and the class
+    sizes. Empty classes have a zero mean and count.
+  """
+  features = jnp.asarray(features)
+  if features.ndim != 2:
+    raise ValueError(f"features must be [N, D], got shape {features.shape}")
+  one_hot_NxC = jax.nn.one_hot(labels, num_classes, dtype=features.dtype)
+  # Centring first keeps float32 class means accurate when the features share
+  # a large common offset (e.g. ReLU outputs), which the metrics do not see.
+  centred_NxD = features - jnp.mean(features, axis=0)
+  counts_C = jnp.sum(one_hot_NxC, axis=0)
+  sums_CxD = one_hot_NxC.T @ centred_NxD
+  means_CxD = sums_CxD / jnp.maximum(counts_C, 1.0)[:, None]
+  within_NxD = centred_NxD - one_hot_NxC @ means_CxD
+  return within_NxD, means_CxD, counts_C
+
+
+def separation(features, labels, num_classes: int):
+  """Trace separation ``log(tr S_w / tr S_b)`` of one layer (SPEC §1, eq. 3).
+
+  Lower is better separated. Classes without examples contribute nothing; a
+  class with one example contributes only to ``S_b``. Degenerate features
+  (``tr S_b = 0``, e.g. a dead layer) give ``+inf`` or NaN.
+
+  Args:
+    features: ``[N, D]`` features (vmap over leading axes for a stack).
+    labels: ``[N]`` integer labels in ``[0, num_classes)``.
+    num_classes: static number of classes.
+
+  Returns:
+    A scalar.
+  """
+  within_NxD, means_CxD, counts_C = _class_statistics(features, labels,
+                                                      num_classes)
+  # The common 1/N of S_w and S_b cancels in the ratio.
+  trace_within = jnp.sum(jnp.square(within_NxD))
+  trace_between = jnp.sum(counts_C * jnp.sum(jnp.square(means_CxD), axis=1))
+  return jnp.log(trace_within) - jnp.log(trace_between)
+
+
+def separation_pinv(features, labels, num_classes: int,
+                    rcond: float = PINV_RCOND):
+  """Pseudo-inverse separation ``log tr(S_w S_b^+)`` (SPEC §1, SM S4).
+
+  ``S_b = M^T M`` with the ``[C, D]`` matrix ``M`` of rows
+  ``sqrt(n_c / N) (m_c - m)``, so with the thin SVD ``M = U diag(s) V^T``,
+  ``S_b^+ = V diag(s^-2) V^T`` and
+  ``tr(S_w S_b^+) = sum_k |Z v_k|^2 / (N s_k^2)``, ``Z`` the within-class
+  centred features. Only a ``C x D`` SVD is needed (no ``D x D`` pinv),
+  which is faster and, since singular values of ``M`` are accurate relative
+  to ``s_max`` rather than ``s_max^2``, more stable in float32.
+
+  ``S_b`` has rank at most ``C - 1``: the rows of ``M`` weighted by
+  ``sqrt(n_c)`` sum to zero. That exact null direction is projected out of
+  ``M`` before the SVD so that round-off cannot leave a tiny spurious
+  singular value; then eigenvalues ``s_k^2 <= rcond * s_max^2`` are treated
+  as zero, as ``numpy.linalg.pinv(S_b, rcond)`` would.
+
+  Args:
+    features: ``[N, D]`` features.
+    labels: ``[N]`` integer labels in ``[0, num_classes)``.
+    num_classes: static number of classes.
+    rcond: relative cut-off on the eigenvalues of ``S_b``.
+
+  Returns:
+    A scalar.
+  """
+  within_NxD, means_CxD, counts_C = _class_statistics(features, labels,
+                                                      num_classes)
+  num_examples = jnp.sum(counts_C)
+  weights_C = jnp.sqrt(counts_C / num_examples)
+  between_CxD = weights_C[:, None] * means_CxD
+  # weights_C is a unit vector (sum n_c / N = 1) with weights_C @ M = 0.
+  between_CxD -= jnp.outer(weights_C, weights_C @ between_CxD)
+  _, singular_K, directions_KxD = jnp.linalg.svd(between_CxD,
+                                                 full_matrices=False)
+  eigen_K = jnp.square(singular_K)
+  keep_K = eigen_K > rcond * eigen_K[0]
+  projected_NxK = within_NxD @ directions_KxD.T
+  within_K = jnp.sum(jnp.square(projected_NxK), axis=0) / num_examples
+  terms_K = jnp.where(keep_K, within_K / jnp.where(keep_K, eigen_K, 1.0), 0.0)
+  return jnp.log(jnp.sum(terms_K))
+
+
+def regression_load(features, targets):
+  """Regression load (SM S5): RMSE of the best affine least-squares fit.
+
+  Fits ``targets ~ features @ W + b`` by least squares and returns the root
+  mean squared residual over examples and target components.
+
+  Args:
+    features: ``[N, D]`` features.
+    targets: ``[N]`` or ``[N, K]`` real targets.
+
+  Returns:
+    A scalar.
+  """
+  features = jnp.asarray(features)
+  targets = jnp.asarray(targets, features.dtype)
+  targets_NxK = targets.reshape(targets.shape[0], -1)
+  # Centring both sides absorbs the intercept exactly.
+  centred_NxD = features - jnp.mean(features, axis=0)
+  centred_NxK = targets_NxK - jnp.mean(targets_NxK, axis=0)
+  solution_DxK, *_ = jnp.linalg.lstsq(centred_NxD, centred_NxK)
+  residual_NxK = centred_NxK - centred_NxD @ solution_DxK
+  return jnp.sqrt(jnp.mean(jnp.square(residual_NxK)))

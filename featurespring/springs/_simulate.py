@@ -1,0 +1,199 @@
+"""Simulate a whole grid of spring-block chains in one jitted ``lax.scan``.
+
+All chains advance together: the config's fields broadcast to a batch shape,
+which is flattened to one chain axis B inside the jitted program. Time runs
+in a scan whose only outputs are the optional strided snapshots, so memory
+does not grow with ``num_steps``. Inputs sharded along their leading axis
+stay sharded (the program has no cross-chain reductions), so a grid spreads
+over devices by passing sharded config arrays or keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from featurespring.springs import _config
+from featurespring.springs import _dynamics
+from featurespring.springs import _noise
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationResult:
+  """What :func:`simulate` returns; grid axes come first everywhere.
+
+  Attributes:
+    load_curve: ``[*batch, L+1]`` final load curve ``d_l = y - x_l`` (``d_0 = y``).
+    positions: ``[*batch, L]`` final block positions.
+    velocities: ``[*batch, L]`` final velocities (zeros for first-order).
+    stop_step: ``[*batch]`` int32, the step at which the stopping rule froze
+      the chain, or ``num_steps`` if it never fired (or is off).
+    trajectory: ``[*batch, T, L+1]`` load curves at ``times``, or None.
+    times: ``[T]`` physical times of the trajectory snapshots (step * dt for
+      the first chain's dt; steps are shared by all chains), or None.
+    steps: ``[T]`` step indices of the snapshots, or None.
+  """
+  load_curve: jax.Array
+  positions: jax.Array
+  velocities: jax.Array
+  stop_step: jax.Array
+  trajectory: Optional[jax.Array] = None
+  times: Optional[jax.Array] = None
+  steps: Optional[jax.Array] = None
+
+
+jax.tree_util.register_dataclass(
+    SimulationResult,
+    data_fields=["load_curve", "positions", "velocities", "stop_step",
+                 "trajectory", "times", "steps"],
+    meta_fields=[])
+
+
+def simulate(config: _config.ChainConfig, key, num_steps: int,
+             record_every: Optional[int] = None, *, unroll: int = 8) -> SimulationResult:
+  """Simulates every chain of ``config`` for ``num_steps`` steps from rest at 0.
+
+  Args:
+    config: a :class:`ChainConfig`; its numeric fields broadcast to the batch
+      shape of the grid.
+    key: a ``jax.random.key``, split over all chains, or an array of keys
+      broadcastable to the batch shape (one stream per chain; e.g. a trailing
+      seed axis). Chain i of a grid equals a single-chain run with its key.
+    num_steps: number of time steps (>= 0).
+    record_every: if given, snapshot the load curve every this many steps
+      (plus the initial state) into ``trajectory``.
+    unroll: time steps per scan iteration (a speed knob; results do not
+      depend on it).
+
+  Returns:
+    A :class:`SimulationResult`.
+  """
+  config.validate()
+  if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
+    raise ValueError(f"num_steps must be an integer >= 0, got {num_steps!r}")
+  if record_every is not None and (
+      isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer))
+      or record_every < 1):
+    raise ValueError(f"record_every must be None or an integer >= 1, got {record_every!r}")
+  if isinstance(unroll, bool) or not isinstance(unroll, (int, np.integer)) or unroll < 1:
+    raise ValueError(f"unroll must be an integer >= 1, got {unroll!r}")
+  key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+  if not (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+          or (key.dtype == jnp.uint32 and key.shape[-1:] == (2,))):
+    raise ValueError("key must be a jax.random.key / PRNGKey or an array of them, "
+                     f"got dtype {key.dtype} and shape {key.shape}")
+  key_batch_shape = key.shape if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key.shape[:-1]
+  try:
+    batch_shape = np.broadcast_shapes(config.batch_shape, key_batch_shape)
+  except ValueError as err:
+    raise ValueError(f"key batch shape {key_batch_shape} does not broadcast with the "
+                     f"config's batch shape {config.batch_shape}") from err
+  # Freezing stopped chains costs two selects per block-step; skip them when
+  # the rule is certainly off.
+  stop_rtol = _config._concrete(config.stop_rtol)
+  use_stop = stop_rtol is None or bool(np.any(stop_rtol > 0))
+  numeric = {name: jnp.asarray(getattr(config, name), dtype=jnp.float32)
+             for name in _config.NUMERIC_FIELDS}
+  return _simulate_jit(
+      numeric, key, batch_shape=tuple(batch_shape), num_blocks=config.num_blocks,
+      dynamics=config.dynamics, noise_dist=config.noise_dist,
+      synchronous=bool(config.synchronous), generator=config.generator,
+      stop_window=config.stop_window, use_stop=use_stop, num_steps=int(num_steps),
+      record_every=None if record_every is None else int(record_every), unroll=int(unroll))
+
+
+@functools.partial(jax.jit, static_argnames=(
+    "batch_shape", "num_blocks", "dynamics", "noise_dist", "synchronous", "generator",
+    "stop_window", "use_stop", "num_steps", "record_every", "unroll"))
+def _simulate_jit(numeric, key, *, batch_shape, num_blocks, dynamics, noise_dist,
+                  synchronous, generator, stop_window, use_stop, num_steps,
+                  record_every, unroll):
+  num_chains = int(np.prod(batch_shape))
+  params = _dynamics.ChainParams(**{
+      name: jnp.broadcast_to(value, batch_shape).reshape(num_chains)
+      for name, value in numeric.items()})
+  if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+    key = jax.random.wrap_key_data(key)
+  words = _noise.chain_keys(key, batch_shape).reshape(2, num_chains)
+  step_fn = _dynamics.STEP_FUNCTIONS[dynamics]
+
+  if generator == "counter_hash":
+    def draw(step):
+      bits = _noise.counter_bits(words, step, num_blocks, synchronous)
+      return _noise.unit_noise(bits, noise_dist, params.noise_cut)
+  else:
+    def draw(step):
+      return _noise.threefry_noise(words.T, step, num_blocks, synchronous,
+                                   noise_dist, params.noise_cut)
+
+  def one_step(carry, _):
+    x, v, x_ref, stopped, stop_step, step = carry
+    eps_t = _dynamics.noise_scale(params, step)
+    x_new, v_new = step_fn(x, v, draw(step), params, eps_t)
+    step = step + 1
+    if use_stop:
+      x_new = jnp.where(stopped, x, x_new)
+      v_new = jnp.where(stopped, v, v_new)
+      x_ref, stopped, stop_step = jax.lax.cond(
+          step % stop_window == 0,
+          functools.partial(_check_stop, params.stop_rtol),
+          lambda x_new, x_ref, stopped, stop_step, step: (x_ref, stopped, stop_step),
+          x_new, x_ref, stopped, stop_step, step)
+    return (x_new, v_new, x_ref, stopped, stop_step, step), None
+
+  def run(carry, length):
+    if length == 0:
+      return carry
+    carry, _ = jax.lax.scan(one_step, carry, None, length=length,
+                            unroll=min(unroll, length))
+    return carry
+
+  zeros = jnp.zeros((num_blocks, num_chains), jnp.float32)
+  carry = (zeros, zeros, zeros, jnp.zeros(num_chains, bool),
+           jnp.full(num_chains, num_steps, jnp.int32), jnp.zeros((), jnp.int32))
+
+  trajectory = times = steps = None
+  if record_every is None:
+    carry = run(carry, num_steps)
+  else:
+    num_records = num_steps // record_every
+
+    def record(carry, _):
+      carry = run(carry, record_every)
+      return carry, carry[0]
+
+    carry, snapshots = jax.lax.scan(record, carry, None, length=num_records)
+    carry = run(carry, num_steps - num_records * record_every)
+    snapshots = jnp.concatenate([zeros[None], snapshots], axis=0)  # [T, L, B]
+    trajectory = _load_curve(jnp.moveaxis(snapshots, -1, 0), params.target[:, None])
+    trajectory = trajectory.reshape(batch_shape + trajectory.shape[1:])
+    steps = jnp.arange(num_records + 1, dtype=jnp.int32) * record_every
+    times = steps.astype(jnp.float32) * params.dt[0]
+
+  x, v, _, _, stop_step, _ = carry
+  positions = x.T.reshape(batch_shape + (num_blocks,))
+  return SimulationResult(
+      load_curve=_load_curve(positions, params.target.reshape(batch_shape)),
+      positions=positions,
+      velocities=v.T.reshape(batch_shape + (num_blocks,)),
+      stop_step=stop_step.reshape(batch_shape),
+      trajectory=trajectory, times=times,
+      steps=steps)
+
+
+def _check_stop(stop_rtol, x_new, x_ref, stopped, stop_step, step):
+  change = jnp.sqrt(jnp.sum((x_new - x_ref) ** 2, axis=0))
+  size = jnp.sqrt(jnp.sum(x_new ** 2, axis=0))
+  newly = (~stopped) & (stop_rtol > 0) & (change < stop_rtol * size)
+  return x_new, stopped | newly, jnp.where(newly, step, stop_step)
+
+
+def _load_curve(positions, target):
+  """``[..., L] -> [..., L+1]``: ``d_0 = y``, ``d_l = y - x_l``."""
+  target = jnp.broadcast_to(target[..., None], positions.shape[:-1] + (1,))
+  return jnp.concatenate([target, target - positions], axis=-1)
