@@ -1,0 +1,33 @@
+"""Sweeps over phase diagrams: grids, chunks, devices, resumable results.
+
+The pieces, one concept per module:
+
+- :mod:`~featurespring.sweep.grid`: named grid axes <-> one flat member axis.
+- :mod:`~featurespring.sweep.chunks`: compiled batches, and which task runs which.
+- :mod:`~featurespring.sweep.sharding`: the member axis over devices and hosts.
+- :mod:`~featurespring.sweep.engine`: the interface an engine implements
+  (springs in ``springs_engine``, networks in ``dnn_engine``).
+- :mod:`~featurespring.sweep.results`: atomic ``.npz`` + JSON result files.
+- :mod:`~featurespring.sweep.checkpoint`: atomic state checkpoints.
+- :mod:`~featurespring.sweep.progress`: progress lines with rate and ETA.
+- :mod:`~featurespring.sweep.runner`: running a task's chunks into a workdir.
+- :mod:`~featurespring.sweep.merging`: joining parts into one result.
+- :mod:`~featurespring.sweep.config`: the common config fields.
+
+Typical use (what ``python -m launch.sweep`` does)::
+
+  config = sweep.base_config("springs"); config.grid.noise = (0.0, 0.1)
+  sweep.run(config, workdir)
+  arrays, sidecar = sweep.load_result(workdir)
+"""
+
+from featurespring.sweep.chunks import Chunk, chunks_for_task, plan_chunks, task_from_env
+from featurespring.sweep.config import base_config, parse_arg
+from featurespring.sweep.engine import ENGINES, Engine, engine_class
+from featurespring.sweep.grid import SEED_AXIS, Axis, Grid
+from featurespring.sweep.merging import load_result, merge
+from featurespring.sweep.progress import Progress
+from featurespring.sweep.results import HARMLESS_FIELDS, config_hash
+from featurespring.sweep.runner import WorkdirMismatchError, plan, run, validate
+from featurespring.sweep.sharding import initialize_distributed, member_mesh
+

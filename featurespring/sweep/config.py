@@ -1,0 +1,60 @@
+"""The sweep config: common fields, and the base that experiment files extend.
+
+An experiment file in ``experiments/`` is ``get_config(arg)`` returning
+``base_config(engine)`` with its grid and engine fields set. Every field can
+be overridden from the command line (``--config.seeds=3``,
+``--config.grid.noise='(0.0,0.1)'``, ``--config.springs.num_steps=500``).
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+
+def base_config(engine: str) -> ml_collections.ConfigDict:
+  """Common sweep fields plus ``config.<engine>`` defaults.
+
+  Args:
+    engine: ``'springs'`` or ``'dnn'``.
+  """
+  c = ml_collections.ConfigDict()
+  c.engine = engine                 # springs | dnn (or a "module:Class" engine)
+  c.seed = 0                        # root PRNG seed; member keys fold in the seed index
+  c.seeds = 1                       # independent runs per grid cell (the last grid axis)
+  c.grid = ml_collections.ConfigDict()  # axis -> values; each sweeps config.<engine>.<axis>
+  c.chunk_size = 4096               # most members per compiled batch (and per part file)
+  c.checkpoint_every = 10           # units (epochs) between checkpoints of a chunk
+  c.progress = ml_collections.ConfigDict()
+  c.progress.log_every_s = 10.0     # seconds between progress lines
+  c.plot = ml_collections.ConfigDict()
+  c.plot.x = "noise"                # grid axis on the phase diagram's x axis (noise knob)
+  c.plot.y = "alpha"                # grid axis on its y axis (nonlinearity)
+  c.plot.log_x = False              # logarithmic x axis (learning rate, batch size)
+  c.plot.metric = "curvature"       # colour of the phase diagram
+  if engine == "springs":
+    from featurespring.sweep import springs_engine  # pylint: disable=g-import-not-at-top
+    c.springs = springs_engine.default_config()
+    c.plot.y = "mu"
+  elif engine == "dnn":
+    from featurespring.sweep import dnn_engine  # pylint: disable=g-import-not-at-top
+    c.dnn = dnn_engine.default_config()
+  else:
+    raise ValueError(f"engine must be 'springs' or 'dnn', got {engine!r}")
+  return c
+
+
+def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
+  """Parses a config-file argument ``"runlocal,variant=sgd"`` into flags.
+
+  ``--config=experiments/x.py:runlocal`` passes ``"runlocal"`` to
+  ``get_config``; each comma-separated ``name`` sets a bool default to True
+  and ``name=value`` sets a string default. Unknown names raise, so a typo
+  does not silently run the full-size sweep.
+  """
+  parsed = ml_collections.ConfigDict(defaults)
+  for item in filter(None, (arg or "").split(",")):
+    name, _, value = item.partition("=")
+    if name not in parsed:
+      raise ValueError(f"unknown config argument {name!r}; known: {sorted(defaults)}")
+    parsed[name] = value if value else True
+  return parsed

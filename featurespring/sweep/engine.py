@@ -1,0 +1,112 @@
+"""The engine interface: what the sweep layer needs from a simulator.
+
+An engine advances a batch of independent runs (chains or nets), one per
+member of a chunk, as one jitted computation over a leading member axis:
+
+- ``init(points, keys) -> state``: a pytree whose per-member leaves lead with
+  the member axis; ``points`` maps each swept field to a ``[members]`` array
+  (sharded over devices), ``keys`` is one PRNG key per member;
+- ``advance(state, n) -> state``: ``n`` more units (epochs, or blocks of chain
+  steps); running ``a`` then ``b`` units equals running ``a + b``, which is what
+  lets a sweep checkpoint between calls and resume exactly;
+- ``finalize(state) -> {name: [members, ...]}``: the per-member results.
+
+Engines are built once per static group (the values of the shape-changing
+fields, e.g. depth or chain length) and configured from ``config.<name>``,
+where ``name`` is the engine's registry name (``config.engine``).
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from featurespring.sweep import grid as grid_lib
+
+# Engine name (``config.engine``) -> "module:class"; imported lazily so that a
+# spring sweep never imports Flax or the datasets.
+ENGINES = {
+    "springs": "featurespring.sweep.springs_engine:SpringsEngine",
+    "dnn": "featurespring.sweep.dnn_engine:DnnEngine",
+}
+
+
+class Engine(abc.ABC):
+  """A batch of runs that the sweep layer can init, advance and finalize."""
+
+  name: str = ""
+  unit_name: str = "unit"
+  # Fields that change array shapes; members differing in them compile apart.
+  # Swept string or bool fields are static too, automatically.
+  static_fields: tuple[str, ...] = ()
+
+  def __init__(self, config: ml_collections.ConfigDict, static: Mapping[str, Any]):
+    """Builds the engine for ``config`` with the static fields set to ``static``."""
+    self.config = config
+    self.static = dict(static)
+
+  @classmethod
+  def static_fields_of(cls, config: ml_collections.ConfigDict) -> tuple[str, ...]:
+    """Static fields of this engine under ``config`` (declared + str/bool ones)."""
+    fields = getattr(config, cls.name)
+    implicit = tuple(f for f, v in fields.items() if isinstance(v, (str, bool)))
+    return tuple(dict.fromkeys(cls.static_fields + implicit))
+
+  @classmethod
+  def validate(cls, config: ml_collections.ConfigDict) -> None:
+    """Raises a ``ValueError`` naming the field for any bad config value.
+
+    The base checks that every swept field exists in ``config.<name>`` and
+    has values of the field's type; engines add range checks.
+    """
+    fields = getattr(config, cls.name, None)
+    if fields is None:
+      raise ValueError(f"config.engine={cls.name!r} needs a config.{cls.name} group")
+    grid = grid_lib.Grid.from_config(config)
+    for field in grid.fields:
+      if field == grid_lib.SEED_AXIS:
+        continue
+      if field not in fields:
+        raise ValueError(f"config.grid sweeps {field!r}, which is not a field of "
+                         f"config.{cls.name} (fields: {sorted(fields.keys())})")
+      default, values = fields[field], grid.points(np.arange(grid.size))[field]
+      if isinstance(default, (int, float)) and not isinstance(default, bool):
+        if not np.issubdtype(values.dtype, np.number):
+          raise ValueError(f"config.grid.{field} must hold numbers like "
+                           f"config.{cls.name}.{field}, got {values.tolist()}")
+      elif isinstance(default, (str, bool)) and values.dtype.kind != np.asarray(default).dtype.kind:
+        raise ValueError(f"config.grid.{field} must hold {type(default).__name__} "
+                         f"values like config.{cls.name}.{field}, got {values.tolist()}")
+
+  @classmethod
+  @abc.abstractmethod
+  def num_units(cls, config: ml_collections.ConfigDict) -> int:
+    """Units (epochs, blocks of steps) that one run of ``config`` takes."""
+
+  @abc.abstractmethod
+  def init(self, points: Mapping[str, jax.Array], keys: jax.Array):
+    """Initial state of a batch; see the module docstring."""
+
+  @abc.abstractmethod
+  def advance(self, state, num_units: int):
+    """``num_units`` more units of every run in ``state``."""
+
+  @abc.abstractmethod
+  def finalize(self, state) -> dict[str, jax.Array]:
+    """Per-member results, each leading with the member axis."""
+
+
+def engine_class(config: ml_collections.ConfigDict) -> type[Engine]:
+  """The engine class that ``config.engine`` names (or a "module:Class" path)."""
+  spec = ENGINES.get(config.engine, config.engine)
+  if ":" not in spec:
+    raise ValueError(f"config.engine must be one of {sorted(ENGINES)} or a "
+                     f"'module:Class' path, got {config.engine!r}")
+  module, cls = spec.split(":")
+  return getattr(importlib.import_module(module), cls)

@@ -1,0 +1,131 @@
+"""The grid of a sweep: named axes <-> one flat population axis.
+
+A sweep runs every combination of the values in ``config.grid`` times
+``config.seeds`` independent runs. Each combination is one *member*; members
+are numbered by their flat (C-order) index into the grid's shape, so one flat
+index array is all it takes to name a batch of runs, and results gathered in
+any order scatter back into ``[*grid.shape, ...]`` arrays with named axes.
+
+Two kinds of ``config.grid`` entries:
+
+- a tuple of values: an independent axis sweeping the engine field of the same
+  name (``config.grid.noise = (0.0, 0.1)`` sweeps ``config.<engine>.noise``);
+- a ConfigDict of equal-length tuples: a *zipped* axis whose fields move
+  together, one case per position (paper Fig. 4 varies learning rate, dropout
+  and batch size jointly). Its axis values are the case indices ``0..n-1``.
+
+The ``seed`` axis (``config.seeds`` runs) is always last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import ml_collections
+import numpy as np
+
+SEED_AXIS = "seed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Axis:
+  """One named grid axis.
+
+  Attributes:
+    name: axis name (``config.grid`` key, or ``seed``).
+    values: the axis coordinates, shape ``[n]`` (case indices for a zipped axis).
+    fields: engine field name -> values ``[n]`` that this axis sets per position.
+  """
+  name: str
+  values: np.ndarray
+  fields: Mapping[str, np.ndarray]
+
+  def __len__(self):
+    return len(self.values)
+
+
+def _as_values(name, values):
+  """Axis values as a 1-D array, with a clear error naming the field."""
+  if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+    values = (values,)
+  array = np.asarray(values)
+  if array.ndim != 1 or array.size == 0:
+    raise ValueError(f"config.grid.{name} must be a non-empty 1-D tuple of "
+                     f"values, got {values!r}")
+  if array.dtype == object:
+    raise ValueError(f"config.grid.{name} mixes value types: {values!r}")
+  return array
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+  """Named axes of a sweep and the flat member numbering over them."""
+  axes: tuple[Axis, ...]
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict) -> "Grid":
+    """Builds the grid from ``config.grid`` (sorted by name) and ``config.seeds``."""
+    if int(config.seeds) < 1:
+      raise ValueError(f"config.seeds must be >= 1, got {config.seeds}")
+    axes = []
+    # ConfigDict iterates in sorted key order: the axis order is alphabetical,
+    # which is stable under command-line overrides.
+    for name, entry in config.grid.items():
+      if name == SEED_AXIS:
+        raise ValueError("config.grid.seed is reserved; set config.seeds instead")
+      if isinstance(entry, (ml_collections.ConfigDict, Mapping)):
+        fields = {f: _as_values(f"{name}.{f}", v) for f, v in entry.items()}
+        lengths = {f: len(v) for f, v in fields.items()}
+        if not fields or len(set(lengths.values())) != 1:
+          raise ValueError(f"config.grid.{name} is a zipped axis: its fields must "
+                           f"be tuples of one common length, got {lengths}")
+        n = next(iter(lengths.values()))
+        axes.append(Axis(name, np.arange(n), fields))
+      else:
+        values = _as_values(name, entry)
+        axes.append(Axis(name, values, {name: values}))
+    seeds = np.arange(int(config.seeds))
+    axes.append(Axis(SEED_AXIS, seeds, {SEED_AXIS: seeds}))
+    return cls(tuple(axes))
+
+  @property
+  def names(self) -> tuple[str, ...]:
+    return tuple(axis.name for axis in self.axes)
+
+  @property
+  def shape(self) -> tuple[int, ...]:
+    return tuple(len(axis) for axis in self.axes)
+
+  @property
+  def size(self) -> int:
+    return int(np.prod(self.shape))
+
+  @property
+  def fields(self) -> tuple[str, ...]:
+    """Every engine field that some axis sets (``seed`` included)."""
+    return tuple(f for axis in self.axes for f in axis.fields)
+
+  def axis(self, name: str) -> Axis:
+    for axis in self.axes:
+      if axis.name == name:
+        return axis
+    raise KeyError(f"no grid axis {name!r}; axes are {self.names}")
+
+  def points(self, members: np.ndarray) -> dict[str, np.ndarray]:
+    """Field values per member: field name -> ``[len(members)]`` array."""
+    members = np.asarray(members)
+    positions = np.unravel_index(members, self.shape)
+    return {field: values[position]
+            for axis, position in zip(self.axes, positions)
+            for field, values in axis.fields.items()}
+
+  def to_named(self, per_member: np.ndarray) -> np.ndarray:
+    """Reshapes a ``[grid.size, ...]`` array to ``[*grid.shape, ...]``."""
+    return np.reshape(per_member, self.shape + np.shape(per_member)[1:])
+
+  def describe(self) -> dict:
+    """JSON-ready description: names, values and zipped fields of every axis."""
+    return {axis.name: {"values": axis.values.tolist(),
+                        "fields": {f: v.tolist() for f, v in axis.fields.items()}}
+            for axis in self.axes}

@@ -1,0 +1,80 @@
+"""Joining the parts of a sweep into one result with named axes.
+
+Each part holds ``[members, ...]`` arrays and the members' flat grid indices;
+merging scatters them into ``[*grid.shape, ...]`` arrays. Members of different
+static groups may have different trailing shapes (a deeper net has a longer
+load curve): such arrays are padded at the end with NaN (floats) or -1
+(integers) to the largest shape.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from absl import logging
+
+from featurespring.sweep import results
+
+RESULT_STEM = "results"
+
+
+def _pad_value(dtype):
+  return np.nan if np.issubdtype(dtype, np.floating) else -1
+
+
+def merge(workdir: str) -> str:
+  """Merges ``<workdir>/parts`` into ``<workdir>/results.{npz,json}``.
+
+  Returns:
+    The result stem (``<workdir>/results``).
+
+  Raises:
+    FileNotFoundError: if any chunk's part is missing; names them.
+  """
+  manifest = results.read_json(os.path.join(workdir, "sweep.json"))
+  names = [c["name"] for c in manifest["chunks"]]
+  stems = [os.path.join(workdir, "parts", n) for n in names]
+  missing = [n for n, s in zip(names, stems) if not results.exists(s)]
+  if missing:
+    raise FileNotFoundError(
+        f"cannot merge {workdir}: {len(missing)} of {len(names)} chunks have no "
+        f"result yet ({', '.join(missing[:8])}{', ...' if len(missing) > 8 else ''});"
+        " run the remaining tasks first")
+  parts = [results.load(s) for s in stems]
+  grid_shape = tuple(manifest["grid_shape"])
+  size = int(np.prod(grid_shape))
+  keys = [k for k in parts[0][0] if k != "members"]
+  merged = {}
+  for key in keys:
+    arrays = [p[0][key] for p in parts]
+    trailing = tuple(np.max([a.shape[1:] for a in arrays], axis=0)) if arrays[0].ndim > 1 else ()
+    dtype = np.result_type(*arrays)
+    out = np.full((size,) + trailing, _pad_value(dtype), dtype=dtype)
+    for (arrays_, _), array in zip(parts, arrays):
+      out[(arrays_["members"],) + tuple(slice(0, n) for n in array.shape[1:])] = array
+    merged[key] = out.reshape(grid_shape + trailing)
+  for name, axis in manifest["grid"].items():
+    merged[f"axis/{name}"] = np.asarray(axis["values"])
+  sidecars = [p[1] for p in parts]
+  stem = os.path.join(workdir, RESULT_STEM)
+  results.save(stem, merged, {
+      "config": manifest["config"], "config_hash": manifest["config_hash"],
+      "grid": manifest["grid"], "grid_names": manifest["grid_names"],
+      "grid_shape": manifest["grid_shape"],
+      "seeds": manifest["grid"]["seed"]["values"],
+      "arrays": {k: list(v.shape) for k, v in merged.items()},
+      "wall_time_s": sum(s["wall_time_s"] for s in sidecars),
+      "num_chunks": len(parts), "unit_name": sidecars[0]["unit_name"],
+      "units": sidecars[0]["units"],
+      "environment": sidecars[0]["environment"],
+      "parts": {s["chunk"]: {k: s[k] for k in ("wall_time_s", "resumed_from_unit",
+                                               "static", "num_members")}
+                for s in sidecars}})
+  logging.info("merged %d chunks into %s.npz", len(parts), stem)
+  return stem
+
+
+def load_result(workdir: str) -> tuple[dict[str, np.ndarray], dict]:
+  """``(arrays, sidecar)`` of the merged result in ``workdir``."""
+  return results.load(os.path.join(workdir, RESULT_STEM))

@@ -1,0 +1,195 @@
+"""Running a sweep into a workdir, resumably.
+
+Workdir layout::
+
+  <workdir>/sweep.json               manifest: resolved config, its hash, grid, chunks
+  <workdir>/parts/chunk_NNNNN.npz    one finished chunk ([members, ...] arrays)
+  <workdir>/parts/chunk_NNNNN.json   its sidecar (completion marker)
+  <workdir>/checkpoints/chunk_NNNNN.npz  state of an unfinished chunk
+  <workdir>/results.npz / .json      the merged sweep ([*grid.shape, ...])
+
+Starting again with the same command skips finished chunks and resumes the
+unfinished one from its checkpoint; starting with a different config (other
+than :data:`results.HARMLESS_FIELDS`) in the same workdir is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+from featurespring.sweep import checkpoint
+from featurespring.sweep import chunks as chunks_lib
+from featurespring.sweep import engine as engine_lib
+from featurespring.sweep import grid as grid_lib
+from featurespring.sweep import merging
+from featurespring.sweep import progress as progress_lib
+from featurespring.sweep import results
+from featurespring.sweep import sharding
+
+MANIFEST = "sweep.json"
+
+
+class WorkdirMismatchError(RuntimeError):
+  """The workdir holds a sweep with a different config."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  """Everything a task needs to know about the sweep, computed from the config."""
+  config: ml_collections.ConfigDict
+  engine_cls: type[engine_lib.Engine]
+  grid: grid_lib.Grid
+  chunks: list[chunks_lib.Chunk]
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks the sweep-level fields and the engine's, before any compile."""
+  for field in ("engine", "seed", "seeds", "grid", "chunk_size", "checkpoint_every"):
+    if field not in config:
+      raise ValueError(f"config.{field} is missing; see featurespring.sweep.base_config")
+  if int(config.checkpoint_every) < 1:
+    raise ValueError(f"config.checkpoint_every must be >= 1, got {config.checkpoint_every}")
+  engine_lib.engine_class(config).validate(config)
+
+
+def plan(config: ml_collections.ConfigDict) -> Plan:
+  """Validates ``config`` and lays out its grid and chunks."""
+  validate(config)
+  engine_cls = engine_lib.engine_class(config)
+  grid = grid_lib.Grid.from_config(config)
+  chunks = chunks_lib.plan_chunks(grid, int(config.chunk_size),
+                                  engine_cls.static_fields_of(config))
+  return Plan(config, engine_cls, grid, chunks)
+
+
+def _manifest(sweep: Plan) -> dict:
+  return {"config": results.config_to_dict(sweep.config),
+          "config_hash": results.config_hash(sweep.config),
+          "grid": sweep.grid.describe(), "grid_names": list(sweep.grid.names),
+          "grid_shape": list(sweep.grid.shape),
+          "chunks": [{"name": c.name, "members": c.members.tolist(),
+                      "static": c.static} for c in sweep.chunks]}
+
+
+def prepare_workdir(workdir: str, sweep: Plan) -> None:
+  """Writes the manifest, or checks the existing one matches this config."""
+  path = os.path.join(workdir, MANIFEST)
+  manifest = _manifest(sweep)
+  if os.path.exists(path):
+    existing = results.read_json(path)
+    if existing["config_hash"] != manifest["config_hash"]:
+      diffs = results.config_diff(existing["config"], manifest["config"])
+      raise WorkdirMismatchError(
+          f"workdir {workdir} holds a sweep with a different config; refusing to "
+          f"mix results. Use a new --workdir, or rerun with the original config. "
+          f"Differences (workdir -> now): {'; '.join(diffs) or 'unknown'}")
+    return
+  if jax.process_index() == 0:
+    results.write_json(path, manifest)
+
+
+def member_keys(seed: int, seed_indices: np.ndarray) -> jax.Array:
+  """One PRNG key per member, from the root seed and the member's seed index.
+
+  Members of different grid cells with the same seed index share their key
+  (common random numbers): differences between cells then come from the
+  swept values, not from the draw, which makes phase diagrams smoother.
+  """
+  root = jax.random.key(seed)
+  return jax.vmap(lambda s: jax.random.fold_in(root, s))(np.asarray(seed_indices))
+
+
+def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
+              progress: progress_lib.Progress, position: int,
+              engines: dict) -> None:
+  """Runs (or resumes) one chunk and writes its part."""
+  config = sweep.config
+  start = time.time()
+  engine_key = tuple(sorted(chunk.static.items()))
+  if engine_key not in engines:
+    engines[engine_key] = sweep.engine_cls(config, chunk.static)
+  engine = engines[engine_key]
+  static_fields = set(sweep.engine_cls.static_fields_of(config))
+  # Host values are float64/int64; the devices compute in JAX's default types.
+  points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+            for f, v in sweep.grid.points(chunk.members).items()
+            if f not in static_fields}
+  # Every chunk is padded to the longest one, so one compile serves them all.
+  size = sharding.padded_size(max(len(c.members) for c in sweep.chunks), mesh)
+  placed = sharding.shard_members(
+      {"points": points, "keys": member_keys(config.seed, points[grid_lib.SEED_AXIS])},
+      mesh, size)
+  state = engine.init(placed["points"], placed["keys"])
+  unit, total = 0, engine.num_units(config)
+  checkpoint_path = os.path.join(workdir, "checkpoints", chunk.name + ".npz")
+  restored = checkpoint.restore(checkpoint_path, state)
+  if restored is not None:
+    state, unit = restored
+    logging.info("%s: resumed from checkpoint at %s %d/%d", chunk.name,
+                 engine.unit_name, unit, total)
+    progress.skip(unit * len(chunk.members))
+  while unit < total:
+    step = min(int(config.checkpoint_every), total - unit)
+    state = jax.block_until_ready(engine.advance(state, step))
+    unit += step
+    progress.update(position, chunk.name, unit, total, step * len(chunk.members),
+                    force=unit == total)
+    if unit < total:
+      checkpoint.save(checkpoint_path, state, unit)
+  outputs = sharding.gather_members(engine.finalize(state), len(chunk.members))
+  outputs["members"] = chunk.members
+  if jax.process_index() == 0:
+    results.save(os.path.join(workdir, "parts", chunk.name), outputs, {
+        "chunk": chunk.name, "static": chunk.static,
+        "num_members": len(chunk.members), "units": total,
+        "unit_name": engine.unit_name, "wall_time_s": time.time() - start,
+        "resumed_from_unit": restored[1] if restored else 0,
+        "config_hash": results.config_hash(config),
+        "environment": results.environment()})
+    if os.path.exists(checkpoint_path):
+      os.remove(checkpoint_path)
+
+
+def run(config: ml_collections.ConfigDict, workdir: str,
+        task_index: int | None = None, num_tasks: int | None = None,
+        mesh=None, merge: bool | None = None) -> str | None:
+  """Runs this task's chunks of the sweep ``config`` into ``workdir``.
+
+  Args:
+    config: a resolved sweep config (see :func:`featurespring.sweep.base_config`).
+    workdir: where parts, checkpoints and results go.
+    task_index: this task's index; default from SLURM, else 0.
+    num_tasks: number of tasks; default from SLURM, else 1.
+    mesh: device mesh over the member axis; default all devices.
+    merge: merge the parts when all are done; default: only for a single task.
+
+  Returns:
+    The stem of the merged result, or ``None`` if not merged.
+  """
+  sweep = plan(config)
+  task_index, num_tasks = chunks_lib.task_from_env(task_index, num_tasks)
+  mesh = sharding.member_mesh() if mesh is None else mesh
+  prepare_workdir(workdir, sweep)
+  mine = chunks_lib.chunks_for_task(sweep.chunks, task_index, num_tasks)
+  todo = [c for c in mine if not results.exists(os.path.join(workdir, "parts", c.name))]
+  logging.info("task %d/%d: %d of %d chunks, %d to run (%d finished before); "
+               "%d devices", task_index, num_tasks, len(mine), len(sweep.chunks),
+               len(todo), len(mine) - len(todo), mesh.size)
+  progress = progress_lib.Progress(
+      len(todo), sweep.engine_cls.num_units(config) * sum(len(c.members) for c in todo),
+      sweep.engine_cls.unit_name, float(config.progress.log_every_s))
+  engines = {}  # one engine (and its compiles) per static group
+  for position, chunk in enumerate(todo):
+    run_chunk(sweep, chunk, workdir, mesh, progress, position, engines)
+  if merge is None:
+    merge = num_tasks == 1
+  if merge and jax.process_index() == 0:
+    return merging.merge(workdir)
+  return None

@@ -1,0 +1,97 @@
+"""Spreading a chunk's members over every device of every host.
+
+A one-axis ``Mesh`` (axis ``members``) spans all devices in the job; arrays
+whose leading axis is the member axis are split along it, everything else is
+replicated. A chunk whose size does not divide the device count is padded by
+repeating its last member (valid values, so padded runs cannot fail where real
+ones would not); :func:`gather_members` drops the padding again.
+
+On several hosts (after :func:`initialize_distributed`), every host builds the
+same full inputs (they are a pure function of the config) and contributes the
+slices its devices own; results are all-gathered so any host can write them.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from absl import logging
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+MEMBER_AXIS = "members"
+
+
+def initialize_distributed() -> None:
+  """Starts ``jax.distributed`` (multi-host); cluster settings come from the
+  environment (TPU VMs, SLURM, or ``JAX_COORDINATOR_ADDRESS`` and friends)."""
+  jax.distributed.initialize()
+  logging.info("jax.distributed: process %d of %d, %d local / %d global devices",
+               jax.process_index(), jax.process_count(),
+               jax.local_device_count(), jax.device_count())
+
+
+def member_mesh(devices=None) -> Mesh:
+  """A 1-D mesh over ``devices`` (default: all devices of all hosts)."""
+  devices = jax.devices() if devices is None else devices
+  return Mesh(np.asarray(devices), (MEMBER_AXIS,))
+
+
+def padded_size(num_members: int, mesh: Mesh) -> int:
+  """Smallest multiple of the mesh size that holds ``num_members``."""
+  return -(-num_members // mesh.size) * mesh.size
+
+
+def _pad(array: np.ndarray, size: int) -> np.ndarray:
+  extra = size - array.shape[0]
+  return np.concatenate([array, np.repeat(array[-1:], extra, axis=0)]) if extra else array
+
+
+def shard_members(tree, mesh: Mesh, size: int | None = None):
+  """Pads and splits every leaf of ``tree`` along its leading (member) axis.
+
+  Leaves are host arrays (NumPy) of one common leading length; PRNG key
+  arrays are accepted and stay typed keys. ``size`` (default: the smallest
+  that fits) is the padded length, a multiple of the mesh size; giving every
+  chunk of a sweep the same one means one compile serves them all.
+  """
+  sharding = NamedSharding(mesh, PartitionSpec(MEMBER_AXIS))
+
+  def place(leaf):
+    is_key = jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key)
+    impl = jax.random.key_impl(leaf) if is_key else None
+    host = np.asarray(jax.random.key_data(leaf) if is_key else leaf)
+    host = _pad(host, size or padded_size(host.shape[0], mesh))
+    placed = jax.make_array_from_callback(host.shape, sharding,
+                                          lambda index: host[index])
+    return jax.random.wrap_key_data(placed, impl=impl) if is_key else placed
+
+  return jax.tree.map(place, tree)
+
+
+def to_host(leaf) -> np.ndarray:
+  """A (possibly multi-host) array as one host NumPy array, keys as key data."""
+  if jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key):
+    leaf = jax.random.key_data(leaf)
+  if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+    return np.asarray(multihost_utils.process_allgather(leaf, tiled=True))
+  return np.asarray(leaf)
+
+
+def gather_members(tree, num_members: int):
+  """Host copies of ``tree``'s leaves without the padding members."""
+  return jax.tree.map(lambda leaf: to_host(leaf)[:num_members], tree)
+
+
+def place_like(host: np.ndarray, template):
+  """Puts a host array onto the devices with ``template``'s sharding (and key type)."""
+  is_key = jax.dtypes.issubdtype(template.dtype, jax.dtypes.prng_key)
+  sharding = getattr(template, "sharding", None)
+  if sharding is None:
+    placed = jax.numpy.asarray(host)
+  else:
+    placed = jax.make_array_from_callback(host.shape, sharding,
+                                          lambda index: host[index])
+  if is_key:
+    return jax.random.wrap_key_data(placed, impl=jax.random.key_impl(template))
+  return placed

@@ -1,0 +1,146 @@
+"""The spring-block chain as a sweep engine (SPEC §3; paper Fig. 3, 4, S13, S14).
+
+Fields of ``config.springs`` are those of :class:`featurespring.springs.ChainConfig`
+with friction given as ``mu`` (rightward, ``mu_r``) and ``mu_ratio``
+(``mu_l = mu_ratio * mu``, the paper's fixed ratio > 1), plus the run length
+``num_steps``, ``record_every`` (0: no trajectory) and the speed knob ``unroll``.
+
+``springs.simulate`` runs a chain from rest in one call, so a chain run is one
+unit: a killed sweep resumes at chunk granularity (finished chunks are kept;
+the interrupted chunk reruns from rest, giving the same numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from featurespring import metrics
+from featurespring import springs
+from featurespring.sweep import engine as engine_lib
+from featurespring.sweep import grid as grid_lib
+from featurespring.sweep import sharding
+
+# config.springs fields passed to ChainConfig under the same name.
+_CHAIN_FIELDS = ("num_blocks", "k", "target", "noise", "dt", "gamma", "noise_decay",
+                 "noise_dist", "noise_cut", "synchronous", "dynamics", "stop_rtol",
+                 "stop_window", "generator")
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """``config.springs`` defaults: the first-order chain of paper Fig. 3."""
+  c = ml_collections.ConfigDict()
+  c.num_blocks = 7                  # L blocks (L + 1 springs, L + 1 load-curve points)
+  c.k = 1.0                         # spring modulus
+  c.target = 1.0                    # y, position of the pulled end (total load)
+  c.mu = 0.02                       # mu_r, friction for rightward motion
+  c.mu_ratio = 2.0                  # mu_l / mu_r (> 1: noise drives concave -> convex)
+  c.noise = 0.0                     # eps, noise level
+  c.dt = 0.05                       # time step eta
+  c.gamma = 1.0                     # damping (second-order and Langevin dynamics)
+  c.noise_decay = 0.0               # lambda in eps(t) = eps exp(-lambda t)
+  c.noise_dist = "truncated_normal"  # gaussian | truncated_normal | uniform
+  c.noise_cut = 2.0                 # truncation of the normal noise, in std units
+  c.synchronous = False             # one noise draw shared by all blocks (Fig. 4)
+  c.dynamics = "first_order"        # first_order | second_order | langevin
+  c.stop_rtol = 0.0                 # relative-change stopping rule (0: off)
+  c.stop_window = 100               # steps between stopping checks
+  c.generator = "counter_hash"      # noise generator: counter_hash | threefry
+  c.num_steps = 20_000              # time steps per chain
+  c.record_every = 0                # snapshot the load curve every n steps (0: never)
+  c.unroll = 8                      # time steps per scan iteration: speed vs compile time
+  return c
+
+
+class SpringsEngine(engine_lib.Engine):
+  """Spring-block chains, one per member, simulated in one jitted scan."""
+
+  name = "springs"
+  unit_name = "run"
+  static_fields = ("num_blocks", "stop_window", "num_steps", "record_every", "unroll")
+
+  @classmethod
+  def validate(cls, config):
+    super().validate(config)
+    c = config.springs
+    for field in ("num_steps", "num_blocks", "unroll"):
+      if int(c[field]) < 1:
+        raise ValueError(f"config.springs.{field} must be >= 1, got {c[field]}")
+    if int(c.record_every) < 0:
+      raise ValueError(f"config.springs.record_every must be >= 0, got {c.record_every}")
+    grid_mu = config.grid.get("mu", (c.mu,))
+    for name, values in (("mu", grid_mu), ("mu_ratio", config.grid.get("mu_ratio", (c.mu_ratio,)))):
+      if min(values) < 0:
+        raise ValueError(f"config.springs.{name} (friction) must be >= 0, got {values}")
+    # ChainConfig checks every other field's range (with the field's name) on
+    # all swept values at once, and each static value separately.
+    grid = grid_lib.Grid.from_config(config)
+    points = grid.points(np.arange(grid.size))
+    static = cls.static_fields_of(config)
+    numeric = {f: v for f, v in points.items() if f not in static}
+    for field in static:
+      for value in np.unique(points.get(field, [c[field]])):
+        cls._chain_config(c, {**numeric, field: value.item()})
+
+  @staticmethod
+  def _chain_config(c, points) -> springs.ChainConfig:
+    value = lambda f: points[f] if f in points else c[f]
+    mu = value("mu")
+    return springs.ChainConfig(mu_right=mu, mu_left=value("mu_ratio") * mu,
+                               **{f: value(f) for f in _CHAIN_FIELDS})
+
+  @classmethod
+  def num_units(cls, config):
+    return 1
+
+  def init(self, points: Mapping[str, jax.Array], keys: jax.Array):
+    return {"points": dict(points), "keys": keys, "result": None}
+
+  def _fields(self) -> ml_collections.ConfigDict:
+    """``config.springs`` with this engine's static values filled in."""
+    c = ml_collections.ConfigDict(self.config.springs.to_dict())
+    c.update(self.static)
+    return c
+
+  def advance(self, state, num_units):
+    c = self._fields()
+    chain = self._chain_config(c, state["points"])
+    result = springs.simulate(chain, state["keys"], int(c.num_steps),
+                              record_every=int(c.record_every) or None,
+                              unroll=int(c.unroll))
+    return {**state, "result": result, "chain": chain}
+
+  def finalize(self, state):
+    result, chain = state["result"], state["chain"]
+    outputs = {
+        "load_curve": result.load_curve, "positions": result.positions,
+        "curvature": metrics.curvature(result.load_curve),
+        "spread": metrics.spread(result.load_curve),
+        "stop_step": result.stop_step,
+    }
+    outputs.update(self._theory(chain, result.load_curve.shape[0]))
+    if result.trajectory is not None:
+      outputs["trajectory"] = result.trajectory
+      outputs["trajectory_time"] = jnp.broadcast_to(result.times,
+                                                    (result.load_curve.shape[0],) + result.times.shape)
+    return outputs
+
+  def _theory(self, chain, num_members):
+    """Closed-form load curve with the effective friction (host NumPy, float64).
+
+    Exact for bounded noise; for Gaussian noise, the finite-horizon theory
+    over the run's ``num_steps`` draws (see ``springs.effective_friction``).
+    """
+    host = {f: np.broadcast_to(sharding.to_host(jnp.asarray(getattr(chain, f))), (num_members,))
+            for f in ("mu_right", "mu_left", "noise", "dt", "noise_cut", "target", "k")}
+    horizon = int(self._fields().num_steps) if chain.noise_dist == "gaussian" else None
+    mu_eff = springs.effective_friction(host["mu_right"], host["mu_left"], host["noise"],
+                                        host["dt"], chain.noise_dist, host["noise_cut"],
+                                        horizon=horizon)
+    theory = springs.equilibrium_load_curve(chain.num_blocks, host["target"], host["k"], mu_eff)
+    return {"theory/mu_eff": mu_eff, "theory/load_curve": theory,
+            "theory/curvature": np.asarray(metrics.curvature(theory))}

@@ -1,0 +1,170 @@
+"""Tests of the sweep layer: grid, chunks, results files, workdirs, merge."""
+
+import json
+import os
+
+import ml_collections
+import numpy as np
+import pytest
+
+from featurespring import sweep
+from featurespring.sweep import results
+
+
+def tiny_springs_config(**grid):
+  config = sweep.base_config("springs")
+  config.seeds = 2
+  config.grid.mu = (0.0, 0.02)
+  config.grid.noise = (0.0, 0.004, 0.008)
+  for name, values in grid.items():
+    config.grid[name] = values
+  config.springs.num_steps = 300
+  config.springs.unroll = 1  # compiles 3x faster than the default 8
+  config.chunk_size = 5
+  return config
+
+
+def test_grid_axes_are_sorted_with_seed_last_and_points_follow_flat_index():
+  grid = sweep.Grid.from_config(tiny_springs_config())
+  assert grid.names == ("mu", "noise", "seed")
+  assert grid.shape == (2, 3, 2)
+  points = grid.points(np.arange(grid.size))
+  named_mu = grid.to_named(points["mu"])
+  np.testing.assert_array_equal(named_mu[:, 1, 0], [0.0, 0.02])
+  np.testing.assert_array_equal(grid.to_named(points["seed"])[1, 2], [0, 1])
+
+
+def test_zipped_axis_moves_its_fields_together():
+  config = tiny_springs_config()
+  config.grid.case = ml_collections.ConfigDict({"k": (1.0, 2.0), "dt": (0.05, 0.02)})
+  grid = sweep.Grid.from_config(config)
+  assert grid.names == ("case", "mu", "noise", "seed")
+  points = grid.points(np.arange(grid.size))
+  np.testing.assert_array_equal(np.unique(np.stack([points["k"], points["dt"]], -1), axis=0),
+                                [[1.0, 0.05], [2.0, 0.02]])
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c: setattr(c, "seeds", 0), "config.seeds"),
+    (lambda c: c.grid.update({"mu": ()}), "config.grid.mu"),
+    (lambda c: c.grid.update({"friction": (0.1,)}), "'friction', which is not a field"),
+    (lambda c: c.grid.update({"noise": (-0.1, 0.0)}), "noise"),
+    (lambda c: setattr(c, "chunk_size", 0), "config.chunk_size"),
+    (lambda c: setattr(c.springs, "num_steps", 0), "config.springs.num_steps"),
+    (lambda c: setattr(c, "engine", "nope"), "config.engine"),
+    (lambda c: c.grid.update({"case": ml_collections.ConfigDict({"k": (1.0,), "dt": (1.0, 2.0)})}),
+     "config.grid.case"),
+])
+def test_bad_config_values_raise_naming_the_field(mutate, message):
+  config = tiny_springs_config()
+  mutate(config)
+  with pytest.raises(ValueError, match=message):
+    sweep.plan(config)
+
+
+def test_chunks_split_static_groups_and_tasks_cover_each_chunk_once():
+  config = tiny_springs_config(num_blocks=(3, 5))
+  plan = sweep.plan(config)
+  assert [c.static for c in plan.chunks] == [{"num_blocks": 3}] * 3 + [{"num_blocks": 5}] * 3
+  members = np.concatenate([c.members for c in plan.chunks])
+  np.testing.assert_array_equal(np.sort(members), np.arange(plan.grid.size))
+  tasks = [sweep.chunks_for_task(plan.chunks, i, 4) for i in range(4)]
+  assert sorted(c.index for t in tasks for c in t) == list(range(len(plan.chunks)))
+
+
+def test_task_from_env_reads_slurm_array_variables():
+  env = {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1",
+         "SLURM_ARRAY_TASK_COUNT": "8"}
+  assert sweep.task_from_env(None, None, env) == (4, 8)
+  assert sweep.task_from_env(2, 3, env) == (2, 3)
+  assert sweep.task_from_env(None, None, {}) == (0, 1)
+  with pytest.raises(ValueError, match="task_index"):
+    sweep.task_from_env(3, 3, {})
+
+
+def test_config_hash_ignores_harmless_fields_only():
+  config = tiny_springs_config()
+  other = tiny_springs_config()
+  other.progress.log_every_s = 1.0
+  other.checkpoint_every = 3
+  assert sweep.config_hash(config) == sweep.config_hash(other)
+  other.springs.k = 2.0
+  assert sweep.config_hash(config) != sweep.config_hash(other)
+
+
+def test_springs_sweep_end_to_end_matches_direct_simulation(tmp_path):
+  from featurespring import springs  # pylint: disable=g-import-not-at-top
+  config = tiny_springs_config()
+  stem = sweep.run(config, str(tmp_path))
+  arrays, sidecar = sweep.load_result(str(tmp_path))
+  assert stem == str(tmp_path / "results")
+  assert arrays["load_curve"].shape == (2, 3, 2, 8)
+  assert sidecar["grid_names"] == ["mu", "noise", "seed"]
+  assert sidecar["config"]["springs"]["num_steps"] == 300
+  assert {"versions", "device_kind"} <= set(sidecar["environment"])
+  # One cell, simulated directly with the member's key, gives the same curve.
+  key = sweep.runner.member_keys(config.seed, np.array([1]))
+  direct = springs.simulate(springs.ChainConfig(mu_right=0.02, mu_left=0.04, noise=0.004,
+                                                dt=config.springs.dt), key, 300, unroll=1)
+  np.testing.assert_allclose(arrays["load_curve"][1, 1, 1], np.asarray(direct.load_curve)[0],
+                             rtol=1e-6)
+  curve = arrays["load_curve"]
+  np.testing.assert_allclose(arrays["curvature"],
+                             (curve[..., 0] - curve[..., 1]) - (curve[..., -2] - curve[..., -1]),
+                             atol=1e-6)
+
+
+def test_rerun_skips_finished_chunks_and_refuses_a_different_config(tmp_path):
+  config = tiny_springs_config()
+  sweep.run(config, str(tmp_path), merge=False)
+  part = tmp_path / "parts" / "chunk_00000.npz"
+  mtime = part.stat().st_mtime_ns
+  harmless = tiny_springs_config()
+  harmless.progress.log_every_s = 0.0
+  sweep.run(harmless, str(tmp_path))
+  assert part.stat().st_mtime_ns == mtime
+  changed = tiny_springs_config()
+  changed.springs.k = 0.5
+  with pytest.raises(sweep.WorkdirMismatchError, match=r"springs\.k: 1\.0 -> 0\.5"):
+    sweep.run(changed, str(tmp_path))
+
+
+def test_merge_of_task_parts_equals_one_job(tmp_path):
+  config = tiny_springs_config(num_blocks=(3, 5))
+  one_job = tmp_path / "one"
+  sweep.run(config, str(one_job))
+  split = tmp_path / "split"
+  for task in range(3):
+    sweep.run(config, str(split), task_index=task, num_tasks=3)
+    if task < 2:
+      with pytest.raises(FileNotFoundError, match="chunk_"):
+        sweep.merge(str(split))
+  sweep.merge(str(split))
+  expected, _ = sweep.load_result(str(one_job))
+  merged, sidecar = sweep.load_result(str(split))
+  assert sorted(expected) == sorted(merged)
+  for key in expected:
+    np.testing.assert_array_equal(merged[key], expected[key], err_msg=key)
+  # Shorter chains' load curves are NaN-padded to the longest.
+  assert merged["load_curve"].shape == (2, 3, 2, 2, 6)  # mu, noise, num_blocks, seed, L+1
+  assert np.isnan(merged["load_curve"][:, :, 0, :, 4:]).all()
+  assert not np.isnan(merged["load_curve"][:, :, 1]).any()
+  assert sidecar["num_chunks"] == 6
+
+
+def test_atomic_write_leaves_no_partial_file_when_writing_fails(tmp_path):
+  path = tmp_path / "r.npz"
+  results.write_npz(str(path), {"a": np.arange(3)})
+
+  class Unsaveable:
+    def __array__(self, *args, **kwargs):
+      raise RuntimeError("boom")
+
+  with pytest.raises(RuntimeError, match="boom"):
+    results.write_npz(str(path), {"a": np.arange(5), "b": Unsaveable()})
+  np.testing.assert_array_equal(np.load(path)["a"], np.arange(3))
+  assert os.listdir(tmp_path) == ["r.npz"]
+  assert not results.exists(str(tmp_path / "r"))  # no sidecar: not a result
+  results.write_json(str(tmp_path / "r.json"), {"x": np.float32(1.5)})
+  assert results.exists(str(tmp_path / "r"))
+  assert json.loads((tmp_path / "r.json").read_text()) == {"x": 1.5}
