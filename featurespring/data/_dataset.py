@@ -1,0 +1,114 @@
+"""Dataset containers: raw images as read from disk, and model-ready arrays."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+  # A frozen dataclass only freezes its attributes; making the arrays read-only
+  # as well means one loaded dataset can be shared by many runs without one of
+  # them silently changing it for the others.
+  # A view, so that an array the caller passed in stays writable for them.
+  view = np.asarray(array).view()
+  view.setflags(write=False)
+  return view
+
+
+@dataclasses.dataclass(frozen=True)
+class RawData:
+  """Images and labels as stored on disk, before any preprocessing.
+
+  Attributes:
+    x_train: uint8 images ``[N, H, W, C]``, values 0..255.
+    y_train: integer labels ``[N]`` in ``0 .. num_classes - 1``.
+    x_test: uint8 images ``[M, H, W, C]``, or None when the source has no
+      separate test split (the embedded MNIST subset); `preprocess` then holds
+      out the training examples that the training subset does not use.
+    y_test: integer labels ``[M]``, or None together with ``x_test``.
+    num_classes: number of classes.
+  """
+
+  x_train: np.ndarray
+  y_train: np.ndarray
+  x_test: np.ndarray | None
+  y_test: np.ndarray | None
+  num_classes: int
+
+  def __post_init__(self):
+    if (self.x_test is None) != (self.y_test is None):
+      raise ValueError("x_test and y_test must both be given or both be None")
+    pairs = [("train", self.x_train, self.y_train)]
+    if self.x_test is not None:
+      pairs.append(("test", self.x_test, self.y_test))
+    for split, x, y in pairs:
+      if x.ndim != 4 or y.ndim != 1 or len(x) != len(y):
+        raise ValueError(
+            f"{split} split: expected images [N, H, W, C] and "
+            f"labels [N], got shapes {x.shape} and {y.shape}"
+        )
+      if len(y) and (y.min() < 0 or y.max() >= self.num_classes):
+        raise ValueError(
+            f"{split} split: labels must lie in 0..{self.num_classes - 1}, "
+            f"got {y.min()}..{y.max()}"
+        )
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+  """A preprocessed classification dataset, as NumPy arrays on the host.
+
+  The trainer moves the arrays to the device; keeping them in NumPy here means
+  loading never allocates accelerator memory. The arrays are read-only.
+
+  Attributes:
+    x_train: float32 ``[N, D]`` features, flattened images with channels last,
+      so ``x_train.reshape(N, *image_shape)`` recovers the images.
+    y_train: int32 ``[N]`` labels in ``0 .. num_classes - 1``.
+    x_test: float32 ``[M, D]`` held-out features.
+    y_test: int32 ``[M]`` held-out labels.
+    num_classes: number of classes.
+    name: dataset name, e.g. ``"mnist"``.
+    image_shape: shape of one example before flattening, ``(H, W, C)`` for
+      images and ``(D,)`` for vector data; its product is ``D``.
+  """
+
+  x_train: np.ndarray
+  y_train: np.ndarray
+  x_test: np.ndarray
+  y_test: np.ndarray
+  num_classes: int
+  name: str
+  image_shape: tuple[int, ...]
+
+  def __post_init__(self):
+    dim = int(np.prod(self.image_shape))
+    for split in ("train", "test"):
+      x = np.asarray(getattr(self, f"x_{split}"), np.float32)
+      y = np.asarray(getattr(self, f"y_{split}"), np.int32)
+      if x.ndim != 2 or x.shape[1] != dim or y.shape != (x.shape[0],):
+        raise ValueError(
+            f"{split} split: expected x [N, {dim}] and y [N] for image_shape "
+            f"{self.image_shape}, got {x.shape} and {y.shape}"
+        )
+      # The dataclass is frozen: normalised arrays go in via object.__setattr__.
+      object.__setattr__(self, f"x_{split}", _read_only(x))
+      object.__setattr__(self, f"y_{split}", _read_only(y))
+    object.__setattr__(
+        self, "image_shape", tuple(int(s) for s in self.image_shape)
+    )
+
+  @property
+  def num_train(self) -> int:
+    return self.x_train.shape[0]
+
+  @property
+  def num_test(self) -> int:
+    return self.x_test.shape[0]
+
+  @property
+  def dim(self) -> int:
+    """Input dimension ``D`` (100 for the default 10x10 grayscale images)."""
+    return self.x_train.shape[1]
