@@ -45,12 +45,12 @@ def _triple32(x):
 def chain_keys(key, batch_shape):
   """Two uint32 words per chain, ``[2, *batch_shape]``, from a key or key array.
 
-  A single key is split over the batch (so chain i of a grid equals a run
-  with ``jax.random.split(key, n)[i]``); a key array must broadcast to the
-  batch shape and gives each chain its own stream.
+  A single key is split over a non-empty batch (so chain i of a grid equals
+  a single-chain run with ``jax.random.split(key, n)[i]``); a key array must
+  broadcast to the batch shape and gives each chain its own stream.
   """
   key = _as_typed_key(key)
-  if key.shape == ():
+  if key.shape == () and batch_shape:
     n = math.prod(batch_shape)
     keys = jax.random.split(key, n).reshape(batch_shape)
   else:
