@@ -1,0 +1,221 @@
+"""Figures of load curves and phase diagrams (matplotlib; PNG and PDF).
+
+Every function draws into an ``Axes`` the caller owns and returns what it
+drew, so figures compose (the paper's multi-panel layouts) and notebooks can
+restyle them; :func:`save_figure` writes the PNG + PDF pair. Inputs are plain
+arrays with grid axes in front, as the engines return them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # batch jobs have no display; notebooks override freely
+
+import matplotlib.colors as mcolors  # pylint: disable=g-import-not-at-top
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np  # pylint: disable=g-import-not-at-top
+
+from featurespring import metrics  # pylint: disable=g-import-not-at-top
+
+CURVATURE_CMAP = "RdBu_r"  # red: convex (active), blue: concave (lazy)
+
+
+def save_figure(fig, path: str, *, dpi: int = 150) -> list[str]:
+  """Writes ``path.png`` and ``path.pdf`` atomically; returns the two paths."""
+  base, ext = os.path.splitext(path)
+  if ext in (".png", ".pdf"):
+    path = base
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  written = []
+  for suffix in (".png", ".pdf"):
+    final = path + suffix
+    tmp = f"{path}.tmp-{os.getpid()}{suffix}"
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    os.replace(tmp, final)
+    written.append(final)
+  return written
+
+
+def _cell_edges(n):
+  return np.arange(n + 1) - 0.5
+
+
+def _tick_labels(values, max_ticks=9):
+  values = np.asarray(values)
+  step = max(1, int(np.ceil(len(values) / max_ticks)))
+  idx = np.arange(0, len(values), step)
+  return idx, [f"{v:.3g}" for v in values[idx]]
+
+
+def value_to_index(values, query):
+  """Maps axis values to fractional cell indices (piecewise linear).
+
+  Phase-diagram cells are drawn at integer positions so that log-spaced or
+  irregular axes (learning rates, batch sizes) get equal-width cells; curves
+  in value space (the theory line) are mapped through this.
+  """
+  values = np.asarray(values, np.float64)
+  order = np.argsort(values)
+  return np.interp(query, values[order], np.arange(len(values))[order],
+                   left=np.nan, right=np.nan)
+
+
+def plot_phase_diagram(ax, x_values, y_values, curvature, *, accuracy=None,
+                       theory_line=None, theory_label="theory: zero curvature",
+                       x_label="noise", y_label="nonlinearity",
+                       title=None, vmax=None, colorbar=True, annotate=False):
+  """Curvature heatmap over (noise x, nonlinearity y), centred on zero.
+
+  Args:
+    ax: target axes.
+    x_values: ``[X]`` noise-knob values (columns).
+    y_values: ``[Y]`` nonlinearity / friction values (rows).
+    curvature: ``[Y, X]`` mean load-curve curvature (NaN cells are blank).
+    accuracy: optional ``[Y, X]`` test accuracy: drawn as contour lines, with
+      the best cell marked by a star.
+    theory_line: optional ``(x, y)`` value arrays of the theory's
+      zero-curvature line, drawn dashed.
+    vmax: colour range ``[-vmax, vmax]``; default the largest |curvature|.
+
+  Returns:
+    The ``QuadMesh`` of the heatmap.
+  """
+  curvature = np.asarray(curvature, np.float64)
+  x_values, y_values = np.asarray(x_values), np.asarray(y_values)
+  if curvature.shape != (len(y_values), len(x_values)):
+    raise ValueError(f"curvature must have shape [len(y_values), len(x_values)] = "
+                     f"{(len(y_values), len(x_values))}, got {curvature.shape}")
+  if vmax is None:
+    finite = np.abs(curvature[np.isfinite(curvature)])
+    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+  norm = mcolors.TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
+  mesh = ax.pcolormesh(_cell_edges(len(x_values)), _cell_edges(len(y_values)),
+                       np.ma.masked_invalid(curvature), cmap=CURVATURE_CMAP, norm=norm)
+  if annotate:
+    for (i, j), c in np.ndenumerate(curvature):
+      ax.text(j, i, f"{c:.2g}", ha="center", va="center", fontsize=6)
+  if accuracy is not None:
+    accuracy = np.asarray(accuracy, np.float64)
+    xx, yy = np.meshgrid(np.arange(len(x_values)), np.arange(len(y_values)))
+    if min(accuracy.shape) > 1 and np.isfinite(accuracy).sum() > 3:
+      contours = ax.contour(xx, yy, np.ma.masked_invalid(accuracy), colors="k",
+                            linewidths=0.7, alpha=0.7, levels=6)
+      ax.clabel(contours, fontsize=6, fmt="%.3f")
+    if np.isfinite(accuracy).any():
+      i, j = np.unravel_index(np.nanargmax(accuracy), accuracy.shape)
+      ax.plot(j, i, marker="*", color="gold", markeredgecolor="k", markersize=14,
+              label=f"best test acc. {accuracy[i, j]:.3f}")
+      ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+  if theory_line is not None:
+    line_x, line_y = (np.asarray(v, np.float64) for v in theory_line)
+    ax.plot(value_to_index(x_values, line_x), value_to_index(y_values, line_y),
+            "k--", linewidth=1.5, label=theory_label)
+    ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+  xt, xl = _tick_labels(x_values)
+  yt, yl = _tick_labels(y_values)
+  ax.set_xticks(xt, xl, rotation=45, fontsize=7)
+  ax.set_yticks(yt, yl, fontsize=7)
+  ax.set_xlim(-0.5, len(x_values) - 0.5)
+  ax.set_ylim(-0.5, len(y_values) - 0.5)
+  ax.set_xlabel(x_label)
+  ax.set_ylabel(y_label)
+  if title:
+    ax.set_title(title, fontsize=9)
+  if colorbar:
+    cbar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
+    cbar.set_label("curvature  (<0 concave/lazy, >0 convex/active)", fontsize=7)
+  return mesh
+
+
+def plot_load_curves(ax, load_curves, labels: Optional[Sequence[str]] = None, *,
+                     colors=None, linestyle="-", normalize=False, title=None,
+                     ylabel="separation $D_l$"):
+  """Mean load curves with a seed band (mean +- std).
+
+  Args:
+    load_curves: ``[curves, seeds, layers]`` or ``[curves, layers]``.
+    normalize: divide each curve by its first point (compares shapes of
+      curves with different scales, e.g. chains against networks).
+  """
+  curves = np.asarray(load_curves, np.float64)
+  if curves.ndim == 2:
+    curves = curves[:, None]
+  if normalize:
+    curves = curves / curves[..., :1]
+  layers = np.arange(curves.shape[-1])
+  mean, std = np.nanmean(curves, axis=1), np.nanstd(curves, axis=1)
+  lines = []
+  for i in range(curves.shape[0]):
+    color = None if colors is None else colors[i]
+    label = None if labels is None else labels[i]
+    (line,) = ax.plot(layers, mean[i], linestyle, marker="o", markersize=3,
+                      color=color, label=label)
+    if curves.shape[1] > 1:
+      ax.fill_between(layers, mean[i] - std[i], mean[i] + std[i], color=line.get_color(),
+                      alpha=0.2, linewidth=0)
+    lines.append(line)
+  ax.set_xlabel("layer / block $l$")
+  ax.set_ylabel(ylabel)
+  ax.set_xticks(layers)
+  if labels is not None:
+    ax.legend(fontsize=7)
+  if title:
+    ax.set_title(title, fontsize=9)
+  return lines
+
+
+def plot_load_curve_dynamics(ax, trajectory, times, *, num_curves=12, cmap="viridis",
+                             title=None, time_label="time", ylabel="separation $D_l$"):
+  """Load curves over time, coloured from early (dark) to late (bright).
+
+  Args:
+    trajectory: ``[T, layers]`` (or ``[seeds, T, layers]``, averaged).
+    times: ``[T]`` times or epochs of the snapshots.
+  """
+  traj = np.asarray(trajectory, np.float64)
+  if traj.ndim == 3:
+    traj = np.nanmean(traj, axis=0)
+  times = np.asarray(times)
+  picks = np.unique(np.linspace(0, len(times) - 1, min(num_curves, len(times))).round().astype(int))
+  norm = mcolors.Normalize(vmin=times[picks[0]], vmax=times[picks[-1]])
+  colormap = plt.get_cmap(cmap)
+  layers = np.arange(traj.shape[-1])
+  for t in picks:
+    ax.plot(layers, traj[t], color=colormap(norm(times[t])), marker="o", markersize=2,
+            linewidth=1)
+  mappable = plt.cm.ScalarMappable(norm=norm, cmap=colormap)
+  cbar = ax.figure.colorbar(mappable, ax=ax, fraction=0.046, pad=0.04)
+  cbar.set_label(time_label, fontsize=7)
+  ax.set_xlabel("layer / block $l$")
+  ax.set_ylabel(ylabel)
+  ax.set_xticks(layers)
+  if title:
+    ax.set_title(title, fontsize=9)
+  return cbar
+
+
+def plot_curvature_over_time(ax, trajectory, times, *, label=None, time_label="time"):
+  """Curvature of the load curve against time (mean +- std over seeds)."""
+  traj = np.asarray(trajectory, np.float64)
+  if traj.ndim == 2:
+    traj = traj[None]
+  curv = np.asarray(metrics.curvature(traj))
+  mean, std = curv.mean(0), curv.std(0)
+  (line,) = ax.plot(times, mean, label=label)
+  if traj.shape[0] > 1:
+    ax.fill_between(times, mean - std, mean + std, color=line.get_color(), alpha=0.2,
+                    linewidth=0)
+  ax.axhline(0.0, color="k", linewidth=0.5)
+  ax.set_xlabel(time_label)
+  ax.set_ylabel("curvature")
+  return line
+
+
+def new_figure(rows=1, cols=1, *, width=4.2, height=3.4, **kwargs):
+  """``plt.subplots`` with a per-panel size, squeezed=False for uniform code."""
+  return plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
+                      constrained_layout=True, **kwargs)
