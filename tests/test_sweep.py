@@ -3,10 +3,12 @@
 import json
 import os
 
+import jax
 import ml_collections
 import numpy as np
 import pytest
 
+from featurespring import springs
 from featurespring import sweep
 from featurespring.sweep import results
 
@@ -32,6 +34,9 @@ def test_grid_axes_are_sorted_with_seed_last_and_points_follow_flat_index():
   named_mu = grid.to_named(points["mu"])
   np.testing.assert_array_equal(named_mu[:, 1, 0], [0.0, 0.02])
   np.testing.assert_array_equal(grid.to_named(points["seed"])[1, 2], [0, 1])
+  config = tiny_springs_config()
+  config.seed = 7
+  np.testing.assert_array_equal(sweep.Grid.from_config(config).axis("seed").values, [7, 8])
 
 
 def test_zipped_axis_moves_its_fields_together():
@@ -93,7 +98,6 @@ def test_config_hash_ignores_harmless_fields_only():
 
 
 def test_springs_sweep_end_to_end_matches_direct_simulation(tmp_path):
-  from featurespring import springs  # pylint: disable=g-import-not-at-top
   config = tiny_springs_config()
   stem = sweep.run(config, str(tmp_path))
   arrays, sidecar = sweep.load_result(str(tmp_path))
@@ -103,9 +107,9 @@ def test_springs_sweep_end_to_end_matches_direct_simulation(tmp_path):
   assert sidecar["config"]["springs"]["num_steps"] == 300
   assert {"versions", "device_kind"} <= set(sidecar["environment"])
   # One cell, simulated directly with the member's key, gives the same curve.
-  key = sweep.runner.member_keys(config.seed, np.array([1]))
+  keys = jax.random.key(1)[None]  # seed index 1 with config.seed = 0; one key per chain
   direct = springs.simulate(springs.ChainConfig(mu_right=0.02, mu_left=0.04, noise=0.004,
-                                                dt=config.springs.dt), key, 300, unroll=1)
+                                                dt=config.springs.dt), keys, 300, unroll=1)
   np.testing.assert_allclose(arrays["load_curve"][1, 1, 1], np.asarray(direct.load_curve)[0],
                              rtol=1e-6)
   curve = arrays["load_curve"]

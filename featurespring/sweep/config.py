@@ -8,6 +8,9 @@ be overridden from the command line (``--config.seeds=3``,
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import ml_collections
 
 
@@ -58,3 +61,15 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
       raise ValueError(f"unknown config argument {name!r}; known: {sorted(defaults)}")
     parsed[name] = value if value else True
   return parsed
+
+
+def load_config(spec: str) -> ml_collections.ConfigDict:
+  """Loads ``"path/to/config.py[:arg]"`` as ``--config=`` would (for notebooks, tests)."""
+  path, _, arg = spec.partition(":")
+  module_spec = importlib.util.spec_from_file_location(
+      "_featurespring_config_" + os.path.splitext(os.path.basename(path))[0], path)
+  if module_spec is None:
+    raise FileNotFoundError(f"no config file at {path}")
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()

@@ -3,9 +3,12 @@
 An engine advances a batch of independent runs (chains or nets), one per
 member of a chunk, as one jitted computation over a leading member axis:
 
-- ``init(points, keys) -> state``: a pytree whose per-member leaves lead with
-  the member axis; ``points`` maps each swept field to a ``[members]`` array
-  (sharded over devices), ``keys`` is one PRNG key per member;
+- ``init(points) -> state``: a pytree whose per-member leaves lead with the
+  member axis; ``points`` maps each swept field, and ``seed``, to a
+  ``[members]`` array (sharded over devices). A run's randomness must derive
+  from its integer ``seed`` alone; members of different grid cells with the
+  same seed then share their draws (common random numbers), so differences
+  between cells come from the swept values, which smooths phase diagrams;
 - ``advance(state, n) -> state``: ``n`` more units (epochs, or blocks of chain
   steps); running ``a`` then ``b`` units equals running ``a + b``, which is what
   lets a sweep checkpoint between calls and resume exactly;
@@ -59,6 +62,18 @@ class Engine(abc.ABC):
     return tuple(dict.fromkeys(cls.static_fields + implicit))
 
   @classmethod
+  def static_groups(cls, config: ml_collections.ConfigDict) -> list[ml_collections.ConfigDict]:
+    """``config.<name>`` once per distinct combination of swept static values."""
+    from featurespring.sweep import chunks as chunks_lib  # pylint: disable=g-import-not-at-top
+    grid = grid_lib.Grid.from_config(config)
+    groups = []
+    for chunk in chunks_lib.plan_chunks(grid, grid.size, cls.static_fields_of(config)):
+      fields = ml_collections.ConfigDict(getattr(config, cls.name).to_dict())
+      fields.update(chunk.static)
+      groups.append(fields)
+    return groups
+
+  @classmethod
   def validate(cls, config: ml_collections.ConfigDict) -> None:
     """Raises a ``ValueError`` naming the field for any bad config value.
 
@@ -90,7 +105,7 @@ class Engine(abc.ABC):
     """Units (epochs, blocks of steps) that one run of ``config`` takes."""
 
   @abc.abstractmethod
-  def init(self, points: Mapping[str, jax.Array], keys: jax.Array):
+  def init(self, points: Mapping[str, jax.Array]):
     """Initial state of a batch; see the module docstring."""
 
   @abc.abstractmethod

@@ -14,7 +14,9 @@ Two kinds of ``config.grid`` entries:
   together, one case per position (paper Fig. 4 varies learning rate, dropout
   and batch size jointly). Its axis values are the case indices ``0..n-1``.
 
-The ``seed`` axis (``config.seeds`` runs) is always last.
+The ``seed`` axis is always last: ``config.seeds`` runs with the integer seeds
+``config.seed, config.seed + 1, ...``; each engine derives a run's randomness
+from its seed alone, so a run does not depend on the chunk it runs in.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class Grid:
       else:
         values = _as_values(name, entry)
         axes.append(Axis(name, values, {name: values}))
-    seeds = np.arange(int(config.seeds))
+    seeds = int(config.seed) + np.arange(int(config.seeds))
     axes.append(Axis(SEED_AXIS, seeds, {SEED_AXIS: seeds}))
     return cls(tuple(axes))
 

@@ -95,17 +95,6 @@ def prepare_workdir(workdir: str, sweep: Plan) -> None:
     results.write_json(path, manifest)
 
 
-def member_keys(seed: int, seed_indices: np.ndarray) -> jax.Array:
-  """One PRNG key per member, from the root seed and the member's seed index.
-
-  Members of different grid cells with the same seed index share their key
-  (common random numbers): differences between cells then come from the
-  swept values, not from the draw, which makes phase diagrams smoother.
-  """
-  root = jax.random.key(seed)
-  return jax.vmap(lambda s: jax.random.fold_in(root, s))(np.asarray(seed_indices))
-
-
 def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
               progress: progress_lib.Progress, position: int,
               engines: dict) -> None:
@@ -123,10 +112,7 @@ def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
             if f not in static_fields}
   # Every chunk is padded to the longest one, so one compile serves them all.
   size = sharding.padded_size(max(len(c.members) for c in sweep.chunks), mesh)
-  placed = sharding.shard_members(
-      {"points": points, "keys": member_keys(config.seed, points[grid_lib.SEED_AXIS])},
-      mesh, size)
-  state = engine.init(placed["points"], placed["keys"])
+  state = engine.init(sharding.shard_members(points, mesh, size))
   unit, total = 0, engine.num_units(config)
   checkpoint_path = os.path.join(workdir, "checkpoints", chunk.name + ".npz")
   restored = checkpoint.restore(checkpoint_path, state)

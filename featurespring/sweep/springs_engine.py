@@ -79,12 +79,10 @@ class SpringsEngine(engine_lib.Engine):
     # ChainConfig checks every other field's range (with the field's name) on
     # all swept values at once, and each static value separately.
     grid = grid_lib.Grid.from_config(config)
-    points = grid.points(np.arange(grid.size))
     static = cls.static_fields_of(config)
-    numeric = {f: v for f, v in points.items() if f not in static}
-    for field in static:
-      for value in np.unique(points.get(field, [c[field]])):
-        cls._chain_config(c, {**numeric, field: value.item()})
+    numeric = {f: v for f, v in grid.points(np.arange(grid.size)).items() if f not in static}
+    for fields in cls.static_groups(config):
+      cls._chain_config(fields, numeric)
 
   @staticmethod
   def _chain_config(c, points) -> springs.ChainConfig:
@@ -97,7 +95,8 @@ class SpringsEngine(engine_lib.Engine):
   def num_units(cls, config):
     return 1
 
-  def init(self, points: Mapping[str, jax.Array], keys: jax.Array):
+  def init(self, points: Mapping[str, jax.Array]):
+    keys = jax.vmap(jax.random.key)(points[grid_lib.SEED_AXIS])
     return {"points": dict(points), "keys": keys, "result": None}
 
   def _fields(self) -> ml_collections.ConfigDict:

@@ -1,0 +1,222 @@
+"""Populations of networks as a sweep engine (SPEC §2; paper Fig. 1, S4–S11).
+
+Fields of ``config.dnn``: the dataset (``featurespring.data.load``), the
+static training settings (:class:`featurespring.train.Config`: model, depth,
+width, batch size, optimiser ...), the per-net hyperparameters
+(:class:`featurespring.train.HParams`: ``alpha``, ``dropout``,
+``learning_rate``, ``noise``, ``init_scale``; these vary across a compiled
+batch) and ``num_epochs``. A unit is one epoch: chunks checkpoint every
+``config.checkpoint_every`` epochs and resume exactly.
+
+Results per member (names shared with the springs engine where they mean the
+same): ``load_curve`` (train-set separation ``D_l`` after training,
+``[L+1]``), ``curvature``, ``spread``, ``accuracy`` (full test set),
+``load_curve_test``, ``load_curve_pinv`` / ``_pinv_test``, ``curvature_test``,
+``curvature_pinv`` / ``_pinv_test``, ``accuracy_train``, ``stop_epoch``,
+``diverged``, ``trajectory`` (train load curve after every epoch,
+``[E, L+1]``), ``trajectory_test``, ``trajectory_time`` (epochs, ``[E]``), and
+``history/<metric>`` for every per-epoch metric of ``train_epochs``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from featurespring import metrics
+from featurespring.sweep import engine as engine_lib
+from featurespring.sweep import grid as grid_lib
+
+# config.dnn fields that go to featurespring.data.load.
+_DATA_FIELDS = ("dataset", "data_dir", "resize", "num_train", "num_test",
+                "data_seed", "grayscale")
+# config.dnn fields that go to featurespring.train.Config.
+_TRAIN_FIELDS = ("model", "depth", "width", "batch_norm", "init_scheme", "use_bias",
+                 "batch_size", "optimizer", "loss", "early_stop_loss",
+                 "early_stop_delta", "test_eval_size")
+# Per-net hyperparameters (featurespring.train.HParams, minus the seed).
+HPARAM_FIELDS = ("alpha", "dropout", "learning_rate", "noise", "init_scale")
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """``config.dnn`` defaults: the paper's default experiment (SPEC §2, SM S3)."""
+  c = ml_collections.ConfigDict()
+  c.dataset = "mnist"           # mnist | fashion_mnist | cifar10 | mnist_embedded | synthetic
+  c.data_dir = ""               # '' = $FEATURESPRING_DATA_DIR, else ../shared/data
+  c.resize = (10, 10)           # images resized to (height, width), then flattened
+  c.num_train = 2560            # class-balanced training subset
+  c.num_test = 0                # test examples (0 = the whole test split)
+  c.data_seed = 0               # seed of the training subset
+  c.grayscale = False           # colour images to luma (CIFAR-10)
+  c.model = "mlp"               # mlp | cnn
+  c.depth = 7                   # hidden layers (load curve has depth + 1 points)
+  c.width = 100                 # hidden units (MLP) or channels (CNN)
+  c.batch_norm = True           # BatchNorm (else the variance-preserving constant)
+  c.init_scheme = "torch"       # torch | lecun | orthogonal
+  c.use_bias = True             # biases in the linear layers
+  c.batch_size = 2560           # examples per step (full batch by default)
+  c.optimizer = "adam"          # any optax optimiser taking learning_rate
+  c.loss = "cross_entropy"      # cross_entropy | mse
+  c.early_stop_loss = 1e-4      # a net stops when its epoch's train loss is below...
+  c.early_stop_delta = 1e-10    # ... or changes by less than this
+  c.test_eval_size = 0          # test examples in the per-epoch metrics (0 = all)
+  c.alpha = 0.0                 # LeakyReLU slope (1 - nonlinearity): 0 ReLU, 1 linear
+  c.dropout = 0.0               # dropout rate after each hidden activation
+  c.learning_rate = 1e-3        # optimiser step size
+  c.noise = 0.0                 # label + data noise level n (SPEC §2(a))
+  c.init_scale = 1.0            # multiplier on the initial weights
+  c.num_epochs = 100            # epochs per net
+  return c
+
+
+@functools.lru_cache(maxsize=4)
+def _load_data(data_settings: tuple):
+  """Dataset as host and device arrays; cached so static groups share it."""
+  from featurespring import data as data_lib  # pylint: disable=g-import-not-at-top
+  from featurespring import train  # pylint: disable=g-import-not-at-top
+  settings = dict(data_settings)
+  dataset = data_lib.load(
+      settings["dataset"], data_dir=settings["data_dir"] or None,
+      resize=tuple(settings["resize"]) or None, num_train=settings["num_train"],
+      num_test=settings["num_test"] or None, seed=settings["data_seed"],
+      grayscale=settings["grayscale"])
+  return dataset, train.Data.create(dataset.x_train, dataset.y_train,
+                                    dataset.x_test, dataset.y_test)
+
+
+class DnnEngine(engine_lib.Engine):
+  """Networks, one per member, trained together by ``featurespring.train``."""
+
+  name = "dnn"
+  unit_name = "epoch"
+
+  @classmethod
+  def static_fields_of(cls, config):
+    # Everything but the per-net hyperparameters changes the program.
+    return tuple(f for f in config.dnn.keys() if f not in HPARAM_FIELDS)
+
+  @classmethod
+  def num_units(cls, config):
+    return int(config.dnn.num_epochs)
+
+  @classmethod
+  def validate(cls, config):
+    super().validate(config)
+    from featurespring import train  # pylint: disable=g-import-not-at-top
+    c = config.dnn
+    if int(c.num_epochs) < 1:
+      raise ValueError(f"config.dnn.num_epochs must be >= 1, got {c.num_epochs}")
+    grid = grid_lib.Grid.from_config(config)
+    points = grid.points(np.arange(grid.size))
+    use = cls._use_flags(c, points)
+    for fields in cls.static_groups(config):
+      try:
+        train_config = cls._train_config(fields, num_classes=10, **use)
+        train.hparams.validate_config(train_config, int(fields.num_train))
+      except ValueError as err:
+        raise ValueError(f"config.dnn: {err}") from err
+    try:
+      train.hparams.validate_hparams(cls._hparams(c, points), train_config)
+    except ValueError as err:
+      raise ValueError(f"config.dnn / config.grid: {err}") from err
+
+  @staticmethod
+  def _use_flags(c, points) -> dict:
+    # Decided once for the whole sweep, not per chunk, so that a net's random
+    # draws never depend on which other nets share its chunk.
+    value = lambda f: points[f] if f in points else c[f]
+    return {"use_dropout": bool(np.any(np.asarray(value("dropout")) > 0)),
+            "use_noise": bool(np.any(np.asarray(value("noise")) > 0))}
+
+  @staticmethod
+  def _train_config(fields, num_classes, image_shape=None, **use):
+    from featurespring import train  # pylint: disable=g-import-not-at-top
+    settings = {f: fields[f] for f in _TRAIN_FIELDS}
+    settings["test_eval_size"] = settings["test_eval_size"] or None
+    if image_shape is not None:
+      settings["image_shape"] = tuple(image_shape)
+    return train.Config(num_classes=num_classes, **settings, **use)
+
+  @staticmethod
+  def _hparams(c, points):
+    from featurespring import train  # pylint: disable=g-import-not-at-top
+    return train.HParams.create(seed=points[grid_lib.SEED_AXIS], **{
+        f: points[f] if f in points else c[f] for f in HPARAM_FIELDS})
+
+  def __init__(self, config, static):
+    super().__init__(config, static)
+    fields = ml_collections.ConfigDict(config.dnn.to_dict())
+    fields.update(static)
+    self.fields = fields
+    grid = grid_lib.Grid.from_config(config)
+    use = self._use_flags(config.dnn, grid.points(np.arange(grid.size)))
+    self.dataset, self.data = _load_data(tuple((f, fields[f]) for f in _DATA_FIELDS))
+    self.train_config = self._train_config(
+        fields, self.dataset.num_classes,
+        image_shape=self.dataset.image_shape if fields.model == "cnn" else None, **use)
+
+  def init(self, points: Mapping[str, jax.Array]):
+    from featurespring import train  # pylint: disable=g-import-not-at-top
+    hparams = train.HParams(**{f: jnp.asarray(points[f]) if f in points else
+                               jnp.full_like(points["seed"], self.fields[f], jnp.float32)
+                               for f in HPARAM_FIELDS + ("seed",)})
+    nets = train.init(self.train_config, hparams, self.data)
+    # Per-epoch metrics go into preallocated [P, num_epochs, ...] arrays so
+    # the state keeps one shape for checkpoints.
+    shapes = jax.eval_shape(
+        functools.partial(train.loop.train_epochs_impl, num_epochs=1), nets, self.data)[1]
+    num_epochs = self.num_units(self.config)
+    history = {k: jnp.full((s.shape[0], num_epochs) + s.shape[2:],
+                           np.nan if jnp.issubdtype(s.dtype, jnp.floating) else 0, s.dtype)
+               for k, s in shapes.items()}
+    return {"nets": nets, "history": history, "epoch": jnp.zeros((), jnp.int32)}
+
+  def advance(self, state, num_units):
+    from featurespring import train  # pylint: disable=g-import-not-at-top
+    nets, new = train.train_epochs(state["nets"], self.data, int(num_units))
+    history = _write_epochs(state["history"], new, state["epoch"])
+    return {"nets": nets, "history": history, "epoch": state["epoch"] + num_units}
+
+  def finalize(self, state):
+    from featurespring import train  # pylint: disable=g-import-not-at-top
+    nets, history = state["nets"], state["history"]
+    num_members, num_epochs = nets.epoch.shape[0], self.num_units(self.config)
+    outputs = {f"history/{k}": v for k, v in history.items()}
+    outputs.update({
+        "stop_epoch": nets.stop_epoch, "diverged": nets.diverged,
+        "trajectory_time": jnp.broadcast_to(jnp.arange(1, num_epochs + 1),
+                                            (num_members, num_epochs)),
+    })
+    # The last epoch's metrics are the final ones (an early-stopped net is
+    # frozen); only a capped per-epoch test set needs a full evaluation.
+    final = {k: v[:, -1] for k, v in history.items()}
+    if self.train_config.test_eval_size is not None:
+      full = train.evaluate(nets, self.dataset.x_test, self.dataset.y_test)
+      final.update({k.replace("/eval", "/test"): v for k, v in full.items()})
+    if self.train_config.regression:
+      return outputs
+    curves = {"load_curve": final["sep/train"], "load_curve_test": final["sep/test"],
+              "load_curve_pinv": final["sep_pinv/train"],
+              "load_curve_pinv_test": final["sep_pinv/test"]}
+    for name, curve in curves.items():
+      outputs[name] = curve
+      outputs[name.replace("load_curve", "curvature")] = metrics.curvature(curve)
+    outputs.update({
+        "spread": metrics.spread(curves["load_curve"]),
+        "accuracy": final["acc/test"], "accuracy_train": final["acc/train"],
+        "trajectory": history["sep/train"], "trajectory_test": history["sep/test"],
+    })
+    return outputs
+
+
+@jax.jit
+def _write_epochs(history, new, start):
+  """Writes ``new`` ``[P, E, ...]`` metrics into ``history`` at epoch ``start``."""
+  return {k: jax.lax.dynamic_update_slice_in_dim(history[k], new[k].astype(history[k].dtype),
+                                                 start, axis=1)
+          for k in history}
