@@ -47,9 +47,30 @@ def spread(load_curve):
 # its null space in `separation_pinv`. 1e-5 is close to what
 # `torch.linalg.pinv` uses on a float32 100x100 matrix (max(m, n) * eps =
 # 1.2e-5), which is what the paper's reference code applied; it sits far above
-# the float32 round-off floor (~1e-13 after the exact null direction is
-# projected out) and far below the spread of genuine class-mean directions.
+# the float32 round-off floor once the exact null direction is projected out,
+# and far below the spread of genuine class-mean directions.
 PINV_RCOND = 1e-5
+# Relative cut-off on the eigenvalues of the feature covariance in
+# `regression_load` (collinear or dead features), about 10 float32 epsilons.
+LSTSQ_RCOND = 1e-6
+
+
+def _finite_or_zero(matrix):
+  """``(matrix or zeros, all finite)``.
+
+  LAPACK eigensolvers can hang on Inf/NaN input (observed with batched SVD on
+  CPU), and a diverged network's features may be non-finite: decompose zeros
+  instead and report NaN.
+  """
+  finite = jnp.all(jnp.isfinite(matrix))
+  return jnp.where(finite, matrix, 0.0), finite
+
+
+def _symmetric_eigh(matrix):
+  """Eigenvalues (descending) and eigenvectors of a symmetric PSD matrix."""
+  matrix, finite = _finite_or_zero(matrix)
+  values, vectors = jnp.linalg.eigh(0.5 * (matrix + matrix.T))
+  return values[::-1], vectors[:, ::-1], finite
 
 
 def _class_statistics(features, labels, num_classes):
@@ -107,18 +128,21 @@ def separation_pinv(features, labels, num_classes: int,
   """Pseudo-inverse separation ``log tr(S_w S_b^+)`` (SPEC §1, SM S4).
 
   ``S_b = M^T M`` with the ``[C, D]`` matrix ``M`` of rows
-  ``sqrt(n_c / N) (m_c - m)``, so with the thin SVD ``M = U diag(s) V^T``,
-  ``S_b^+ = V diag(s^-2) V^T`` and
-  ``tr(S_w S_b^+) = sum_k |Z v_k|^2 / (N s_k^2)``, ``Z`` the within-class
-  centred features. Only a ``C x D`` SVD is needed (no ``D x D`` pinv),
-  which is faster and, since singular values of ``M`` are accurate relative
-  to ``s_max`` rather than ``s_max^2``, more stable in float32.
+  ``sqrt(n_c / N) (m_c - m)``. With the eigendecomposition of the ``C x C``
+  Gram matrix ``M M^T = sum_k lambda_k u_k u_k^T``, the nonzero eigenvalues
+  of ``S_b`` are the ``lambda_k`` with eigenvectors
+  ``v_k = M^T u_k / sqrt(lambda_k)``, so
+  ``tr(S_w S_b^+) = sum_k |Z M^T u_k|^2 / (N lambda_k^2)``, ``Z`` the
+  within-class centred features. This needs a ``C x C`` eigenproblem instead
+  of a ``D x D`` pseudo-inverse: faster, and it never forms ``S_b``'s
+  ``D - C`` dimensional null space at all.
 
   ``S_b`` has rank at most ``C - 1``: the rows of ``M`` weighted by
   ``sqrt(n_c)`` sum to zero. That exact null direction is projected out of
-  ``M`` before the SVD so that round-off cannot leave a tiny spurious
-  singular value; then eigenvalues ``s_k^2 <= rcond * s_max^2`` are treated
-  as zero, as ``numpy.linalg.pinv(S_b, rcond)`` would.
+  ``M`` first, so round-off cannot turn it into a tiny spurious eigenvalue;
+  then eigenvalues ``<= rcond * lambda_max`` count as zero, as
+  ``numpy.linalg.pinv(S_b, rcond)`` would treat them. Empty classes add
+  zero rows. Non-finite features give NaN.
 
   Args:
     features: ``[N, D]`` features.
@@ -136,25 +160,29 @@ def separation_pinv(features, labels, num_classes: int,
   between_CxD = weights_C[:, None] * means_CxD
   # weights_C is a unit vector (sum n_c / N = 1) with weights_C @ M = 0.
   between_CxD -= jnp.outer(weights_C, weights_C @ between_CxD)
-  _, singular_K, directions_KxD = jnp.linalg.svd(between_CxD,
-                                                 full_matrices=False)
-  eigen_K = jnp.square(singular_K)
+  eigen_K, vectors_CxK, finite = _symmetric_eigh(between_CxD @ between_CxD.T)
   keep_K = eigen_K > rcond * eigen_K[0]
-  projected_NxK = within_NxD @ directions_KxD.T
-  within_K = jnp.sum(jnp.square(projected_NxK), axis=0) / num_examples
-  terms_K = jnp.where(keep_K, within_K / jnp.where(keep_K, eigen_K, 1.0), 0.0)
-  return jnp.log(jnp.sum(terms_K))
+  # Column k is sqrt(lambda_k) Z v_k.
+  projected_NxK = within_NxD @ (between_CxD.T @ vectors_CxK)
+  scaled_within_K = jnp.sum(jnp.square(projected_NxK), axis=0) / num_examples
+  safe_eigen_K = jnp.where(keep_K, eigen_K, 1.0)
+  terms_K = jnp.where(keep_K, scaled_within_K / jnp.square(safe_eigen_K), 0.0)
+  return jnp.where(finite, jnp.log(jnp.sum(terms_K)), jnp.nan)
 
 
-def regression_load(features, targets):
+def regression_load(features, targets, rcond: float = LSTSQ_RCOND):
   """Regression load (SM S5): RMSE of the best affine least-squares fit.
 
-  Fits ``targets ~ features @ W + b`` by least squares and returns the root
-  mean squared residual over examples and target components.
+  Fits ``targets ~ features @ W + b`` by least squares (minimum-norm
+  solution; covariance eigenvalues ``<= rcond * max`` count as zero) and
+  returns the root mean squared residual over examples and target
+  components. Uses a symmetric eigensolver rather than ``lstsq`` (an SVD),
+  which was seen to hang when batched inside scans on CPU.
 
   Args:
     features: ``[N, D]`` features.
     targets: ``[N]`` or ``[N, K]`` real targets.
+    rcond: relative cut-off on the eigenvalues of the feature covariance.
 
   Returns:
     A scalar.
@@ -165,6 +193,11 @@ def regression_load(features, targets):
   # Centring both sides absorbs the intercept exactly.
   centred_NxD = features - jnp.mean(features, axis=0)
   centred_NxK = targets_NxK - jnp.mean(targets_NxK, axis=0)
-  solution_DxK, *_ = jnp.linalg.lstsq(centred_NxD, centred_NxK)
-  residual_NxK = centred_NxK - centred_NxD @ solution_DxK
-  return jnp.sqrt(jnp.mean(jnp.square(residual_NxK)))
+  eigen_D, vectors_DxD, finite = _symmetric_eigh(centred_NxD.T @ centred_NxD)
+  keep_D = eigen_D > rcond * eigen_D[0]
+  moments_DxK = vectors_DxD.T @ (centred_NxD.T @ centred_NxK)
+  inverse_D = jnp.where(keep_D, 1.0 / jnp.where(keep_D, eigen_D, 1.0), 0.0)
+  coefficients_DxK = vectors_DxD @ (inverse_D[:, None] * moments_DxK)
+  residual_NxK = centred_NxK - centred_NxD @ coefficients_DxK
+  rmse = jnp.sqrt(jnp.mean(jnp.square(residual_NxK)))
+  return jnp.where(finite, rmse, jnp.nan)

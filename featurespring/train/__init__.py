@@ -1,0 +1,19 @@
+"""Train populations of networks in one compiled program (SPEC §2, §4).
+
+- `hparams`: `Config` (static: shapes, optimiser, loss), `HParams` (one array
+  per hyperparameter over the population axis), validation.
+- `step`: one net's epoch (batches, noise, dropout, update, freezing).
+- `loop`: `TrainState`, `init`, `train_epochs` (resumable, metrics per epoch),
+  `evaluate`, `masked_mean`.
+- `grid`: `train_grid`, a whole phase-diagram grid, one compile per
+  shape-changing value (batch size, depth, width).
+"""
+
+from featurespring.train.hparams import Config
+from featurespring.train.hparams import HParams
+from featurespring.train.loop import Data
+from featurespring.train.loop import evaluate
+from featurespring.train.loop import init
+from featurespring.train.loop import masked_mean
+from featurespring.train.loop import train_epochs
+from featurespring.train.loop import TrainState

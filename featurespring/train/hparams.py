@@ -1,0 +1,205 @@
+"""Static training configuration, per-network hyperparameters, validation.
+
+`Config` holds everything that changes shapes or program structure (one
+compile per value): model kind, depth, width, batch size, optimiser, loss.
+`HParams` holds one array per hyperparameter with the population axis in
+front; these vary across a vmapped stack of networks without recompiling.
+Both are checked here, in Python, before anything is traced, so a bad value
+fails fast with a message that names the parameter and its allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Optional
+
+import flax.struct
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from featurespring import models
+
+MODELS = ("mlp", "cnn")
+LOSSES = ("cross_entropy", "mse")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """Static (shape-changing or structural) training settings.
+
+  Defaults are the paper's default experiment (SPEC §2, SM S3). Hashable, so
+  it rides along in `TrainState` as static pytree metadata.
+
+  Attributes:
+    model: ``'mlp'`` or ``'cnn'``.
+    depth: hidden (MLP) or convolutional (CNN) layers.
+    width: MLP hidden units, or CNN channels.
+    image_shape: CNN input ``(height, width, channels)``.
+    batch_norm: BatchNorm layers (else the variance-preserving constant).
+    init_scheme: one of `featurespring.models.INITS`.
+    use_bias: biases in the MLP's linear layers.
+    batch_size: examples per step; each epoch is ``N // batch_size`` steps
+      over a fresh permutation per net, dropping the remainder.
+    optimizer: an optax optimiser factory name taking ``learning_rate``
+      (``'adam'``, ``'sgd'``, ``'adamw'``, ``'rmsprop'`` ...).
+    loss: ``'cross_entropy'`` or ``'mse'`` (on one-hot labels, or on the
+      targets when ``regression``).
+    regression: targets are real ``[N]`` or ``[N, K]`` arrays; the load
+      metric is then `featurespring.metrics.regression_load`.
+    num_classes: classes of an integer-label task.
+    early_stop_loss: a net stops when its epoch's mean train loss falls below.
+    early_stop_delta: ... or changes by less than this from the last epoch.
+    test_eval_size: examples of the test set (the first ones, a fixed subset)
+      used for the per-epoch test metrics; None for all. Evaluating the full
+      10000-example MNIST test set every epoch costs about as much as
+      training, so sweeps may cap it; `evaluate` takes any set afterwards.
+    use_dropout: draw dropout masks. Set automatically by `init` when any
+      member has a nonzero rate; a False value only saves random-number
+      work, since rate 0 is exactly the identity.
+    use_noise: draw label and input noise (SPEC §2(a)); like `use_dropout`.
+  """
+  model: str = "mlp"
+  depth: int = 7
+  width: int = 100
+  image_shape: tuple[int, int, int] = (10, 10, 1)
+  batch_norm: bool = True
+  init_scheme: str = "torch"
+  use_bias: bool = True
+  batch_size: int = 2560
+  optimizer: str = "adam"
+  loss: str = "cross_entropy"
+  regression: bool = False
+  num_classes: int = 10
+  early_stop_loss: float = 1e-4
+  early_stop_delta: float = 1e-10
+  test_eval_size: Optional[int] = None
+  use_dropout: Optional[bool] = None
+  use_noise: Optional[bool] = None
+
+  def replace(self, **changes) -> "Config":
+    return dataclasses.replace(self, **changes)
+
+
+@flax.struct.dataclass
+class HParams:
+  """Per-network hyperparameters, each ``[P]`` over the population axis.
+
+  Attributes:
+    seed: integer seed of the net's root key (init, batches, dropout, noise).
+    alpha: LeakyReLU negative slope in ``[0, 1]``.
+    dropout: dropout rate in ``[0, 1)``.
+    learning_rate: optimiser step size, ``>= 0``.
+    noise: label-and-data noise level ``n`` in ``[0, 1]`` (SPEC §2(a)).
+    init_scale: multiplier on the initial weights, ``> 0``.
+  """
+  seed: jnp.ndarray
+  alpha: jnp.ndarray
+  dropout: jnp.ndarray
+  learning_rate: jnp.ndarray
+  noise: jnp.ndarray
+  init_scale: jnp.ndarray
+
+  @classmethod
+  def create(cls, seed=0, alpha=0.0, dropout=0.0, learning_rate=1e-3,
+             noise=0.0, init_scale=1.0) -> "HParams":
+    """Broadcasts scalars or ``[P]`` sequences to one population.
+
+    Defaults are the paper's (ReLU, no dropout, Adam lr 1e-3, no noise).
+    """
+    fields = dict(seed=seed, alpha=alpha, dropout=dropout,
+                  learning_rate=learning_rate, noise=noise,
+                  init_scale=init_scale)
+    arrays = np.broadcast_arrays(*[np.asarray(v) for v in fields.values()])
+    if arrays[0].ndim > 1:
+      raise ValueError("HParams.create takes scalars or 1-D sequences, got "
+                       f"shape {arrays[0].shape}")
+    arrays = [np.atleast_1d(a) for a in arrays]
+    dtypes = [np.int32] + [np.float32] * 5
+    return cls(*[jnp.asarray(a, d) for a, d in zip(arrays, dtypes)])
+
+  @property
+  def size(self) -> int:
+    return self.alpha.shape[0]
+
+  def __getitem__(self, index) -> "HParams":
+    return HParams(*[getattr(self, f.name)[index]
+                     for f in dataclasses.fields(self)])
+
+
+HPARAM_NAMES = tuple(f.name for f in dataclasses.fields(HParams))
+
+
+def optimizer_factory(name: str):
+  """The optax factory called ``name`` (case-insensitive), or ValueError."""
+  factory = getattr(optax, name.lower(), None) if isinstance(name, str) else None
+  if (not callable(factory)
+      or "learning_rate" not in inspect.signature(factory).parameters):
+    raise ValueError(f"optimizer must name an optax optimiser taking a "
+                     f"learning_rate (e.g. 'adam', 'sgd'), got {name!r}")
+  return factory
+
+
+def _check_range(name, values, low, high, low_open=False, high_open=False):
+  values = np.asarray(values, np.float64)
+  above = values > low if low_open else values >= low
+  below = values < high if high_open else values <= high
+  ok = np.isfinite(values) & above & below
+  if not np.all(ok):
+    interval = (("(" if low_open else "[") + f"{low}, {high}"
+                + (")" if high_open else "]"))
+    bad = values[~ok].ravel()[:3]
+    raise ValueError(f"{name} must be in {interval}, got {bad.tolist()}")
+
+
+def validate_config(config: Config, num_train: int) -> None:
+  """Raises ValueError for a setting that cannot train; nothing is compiled."""
+  if config.model not in MODELS:
+    raise ValueError(f"model must be one of {MODELS}, got {config.model!r}")
+  if config.init_scheme not in models.INITS:
+    raise ValueError(f"init_scheme must be one of {models.INITS}, got "
+                     f"{config.init_scheme!r}")
+  for name in ("depth", "width"):
+    value = getattr(config, name)
+    if not isinstance(value, (int, np.integer)) or value < 1:
+      raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+  batch_size = config.batch_size
+  if (not isinstance(batch_size, (int, np.integer))
+      or not 1 <= batch_size <= num_train):
+    raise ValueError(f"batch_size must be an integer in [1, {num_train}] "
+                     f"(the training set size), got {batch_size!r}")
+  optimizer_factory(config.optimizer)
+  if config.loss not in LOSSES:
+    raise ValueError(f"loss must be one of {LOSSES}, got {config.loss!r}")
+  if config.regression and config.loss != "mse":
+    raise ValueError(f"loss must be 'mse' when regression=True, got "
+                     f"{config.loss!r}")
+  if config.num_classes < 2 and not config.regression:
+    raise ValueError(f"num_classes must be >= 2, got {config.num_classes}")
+  if config.test_eval_size is not None and config.test_eval_size < 1:
+    raise ValueError(f"test_eval_size must be None or >= 1, got "
+                     f"{config.test_eval_size}")
+  if config.model == "cnn":
+    height, width, _ = config.image_shape
+    if height % 2 or width % 2:
+      raise ValueError(f"image_shape height and width must be even for the "
+                       f"CNN, got {config.image_shape}")
+
+
+def validate_hparams(hparams: HParams, config: Config) -> None:
+  """Raises ValueError for an out-of-range hyperparameter of any member."""
+  _check_range("alpha", hparams.alpha, 0.0, 1.0)
+  _check_range("dropout", hparams.dropout, 0.0, 1.0, high_open=True)
+  _check_range("learning_rate", hparams.learning_rate, 0.0, np.inf,
+               high_open=True)
+  _check_range("noise", hparams.noise, 0.0, 1.0)
+  _check_range("init_scale", hparams.init_scale, 0.0, np.inf, low_open=True,
+               high_open=True)
+  if config.use_dropout is False and np.any(np.asarray(hparams.dropout) > 0):
+    raise ValueError("dropout > 0 needs Config.use_dropout=True (it was "
+                     "switched off when the state was initialised without "
+                     "dropout); pass use_dropout=True to init")
+  if config.use_noise is False and np.any(np.asarray(hparams.noise) > 0):
+    raise ValueError("noise > 0 needs Config.use_noise=True; pass "
+                     "use_noise=True to init")

@@ -1,0 +1,299 @@
+"""A population of networks trained together: state, init, epochs, metrics.
+
+Usage::
+
+  data = Data.create(x_train, y_train, x_test, y_test)
+  state = init(Config(), HParams.create(seed=[0, 1], alpha=[0.0, 0.5]), data)
+  state, metrics = train_epochs(state, data, num_epochs=10)  # resumable
+  state, more = train_epochs(state, data, num_epochs=90)
+
+Every array in `TrainState` has the population axis ``P`` in front; one
+compiled program advances all members, vmapped over ``P`` and scanned over
+steps and epochs. `train_epochs` can be called again on its output state to
+continue, e.g. after a checkpoint; the epochs and steps already done are
+counted in the state, so a resumed run draws the same random numbers as an
+uninterrupted one.
+
+Metrics (``train_epochs``) are a flat dict of arrays with slash keys, shaped
+``[P, E]`` or ``[P, E, L]`` (``E`` epochs of this call, ``L = depth + 1``
+layers: the input after input-BatchNorm, then each hidden postactivation),
+computed at each epoch end in eval mode (BatchNorm running statistics, no
+dropout) on the whole training set and the test set (or its first
+``Config.test_eval_size`` examples):
+
+- ``loss/train`` ``[P, E]``: mean training loss over the epoch's steps (in
+  train mode, with noise and dropout); the early-stopping quantity.
+- ``loss/test`` ``[P, E]``: eval-mode loss on the test set.
+- ``acc/train``, ``acc/test`` ``[P, E]``: eval-mode accuracy (classification).
+- ``sep/train``, ``sep/test`` ``[P, E, L]``: `metrics.separation`.
+- ``sep_pinv/train``, ``sep_pinv/test`` ``[P, E, L]``:
+  `metrics.separation_pinv`.
+- ``load/train``, ``load/test`` ``[P, E, L]``: `metrics.regression_load`
+  (regression only, instead of the accuracy and separation keys).
+- ``stopped``, ``diverged`` ``[P, E]`` (bool): status at each epoch's end.
+
+A net that diverged (NaN/Inf loss or parameters) is frozen at its last
+finite state; its metrics are still computed from that state but may be
+non-finite, so average across nets with `masked_mean` and the mask
+``~diverged``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Optional
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from featurespring import metrics as metrics_lib
+from featurespring import models
+from featurespring.train import hparams as hparams_lib
+from featurespring.train import step as step_lib
+
+Config = hparams_lib.Config
+HParams = hparams_lib.HParams
+
+
+@flax.struct.dataclass
+class Data:
+  """Device arrays of a dataset. Shared by all nets (not vmapped).
+
+  Attributes:
+    x_train: ``[N, D]`` float inputs.
+    y_train: ``[N]`` int labels, or ``[N]``/``[N, K]`` float targets.
+    x_test: ``[M, D]`` float inputs.
+    y_test: labels or targets of the test inputs.
+  """
+  x_train: jnp.ndarray
+  y_train: jnp.ndarray
+  x_test: jnp.ndarray
+  y_test: jnp.ndarray
+
+  @classmethod
+  def create(cls, x_train, y_train, x_test, y_test) -> "Data":
+    """Puts NumPy arrays on the default device once (float32 inputs)."""
+    def labels(y):
+      y = np.asarray(y)
+      return jnp.asarray(y, jnp.int32 if y.dtype.kind in "iub" else jnp.float32)
+    return cls(jnp.asarray(x_train, jnp.float32), labels(y_train),
+               jnp.asarray(x_test, jnp.float32), labels(y_test))
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything needed to continue training a population (leading axis P).
+
+  Attributes:
+    params: model parameters.
+    batch_stats: BatchNorm running statistics (empty without BatchNorm).
+    opt_state: optimiser state (learning rate injected from ``hparams``).
+    key: each net's loop key (its init key is split off at `init`).
+    hparams: `HParams`; may be edited between calls (e.g. raise dropout).
+    epoch: epochs completed.
+    step: optimiser steps applied.
+    last_loss: last epoch's mean training loss (inf before the first).
+    stopped: stopped early (frozen).
+    stop_epoch: epoch count (1-based) at which it stopped, -1 if it has not.
+    diverged: hit a NaN/Inf (frozen at its last finite state).
+    diverge_epoch: epoch (1-based) in which it diverged, -1 if it has not.
+    config: static settings (pytree metadata, not an array).
+  """
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+  key: jnp.ndarray
+  hparams: HParams
+  epoch: jnp.ndarray
+  step: jnp.ndarray
+  last_loss: jnp.ndarray
+  stopped: jnp.ndarray
+  stop_epoch: jnp.ndarray
+  diverged: jnp.ndarray
+  diverge_epoch: jnp.ndarray
+  config: Config = flax.struct.field(pytree_node=False)
+
+  @property
+  def size(self) -> int:
+    return self.epoch.shape[0]
+
+
+def _init_net(hp: HParams, sample_x, config: Config, outputs: int):
+  model = step_lib.make_model(config, outputs)
+  init_key, loop_key = jax.random.split(jax.random.key(hp.seed))
+  variables = model.init(init_key, sample_x, hp.alpha)
+  params = models.scale_kernels(variables["params"], hp.init_scale)
+  opt_state = step_lib.make_optimizer(config).init(params)
+  return TrainState(
+      params=params, batch_stats=variables.get("batch_stats", {}),
+      opt_state=opt_state, key=loop_key, hparams=hp,
+      epoch=jnp.zeros((), jnp.int32), step=jnp.zeros((), jnp.int32),
+      last_loss=jnp.full((), jnp.inf, jnp.float32),
+      stopped=jnp.zeros((), bool), stop_epoch=jnp.full((), -1, jnp.int32),
+      diverged=jnp.zeros((), bool), diverge_epoch=jnp.full((), -1, jnp.int32),
+      config=config)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _init_population(hp, sample_x, config, outputs):
+  return jax.vmap(_init_net, in_axes=(0, None, None, None))(
+      hp, sample_x, config, outputs)
+
+
+def init(config: Config, hparams: HParams, data: Data) -> TrainState:
+  """Initialises one net per member of ``hparams`` (validated first).
+
+  ``Config.use_dropout``/``use_noise`` left as None are set from whether any
+  member has a nonzero dropout rate / noise level.
+  """
+  hparams_lib.validate_config(config, data.x_train.shape[0])
+  if config.use_dropout is None:
+    config = config.replace(use_dropout=bool(np.any(
+        np.asarray(hparams.dropout) > 0)))
+  if config.use_noise is None:
+    config = config.replace(use_noise=bool(np.any(
+        np.asarray(hparams.noise) > 0)))
+  hparams_lib.validate_hparams(hparams, config)
+  return _init_population(hparams, data.x_train[:2], config,
+                          step_lib.output_size(config, data.y_train))
+
+
+def _forward_eval(net: TrainState, x, targets):
+  model = step_lib.make_model(net.config,
+                              step_lib.output_size(net.config, targets))
+  variables = {"params": net.params, "batch_stats": net.batch_stats}
+  return model.apply(variables, x, net.hparams.alpha, train=False)
+
+
+def _set_metrics(config: Config, outputs, features, y, suffix: str):
+  """Metrics of one net on one example set; keys end in ``/suffix``."""
+  result = {f"loss/{suffix}": step_lib.loss_value(config, outputs, y)}
+  if config.regression:
+    result[f"load/{suffix}"] = jnp.stack(
+        [metrics_lib.regression_load(f, y) for f in features])
+    return result
+  result[f"acc/{suffix}"] = jnp.mean(jnp.argmax(outputs, -1) == y)
+  result[f"sep/{suffix}"] = jnp.stack(
+      [metrics_lib.separation(f, y, config.num_classes) for f in features])
+  result[f"sep_pinv/{suffix}"] = jnp.stack(
+      [metrics_lib.separation_pinv(f, y, config.num_classes)
+       for f in features])
+  return result
+
+
+def _eval_net(net: TrainState, data: Data, x_eval, num_test: int):
+  """Train- and test-set metrics from one eval-mode pass over both sets."""
+  config = net.config
+  outputs, features = _forward_eval(net, x_eval, data.y_train)
+  num_train = data.x_train.shape[0]
+  train = _set_metrics(config, outputs[:num_train],
+                       [f[:num_train] for f in features], data.y_train,
+                       "train")
+  test = _set_metrics(config, outputs[num_train:],
+                      [f[num_train:] for f in features],
+                      data.y_test[:num_test], "test")
+  # The training loss reported is the epoch's own; drop the eval-mode one.
+  del train["loss/train"]
+  return {**train, **test}
+
+
+def _decide_stopping(state: TrainState, diverged_before, mean_loss):
+  """Early stopping (SPEC §2) and divergence bookkeeping after an epoch."""
+  config = state.config
+  epoch = state.epoch + 1
+  converged = ((mean_loss < config.early_stop_loss)
+               | (jnp.abs(mean_loss - state.last_loss)
+                  < config.early_stop_delta))
+  newly_stopped = ~state.stopped & ~state.diverged & converged
+  newly_diverged = state.diverged & ~diverged_before
+  return state.replace(
+      epoch=epoch, last_loss=mean_loss,
+      stopped=state.stopped | newly_stopped,
+      stop_epoch=jnp.where(newly_stopped, epoch, state.stop_epoch),
+      diverge_epoch=jnp.where(newly_diverged, epoch, state.diverge_epoch))
+
+
+def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
+  """Unjitted body of `train_epochs` (exposed for trace-count tests)."""
+  config = state.config
+  num_test = (data.x_test.shape[0] if config.test_eval_size is None
+              else min(config.test_eval_size, data.x_test.shape[0]))
+  # One eval-mode pass over both sets: one large matmul per layer instead of
+  # two, concatenated once outside the epoch loop.
+  x_eval = jnp.concatenate([data.x_train, data.x_test[:num_test]])
+  train_one = jax.vmap(functools.partial(step_lib.train_epoch, config=config),
+                       in_axes=(0, None))
+  eval_all = jax.vmap(_eval_net, in_axes=(0, None, None, None))
+
+  def epoch(state, _):
+    diverged_before = state.diverged
+    state, mean_loss = train_one(state, data)
+    state = _decide_stopping(state, diverged_before, mean_loss)
+    metrics = eval_all(state, data, x_eval, num_test)
+    metrics.update({"loss/train": mean_loss, "stopped": state.stopped,
+                    "diverged": state.diverged})
+    return state, metrics
+
+  state, metrics_ExP = jax.lax.scan(epoch, state, None, length=num_epochs)
+  return state, jax.tree_util.tree_map(lambda m: jnp.swapaxes(m, 0, 1),
+                                       metrics_ExP)
+
+
+_train_epochs_jit = jax.jit(train_epochs_impl, static_argnums=2)
+
+
+def train_epochs(state: TrainState, data: Data, num_epochs: int):
+  """Trains every net for ``num_epochs`` more epochs in one compiled call.
+
+  Args:
+    state: from `init` or a previous call (it is donated: do not reuse it).
+    data: the arrays the state was initialised with.
+    num_epochs: epochs to run (static: one compile per value).
+
+  Returns:
+    ``(state, metrics)``, metrics as in the module docstring.
+  """
+  if not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
+    raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
+  hparams_lib.validate_config(state.config, data.x_train.shape[0])
+  hparams_lib.validate_hparams(state.hparams, state.config)
+  return _train_epochs_jit(state, data, int(num_epochs))
+
+
+@jax.jit
+def _evaluate_jit(state: TrainState, x, y):
+  def one(net):
+    outputs, features = _forward_eval(net, x, y)
+    return _set_metrics(net.config, outputs, features, y, "eval")
+  return jax.vmap(one)(state)
+
+
+def evaluate(state: TrainState, x, y) -> dict[str, jnp.ndarray]:
+  """Eval-mode metrics of every net on any example set (e.g. a full test set).
+
+  Returns keys ``loss/eval``, and ``acc/eval``, ``sep/eval``,
+  ``sep_pinv/eval`` (classification) or ``load/eval`` (regression), shaped
+  ``[P]`` or ``[P, L]``.
+  """
+  y = np.asarray(y)
+  y = jnp.asarray(y, jnp.int32 if y.dtype.kind in "iub" else jnp.float32)
+  return _evaluate_jit(state, jnp.asarray(x, jnp.float32), y)
+
+
+def masked_mean(values, mask, axis=None):
+  """Mean of ``values`` over ``axis`` counting only entries where ``mask``.
+
+  Masked-out entries never propagate NaN/Inf. ``mask`` broadcasts against
+  ``values`` from the left (e.g. a ``[P]`` mask for ``[P, E, L]`` values).
+  Entries with nothing to average are NaN.
+  """
+  values = jnp.asarray(values)
+  mask = jnp.asarray(mask, bool)
+  mask = jnp.broadcast_to(
+      mask.reshape(mask.shape + (1,) * (values.ndim - mask.ndim)),
+      values.shape)
+  total = jnp.sum(jnp.where(mask, values, 0.0), axis=axis)
+  count = jnp.sum(mask, axis=axis)
+  return jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan)
