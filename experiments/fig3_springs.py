@@ -29,9 +29,4 @@ def get_config(arg=None):
   config.springs.num_steps = 20_000
   config.plot.x = "noise"
   config.plot.y = "mu"
-  if arg.runlocal:
-    config.seeds = 2
-    config.grid.mu = (0.0, 0.015, 0.03)
-    config.grid.noise = (0.0, 0.004, 0.008)
-    config.springs.num_steps = 2_000
-  return config
+  return sweep.runlocal(config) if arg.runlocal else config

@@ -1,0 +1,38 @@
+"""Command-line entry points: sweeps, merges, figures, the main job.
+
+``python -m launch.sweep``  run (or resume) one figure's sweep into a workdir;
+                            ``--task_index/--num_tasks`` (or SLURM array
+                            variables) split it, ``--merge_only`` joins parts.
+``python -m launch.plot``   draw a merged sweep's figures.
+``python -m launch.main``   the main job: both engines' small sweeps + figures.
+``launch/slurm_array.sh``   SLURM array template; ``launch/tpu_vm.sh``: multi-host.
+
+Workdir format (``featurespring.sweep``)::
+
+  sweep.json                 manifest: full resolved config, config_hash, grid
+                             axes (names, values, zipped fields), chunk list
+  parts/chunk_NNNNN.npz      one chunk's arrays, leading axis = its members,
+                             plus ``members`` (flat indices into the grid)
+  parts/chunk_NNNNN.json     its sidecar (wall time, environment, resumed_from_unit)
+  checkpoints/chunk_NNNNN.npz  state of an unfinished chunk (removed when done)
+  results.npz                merged arrays ``[*grid_shape, ...]`` and
+                             ``axis/<name>`` coordinates; grid axes are the
+                             config.grid keys in sorted order, then ``seed``
+  results.json               config, config_hash, grid, grid_names, grid_shape,
+                             seeds, array shapes, units (epochs/runs), summed
+                             wall time, environment (library versions, python,
+                             platform, device kind and count, process count)
+  figures/*.png, *.pdf       from launch.plot
+
+Every file is written to a temporary name and moved into place with
+``os.replace``; a result exists when its ``.json`` sidecar does. Load one with
+``featurespring.sweep.load_result(workdir) -> (arrays, sidecar)``.
+
+Arrays: both engines give ``load_curve`` ``[..., L+1]``, ``curvature``,
+``spread``, ``trajectory`` ``[..., T, L+1]`` with ``trajectory_time``; chains
+add ``positions``, ``stop_step``, ``theory/{mu_eff,load_curve,curvature}``;
+networks add ``accuracy`` (test), ``accuracy_train``, ``load_curve_test``,
+``load_curve_pinv[_test]``, ``curvature_{test,pinv,pinv_test}``,
+``stop_epoch``, ``diverged``, ``trajectory_test`` and ``history/<metric>``
+(every per-epoch metric of ``featurespring.train.train_epochs``).
+"""

@@ -22,7 +22,7 @@ Typical use (what ``python -m launch.sweep`` does)::
 """
 
 from featurespring.sweep.chunks import Chunk, chunks_for_task, plan_chunks, task_from_env
-from featurespring.sweep.config import base_config, load_config, parse_arg
+from featurespring.sweep.config import base_config, load_config, parse_arg, runlocal
 from featurespring.sweep.engine import ENGINES, Engine, engine_class
 from featurespring.sweep.grid import SEED_AXIS, Axis, Grid
 from featurespring.sweep.merging import load_result, merge

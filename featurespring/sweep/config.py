@@ -41,6 +41,8 @@ def base_config(engine: str) -> ml_collections.ConfigDict:
   elif engine == "dnn":
     from featurespring.sweep import dnn_engine  # pylint: disable=g-import-not-at-top
     c.dnn = dnn_engine.default_config()
+    # Nets hold activations for the whole training + test set at evaluation.
+    c.chunk_size = 128
   else:
     raise ValueError(f"engine must be 'springs' or 'dnn', got {engine!r}")
   return c
@@ -73,3 +75,33 @@ def load_config(spec: str) -> ml_collections.ConfigDict:
   module = importlib.util.module_from_spec(module_spec)
   module_spec.loader.exec_module(module)
   return module.get_config(arg) if arg else module.get_config()
+
+
+def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Shrinks a figure's config to a smoke test of seconds (``:runlocal``).
+
+  One seed, the first and last value of every independent grid axis (zipped
+  axes are kept whole), and tiny engine settings: embedded MNIST subsets, a
+  3 x 16 network and 2 epochs; chains of 500 steps.
+  """
+  config.seeds = 1
+  for name, values in config.grid.items():
+    if not isinstance(values, ml_collections.ConfigDict):
+      config.grid[name] = tuple(dict.fromkeys((values[0], values[-1])))
+  if config.engine == "dnn":
+    dnn = config.dnn
+    dnn.dataset = "mnist_embedded"
+    dnn.num_train = dnn.num_test = 256
+    dnn.test_eval_size = 0
+    dnn.depth, dnn.width, dnn.num_epochs = 3, 16, 2
+    dnn.batch_size = min(dnn.batch_size, 256)
+    if "batch_size" in config.grid:
+      config.grid.batch_size = tuple(dict.fromkeys(min(b, 256) for b in config.grid.batch_size))
+    dnn.resize = (10, 10)
+    dnn.grayscale = False
+    config.checkpoint_every = 1
+  elif config.engine == "springs":
+    config.springs.num_steps = 500
+    config.springs.record_every = 100 if config.springs.record_every else 0
+    config.springs.unroll = 1
+  return config

@@ -1,0 +1,184 @@
+"""Paper figures from a merged sweep result (uses ``featurespring.plotting``).
+
+A merged result has ``[*grid.shape, ...]`` arrays with the seed axis last
+among the grid axes; these helpers average over seeds, pick the phase
+diagram's axes from ``config.plot`` and draw with the plotting module:
+
+- :func:`phase_diagram`: mean curvature, accuracy contours and best cell
+  (networks), the theory's zero-curvature line (first-order chains);
+- :func:`load_curves`: the lazy / linear / active cells of the most
+  nonlinear row, mean +- seed spread; training (solid) and test (dashed)
+  load curves for networks (paper S4);
+- :func:`dynamics`: load curves over epochs or time for those cells;
+- :func:`dnn_beside_chain`: paper Fig. 4, networks (left) beside chains (right).
+
+Nonlinearity is drawn upwards: a ``alpha`` axis (LeakyReLU slope) is shown as
+``1 - alpha``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from featurespring import plotting
+from featurespring.sweep import grid as grid_lib
+from featurespring.sweep import merging
+
+_LABELS = {"noise": "noise", "learning_rate": "learning rate", "dropout": "dropout rate",
+           "batch_size": "batch size", "mu": r"friction $\mu_r$", "alpha": r"nonlinearity $1-\alpha$"}
+
+
+@dataclasses.dataclass
+class Sweep:
+  """A merged result with its axes, reduced to a 2-D phase diagram.
+
+  Attributes:
+    arrays: the result arrays ``[*grid.shape, ...]``.
+    config: the resolved config (plain dict).
+    names: grid axis names (seed last).
+    x, y: names of the phase diagram's axes.
+  """
+  arrays: dict
+  config: dict
+  names: list
+  x: str
+  y: str
+
+  @classmethod
+  def load(cls, workdir, x=None, y=None):
+    arrays, sidecar = merging.load_result(workdir)
+    config, names = sidecar["config"], sidecar["grid_names"]
+    x, y = x or config["plot"]["x"], y or config["plot"]["y"]
+    for axis in (x, y):
+      if axis not in names:
+        raise ValueError(f"cannot plot axis {axis!r}: the sweep's axes are {names}")
+    return cls(arrays, config, names, x, y)
+
+  @property
+  def engine(self) -> str:
+    return self.config["engine"]
+
+  def axis(self, name):
+    values = self.arrays[f"axis/{name}"]
+    return 1.0 - values if name == "alpha" else values
+
+  def cells(self, key):
+    """``[Y, X, seed, ...]`` of ``key``: other axes at their first value."""
+    array = self.arrays[key]
+    order = [self.names.index(a) for a in (self.y, self.x, grid_lib.SEED_AXIS)]
+    rest = [i for i in range(len(self.names)) if i not in order]
+    array = np.moveaxis(array, order + rest, list(range(len(self.names))))
+    array = array[(slice(None),) * 3 + (0,) * len(rest)]
+    if self.y == "alpha":  # rows by increasing nonlinearity
+      array = array[np.argsort(self.axis(self.y))]
+    return array
+
+  def y_values(self):
+    return np.sort(self.axis(self.y)) if self.y == "alpha" else self.axis(self.y)
+
+  def corner_cells(self, metric="curvature"):
+    """(row, column) of the lazy, linear and active cells on the most nonlinear row."""
+    curvature = np.nanmean(self.cells(metric), axis=2)
+    row = curvature.shape[0] - 1
+    linear = int(np.nanargmin(np.abs(curvature[row])))
+    return [(row, 0), (row, linear), (row, curvature.shape[1] - 1)]
+
+
+def phase_diagram(ax, sweep: Sweep, metric=None):
+  """The sweep's phase diagram into ``ax``."""
+  metric = metric or sweep.config["plot"]["metric"]
+  curvature = np.nanmean(sweep.cells(metric), axis=2)
+  accuracy = (np.nanmean(sweep.cells("accuracy"), axis=2)
+              if "accuracy" in sweep.arrays else None)
+  theory = None
+  springs_config = sweep.config.get("springs", {})
+  if (sweep.engine == "springs" and (sweep.x, sweep.y) == ("noise", "mu")
+      and springs_config.get("dynamics") == "first_order"):
+    from featurespring import springs  # pylint: disable=g-import-not-at-top
+    mu = np.linspace(sweep.y_values().min(), sweep.y_values().max(), 200)
+    horizon = springs_config["num_steps"] if springs_config["noise_dist"] == "gaussian" else None
+    eps = springs.critical_noise(mu, springs_config["dt"], springs_config["noise_dist"],
+                                 springs_config["noise_cut"], horizon=horizon)
+    theory = (eps, mu)
+  return plotting.plot_phase_diagram(
+      ax, sweep.axis(sweep.x), sweep.y_values(), curvature, accuracy=accuracy,
+      theory_line=theory, x_label=_LABELS.get(sweep.x, sweep.x),
+      y_label=_LABELS.get(sweep.y, sweep.y),
+      title=f"{sweep.engine}: mean {metric.replace('_', ' ')}")
+
+
+def _cell_label(sweep, name, cell):
+  row, col = cell
+  return f"{name}: {sweep.x}={sweep.axis(sweep.x)[col]:.3g}"
+
+
+def load_curves(ax, sweep: Sweep):
+  """Load curves of the corner cells; test curves dashed when present."""
+  cells = sweep.corner_cells()
+  names = ["lazy", "linear", "active"]
+  curves = sweep.cells("load_curve")
+  lines = plotting.plot_load_curves(
+      ax, np.stack([curves[c] for c in cells]),
+      [_cell_label(sweep, n, c) for n, c in zip(names, cells)],
+      title=f"{_LABELS.get(sweep.y, sweep.y)} = {sweep.y_values()[cells[0][0]]:.3g}"
+            + ("  (solid: train, dashed: test)" if "load_curve_test" in sweep.arrays else ""),
+      ylabel="separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$")
+  if "load_curve_test" in sweep.arrays:
+    test = sweep.cells("load_curve_test")
+    plotting.plot_load_curves(ax, np.stack([test[c] for c in cells]),
+                              colors=[line.get_color() for line in lines], linestyle="--")
+  return lines
+
+
+def dynamics(axes, sweep: Sweep):
+  """Load-curve dynamics of the corner cells, one panel each (first seed)."""
+  trajectory, times = sweep.cells("trajectory"), sweep.cells("trajectory_time")
+  time_label = "epoch" if sweep.engine == "dnn" else "time (step x dt)"
+  for ax, name, cell in zip(axes, ["lazy", "linear", "active"], sweep.corner_cells()):
+    plotting.plot_load_curve_dynamics(
+        ax, trajectory[cell][0], times[cell][0], time_label=time_label,
+        title=f"{sweep.engine} {_cell_label(sweep, name, cell)}",
+        ylabel="separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$")
+
+
+def dnn_beside_chain(dnn: Sweep, chain: Sweep):
+  """Paper Fig. 4: rows lazy / linear / active; networks left, chains right."""
+  fig, axes = plotting.new_figure(3, 2, width=3.8, height=2.8)
+  dynamics(axes[:, 0], dnn)
+  dynamics(axes[:, 1], chain)
+  return fig
+
+
+def make_figures(workdir, outdir=None, beside=None, x=None, y=None) -> list[str]:
+  """Every figure of the sweep in ``workdir`` (PNG + PDF); returns the paths.
+
+  Args:
+    workdir: a merged sweep.
+    outdir: where figures go (default ``<workdir>/figures``).
+    beside: a second merged sweep of the other engine for the Fig. 4 layout.
+    x, y: phase-diagram axes (default ``config.plot``).
+  """
+  outdir = outdir or os.path.join(workdir, "figures")
+  sweep = Sweep.load(workdir, x, y)
+  written = []
+  fig, axes = plotting.new_figure(width=5.0, height=4.0)
+  phase_diagram(axes[0, 0], sweep)
+  written += plotting.save_figure(fig, os.path.join(outdir, "phase_diagram"))
+  fig, axes = plotting.new_figure(width=5.0, height=3.6)
+  load_curves(axes[0, 0], sweep)
+  written += plotting.save_figure(fig, os.path.join(outdir, "load_curves"))
+  if "trajectory" in sweep.arrays:
+    fig, axes = plotting.new_figure(1, 3, width=3.6, height=3.0)
+    dynamics(axes[0], sweep)
+    written += plotting.save_figure(fig, os.path.join(outdir, "dynamics"))
+  if beside:
+    other = Sweep.load(beside)
+    dnn, chain = (sweep, other) if sweep.engine == "dnn" else (other, sweep)
+    written += plotting.save_figure(dnn_beside_chain(dnn, chain),
+                                    os.path.join(outdir, "dnn_beside_chain"))
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  plt.close("all")
+  return written

@@ -1,0 +1,49 @@
+"""Sweep figures are drawn from tiny merged results of both engines."""
+
+import os
+
+import numpy as np
+import pytest
+
+from featurespring import sweep
+from featurespring.sweep import figures
+from featurespring.sweep import results
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fake_result(workdir, engine, names, shape, layers=4, epochs=3, rng_seed=0):
+  """A merged result with the arrays plotting reads, from a real config."""
+  rng = np.random.default_rng(rng_seed)
+  config = sweep.base_config(engine)
+  arrays = {"load_curve": rng.normal(size=shape + (layers,)),
+            "trajectory": rng.normal(size=shape + (epochs, layers)),
+            "trajectory_time": np.broadcast_to(np.arange(epochs), shape + (epochs,))}
+  arrays["curvature"] = arrays["load_curve"][..., 0] - arrays["load_curve"][..., -1]
+  if engine == "dnn":
+    arrays["accuracy"] = rng.uniform(size=shape)
+    arrays["load_curve_test"] = arrays["load_curve"] + 0.1
+  for name, n in zip(names, shape):
+    arrays[f"axis/{name}"] = np.linspace(0.0, 1.0, n) if name != "seed" else np.arange(n)
+  config.plot.x, config.plot.y = names[1], names[0]
+  results.save(os.path.join(workdir, "results"), arrays,
+               {"config": results.config_to_dict(config), "grid_names": list(names)})
+
+
+@pytest.mark.parametrize("engine, names", [("springs", ("mu", "noise", "seed")),
+                                           ("dnn", ("alpha", "noise", "seed"))])
+def test_every_figure_type_is_written(tmp_path, engine, names):
+  fake_result(str(tmp_path / engine), engine, names, (3, 4, 2))
+  other = "dnn" if engine == "springs" else "springs"
+  fake_result(str(tmp_path / other), other, ("mu", "noise", "seed"), (2, 3, 2))
+  written = figures.make_figures(str(tmp_path / engine), beside=str(tmp_path / other))
+  stems = {os.path.splitext(os.path.basename(p))[0] for p in written}
+  assert stems == {"phase_diagram", "load_curves", "dynamics", "dnn_beside_chain"}
+  for path in written:
+    assert os.path.getsize(path) > 1000
+
+
+def test_unknown_axis_is_refused(tmp_path):
+  fake_result(str(tmp_path), "springs", ("mu", "noise", "seed"), (2, 2, 1))
+  with pytest.raises(ValueError, match="cannot plot axis 'alpha'"):
+    figures.make_figures(str(tmp_path), y="alpha")
