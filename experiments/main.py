@@ -31,6 +31,6 @@ def get_config(arg=None):
     config.grid.mu = (0.0, 0.0075, 0.015, 0.0225, 0.03)
     config.grid.noise = (0.0, 0.001, 0.002, 0.003, 0.004, 0.006, 0.008)
     config.springs.num_steps = 20_000
-    config.springs.record_every = 200
+    config.springs.record_every = 10  # resolves the transient (figures zoom into it)
     config.plot.x, config.plot.y = "noise", "mu"
   return sweep.runlocal(config) if arg.runlocal else config

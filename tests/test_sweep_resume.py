@@ -22,7 +22,9 @@ def sweep_command(workdir):
 
 
 def test_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
-  env = dict(os.environ, JAX_PLATFORMS="cpu")
+  # The resumed process reuses the killed one's compiled program from disk.
+  env = dict(os.environ, JAX_PLATFORMS="cpu",
+             JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"))
   workdir = tmp_path / "killed"
   checkpoint = workdir / "checkpoints" / "chunk_00000.npz"
   process = subprocess.Popen(sweep_command(workdir), cwd=REPO, env=env,

@@ -120,17 +120,32 @@ def load_curves(ax, sweep: Sweep):
   cells = sweep.corner_cells()
   names = ["lazy", "linear", "active"]
   curves = sweep.cells("load_curve")
+  ylabel = "separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$"
   lines = plotting.plot_load_curves(
       ax, np.stack([curves[c] for c in cells]),
-      [_cell_label(sweep, n, c) for n, c in zip(names, cells)],
+      [_cell_label(sweep, n, c) for n, c in zip(names, cells)], ylabel=ylabel,
       title=f"{_LABELS.get(sweep.y, sweep.y)} = {sweep.y_values()[cells[0][0]]:.3g}"
-            + ("  (solid: train, dashed: test)" if "load_curve_test" in sweep.arrays else ""),
-      ylabel="separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$")
-  if "load_curve_test" in sweep.arrays:
-    test = sweep.cells("load_curve_test")
-    plotting.plot_load_curves(ax, np.stack([test[c] for c in cells]),
-                              colors=[line.get_color() for line in lines], linestyle="--")
+            + ("  (solid: train, dashed: test)" if "load_curve_test" in sweep.arrays
+               else "  (dashed: theory)" if "theory/load_curve" in sweep.arrays else ""))
+  # Dashed: the test set's curves (networks), or the closed-form theory (chains).
+  dashed = "load_curve_test" if "load_curve_test" in sweep.arrays else "theory/load_curve"
+  if dashed in sweep.arrays:
+    curves = sweep.cells(dashed)
+    plotting.plot_load_curves(ax, np.stack([curves[c] for c in cells]),
+                              colors=[line.get_color() for line in lines], linestyle="--",
+                              ylabel=ylabel)
   return lines
+
+
+def transient(trajectory, tolerance=0.01):
+  """Snapshots up to twice the time the curve needs to come within
+  ``tolerance`` of its final change: chains settle long before a run ends,
+  and evenly spaced snapshots of the whole run would all look final."""
+  trajectory = np.asarray(trajectory, np.float64)
+  distance = np.nanmax(np.abs(trajectory - trajectory[-1]), axis=-1)
+  settled = np.flatnonzero(distance <= tolerance * max(distance[0], 1e-12))
+  end = len(trajectory) if settled.size == 0 else min(len(trajectory), 2 * settled[0] + 2)
+  return slice(0, max(end, 2))
 
 
 def dynamics(axes, sweep: Sweep):
@@ -138,8 +153,9 @@ def dynamics(axes, sweep: Sweep):
   trajectory, times = sweep.cells("trajectory"), sweep.cells("trajectory_time")
   time_label = "epoch" if sweep.engine == "dnn" else "time (step x dt)"
   for ax, name, cell in zip(axes, ["lazy", "linear", "active"], sweep.corner_cells()):
+    window = transient(trajectory[cell][0])
     plotting.plot_load_curve_dynamics(
-        ax, trajectory[cell][0], times[cell][0], time_label=time_label,
+        ax, trajectory[cell][0][window], times[cell][0][window], time_label=time_label,
         title=f"{sweep.engine} {_cell_label(sweep, name, cell)}",
         ylabel="separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$")
 
@@ -152,7 +168,7 @@ def dnn_beside_chain(dnn: Sweep, chain: Sweep):
   return fig
 
 
-def make_figures(workdir, outdir=None, beside=None, x=None, y=None) -> list[str]:
+def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> list[str]:
   """Every figure of the sweep in ``workdir`` (PNG + PDF); returns the paths.
 
   Args:
@@ -160,25 +176,26 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None) -> list[str]
     outdir: where figures go (default ``<workdir>/figures``).
     beside: a second merged sweep of the other engine for the Fig. 4 layout.
     x, y: phase-diagram axes (default ``config.plot``).
+    dpi: resolution of the PNGs.
   """
   outdir = outdir or os.path.join(workdir, "figures")
   sweep = Sweep.load(workdir, x, y)
   written = []
   fig, axes = plotting.new_figure(width=5.0, height=4.0)
   phase_diagram(axes[0, 0], sweep)
-  written += plotting.save_figure(fig, os.path.join(outdir, "phase_diagram"))
+  written += plotting.save_figure(fig, os.path.join(outdir, "phase_diagram"), dpi=dpi)
   fig, axes = plotting.new_figure(width=5.0, height=3.6)
   load_curves(axes[0, 0], sweep)
-  written += plotting.save_figure(fig, os.path.join(outdir, "load_curves"))
+  written += plotting.save_figure(fig, os.path.join(outdir, "load_curves"), dpi=dpi)
   if "trajectory" in sweep.arrays:
     fig, axes = plotting.new_figure(1, 3, width=3.6, height=3.0)
     dynamics(axes[0], sweep)
-    written += plotting.save_figure(fig, os.path.join(outdir, "dynamics"))
+    written += plotting.save_figure(fig, os.path.join(outdir, "dynamics"), dpi=dpi)
   if beside:
     other = Sweep.load(beside)
     dnn, chain = (sweep, other) if sweep.engine == "dnn" else (other, sweep)
     written += plotting.save_figure(dnn_beside_chain(dnn, chain),
-                                    os.path.join(outdir, "dnn_beside_chain"))
+                                    os.path.join(outdir, "dnn_beside_chain"), dpi=dpi)
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   plt.close("all")
   return written

@@ -45,6 +45,10 @@ def _atomic_file(path: str):
   os.makedirs(directory, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".",
                              suffix=".tmp")
+  # mkstemp creates 0600 files; results are shared, so honour the umask instead.
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(tmp, 0o666 & ~umask)
   try:
     with os.fdopen(fd, "wb") as f:
       yield f
