@@ -21,8 +21,9 @@ OVERRIDES = ("--config.seeds=3", "--config.grid.mu=(0.0,0.02)",
 
 
 def run_entry_point(workdir, device_count):
-  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={device_count}",
-             JAX_PLATFORMS="cpu")
+  flags = os.environ.get("XLA_FLAGS", "")  # keeps conftest's Eigen setting
+  env = dict(os.environ, JAX_PLATFORMS="cpu",
+             XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count={device_count}")
   subprocess.run([sys.executable, "-m", "launch.sweep",
                   "--config=experiments/fig3_springs.py:runlocal", *OVERRIDES,
                   f"--workdir={workdir}"], cwd=REPO, env=env, check=True,
