@@ -36,3 +36,9 @@ networks add ``accuracy`` (test), ``accuracy_train``, ``load_curve_test``,
 ``stop_epoch``, ``diverged``, ``trajectory_test`` and ``history/<metric>``
 (every per-epoch metric of ``featurespring.train.train_epochs``).
 """
+
+from featurespring import runtime as _runtime
+
+# Every entry point imports this package first, before JAX starts: see
+# featurespring.runtime for the XLA CPU thread-pool hang this avoids.
+_runtime.configure_xla_cpu()
