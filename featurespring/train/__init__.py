@@ -17,3 +17,5 @@ from featurespring.train.loop import init
 from featurespring.train.loop import masked_mean
 from featurespring.train.loop import train_epochs
 from featurespring.train.loop import TrainState
+from featurespring.train.grid import GridResult
+from featurespring.train.grid import train_grid

@@ -82,6 +82,10 @@ class Config:
     return dataclasses.replace(self, **changes)
 
 
+HPARAM_DEFAULTS = dict(seed=0, alpha=0.0, dropout=0.0, learning_rate=1e-3,
+                       noise=0.0, init_scale=1.0)
+
+
 @flax.struct.dataclass
 class HParams:
   """Per-network hyperparameters, each ``[P]`` over the population axis.
@@ -102,15 +106,17 @@ class HParams:
   init_scale: jnp.ndarray
 
   @classmethod
-  def create(cls, seed=0, alpha=0.0, dropout=0.0, learning_rate=1e-3,
-             noise=0.0, init_scale=1.0) -> "HParams":
+  def create(cls, **fields) -> "HParams":
     """Broadcasts scalars or ``[P]`` sequences to one population.
 
-    Defaults are the paper's (ReLU, no dropout, Adam lr 1e-3, no noise).
+    Missing fields take `HPARAM_DEFAULTS` (the paper's: ReLU, no dropout,
+    Adam lr 1e-3, no noise).
     """
-    fields = dict(seed=seed, alpha=alpha, dropout=dropout,
-                  learning_rate=learning_rate, noise=noise,
-                  init_scale=init_scale)
+    unknown = sorted(set(fields) - set(HPARAM_DEFAULTS))
+    if unknown:
+      raise ValueError(f"unknown hyperparameters {unknown}; known: "
+                       f"{tuple(HPARAM_DEFAULTS)}")
+    fields = {**HPARAM_DEFAULTS, **fields}
     arrays = np.broadcast_arrays(*[np.asarray(v) for v in fields.values()])
     if arrays[0].ndim > 1:
       raise ValueError("HParams.create takes scalars or 1-D sequences, got "

@@ -73,9 +73,13 @@ def corrupt_batch(key, x, y, noise, num_classes: int):
   ``floor(noise * B)`` labels, chosen at random, are reset to uniformly random
   classes (which may equal the old ones), as in the paper's code; Gaussian
   noise of std ``noise * std(x)`` (one std over the whole batch) is added to
-  the inputs. ``noise = 0`` returns the batch unchanged.
+  the inputs. Real (regression) targets get only the input noise.
+  ``noise = 0`` returns the batch unchanged.
   """
   order_key, label_key, input_key = jax.random.split(key, 3)
+  x = x + noise * jnp.std(x) * jax.random.normal(input_key, x.shape, x.dtype)
+  if jnp.issubdtype(y.dtype, jnp.floating):
+    return x, y
   batch_size = y.shape[0]
   num_reset = jnp.floor(noise * batch_size)
   order = jax.random.permutation(order_key, batch_size)
@@ -83,9 +87,7 @@ def corrupt_batch(key, x, y, noise, num_classes: int):
       jnp.arange(batch_size) < num_reset)
   random_labels = jax.random.randint(label_key, y.shape, 0, num_classes,
                                      y.dtype)
-  y = jnp.where(reset, random_labels, y)
-  x = x + noise * jnp.std(x) * jax.random.normal(input_key, x.shape, x.dtype)
-  return x, y
+  return x, jnp.where(reset, random_labels, y)
 
 
 def _all_finite(tree):

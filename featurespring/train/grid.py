@@ -1,0 +1,159 @@
+"""A whole hyperparameter grid in one call, one compile per shape group.
+
+``train_grid(config, {"alpha": [...], "batch_size": [...]}, data, 100)``
+trains the Cartesian product of the axes. Axes that keep shapes
+(`HPARAM_NAMES`: seed, alpha, dropout, learning_rate, noise, init_scale) are
+flattened into one vmapped population; axes that change shapes
+(`SHAPE_AXES`: batch_size, depth, width) split the grid into groups, one
+compiled program each, run one after another. With several local devices
+each group's population axis is sharded across them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any, Mapping, Sequence
+
+import jax
+import numpy as np
+
+from featurespring.train import hparams as hparams_lib
+from featurespring.train import loop
+
+SHAPE_AXES = ("batch_size", "depth", "width")
+AXES = hparams_lib.HPARAM_NAMES + SHAPE_AXES
+
+
+@dataclasses.dataclass
+class GridResult:
+  """Metrics of a grid with the grid's axes in front.
+
+  Attributes:
+    axes: axis name -> values, in grid order.
+    metrics: the keys of `featurespring.train.loop` shaped
+      ``[*grid, E(, L)]`` (``L`` padded with NaN to the deepest group), plus
+      ``stop_epoch`` and ``diverge_epoch`` shaped ``[*grid]`` (-1: never).
+    states: final `TrainState` per shape group, keyed by its
+      ``(batch_size, depth, width)``, for continuing with `train_epochs`
+      (members in grid order, restricted to the group; padding members added
+      for sharding are kept at the end).
+  """
+  axes: dict[str, np.ndarray]
+  metrics: dict[str, np.ndarray]
+  states: dict[tuple[int, int, int], loop.TrainState]
+
+  @property
+  def shape(self) -> tuple[int, ...]:
+    return tuple(len(v) for v in self.axes.values())
+
+  @property
+  def valid(self) -> np.ndarray:
+    """``[*grid, E]``: not diverged; the mask for `masked_mean`."""
+    return ~self.metrics["diverged"]
+
+
+def _shard_population(tree):
+  """Splits the leading (population) axis over all local devices."""
+  devices = jax.local_devices()
+  if len(devices) == 1:
+    return tree
+  mesh = jax.sharding.Mesh(np.array(devices), ("population",))
+  sharding = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec("population"))
+  return jax.device_put(tree, sharding)
+
+
+def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
+               data: loop.Data, num_epochs: int,
+               hparams: Mapping[str, float] | None = None) -> GridResult:
+  """Trains every point of a grid for ``num_epochs`` epochs.
+
+  Args:
+    config: settings shared by the grid (shape axes override its fields).
+    axes: ordered axis name -> values; names from `AXES`.
+    data: training and test arrays.
+    num_epochs: epochs per net.
+    hparams: values of hyperparameters that are not axes (defaults: those of
+      `HParams.create`).
+
+  Returns:
+    A `GridResult`.
+
+  Raises:
+    ValueError: unknown axis, or an invalid value anywhere in the grid
+      (checked for every group before anything is compiled).
+  """
+  hparams = dict(hparams or {})
+  unknown = sorted(set(axes) - set(AXES)) + sorted(
+      set(hparams) - set(hparams_lib.HPARAM_NAMES))
+  fixed = {**hparams_lib.HPARAM_DEFAULTS, **hparams}
+  if unknown:
+    raise ValueError(f"unknown grid axes or hparams {unknown}; allowed: "
+                     f"{AXES}")
+  axes = {name: np.asarray(values) for name, values in axes.items()}
+  for name, values in axes.items():
+    if values.ndim != 1 or values.size == 0:
+      raise ValueError(f"axis {name!r} needs a non-empty 1-D list of values")
+  points = list(itertools.product(*[range(len(v)) for v in axes.values()]))
+  names = list(axes)
+
+  def value(point, name, default):
+    return (axes[name][point[names.index(name)]] if name in axes
+            else default)
+
+  groups: dict[tuple[int, int, int], list[int]] = {}
+  for flat, point in enumerate(points):
+    shape_key = tuple(int(value(point, name, getattr(config, name)))
+                      for name in SHAPE_AXES)
+    groups.setdefault(shape_key, []).append(flat)
+
+  num_train = data.x_train.shape[0]
+  plans = []
+  for shape_key, members in groups.items():
+    group_config = config.replace(**dict(zip(SHAPE_AXES, shape_key)))
+    hparams_lib.validate_config(group_config, num_train)
+    population = hparams_lib.HParams.create(**{
+        name: [value(points[m], name, fixed[name]) for m in members]
+        for name in hparams_lib.HPARAM_NAMES})
+    hparams_lib.validate_hparams(population, group_config)
+    plans.append((shape_key, members, group_config, population))
+
+  max_layers = max(group_config.depth for _, _, group_config, _ in plans) + 1
+  flat_metrics: dict[str, np.ndarray] = {}
+  states = {}
+  for shape_key, members, group_config, population in plans:
+    state = loop.init(group_config, _pad_to_devices(population), data)
+    state, group_metrics = loop.train_epochs(_shard_population(state), data,
+                                             num_epochs)
+    states[shape_key] = state
+    group_metrics = dict(group_metrics, stop_epoch=state.stop_epoch,
+                         diverge_epoch=state.diverge_epoch)
+    for key, array in group_metrics.items():
+      array = np.asarray(array)[:len(members)]
+      per_layer = array.ndim == 3
+      if key not in flat_metrics:
+        shape = (len(points),) + array.shape[1:2] + (
+            (max_layers,) if per_layer else ())
+        fill = {"f": np.nan, "b": False}.get(array.dtype.kind, -1)
+        flat_metrics[key] = np.full(shape, fill, array.dtype)
+      if per_layer:
+        flat_metrics[key][members, :, :array.shape[-1]] = array
+      else:
+        flat_metrics[key][members] = array
+
+  grid_shape = tuple(len(v) for v in axes.values())
+  metrics = {key: array.reshape(grid_shape + array.shape[1:])
+             for key, array in flat_metrics.items()}
+  return GridResult(axes=axes, metrics=metrics, states=states)
+
+
+def _pad_to_devices(population: hparams_lib.HParams) -> hparams_lib.HParams:
+  """Repeats the last member so the population splits evenly over devices."""
+  devices = jax.local_device_count()
+  extra = -population.size % devices
+  if not extra:
+    return population
+  return jax.tree_util.tree_map(
+      lambda a: jax.numpy.concatenate([a, jax.numpy.repeat(a[-1:], extra)]),
+      population)
