@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def layer_contributions(load_curve):
@@ -71,6 +72,56 @@ def _symmetric_eigh(matrix):
   matrix, finite = _finite_or_zero(matrix)
   values, vectors = jnp.linalg.eigh(0.5 * (matrix + matrix.T))
   return values[::-1], vectors[:, ::-1], finite
+
+
+# Cyclic Jacobi sweeps in `_jacobi_eigh`: convergence is quadratic, and 8
+# sweeps take a C x C (C <= ~20) matrix to float32 round-off.
+JACOBI_SWEEPS = 8
+
+
+def _jacobi_eigh(matrix, sweeps: int = JACOBI_SWEEPS):
+  """Eigenvalues and eigenvectors of a small symmetric matrix, in pure JAX.
+
+  Cyclic Jacobi rotations, each zeroing one off-diagonal pair. Used instead of
+  ``jnp.linalg.eigh`` for the per-layer C x C problem because LAPACK custom
+  calls batched over a population inside the training scan were seen to
+  deadlock on CPU (SVD and eigh alike); Jacobi is also accurate to the
+  matrix's own round-off for small eigenvalues.
+
+  Returns:
+    ``(eigenvalues [n], eigenvectors [n, n] as columns)``, unordered.
+  """
+  size = matrix.shape[-1]
+  pairs = np.array([(p, q) for p in range(size) for q in range(p + 1, size)])
+  if len(pairs) == 0:
+    return jnp.diagonal(matrix), jnp.eye(size, dtype=matrix.dtype)
+  rows, cols = jnp.asarray(pairs[:, 0]), jnp.asarray(pairs[:, 1])
+
+  def rotate(i, carry):
+    a, v = carry
+    p, q = rows[i % len(pairs)], cols[i % len(pairs)]
+    a_pq = a[p, q]
+    off = a_pq != 0
+    tau = (a[q, q] - a[p, p]) / (2.0 * jnp.where(off, a_pq, 1.0))
+    t = jnp.where(off, jnp.sign(tau) / (jnp.abs(tau) + jnp.sqrt(1.0 + tau**2)),
+                  0.0)
+    t = jnp.where(off & (tau == 0), 1.0, t)
+    c = jax.lax.rsqrt(1.0 + t**2)
+    s = t * c
+    # A <- J^T A J and V <- V J for the rotation J in the (p, q) plane.
+    row_p, row_q = a[p], a[q]
+    a = a.at[p].set(c * row_p - s * row_q).at[q].set(s * row_p + c * row_q)
+    col_p, col_q = a[:, p], a[:, q]
+    a = a.at[:, p].set(c * col_p - s * col_q).at[:, q].set(s * col_p
+                                                           + c * col_q)
+    vec_p, vec_q = v[:, p], v[:, q]
+    v = v.at[:, p].set(c * vec_p - s * vec_q).at[:, q].set(s * vec_p
+                                                           + c * vec_q)
+    return a, v
+
+  a, v = jax.lax.fori_loop(0, sweeps * len(pairs), rotate,
+                           (matrix, jnp.eye(size, dtype=matrix.dtype)))
+  return jnp.diagonal(a), v
 
 
 def _class_statistics(features, labels, num_classes):
@@ -133,9 +184,9 @@ def separation_pinv(features, labels, num_classes: int,
   of ``S_b`` are the ``lambda_k`` with eigenvectors
   ``v_k = M^T u_k / sqrt(lambda_k)``, so
   ``tr(S_w S_b^+) = sum_k |Z M^T u_k|^2 / (N lambda_k^2)``, ``Z`` the
-  within-class centred features. This needs a ``C x C`` eigenproblem instead
-  of a ``D x D`` pseudo-inverse: faster, and it never forms ``S_b``'s
-  ``D - C`` dimensional null space at all.
+  within-class centred features. This needs a ``C x C`` eigenproblem
+  (solved by `_jacobi_eigh`) instead of a ``D x D`` pseudo-inverse: faster,
+  and it never forms ``S_b``'s ``D - C`` dimensional null space at all.
 
   ``S_b`` has rank at most ``C - 1``: the rows of ``M`` weighted by
   ``sqrt(n_c)`` sum to zero. That exact null direction is projected out of
@@ -160,8 +211,9 @@ def separation_pinv(features, labels, num_classes: int,
   between_CxD = weights_C[:, None] * means_CxD
   # weights_C is a unit vector (sum n_c / N = 1) with weights_C @ M = 0.
   between_CxD -= jnp.outer(weights_C, weights_C @ between_CxD)
-  eigen_K, vectors_CxK, finite = _symmetric_eigh(between_CxD @ between_CxD.T)
-  keep_K = eigen_K > rcond * eigen_K[0]
+  gram_CxC, finite = _finite_or_zero(between_CxD @ between_CxD.T)
+  eigen_K, vectors_CxK = _jacobi_eigh(0.5 * (gram_CxC + gram_CxC.T))
+  keep_K = eigen_K > rcond * jnp.max(eigen_K)
   # Column k is sqrt(lambda_k) Z v_k.
   projected_NxK = within_NxD @ (between_CxD.T @ vectors_CxK)
   scaled_within_K = jnp.sum(jnp.square(projected_NxK), axis=0) / num_examples

@@ -252,7 +252,7 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
   """Trains every net for ``num_epochs`` more epochs in one compiled call.
 
   Args:
-    state: from `init` or a previous call (it is donated: do not reuse it).
+    state: from `init` or a previous call (not modified).
     data: the arrays the state was initialised with.
     num_epochs: epochs to run (static: one compile per value).
 
