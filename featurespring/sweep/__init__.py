@@ -4,7 +4,8 @@ The pieces, one concept per module:
 
 - :mod:`~featurespring.sweep.grid`: named grid axes <-> one flat member axis.
 - :mod:`~featurespring.sweep.chunks`: compiled batches, and which task runs which.
-- :mod:`~featurespring.sweep.sharding`: the member axis over devices and hosts.
+- :mod:`featurespring.sharding`: the member axis over devices and hosts (shared with
+  :func:`featurespring.train.train_grid`).
 - :mod:`~featurespring.sweep.engine`: the interface an engine implements
   (springs in ``springs_engine``, networks in ``dnn_engine``).
 - :mod:`~featurespring.sweep.results`: atomic ``.npz`` + JSON result files.
@@ -29,5 +30,5 @@ from featurespring.sweep.merging import load_result, merge
 from featurespring.sweep.progress import Progress
 from featurespring.sweep.results import HARMLESS_FIELDS, config_hash
 from featurespring.sweep.runner import WorkdirMismatchError, plan, run, validate
-from featurespring.sweep.sharding import initialize_distributed, member_mesh
+from featurespring.sharding import initialize_distributed, member_mesh
 

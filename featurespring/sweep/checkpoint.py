@@ -20,7 +20,7 @@ import numpy as np
 from absl import logging
 
 from featurespring.sweep import results
-from featurespring.sweep import sharding
+from featurespring import sharding
 
 _UNIT = "__unit__"
 

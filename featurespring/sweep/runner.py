@@ -31,7 +31,7 @@ from featurespring.sweep import grid as grid_lib
 from featurespring.sweep import merging
 from featurespring.sweep import progress as progress_lib
 from featurespring.sweep import results
-from featurespring.sweep import sharding
+from featurespring import sharding
 
 MANIFEST = "sweep.json"
 

@@ -23,7 +23,7 @@ from featurespring import metrics
 from featurespring import springs
 from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import grid as grid_lib
-from featurespring.sweep import sharding
+from featurespring import sharding
 
 # config.springs fields passed to ChainConfig under the same name.
 _CHAIN_FIELDS = ("num_blocks", "k", "target", "noise", "dt", "gamma", "noise_decay",

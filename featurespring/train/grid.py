@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 import jax
 import numpy as np
 
+from featurespring import sharding
 from featurespring.train import hparams as hparams_lib
 from featurespring.train import loop
 
@@ -51,17 +52,6 @@ class GridResult:
   def valid(self) -> np.ndarray:
     """``[*grid, E]``: not diverged; the mask for `masked_mean`."""
     return ~self.metrics["diverged"]
-
-
-def _shard_population(tree):
-  """Splits the leading (population) axis over all local devices."""
-  devices = jax.local_devices()
-  if len(devices) == 1:
-    return tree
-  mesh = jax.sharding.Mesh(np.array(devices), ("population",))
-  sharding = jax.sharding.NamedSharding(
-      mesh, jax.sharding.PartitionSpec("population"))
-  return jax.device_put(tree, sharding)
 
 
 def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
@@ -109,6 +99,7 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
     groups.setdefault(shape_key, []).append(flat)
 
   num_train = data.x_train.shape[0]
+  mesh = sharding.member_mesh(jax.local_devices())
   plans = []
   for shape_key, members in groups.items():
     group_config = config.replace(**dict(zip(SHAPE_AXES, shape_key)))
@@ -123,9 +114,11 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
   flat_metrics: dict[str, np.ndarray] = {}
   states = {}
   for shape_key, members, group_config, population in plans:
-    state = loop.init(group_config, _pad_to_devices(population), data)
-    state, group_metrics = loop.train_epochs(_shard_population(state), data,
-                                             num_epochs)
+    # Padded by repeating the last member and split over the local devices;
+    # init and training keep that sharding (no cross-member reductions).
+    population = sharding.shard_members(population, mesh)
+    state = loop.init(group_config, population, data)
+    state, group_metrics = loop.train_epochs(state, data, num_epochs)
     states[shape_key] = state
     group_metrics = dict(group_metrics, stop_epoch=state.stop_epoch,
                          diverge_epoch=state.diverge_epoch)
@@ -146,14 +139,3 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
   metrics = {key: array.reshape(grid_shape + array.shape[1:])
              for key, array in flat_metrics.items()}
   return GridResult(axes=axes, metrics=metrics, states=states)
-
-
-def _pad_to_devices(population: hparams_lib.HParams) -> hparams_lib.HParams:
-  """Repeats the last member so the population splits evenly over devices."""
-  devices = jax.local_device_count()
-  extra = -population.size % devices
-  if not extra:
-    return population
-  return jax.tree_util.tree_map(
-      lambda a: jax.numpy.concatenate([a, jax.numpy.repeat(a[-1:], extra)]),
-      population)
