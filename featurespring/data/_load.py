@@ -14,10 +14,14 @@ from featurespring.data import _idx
 from featurespring.data import _paths
 from featurespring.data import _preprocess
 from featurespring.data import _synthetic
+from featurespring.data import _tasks
 from featurespring.data import _tfds
 from featurespring.data._dataset import Dataset, RawData
 
-DATASETS = ("mnist", "fashion_mnist", "cifar10", "mnist_embedded", "synthetic")
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "mnist_embedded", "synthetic",
+            "orthogonal_binary")
+# Built in: no files, no tfds source.
+_BUILT_IN = ("mnist_embedded", "synthetic", "orthogonal_binary")
 SOURCES = ("auto", "local", "tfds")
 
 
@@ -100,6 +104,7 @@ def load(
     grayscale: bool = False,
     tfds_data_dir: str | os.PathLike | None = None,
     download: bool = True,
+    regression: str | None = None,
 ) -> Dataset:
   """Loads a dataset, preprocessed as SPEC §2 prescribes.
 
@@ -119,7 +124,11 @@ def load(
         is the examples the training subset leaves unused (2440 by default);
       ``"synthetic"``: `synthetic_gaussian_mixture` with ``dim`` equal to the
         resized image size (100 by default), seeded by ``seed``, with
-        ``num_test`` (default 10000) test examples.
+        ``num_test`` (default 10000) test examples;
+      ``"orthogonal_binary"``: `orthogonal_binary` (paper Fig. 5a), the rows
+        of a random orthogonal matrix with random binary labels; ``dim`` is
+        the resized image size, ``num_train`` and ``num_test`` (default: dim)
+        at most ``dim``.
     data_dir: data root with subfolders ``mnist/``, ``fashion-mnist/``,
       ``cifar-10-batches-py/`` (or one dataset's own folder); None means
       ``$FEATURESPRING_DATA_DIR``, else ``<repo root>/../shared/data``.
@@ -141,6 +150,9 @@ def load(
     grayscale: convert colour images to luma (BT.601) before resizing.
     tfds_data_dir: TFDS data directory (None: TFDS's default).
     download: let TFDS's stock builder download data that is not prepared.
+    regression: None for the classification task, or a target of
+      `regression_targets` (``"teacher"``, ``"digit"``) to replace the labels
+      by real targets (paper S12); the result then has ``num_classes == 0``.
 
   Returns:
     A `Dataset` of NumPy arrays.
@@ -156,23 +168,39 @@ def load(
     )
   if source not in SOURCES:
     raise ValueError(f"unknown source {source!r}; allowed: {list(SOURCES)}")
-  if name in ("mnist_embedded", "synthetic") and source == "tfds":
+  if name in _BUILT_IN and source == "tfds":
     raise ValueError(
         f"{name!r} is built in and has no tfds source; use "
         "source='auto' (or 'local')"
     )
 
-  if name == "synthetic":
+  if regression is not None:
+    # Checked first: a typo should not cost a dataset load.
+    if regression not in _tasks.REGRESSION_TARGETS:
+      raise ValueError(f"regression must be None or one of "
+                       f"{_tasks.REGRESSION_TARGETS}, got {regression!r}")
+    dataset = load(name, data_dir=data_dir, resize=resize, num_train=num_train,
+                   num_test=num_test, seed=seed, source=source, verify=verify,
+                   grayscale=grayscale, tfds_data_dir=tfds_data_dir,
+                   download=download)
+    return _tasks.regression_targets(dataset, regression)
+
+  if name in ("synthetic", "orthogonal_binary"):
     resize = _preprocess.check_resize(resize)
     if resize is None:
       raise ValueError(
-          "synthetic: resize sets the feature dimension "
+          f"{name}: resize sets the feature dimension "
           "(height * width) and cannot be None"
       )
+    dim = int(np.prod(resize))
+    if name == "orthogonal_binary":
+      return _tasks.orthogonal_binary(
+          num_train=dim if num_train is None else num_train,
+          num_test=dim if num_test is None else num_test, dim=dim, seed=seed)
     return _synthetic.synthetic_gaussian_mixture(
         num_train=2560 if num_train is None else num_train,
         num_test=10000 if num_test is None else num_test,
-        dim=int(np.prod(resize)),
+        dim=dim,
         seed=seed,
     )
 
