@@ -1,7 +1,9 @@
 r"""Spring-block phase diagrams (paper Fig. 3, S13, S14) and chain dynamics (Fig. 4).
 
 For each dynamics, one jitted simulation of the whole grid
-friction (y axis; ``mu_left = 2 mu_right``) x noise (x axis) x seeds, then:
+friction (y axis; ``mu_left = mu_ratio * mu_right``) x noise (x axis) x seeds,
+with the grids and constants of ``experiments/fig3_springs.py``,
+``s13_springs_second_order.py`` and ``s14_springs_langevin.py``, then:
 
 * ``<dynamics>_phase.{png,pdf}``: mean final curvature, diverging colours
   centred on zero, with the theory's zero-curvature line
@@ -36,40 +38,45 @@ import numpy as np
 from featurespring import metrics
 from featurespring import plotting
 from featurespring import springs
+from featurespring import sweep
 
 _OUTDIR = flags.DEFINE_string("outdir", "results/springs", "Where figures and arrays go.")
-_SEEDS = flags.DEFINE_integer("seeds", 8, "Independent chains per grid cell.")
+_SEEDS = flags.DEFINE_integer("seeds", None,
+                              "Independent chains per grid cell (default: the config's).")
 _DYNAMICS = flags.DEFINE_list("dynamics", list(springs.DYNAMICS), "Dynamics to run.")
 _QUICK = flags.DEFINE_bool("quick", False, "Tiny grid and few steps (smoke test).")
 
-# Per dynamics: chain constants, friction and noise axes, steps. The
-# first-order and second-order chains share k = 1, dt = 0.05 and truncated
-# normal noise (c = 2), for which the effective-friction theory is exact; the
-# Langevin chain uses SM S6.3's reference values (k = 0.1, gamma = 1,
-# lambda = 0.001, dt = 0.05, t_max = 700, synchronous noise) with its
-# Gaussian noise, decayed as the SM prescribes.
-SETTINGS = {
-    "first_order": dict(
-        chain=dict(num_blocks=7, k=1.0, target=1.0, dt=0.05, gamma=1.0,
-                   noise_dist="truncated_normal", noise_cut=2.0),
-        mu=np.linspace(0.0, 0.03, 13), noise=np.linspace(0.0, 0.008, 17), num_steps=20_000),
-    "second_order": dict(
-        chain=dict(num_blocks=7, k=1.0, target=1.0, dt=0.05, gamma=1.0,
-                   noise_dist="truncated_normal", noise_cut=2.0),
-        mu=np.linspace(0.0, 0.03, 13), noise=np.linspace(0.0, 0.012, 17), num_steps=20_000),
-    "langevin": dict(
-        chain=dict(num_blocks=7, k=0.1, target=1.0, dt=0.05, gamma=1.0, noise_decay=0.001,
-                   noise_dist="gaussian", synchronous=True),
-        mu=np.linspace(0.0, 0.003, 13), noise=np.linspace(0.0, 0.008, 17), num_steps=14_000),
+# The grids and chain constants are those of the per-figure sweep configs
+# (Fig. 3, S13, S14), so the two routes to these figures cannot drift apart.
+CONFIG_FILES = {
+    "first_order": "fig3_springs.py",
+    "second_order": "s13_springs_second_order.py",
+    "langevin": "s14_springs_langevin.py",
 }
+_CHAIN_FIELDS = ("num_blocks", "k", "target", "dt", "gamma", "noise_decay", "noise_dist",
+                 "noise_cut", "synchronous")
+
+
+def load_setting(dynamics):
+  """Chain constants, friction and noise axes, steps of one dynamics' config."""
+  path = os.path.join(os.path.dirname(os.path.abspath(__file__)), CONFIG_FILES[dynamics])
+  config = sweep.load_config(path)
+  chain_config = config.springs
+  if chain_config.dynamics != dynamics:
+    raise ValueError(f"{path} configures {chain_config.dynamics!r}, expected {dynamics!r}")
+  return dict(chain={f: chain_config[f] for f in _CHAIN_FIELDS},
+              mu=np.asarray(config.grid.mu, np.float64),
+              noise=np.asarray(config.grid.noise, np.float64),
+              mu_ratio=float(chain_config.mu_ratio), num_steps=int(chain_config.num_steps),
+              seeds=int(config.seeds))
 
 
 def run_phase_diagram(dynamics, setting, num_seeds, key):
   """Final load curves ``[mu, noise, seed, L+1]`` for the whole grid, one call."""
   mu = jnp.asarray(setting["mu"], jnp.float32)[:, None, None]
   noise = jnp.asarray(setting["noise"], jnp.float32)[None, :, None]
-  cfg = springs.ChainConfig(dynamics=dynamics, mu_right=mu, mu_left=2.0 * mu, noise=noise,
-                            **setting["chain"])
+  cfg = springs.ChainConfig(dynamics=dynamics, mu_right=mu, mu_left=setting["mu_ratio"] * mu,
+                            noise=noise, **setting["chain"])
   keys = jax.random.split(key, num_seeds)
   return springs.simulate(cfg, keys, setting["num_steps"]).load_curve
 
@@ -93,7 +100,8 @@ def run_dynamics(dynamics, setting, num_seeds, key):
   if dynamics != "first_order":
     eps_star *= 1.75  # inertia shifts the line (see the phase diagram)
   noise = jnp.asarray([0.0, eps_star, 3.0 * eps_star], jnp.float32)[:, None]
-  cfg = springs.ChainConfig(dynamics=dynamics, mu_right=mu, mu_left=2.0 * mu, noise=noise, **chain)
+  cfg = springs.ChainConfig(dynamics=dynamics, mu_right=mu, mu_left=setting["mu_ratio"] * mu,
+                            noise=noise, **chain)
   result = springs.simulate(cfg, jax.random.split(key, num_seeds), setting["num_steps"],
                             record_every=max(1, setting["num_steps"] // 100))
   return result, np.asarray(noise[:, 0]), mu
@@ -120,7 +128,8 @@ def make_figures(dynamics, setting, load_curves, traj_result, traj_noise, traj_m
   plotting.plot_phase_diagram(
       axes[0, 0], setting["noise"], setting["mu"], curvature, theory_line=line,
       theory_label=label,
-      x_label=r"noise $\epsilon$", y_label=r"friction $\mu_r$ ($\mu_l = 2\mu_r$)",
+      x_label=r"noise $\epsilon$",
+      y_label=f"friction $\\mu_r$ ($\\mu_l = {setting['mu_ratio']:.3g}\\mu_r$)",
       title=f"{pretty} chain: curvature of the final load curve")
   written = plotting.save_figure(fig, os.path.join(outdir, f"{dynamics}_phase"))
 
@@ -135,7 +144,7 @@ def make_figures(dynamics, setting, load_curves, traj_result, traj_noise, traj_m
                                     ylabel="distance to target $d_l$")
   if dynamics == "first_order":
     for line, (i, j) in zip(lines, cells):
-      mu_eff = springs.effective_friction(setting["mu"][i], 2 * setting["mu"][i],
+      mu_eff = springs.effective_friction(setting["mu"][i], setting["mu_ratio"] * setting["mu"][i],
                                           setting["noise"][j], chain["dt"], chain["noise_dist"],
                                           chain.get("noise_cut", 2.0))
       axes[0, 0].plot(springs.equilibrium_load_curve(chain["num_blocks"], chain["target"],
@@ -167,8 +176,8 @@ def main(argv):
   key = jax.random.key(0)
   summary = {}
   for index, dynamics in enumerate(_DYNAMICS.value):
-    setting = dict(SETTINGS[dynamics])
-    num_seeds = _SEEDS.value
+    setting = load_setting(dynamics)
+    num_seeds = _SEEDS.value or setting["seeds"]
     if _QUICK.value:
       setting.update(mu=setting["mu"][::4], noise=setting["noise"][::4],
                      num_steps=setting["num_steps"] // 10)

@@ -52,7 +52,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.generator = "counter_hash"      # noise generator: counter_hash | threefry
   c.num_steps = 20_000              # time steps per chain
   c.record_every = 0                # snapshot the load curve every n steps (0: never)
-  c.unroll = 8                      # time steps per scan iteration: speed vs compile time
+  c.unroll = 1                      # time steps per scan iteration (1 measured fastest on CPU)
   return c
 
 
