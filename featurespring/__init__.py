@@ -6,7 +6,17 @@ package does not pull in Flax or TensorFlow Datasets):
 - ``featurespring.springs``: spring-block chains, simulated for whole phase
   diagrams in one jitted scan, and the closed-form theory beside them.
 - ``featurespring.metrics``: load-curve metrics shared by chains and networks
-  (curvature, spread, layerwise data separation).
+  (curvature, spread, layerwise data separation, regression load).
+- ``featurespring.data``: MNIST, Fashion-MNIST, CIFAR-10 (local files or
+  tfds), an embedded MNIST subset that needs no download, synthetic data.
+- ``featurespring.models``: the SPEC MLP and CNN (Flax), per-layer features.
+- ``featurespring.train``: populations of networks trained in one jitted
+  computation, separation measured inside it; whole grids with
+  ``train_grid``.
+- ``featurespring.sweep``: configs, chunks, resumable atomic results, merges.
+- ``featurespring.sharding``: the grid (member) axis over devices and hosts.
+- ``featurespring.plotting``: phase diagrams and load-curve figures.
+- ``featurespring.runtime``: process settings to make before JAX starts.
 """
 
 __version__ = "0.1.0"
