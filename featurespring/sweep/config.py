@@ -81,8 +81,9 @@ def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Shrinks a figure's config to a smoke test of seconds (``:runlocal``).
 
   One seed, the first and last value of every independent grid axis (zipped
-  axes are kept whole), and tiny engine settings: embedded MNIST subsets, a
-  3 x 16 network and 2 epochs; chains of 500 steps.
+  axes are kept whole), and tiny engine settings: embedded MNIST subsets in
+  place of file-backed datasets (built-in ones are kept), a 3 x 16 network
+  and 2 epochs (a dropout switch moves to epoch 1); chains of 500 steps.
   """
   config.seeds = 1
   for name, values in config.grid.items():
@@ -90,13 +91,21 @@ def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
       config.grid[name] = tuple(dict.fromkeys((values[0], values[-1])))
   if config.engine == "dnn":
     dnn = config.dnn
-    dnn.dataset = "mnist_embedded"
-    dnn.num_train = dnn.num_test = 256
+    if dnn.dataset == "orthogonal_binary":
+      # Its examples are rows of a dim x dim matrix: at most dim of them.
+      dnn.num_train, dnn.num_test = min(dnn.num_train, 100), min(dnn.num_test or 100, 100)
+    else:
+      if dnn.dataset not in ("synthetic", "mnist_embedded"):
+        dnn.dataset = "mnist_embedded"  # no files needed
+      dnn.num_train = dnn.num_test = 256
     dnn.test_eval_size = 0
     dnn.depth, dnn.width, dnn.num_epochs = 3, 16, 2
-    dnn.batch_size = min(dnn.batch_size, 256)
+    dnn.batch_size = min(dnn.batch_size, dnn.num_train)
+    if dnn.dropout_switch_epoch:
+      dnn.dropout_switch_epoch = 1
     if "batch_size" in config.grid:
-      config.grid.batch_size = tuple(dict.fromkeys(min(b, 256) for b in config.grid.batch_size))
+      config.grid.batch_size = tuple(dict.fromkeys(min(b, dnn.num_train)
+                                                   for b in config.grid.batch_size))
     dnn.resize = (10, 10)
     dnn.grayscale = False
     config.checkpoint_every = 1

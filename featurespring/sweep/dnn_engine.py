@@ -16,6 +16,20 @@ same): ``load_curve`` (train-set separation ``D_l`` after training,
 ``diverged``, ``trajectory`` (train load curve after every epoch,
 ``[E, L+1]``), ``trajectory_test``, ``trajectory_time`` (epochs, ``[E]``), and
 ``history/<metric>`` for every per-epoch metric of ``train_epochs``.
+
+Regression (``config.dnn.regression`` names a target of
+`featurespring.data.regression_targets`, paper S12; needs ``loss='mse'``):
+the load curves are the regression load (`metrics.regression_load`, the RMSE
+of the best affine fit from each layer) instead of the separation, there is
+no accuracy and no pinv curve, and ``rmse`` is the net's own test RMSE.
+
+Dropout raised mid-training (paper S2): with ``dropout_switch_epoch = e > 0``
+every net trains its first ``e`` epochs with ``dropout``, then continues with
+``dropout_switch_rate`` (a per-net field, so a grid over it compares several
+raised rates, 0 among them, in one compile). Nets that stopped early before
+the switch are woken up: the switch is meant to resume a converged training.
+The switch is a function of the epoch count alone, so a run checkpointed and
+resumed at any epoch equals an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -34,19 +48,23 @@ from featurespring.sweep import grid as grid_lib
 
 # config.dnn fields that go to featurespring.data.load.
 _DATA_FIELDS = ("dataset", "data_dir", "resize", "num_train", "num_test",
-                "data_seed", "grayscale")
+                "data_seed", "grayscale", "regression")
 # config.dnn fields that go to featurespring.train.Config.
 _TRAIN_FIELDS = ("model", "depth", "width", "batch_norm", "init_scheme", "use_bias",
                  "batch_size", "optimizer", "loss", "early_stop_loss",
                  "early_stop_delta", "test_eval_size")
 # Per-net hyperparameters (featurespring.train.HParams, minus the seed).
 HPARAM_FIELDS = ("alpha", "dropout", "learning_rate", "noise", "init_scale")
+# Other per-net fields: held in the engine's state, not in HParams.
+_PER_NET_FIELDS = HPARAM_FIELDS + ("dropout_switch_rate",)
 
 
 def default_config() -> ml_collections.ConfigDict:
   """``config.dnn`` defaults: the paper's default experiment (SPEC §2, SM S3)."""
   c = ml_collections.ConfigDict()
   c.dataset = "mnist"           # mnist | fashion_mnist | cifar10 | mnist_embedded | synthetic
+                                # | orthogonal_binary
+  c.regression = ""             # '' classification, else a regression target: teacher | digit
   c.data_dir = ""               # '' = $FEATURESPRING_DATA_DIR, else ../shared/data
   c.resize = (10, 10)           # images resized to (height, width), then flattened
   c.num_train = 2560            # class-balanced training subset
@@ -71,6 +89,8 @@ def default_config() -> ml_collections.ConfigDict:
   c.noise = 0.0                 # label + data noise level n (SPEC §2(a))
   c.init_scale = 1.0            # multiplier on the initial weights
   c.num_epochs = 100            # epochs per net
+  c.dropout_switch_epoch = 0    # after this many epochs (0 = never) dropout becomes...
+  c.dropout_switch_rate = 0.0   # ... this rate (per net; paper S2)
   return c
 
 
@@ -84,7 +104,7 @@ def _load_data(data_settings: tuple):
       settings["dataset"], data_dir=settings["data_dir"] or None,
       resize=tuple(settings["resize"]) or None, num_train=settings["num_train"],
       num_test=settings["num_test"] or None, seed=settings["data_seed"],
-      grayscale=settings["grayscale"])
+      grayscale=settings["grayscale"], regression=settings["regression"] or None)
   return dataset, train.Data.create(dataset.x_train, dataset.y_train,
                                     dataset.x_test, dataset.y_test)
 
@@ -98,7 +118,7 @@ class DnnEngine(engine_lib.Engine):
   @classmethod
   def static_fields_of(cls, config):
     # Everything but the per-net hyperparameters changes the program.
-    return tuple(f for f in config.dnn.keys() if f not in HPARAM_FIELDS)
+    return tuple(f for f in config.dnn.keys() if f not in _PER_NET_FIELDS)
 
   @classmethod
   def num_units(cls, config):
@@ -111,6 +131,9 @@ class DnnEngine(engine_lib.Engine):
     c = config.dnn
     if int(c.num_epochs) < 1:
       raise ValueError(f"config.dnn.num_epochs must be >= 1, got {c.num_epochs}")
+    if not 0 <= int(c.dropout_switch_epoch) < int(c.num_epochs):
+      raise ValueError(f"config.dnn.dropout_switch_epoch must be in [0, num_epochs) "
+                       f"= [0, {c.num_epochs}), got {c.dropout_switch_epoch}")
     grid = grid_lib.Grid.from_config(config)
     points = grid.points(np.arange(grid.size))
     use = cls._use_flags(c, points)
@@ -124,13 +147,25 @@ class DnnEngine(engine_lib.Engine):
       train.hparams.validate_hparams(cls._hparams(c, points), train_config)
     except ValueError as err:
       raise ValueError(f"config.dnn / config.grid: {err}") from err
+    rates = points.get("dropout_switch_rate", c.dropout_switch_rate)
+    if int(c.dropout_switch_epoch) == 0 and np.any(np.asarray(rates) != 0):
+      raise ValueError("config.dnn.dropout_switch_rate is set but "
+                       "dropout_switch_epoch is 0 (never); set the epoch")
+    try:
+      # The raised rates obey the same range as any dropout rate.
+      train.hparams.validate_hparams(train.HParams.create(dropout=rates), train_config)
+    except ValueError as err:
+      raise ValueError(f"config.dnn.dropout_switch_rate: {err}") from err
 
   @staticmethod
   def _use_flags(c, points) -> dict:
     # Decided once for the whole sweep, not per chunk, so that a net's random
     # draws never depend on which other nets share its chunk.
     value = lambda f: points[f] if f in points else c[f]
-    return {"use_dropout": bool(np.any(np.asarray(value("dropout")) > 0)),
+    dropout = np.asarray(value("dropout"))
+    if int(c.dropout_switch_epoch) > 0:
+      dropout = np.append(dropout, value("dropout_switch_rate"))
+    return {"use_dropout": bool(np.any(dropout > 0)),
             "use_noise": bool(np.any(np.asarray(value("noise")) > 0))}
 
   @staticmethod
@@ -138,6 +173,7 @@ class DnnEngine(engine_lib.Engine):
     from featurespring import train  # pylint: disable=g-import-not-at-top
     settings = {f: fields[f] for f in _TRAIN_FIELDS}
     settings["test_eval_size"] = settings["test_eval_size"] or None
+    settings["regression"] = bool(fields.regression)
     if image_shape is not None:
       settings["image_shape"] = tuple(image_shape)
     return train.Config(num_classes=num_classes, **settings, **use)
@@ -166,6 +202,11 @@ class DnnEngine(engine_lib.Engine):
                                jnp.full_like(points["seed"], self.fields[f], jnp.float32)
                                for f in HPARAM_FIELDS + ("seed",)})
     nets = train.init(self.train_config, hparams, self.data)
+    state = {"nets": nets}
+    if self._switch_epoch:
+      f = "dropout_switch_rate"
+      state[f] = (jnp.asarray(points[f], jnp.float32) if f in points else
+                  jnp.full_like(points["seed"], self.fields[f], jnp.float32))
     # Per-epoch metrics go into preallocated [P, num_epochs, ...] arrays so
     # the state keeps one shape for checkpoints.
     shapes = jax.eval_shape(
@@ -174,13 +215,26 @@ class DnnEngine(engine_lib.Engine):
     history = {k: jnp.full((s.shape[0], num_epochs) + s.shape[2:],
                            np.nan if jnp.issubdtype(s.dtype, jnp.floating) else 0, s.dtype)
                for k, s in shapes.items()}
-    return {"nets": nets, "history": history, "epoch": jnp.zeros((), jnp.int32)}
+    return {**state, "history": history, "epoch": jnp.zeros((), jnp.int32)}
+
+  @property
+  def _switch_epoch(self) -> int:
+    return int(self.fields.dropout_switch_epoch)
 
   def advance(self, state, num_units):
     from featurespring import train  # pylint: disable=g-import-not-at-top
+    epoch, end = int(state["epoch"]), int(state["epoch"]) + int(num_units)
+    switch = self._switch_epoch
+    if switch and epoch < switch < end:
+      # The switch falls inside this call: train up to it, then past it.
+      return self.advance(self.advance(state, switch - epoch), end - switch)
+    if switch and epoch == switch:
+      # Applied at the start of the first call past the switch, whether or
+      # not the run was checkpointed in between; applying it twice is a no-op.
+      state = {**state, "nets": _raise_dropout(state["nets"], state["dropout_switch_rate"])}
     nets, new = train.train_epochs(state["nets"], self.data, int(num_units))
     history = _write_epochs(state["history"], new, state["epoch"])
-    return {"nets": nets, "history": history, "epoch": state["epoch"] + num_units}
+    return {**state, "nets": nets, "history": history, "epoch": state["epoch"] + num_units}
 
   def finalize(self, state):
     from featurespring import train  # pylint: disable=g-import-not-at-top
@@ -199,6 +253,13 @@ class DnnEngine(engine_lib.Engine):
       full = train.evaluate(nets, self.dataset.x_test, self.dataset.y_test)
       final.update({k.replace("/eval", "/test"): v for k, v in full.items()})
     if self.train_config.regression:
+      outputs.update({"load_curve": final["load/train"], "load_curve_test": final["load/test"],
+                      "rmse": jnp.sqrt(final["loss/test"]),
+                      "trajectory": history["load/train"],
+                      "trajectory_test": history["load/test"]})
+      for name in ("load_curve", "load_curve_test"):
+        outputs[name.replace("load_curve", "curvature")] = metrics.curvature(outputs[name])
+      outputs["spread"] = metrics.spread(outputs["load_curve"])
       return outputs
     curves = {"load_curve": final["sep/train"], "load_curve_test": final["sep/test"],
               "load_curve_pinv": final["sep_pinv/train"],
@@ -212,6 +273,15 @@ class DnnEngine(engine_lib.Engine):
         "trajectory": history["sep/train"], "trajectory_test": history["sep/test"],
     })
     return outputs
+
+
+@jax.jit
+def _raise_dropout(nets, rate):
+  """``nets`` with dropout ``rate`` ``[P]``, early stopping undone (not divergence)."""
+  return nets.replace(
+      hparams=nets.hparams.replace(dropout=rate.astype(nets.hparams.dropout.dtype)),
+      stopped=jnp.zeros_like(nets.stopped), stop_epoch=jnp.full_like(nets.stop_epoch, -1),
+      last_loss=jnp.full_like(nets.last_loss, jnp.inf))
 
 
 @jax.jit
