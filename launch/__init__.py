@@ -35,6 +35,10 @@ networks add ``accuracy`` (test), ``accuracy_train``, ``load_curve_test``,
 ``load_curve_pinv[_test]``, ``curvature_{test,pinv,pinv_test}``,
 ``stop_epoch``, ``diverged``, ``trajectory_test`` and ``history/<metric>``
 (every per-epoch metric of ``featurespring.train.train_epochs``).
+Regression sweeps (``config.dnn.regression``, paper S12) have regression-load
+curves (RMSE of the best affine fit per layer) in ``load_curve[_test]`` and
+``trajectory[_test]``, the nets' test RMSE in ``rmse``, and no accuracy or
+pinv arrays.
 """
 
 from featurespring import runtime as _runtime

@@ -18,7 +18,7 @@ CONFIGS = sorted(p for p in glob.glob(os.path.join(REPO, "experiments", "*.py"))
 def test_there_is_a_config_per_figure():
   names = {os.path.basename(p) for p in CONFIGS}
   for prefix in ("fig1a", "fig1b", "fig1c", "fig1d", "fig3", "fig4", "fig5a", "s4", "s5",
-                 "s6", "s7", "s8", "s9", "s10", "s11", "s13", "s14", "main"):
+                 "s2", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "main"):
     assert any(n.startswith(prefix + "_") or n == prefix + ".py" for n in names), prefix
 
 

@@ -28,7 +28,8 @@ from featurespring.sweep import grid as grid_lib
 from featurespring.sweep import merging
 
 _LABELS = {"noise": "noise", "learning_rate": "learning rate", "dropout": "dropout rate",
-           "batch_size": "batch size", "mu": r"friction $\mu_r$", "alpha": r"nonlinearity $1-\alpha$"}
+           "batch_size": "batch size",
+           "dropout_switch_rate": "dropout rate after the switch", "mu": r"friction $\mu_r$", "alpha": r"nonlinearity $1-\alpha$"}
 
 
 @dataclasses.dataclass
