@@ -67,13 +67,6 @@ def _finite_or_zero(matrix):
   return jnp.where(finite, matrix, 0.0), finite
 
 
-def _symmetric_eigh(matrix):
-  """Eigenvalues (descending) and eigenvectors of a symmetric PSD matrix."""
-  matrix, finite = _finite_or_zero(matrix)
-  values, vectors = jnp.linalg.eigh(0.5 * (matrix + matrix.T))
-  return values[::-1], vectors[:, ::-1], finite
-
-
 # Cyclic Jacobi sweeps in `_jacobi_eigh`: convergence is quadratic, and 8
 # sweeps take a C x C (C <= ~20) matrix to float32 round-off.
 JACOBI_SWEEPS = 8
@@ -225,31 +218,46 @@ def separation_pinv(features, labels, num_classes: int,
 def regression_load(features, targets, rcond: float = LSTSQ_RCOND):
   """Regression load (SM S5): RMSE of the best affine least-squares fit.
 
-  Fits ``targets ~ features @ W + b`` by least squares (minimum-norm
-  solution; covariance eigenvalues ``<= rcond * max`` count as zero) and
-  returns the root mean squared residual over examples and target
-  components. Uses a symmetric eigensolver rather than ``lstsq`` (an SVD),
-  which was seen to hang when batched inside scans on CPU.
+  Fits ``targets ~ features @ W + b`` by least squares and returns the root
+  mean squared residual over examples and target components. The residual
+  is the part of the centred targets outside the span of the centred
+  features, computed by modified Gram-Schmidt in pure JAX: LAPACK custom
+  calls (SVD, eigh) batched over a population inside the training scan were
+  seen to deadlock on CPU, in up to 4 of 6 regression sweeps. A direction
+  whose orthogonalised norm is ``<= sqrt(rcond)`` times the largest feature
+  norm counts as collinear and is skipped, the analogue of cutting
+  covariance eigenvalues ``<= rcond * max``.
 
   Args:
     features: ``[N, D]`` features.
     targets: ``[N]`` or ``[N, K]`` real targets.
-    rcond: relative cut-off on the eigenvalues of the feature covariance.
+    rcond: relative cut-off (on the scale of covariance eigenvalues).
 
   Returns:
     A scalar.
   """
   features = jnp.asarray(features)
   targets = jnp.asarray(targets, features.dtype)
+  features, finite = _finite_or_zero(features)
   targets_NxK = targets.reshape(targets.shape[0], -1)
   # Centring both sides absorbs the intercept exactly.
   centred_NxD = features - jnp.mean(features, axis=0)
   centred_NxK = targets_NxK - jnp.mean(targets_NxK, axis=0)
-  eigen_D, vectors_DxD, finite = _symmetric_eigh(centred_NxD.T @ centred_NxD)
-  keep_D = eigen_D > rcond * eigen_D[0]
-  moments_DxK = vectors_DxD.T @ (centred_NxD.T @ centred_NxK)
-  inverse_D = jnp.where(keep_D, 1.0 / jnp.where(keep_D, eigen_D, 1.0), 0.0)
-  coefficients_DxK = vectors_DxD @ (inverse_D[:, None] * moments_DxK)
-  residual_NxK = centred_NxK - centred_NxD @ coefficients_DxK
+  num_features = centred_NxD.shape[1]
+  tolerance = jnp.sqrt(rcond) * jnp.max(jnp.linalg.norm(centred_NxD, axis=0))
+
+  def project_out_column(j, carry):
+    remaining_NxD, residual_NxK = carry
+    column_N = jax.lax.dynamic_index_in_dim(remaining_NxD, j, axis=1, keepdims=False)
+    norm = jnp.linalg.norm(column_N)
+    keep = norm > tolerance
+    unit_N = jnp.where(keep, column_N / jnp.where(keep, norm, 1.0), 0.0)
+    residual_NxK = residual_NxK - jnp.outer(unit_N, unit_N @ residual_NxK)
+    later_D = jnp.arange(num_features) > j
+    remaining_NxD = remaining_NxD - jnp.outer(unit_N, unit_N @ remaining_NxD) * later_D
+    return remaining_NxD, residual_NxK
+
+  _, residual_NxK = jax.lax.fori_loop(0, num_features, project_out_column,
+                                      (centred_NxD, centred_NxK))
   rmse = jnp.sqrt(jnp.mean(jnp.square(residual_NxK)))
-  return jnp.where(finite, rmse, jnp.nan)
+  return jnp.where(finite & jnp.all(jnp.isfinite(targets_NxK)), rmse, jnp.nan)
