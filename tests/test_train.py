@@ -76,6 +76,27 @@ def test_resumed_training_equals_one_long_call():
   np.testing.assert_array_equal(state.step, 6 * 4)
 
 
+def test_eval_every_skips_metrics_between_and_leaves_training_alone():
+  data = _blobs()
+  hparams = train.HParams.create(**THREE)
+  every, all_metrics = train.train_epochs(train.init(SMALL, hparams, data),
+                                          data, 3)
+  # Resumed after one epoch: evaluation follows the epoch count, not the call.
+  sparse_config = SMALL.replace(eval_every=2)
+  state, first = train.train_epochs(train.init(sparse_config, hparams, data),
+                                    data, 1)
+  sparse, second = train.train_epochs(state, data, 2)
+  _assert_trees_close(sparse.params, every.params)
+  for key, value in all_metrics.items():
+    got = np.concatenate([first[key], second[key]], axis=1)
+    if key in ("loss/train", "stopped", "diverged"):
+      np.testing.assert_allclose(got, value, rtol=2e-4, atol=2e-5, err_msg=key)
+      continue
+    assert np.all(np.isnan(got[:, [0, 2]])), key
+    np.testing.assert_allclose(got[:, 1], value[:, 1], rtol=2e-4, atol=2e-5,
+                               err_msg=key)
+
+
 def test_no_retrace_across_hyperparameter_values():
   data = _blobs()
   counted = jax.jit(chex.assert_max_traces(loop.train_epochs_impl, n=1),
@@ -153,6 +174,7 @@ BAD_CONFIGS = [
     (dict(optimizer="adamm"), "optimizer"),
     (dict(loss="hinge"), "loss"),
     (dict(init_scheme="xavier"), "init_scheme"),
+    (dict(eval_every=0), "eval_every"),
 ]
 BAD_HPARAMS = [
     (dict(dropout=1.0), "dropout"),

@@ -99,7 +99,7 @@ def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
         dnn.dataset = "mnist_embedded"  # no files needed
       dnn.num_train = dnn.num_test = 256
     dnn.test_eval_size = 0
-    dnn.depth, dnn.width, dnn.num_epochs = 3, 16, 2
+    dnn.depth, dnn.width, dnn.num_epochs, dnn.eval_every = 3, 16, 2, 1
     dnn.batch_size = min(dnn.batch_size, dnn.num_train)
     if dnn.dropout_switch_epoch:
       dnn.dropout_switch_epoch = 1

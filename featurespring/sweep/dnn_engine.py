@@ -52,7 +52,7 @@ _DATA_FIELDS = ("dataset", "data_dir", "resize", "num_train", "num_test",
 # config.dnn fields that go to featurespring.train.Config.
 _TRAIN_FIELDS = ("model", "depth", "width", "batch_norm", "init_scheme", "use_bias",
                  "batch_size", "optimizer", "loss", "early_stop_loss",
-                 "early_stop_delta", "test_eval_size")
+                 "early_stop_delta", "test_eval_size", "eval_every")
 # Per-net hyperparameters (featurespring.train.HParams, minus the seed).
 HPARAM_FIELDS = ("alpha", "dropout", "learning_rate", "noise", "init_scale")
 # Other per-net fields: held in the engine's state, not in HParams.
@@ -83,6 +83,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.early_stop_loss = 1e-4      # a net stops when its epoch's train loss is below...
   c.early_stop_delta = 1e-10    # ... or changes by less than this
   c.test_eval_size = 0          # test examples in the per-epoch metrics (0 = all)
+  c.eval_every = 1              # metrics after every n-th epoch (NaN between); divides num_epochs
   c.alpha = 0.0                 # LeakyReLU slope (1 - nonlinearity): 0 ReLU, 1 linear
   c.dropout = 0.0               # dropout rate after each hidden activation
   c.learning_rate = 1e-3        # optimiser step size
@@ -131,6 +132,10 @@ class DnnEngine(engine_lib.Engine):
     c = config.dnn
     if int(c.num_epochs) < 1:
       raise ValueError(f"config.dnn.num_epochs must be >= 1, got {c.num_epochs}")
+    if int(c.eval_every) < 1 or int(c.num_epochs) % int(c.eval_every):
+      raise ValueError(f"config.dnn.eval_every must be >= 1 and divide num_epochs = "
+                       f"{c.num_epochs} (the final metrics come from the last epoch), "
+                       f"got {c.eval_every}")
     if not 0 <= int(c.dropout_switch_epoch) < int(c.num_epochs):
       raise ValueError(f"config.dnn.dropout_switch_epoch must be in [0, num_epochs) "
                        f"= [0, {c.num_epochs}), got {c.dropout_switch_epoch}")

@@ -55,6 +55,12 @@ class Config:
       used for the per-epoch test metrics; None for all. Evaluating the full
       10000-example MNIST test set every epoch costs about as much as
       training, so sweeps may cap it; `evaluate` takes any set afterwards.
+    eval_every: evaluate (separations, accuracies, test loss) only after
+      epochs whose count is a multiple of this; the other epochs' entries
+      are NaN. The evaluation is skipped by a real branch, not masked, so
+      ``eval_every = 10`` roughly halves a full-batch epoch's cost when only
+      final load curves are wanted. Training loss, ``stopped`` and
+      ``diverged`` are recorded every epoch.
     use_dropout: draw dropout masks. Set automatically by `init` when any
       member has a nonzero rate; a False value only saves random-number
       work, since rate 0 is exactly the identity.
@@ -75,6 +81,7 @@ class Config:
   early_stop_loss: float = 1e-4
   early_stop_delta: float = 1e-10
   test_eval_size: Optional[int] = None
+  eval_every: int = 1
   use_dropout: Optional[bool] = None
   use_noise: Optional[bool] = None
 
@@ -186,6 +193,10 @@ def validate_config(config: Config, num_train: int) -> None:
   if config.test_eval_size is not None and config.test_eval_size < 1:
     raise ValueError(f"test_eval_size must be None or >= 1, got "
                      f"{config.test_eval_size}")
+  if (not isinstance(config.eval_every, (int, np.integer))
+      or config.eval_every < 1):
+    raise ValueError(f"eval_every must be an integer >= 1, got "
+                     f"{config.eval_every!r}")
   if config.model == "cnn":
     height, width, _ = config.image_shape
     if height % 2 or width % 2:

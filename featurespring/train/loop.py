@@ -17,9 +17,10 @@ uninterrupted one.
 Metrics (``train_epochs``) are a flat dict of arrays with slash keys, shaped
 ``[P, E]`` or ``[P, E, L]`` (``E`` epochs of this call, ``L = depth + 1``
 layers: the input after input-BatchNorm, then each hidden postactivation),
-computed at each epoch end in eval mode (BatchNorm running statistics, no
-dropout) on the whole training set and the test set (or its first
-``Config.test_eval_size`` examples):
+computed at each epoch end (or each ``Config.eval_every``-th; NaN between)
+in eval mode (BatchNorm running statistics, no dropout) on the whole
+training set and the test set (or its first ``Config.test_eval_size``
+examples):
 
 - ``loss/train`` ``[P, E]``: mean training loss over the epoch's steps (in
   train mode, with noise and dropout); the early-stopping quantity.
@@ -231,11 +232,21 @@ def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
                        in_axes=(0, None))
   eval_all = jax.vmap(_eval_net, in_axes=(0, None, None, None))
 
+  evaluate_state = lambda s: eval_all(s, data, x_eval, num_test)
+  metric_shapes = jax.eval_shape(evaluate_state, state)
+  skipped = lambda: jax.tree_util.tree_map(
+      lambda s: jnp.full(s.shape, jnp.nan, s.dtype), metric_shapes)
+
   def epoch(state, _):
     diverged_before = state.diverged
     state, mean_loss = train_one(state, data)
     state = _decide_stopping(state, diverged_before, mean_loss)
-    metrics = eval_all(state, data, x_eval, num_test)
+    # Every member has the same epoch count, so the predicate is one scalar
+    # outside the vmap and this stays a real branch (not a select that
+    # would evaluate anyway).
+    due = state.epoch[0] % config.eval_every == 0
+    metrics = jax.lax.cond(
+        due, evaluate_state, lambda s: skipped(), state)
     metrics.update({"loss/train": mean_loss, "stopped": state.stopped,
                     "diverged": state.diverged})
     return state, metrics
