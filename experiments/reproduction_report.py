@@ -87,6 +87,8 @@ TITLES = {
     "s7a": "S7(a): Fashion-MNIST, nonlinearity x noise (Adam)",
     "s7b": "S7(b): Fashion-MNIST, nonlinearity x noise (SGD)",
     "s2": "S2: CNN, dropout raised mid-training",
+    "s4": "S4: training vs test load curves (ReLU row of Fig. 1(b))",
+    "s11": "S11: trace vs pinv load curves of linear nets (alpha = 1 row of Fig. 1(c))",
 }
 CASE_NAMES = {"fig4_dnn": ("lazy", "balanced", "active"),
               "fig4_springs": ("lazy", "balanced", "active"),
@@ -467,6 +469,61 @@ def analyse_phase_grid(grid, score="accuracy", higher_is_better=True, num_boot=2
   return out
 
 
+# Load curves of one grid row, two curve kinds side by side: S4 (train vs
+# test, the ReLU row of Fig. 1(b)) and S11 (trace vs pinv, the linear row of
+# Fig. 1(c)). Each entry: (name, source grid, alpha of the row, x values shown,
+# (curve key, curvature key) pairs).
+ROW_CURVES = (
+    ("s4", "fig1b", 0.0, (1e-4, 1e-3, 1e-2, 5e-2),
+     (("load_curve", "curvature"), ("load_curve_test", "curvature_test"))),
+    ("s11", "fig1c", 1.0, (0.0, 0.1, 0.2, 0.3),
+     (("load_curve", "curvature"), ("load_curve_pinv", "curvature_pinv"))),
+)
+
+
+def analyse_row_curves(grid, alpha, x_shown, pairs):
+  """Mean load curves and curvatures of chosen cells of one row of ``grid``."""
+  row = int(np.argmin(np.abs(grid.y_values - alpha)))
+  cells = []
+  for x in x_shown:
+    col = int(np.argmin(np.abs(grid.x_values - x)))
+    entry = {grid.sweep.x: float(grid.x_values[col]), "column": col}
+    for curve_key, curvature_key in pairs:
+      curves = grid.cells(curve_key)[row, col]  # [seed, L+1]
+      with _quiet():
+        entry[curve_key] = np.nanmean(curves, axis=0)
+        entry[curve_key + "_std"] = np.nanstd(curves, axis=0, ddof=1)
+        entry[curve_key + "_range"] = float(np.nanmax(entry[curve_key])
+                                            - np.nanmin(entry[curve_key]))
+      entry[curvature_key] = _stats_entry(grid.cells(curvature_key)[row, col])
+    if "accuracy" in grid.arrays:
+      entry["accuracy"] = _stats_entry(grid.cells("accuracy")[row, col])
+    cells.append(entry)
+  return {"source": grid.name, "alpha": float(grid.y_values[row]), "x": grid.sweep.x,
+          "pairs": [list(p) for p in pairs], "cells": cells}
+
+
+def row_curves_figure(name, analysis, path, dpi):
+  """The chosen cells' load curves: first kind solid, second dashed, seed bands."""
+  fig, axes = plotting.new_figure(1, 1, width=4.6, height=3.4)
+  ax = axes[0, 0]
+  (first, _), (second, _) = analysis["pairs"]
+  colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(analysis["cells"])))
+  for colour, cell in zip(colours, analysis["cells"]):
+    for key, style in ((first, "-"), (second, "--")):
+      mean, std = np.asarray(cell[key]), np.asarray(cell[key + "_std"])
+      layers = np.arange(len(mean))
+      ax.plot(layers, mean, style, color=colour, marker=".",
+              label=f"{analysis['x']}={cell[analysis['x']]:g}" if style == "-" else None)
+      ax.fill_between(layers, mean - std, mean + std, color=colour, alpha=0.15)
+  ax.set_xlabel("layer $l$")
+  ax.set_ylabel("separation")
+  ax.set_title(f"{TITLES.get(name, name)}\nalpha={analysis['alpha']:g}; solid: {first}, "
+               f"dashed: {second}", fontsize=8)
+  ax.legend(fontsize=7)
+  return _save(fig, path, dpi)
+
+
 def _case_labels(name, config, num_cases):
   names = CASE_NAMES.get(name, ())
   fields = config["grid"].get("case", {})
@@ -696,6 +753,19 @@ def phase_figure(grid, analysis, path, dpi):
   right.set_title(f"test {score} (circles: best per row)", fontsize=9)
   right.legend(loc="upper right", fontsize=6, framealpha=0.8)
   fig.suptitle(TITLES.get(grid.name, grid.name), fontsize=10)
+  return _save(fig, path, dpi)
+
+
+def pinv_phase_figure(grid, path, dpi):
+  """Phase diagrams of one sweep by trace and by pinv curvature (paper S10)."""
+  masked = dataclasses.replace(grid.sweep, arrays={
+      **grid.arrays, **{k: grid.masked_array(k) for k in ("curvature", "curvature_pinv",
+                                                           "accuracy")}})
+  fig, axes = plotting.new_figure(1, 2, width=4.4, height=3.5)
+  for ax, metric in zip(axes[0], ("curvature", "curvature_pinv")):
+    figures.phase_diagram(ax, masked, metric=metric)
+    ax.set_title(metric, fontsize=9)
+  fig.suptitle(f"S10: {TITLES.get(grid.name, grid.name)}, trace vs pinv", fontsize=10)
   return _save(fig, path, dpi)
 
 
@@ -1015,6 +1085,29 @@ def _markdown(numbers):
                         _f(c["accuracy_change"], "+.4f")] for c in a["cases"]])
     if a.get("figure") and name not in CLASSIFICATION_GRIDS + REGRESSION_GRIDS:
       lines += [f"Figure: `{a['figure']}`.", ""]
+  for name, *_ in ROW_CURVES:
+    a = numbers["results"].get(name)
+    if a is None:
+      continue
+    (first, first_c), (second, second_c) = a["pairs"]
+    lines += [f"## {name}: {TITLES[name]}", "",
+              f"From `{a['source']}`, alpha = {a['alpha']:g}; mean over seeds (curves: layer 0 "
+              "... L; range = max - min of the mean curve).", ""]
+    rows = []
+    for c in a["cells"]:
+      rows.append([_f(c[a["x"]]),
+                   " ".join(_f(v, ".2f") for v in c[first]), _f(c[first + "_range"], ".3f"),
+                   _pm(c[first_c]["mean"], c[first_c]["std"]),
+                   " ".join(_f(v, ".2f") for v in c[second]), _f(c[second + "_range"], ".3f"),
+                   _pm(c[second_c]["mean"], c[second_c]["std"]),
+                   _f(c["accuracy"]["mean"], ".4f") if "accuracy" in c else "-"])
+    lines += _table([a["x"], first, "range", first_c, second, "range", second_c,
+                     "test accuracy"], rows)
+    lines += [f"Figure: `{a['figure']}`.", ""]
+  if numbers.get("s10_figure"):
+    lines += ["## s10: trace vs pinv phase diagram (Fig. 1(c) sweep)", "",
+              "Signs and correlations of `curvature_pinv` are in the fig1c tables above "
+              f"(`sign c_pinv`). Figure: `{numbers['s10_figure']}`.", ""]
   springs_numbers = numbers.get("springs")
   lines += ["## Spring-block chains (experiments/springs_phase_diagram.py)", ""]
   if not springs_numbers or springs_numbers.get("status") == "missing":
@@ -1040,6 +1133,13 @@ def _markdown(numbers):
                        for i, (r, sign) in enumerate(zip(s["rows"], s["sign"]))])
   runtimes = numbers.get("runtimes")
   lines += ["## Runtimes", ""]
+  walls = numbers.get("wall_times_s") or {}
+  if walls:
+    lines += ["Sweep wall time from each result's sidecar (sum over its chunks, including "
+              "compiles; the machine was shared with other work during these runs):", ""]
+    lines += _table(["sweep", "seconds"], [[n, _f(w, ".0f")] for n, w in walls.items()])
+    lines += ["`runtimes.tsv` (each `experiments/reproduce.sh` step, sweep + plots; a step "
+              "whose sweep had already finished shows only the time to check and re-plot):", ""]
   if runtimes:
     lines += _table(["name", "seconds", "command"],
                     [[r["name"], f"{r['seconds']:.0f}", f"`{r['command']}`"]
@@ -1161,6 +1261,34 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
         numbers["results"][name] = a
 
     attempt(name, run)
+
+  for name, source, alpha, x_shown, pairs in ROW_CURVES:
+    source_dir = os.path.join(runs, source)
+    if not results.exists(os.path.join(source_dir, "results")):
+      numbers["sweeps"][name] = {"status": f"missing (needs {source})"}
+      continue
+
+    def run_row(name=name, source_dir=source_dir, source=source, alpha=alpha,
+                x_shown=x_shown, pairs=pairs):
+      a = analyse_row_curves(Grid.load(source, source_dir), alpha, x_shown, pairs)
+      a["figure"] = os.path.basename(row_curves_figure(
+          name, a, os.path.join(out, f"{name}_load_curves.png"), dpi))
+      numbers["results"][name] = a
+
+    attempt(name, run_row)
+
+  if "fig1c" in grids:
+    # S10: the same sweep coloured by either metric's curvature.
+    try:
+      numbers["s10_figure"] = os.path.basename(pinv_phase_figure(
+          grids["fig1c"], os.path.join(out, "s10_trace_vs_pinv.png"), dpi))
+    except Exception:  # pylint: disable=broad-except
+      logging.error("s10 figure failed:\n%s", traceback.format_exc())
+      plt.close("all")
+
+  numbers["wall_times_s"] = {
+      name: results.load(os.path.join(runs, name, "results"))[1].get("wall_time_s")
+      for name in SWEEPS if results.exists(os.path.join(runs, name, "results"))}
 
   if extra_figures:
     try:
