@@ -48,6 +48,17 @@ def _random_layer(seed, dim, offset=3.0, rank=None):
   return features.astype(np.float32), labels
 
 
+def _separated_layer(seed, within_to_between, dim=100, offset=3.0):
+  """Tight classes, ``tr S_w / tr S_b`` about ``within_to_between``; class
+  8 empty, class 9 a single example."""
+  features, labels = _random_layer(seed, dim, offset=0.0)
+  rng = np.random.default_rng(seed + 100)
+  class_means = rng.normal(size=(NUM_CLASSES, dim))
+  features = (class_means[labels] + offset
+              + np.sqrt(within_to_between) * rng.normal(size=features.shape))
+  return features.astype(np.float32), labels
+
+
 CASES = [
     dict(dim=100),                    # D >> C: S_b rank C - 2 (one class empty)
     dict(dim=5),                      # D < C - 1: S_b has full rank D
@@ -66,6 +77,44 @@ def test_separations_match_float64_reference(case):
   np.testing.assert_allclose(
       metrics.separation_pinv(features, labels, NUM_CLASSES), pinv,
       atol=1e-4)
+
+
+# 2e-3 sits just above metrics.WITHIN_FRACTION_FLOOR (tr S_w from the class
+# sums, its largest cancellation); the others below it (summed directly).
+@pytest.mark.parametrize("within_to_between", [2e-3, 1e-4, 1e-7])
+def test_separations_of_very_well_separated_classes_match_float64(
+    within_to_between):
+  features, labels = _separated_layer(0, within_to_between)
+  trace, pinv = _reference_separations(features, labels, NUM_CLASSES,
+                                       metrics.PINV_RCOND)
+  assert trace < np.log(within_to_between) + 0.5, trace
+  # float32 features: ~1e-4 is the documented bound of the trace separation
+  # (1e-6 measured below the floor); 1e-2 would be the most a load curve
+  # could tolerate.
+  got_trace, got_pinv = metrics.separations(features, labels, NUM_CLASSES)
+  np.testing.assert_allclose(got_trace, trace, atol=1e-3)
+  np.testing.assert_allclose(got_pinv, pinv, atol=1e-3)
+  np.testing.assert_allclose(
+      metrics.separation(features, labels, NUM_CLASSES), trace, atol=1e-3)
+
+
+def test_separations_equal_the_single_metrics_and_ignore_the_population():
+  # One member needs the direct within-class sum, the others do not: with
+  # axis_name the decision is shared, but each value stays its own.
+  layers = [_random_layer(0, dim=40), _separated_layer(1, 1e-7, dim=40),
+            _random_layer(2, dim=40, rank=20)]
+  features = jnp.stack([f for f, _ in layers])
+  labels = jnp.stack([y for _, y in layers])
+  together = jax.jit(jax.vmap(
+      lambda f, y: metrics.separations(f, y, NUM_CLASSES, axis_name="nets"),
+      axis_name="nets"))(features, labels)
+  for i, (f, y) in enumerate(layers):
+    expected = (metrics.separation(f, y, NUM_CLASSES),
+                metrics.separation_pinv(f, y, NUM_CLASSES))
+    np.testing.assert_allclose([together[0][i], together[1][i]], expected,
+                               rtol=1e-5)
+    np.testing.assert_allclose(metrics.separations(f, y, NUM_CLASSES),
+                               expected, rtol=1e-6)
 
 
 def test_separations_under_vmap_and_jit_match_single_calls():
