@@ -57,6 +57,10 @@ from featurespring.train import step as step_lib
 Config = hparams_lib.Config
 HParams = hparams_lib.HParams
 
+# Name of the vmapped population axis: `metrics.separations` decides its
+# accurate fallback once per population along it.
+POPULATION_AXIS = "population"
+
 
 @flax.struct.dataclass
 class Data:
@@ -172,7 +176,8 @@ def _forward_eval(net: TrainState, x, targets):
   return model.apply(variables, x, net.hparams.alpha, train=False)
 
 
-def _set_metrics(config: Config, outputs, features, y, suffix: str):
+def _set_metrics(config: Config, outputs, features, y, suffix: str,
+                 axis_name=None):
   """Metrics of one net on one example set; keys end in ``/suffix``."""
   result = {f"loss/{suffix}": step_lib.loss_value(config, outputs, y)}
   if config.regression:
@@ -180,25 +185,27 @@ def _set_metrics(config: Config, outputs, features, y, suffix: str):
         [metrics_lib.regression_load(f, y) for f in features])
     return result
   result[f"acc/{suffix}"] = jnp.mean(jnp.argmax(outputs, -1) == y)
-  result[f"sep/{suffix}"] = jnp.stack(
-      [metrics_lib.separation(f, y, config.num_classes) for f in features])
-  result[f"sep_pinv/{suffix}"] = jnp.stack(
-      [metrics_lib.separation_pinv(f, y, config.num_classes)
-       for f in features])
+  # One pass of class sums per layer serves both separations.
+  trace, pinv = zip(*[metrics_lib.separations(f, y, config.num_classes,
+                                              axis_name=axis_name)
+                      for f in features])
+  result[f"sep/{suffix}"] = jnp.stack(trace)
+  result[f"sep_pinv/{suffix}"] = jnp.stack(pinv)
   return result
 
 
-def _eval_net(net: TrainState, data: Data, x_eval, num_test: int):
+def _eval_net(net: TrainState, data: Data, x_eval, num_test: int,
+              axis_name=None):
   """Train- and test-set metrics from one eval-mode pass over both sets."""
   config = net.config
   outputs, features = _forward_eval(net, x_eval, data.y_train)
   num_train = data.x_train.shape[0]
   train = _set_metrics(config, outputs[:num_train],
                        [f[:num_train] for f in features], data.y_train,
-                       "train")
+                       "train", axis_name)
   test = _set_metrics(config, outputs[num_train:],
                       [f[num_train:] for f in features],
-                      data.y_test[:num_test], "test")
+                      data.y_test[:num_test], "test", axis_name)
   # The training loss reported is the epoch's own; drop the eval-mode one.
   del train["loss/train"]
   return {**train, **test}
@@ -228,11 +235,11 @@ def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
   # One eval-mode pass over both sets: one large matmul per layer instead of
   # two, concatenated once outside the epoch loop.
   x_eval = jnp.concatenate([data.x_train, data.x_test[:num_test]])
+  evaluate_net = lambda net: _eval_net(net, data, x_eval, num_test,
+                                       POPULATION_AXIS)
   train_one = jax.vmap(functools.partial(step_lib.train_epoch, config=config),
                        in_axes=(0, None))
-  eval_all = jax.vmap(_eval_net, in_axes=(0, None, None, None))
-
-  evaluate_state = lambda s: eval_all(s, data, x_eval, num_test)
+  evaluate_state = jax.vmap(evaluate_net, axis_name=POPULATION_AXIS)
   metric_shapes = jax.eval_shape(evaluate_state, state)
   skipped = lambda: jax.tree_util.tree_map(
       lambda s: jnp.full(s.shape, jnp.nan, s.dtype), metric_shapes)
@@ -281,8 +288,9 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
 def _evaluate_jit(state: TrainState, x, y):
   def one(net):
     outputs, features = _forward_eval(net, x, y)
-    return _set_metrics(net.config, outputs, features, y, "eval")
-  return jax.vmap(one)(state)
+    return _set_metrics(net.config, outputs, features, y, "eval",
+                        POPULATION_AXIS)
+  return jax.vmap(one, axis_name=POPULATION_AXIS)(state)
 
 
 def evaluate(state: TrainState, x, y) -> dict[str, jnp.ndarray]:
