@@ -12,6 +12,7 @@ import pytest
 from featurespring import data as data_lib
 from featurespring import metrics
 from featurespring import train
+from featurespring.train import grid
 from featurespring.train import loop
 
 # Small enough to compile and run in seconds; 4 steps per epoch. Compiles
@@ -97,6 +98,58 @@ def test_eval_every_skips_metrics_between_and_leaves_training_alone():
                                err_msg=key)
 
 
+# Evaluations after steps 2 and 4 of the 4 per epoch, and epoch-end metrics
+# only every second epoch: the step metrics must not depend on the latter.
+STEPS = SMALL.replace(eval_every_steps=2, eval_every=2)
+EPOCH_ONLY = ("loss/train", "stopped", "diverged")
+
+
+def test_step_metrics_repeat_the_epoch_end_ones_and_leave_training_alone():
+  data = _blobs()
+  hparams = train.HParams.create(**THREE)
+  plain, every_epoch = train.train_epochs(train.init(SMALL, hparams, data),
+                                          data, 3)
+  state, got = train.train_epochs(train.init(STEPS, hparams, data), data, 3)
+  _assert_trees_close(state.params, plain.params)
+  np.testing.assert_array_equal(state.step, plain.step)
+  assert sorted(got) == sorted(
+      list(every_epoch) + ["steps/step"]
+      + [f"steps/{k}" for k in every_epoch if k not in EPOCH_ONLY])
+  for key, value in every_epoch.items():
+    if key in EPOCH_ONLY:
+      np.testing.assert_allclose(got[key], value, rtol=2e-4, atol=2e-5,
+                                 err_msg=key)
+      continue
+    steps = got[f"steps/{key}"]
+    assert steps.shape == (3, 3, 2) + value.shape[2:], key
+    # The second evaluation of an epoch sees its end state, the first not.
+    np.testing.assert_allclose(steps[:, :, 1], value, rtol=2e-4, atol=2e-5,
+                               err_msg=key)
+    assert np.all(np.isnan(got[key][:, [0, 2]])), key
+  assert got["steps/sep/train"].shape == (3, 3, 2, SMALL.depth + 1)
+  assert not np.allclose(got["steps/sep/train"][:, :, 0],
+                         every_epoch["sep/train"])
+  # Nothing is frozen during the first epoch; frozen nets' counts stay put.
+  np.testing.assert_array_equal(got["steps/step"][:, 0], [[2, 4]] * 3)
+  np.testing.assert_array_equal(got["steps/step"][:, -1, -1], state.step)
+
+
+def test_step_metrics_resume_exactly_and_match_nets_trained_alone():
+  data = _blobs()
+  hparams = train.HParams.create(**THREE)
+  # Vmapped and resumed after an odd epoch count (which eval_every = 2 must
+  # follow) against each net alone in one call: one new compile for both.
+  state, first = train.train_epochs(train.init(STEPS, hparams, data), data, 3)
+  _, second = train.train_epochs(state, data, 3)
+  for i in range(3):
+    _, alone = train.train_epochs(
+        train.init(STEPS, hparams[i:i + 1], data), data, 6)
+    for key, value in alone.items():
+      np.testing.assert_allclose(
+          np.concatenate([first[key], second[key]], 1)[i:i + 1], value,
+          rtol=2e-4, atol=2e-5, err_msg=key)
+
+
 def test_no_retrace_across_hyperparameter_values():
   data = _blobs()
   counted = jax.jit(chex.assert_max_traces(loop.train_epochs_impl, n=1),
@@ -175,6 +228,9 @@ BAD_CONFIGS = [
     (dict(loss="hinge"), "loss"),
     (dict(init_scheme="xavier"), "init_scheme"),
     (dict(eval_every=0), "eval_every"),
+    (dict(eval_every_steps=-1), "eval_every_steps"),
+    (dict(eval_every_steps=5), "eval_every_steps"),  # 4 steps per epoch
+    (dict(eval_every_steps=2.0), "eval_every_steps"),
 ]
 BAD_HPARAMS = [
     (dict(dropout=1.0), "dropout"),
@@ -237,6 +293,23 @@ def test_grid_groups_shape_axes_and_puts_the_grid_in_front():
     train.train_grid(SMALL, {"dropout": [0.1, 1.2]}, data, 1)
   with pytest.raises(ValueError, match="batch_size"):
     train.train_grid(SMALL, {"batch_size": [50, 500]}, data, 1)
+
+
+def test_grid_pads_axes_that_differ_between_groups():
+  # Two shape groups: 2 and 1 members, depths 1 and 2, 3 and 1 step
+  # evaluations per epoch (E = 2).
+  first = {"sep/train": np.ones((2, 2, 2), np.float32),
+           "steps/step": np.ones((2, 2, 3), np.int32),
+           "stop_epoch": np.array([4, 5])}
+  second = {"sep/train": np.zeros((1, 2, 3), np.float32),
+            "steps/step": np.zeros((1, 2, 1), np.int32),
+            "stop_epoch": np.array([6])}
+  flat = grid._scatter_groups([([0, 2], first), ([1], second)], 3)
+  np.testing.assert_array_equal(flat["stop_epoch"], [4, 6, 5])
+  np.testing.assert_array_equal(flat["sep/train"][:, 0],
+                                [[1, 1, np.nan], [0, 0, 0], [1, 1, np.nan]])
+  np.testing.assert_array_equal(flat["steps/step"][:, 1],
+                                [[1, 1, 1], [0, -1, -1], [1, 1, 1]])
 
 
 def test_cnn_and_regression_train_and_report_their_metrics():

@@ -33,7 +33,9 @@ class GridResult:
   Attributes:
     axes: axis name -> values, in grid order.
     metrics: the keys of `featurespring.train.loop` shaped
-      ``[*grid, E(, L)]`` (``L`` padded with NaN to the deepest group), plus
+      ``[*grid, E(, L)]`` (``L`` padded with NaN to the deepest group;
+      ``steps/`` keys ``[*grid, E, S(, L)]``, ``S`` padded likewise to the
+      group with the most steps per epoch, ``steps/step`` with -1), plus
       ``stop_epoch`` and ``diverge_epoch`` shaped ``[*grid]`` (-1: never).
     states: final `TrainState` per shape group, keyed by its
       ``(batch_size, depth, width)``, for continuing with `train_epochs`
@@ -52,6 +54,26 @@ class GridResult:
   def valid(self) -> np.ndarray:
     """``[*grid, E]``: not diverged; the mask for `masked_mean`."""
     return ~self.metrics["diverged"]
+
+
+def _scatter_groups(group_metrics, size: int) -> dict[str, np.ndarray]:
+  """``[(members, {key: [M, ...]})]`` per group -> ``{key: [size, ...]}``.
+
+  Axes after the member axis that differ between groups (layers; the
+  evaluations per epoch of `Config.eval_every_steps`) are padded at the end
+  to the largest group: NaN, False or -1.
+  """
+  flat_metrics = {}
+  for key, first in group_metrics[0][1].items():
+    shape = np.max([metrics[key].shape[1:] for _, metrics in group_metrics],
+                   axis=0).astype(int)
+    fill = {"f": np.nan, "b": False}.get(first.dtype.kind, -1)
+    flat_metrics[key] = np.full((size,) + tuple(shape), fill, first.dtype)
+    for members, metrics in group_metrics:
+      array = metrics[key]
+      flat_metrics[key][(members,) + tuple(slice(n) for n in array.shape[1:])
+                        ] = array
+  return flat_metrics
 
 
 def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
@@ -110,31 +132,23 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
     hparams_lib.validate_hparams(population, group_config)
     plans.append((shape_key, members, group_config, population))
 
-  max_layers = max(group_config.depth for _, _, group_config, _ in plans) + 1
-  flat_metrics: dict[str, np.ndarray] = {}
+  group_metrics = []
   states = {}
   for shape_key, members, group_config, population in plans:
     # Padded by repeating the last member and split over the local devices;
-    # init and training keep that sharding (no cross-member reductions).
+    # init and training keep that sharding (the only cross-member reduction
+    # is one flag per layer, see `metrics.separations`).
     population = sharding.shard_members(population, mesh)
     state = loop.init(group_config, population, data)
-    state, group_metrics = loop.train_epochs(state, data, num_epochs)
+    state, metrics = loop.train_epochs(state, data, num_epochs)
     states[shape_key] = state
-    group_metrics = dict(group_metrics, stop_epoch=state.stop_epoch,
-                         diverge_epoch=state.diverge_epoch)
-    for key, array in group_metrics.items():
-      array = np.asarray(array)[:len(members)]
-      per_layer = array.ndim == 3
-      if key not in flat_metrics:
-        shape = (len(points),) + array.shape[1:2] + (
-            (max_layers,) if per_layer else ())
-        fill = {"f": np.nan, "b": False}.get(array.dtype.kind, -1)
-        flat_metrics[key] = np.full(shape, fill, array.dtype)
-      if per_layer:
-        flat_metrics[key][members, :, :array.shape[-1]] = array
-      else:
-        flat_metrics[key][members] = array
+    metrics = dict(metrics, stop_epoch=state.stop_epoch,
+                   diverge_epoch=state.diverge_epoch)
+    group_metrics.append(
+        (members, {key: np.asarray(array)[:len(members)]
+                   for key, array in metrics.items()}))
 
+  flat_metrics = _scatter_groups(group_metrics, len(points))
   grid_shape = tuple(len(v) for v in axes.values())
   metrics = {key: array.reshape(grid_shape + array.shape[1:])
              for key, array in flat_metrics.items()}

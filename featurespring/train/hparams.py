@@ -61,6 +61,10 @@ class Config:
       ``eval_every = 10`` roughly halves a full-batch epoch's cost when only
       final load curves are wanted. Training loss, ``stopped`` and
       ``diverged`` are recorded every epoch.
+    eval_every_steps: also evaluate the same metrics within every epoch,
+      after each n-th optimiser step of the epoch (0: never), whatever
+      ``eval_every``; at most the steps per epoch, ``N // batch_size``.
+      Reported under ``steps/`` keys (see `featurespring.train.loop`).
     use_dropout: draw dropout masks. Set automatically by `init` when any
       member has a nonzero rate; a False value only saves random-number
       work, since rate 0 is exactly the identity.
@@ -82,6 +86,7 @@ class Config:
   early_stop_delta: float = 1e-10
   test_eval_size: Optional[int] = None
   eval_every: int = 1
+  eval_every_steps: int = 0
   use_dropout: Optional[bool] = None
   use_noise: Optional[bool] = None
 
@@ -197,6 +202,13 @@ def validate_config(config: Config, num_train: int) -> None:
       or config.eval_every < 1):
     raise ValueError(f"eval_every must be an integer >= 1, got "
                      f"{config.eval_every!r}")
+  steps_per_epoch = num_train // batch_size
+  if (not isinstance(config.eval_every_steps, (int, np.integer))
+      or not 0 <= config.eval_every_steps <= steps_per_epoch):
+    raise ValueError(f"eval_every_steps must be an integer in [0, "
+                     f"{steps_per_epoch}] (0: off; at most the steps per "
+                     f"epoch, {num_train} // batch_size {batch_size}), got "
+                     f"{config.eval_every_steps!r}")
   if config.model == "cnn":
     height, width, _ = config.image_shape
     if height % 2 or width % 2:

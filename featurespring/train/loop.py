@@ -33,6 +33,17 @@ examples):
   (regression only, instead of the accuracy and separation keys).
 - ``stopped``, ``diverged`` ``[P, E]`` (bool): status at each epoch's end.
 
+With ``Config.eval_every_steps = n > 0`` the same eval-mode metrics (all of
+the above but ``loss/train``, ``stopped`` and ``diverged``) are also taken
+within every epoch, after each n-th optimiser step of the epoch, whatever
+``Config.eval_every``: keys prefixed ``steps/`` (``steps/sep/train``,
+``steps/loss/test`` ...) shaped ``[P, E, S(, L)]``, ``S = T // n`` for ``T``
+steps per epoch, and ``steps/step`` ``[P, E, S]``, each net's step count
+(``TrainState.step``) at the time. When n divides T the last of them sees
+the epoch-end state, so it repeats the epoch's own metrics (where those are
+taken). A frozen net reports its frozen state's metrics and a step count
+that no longer moves.
+
 A net that diverged (NaN/Inf loss or parameters) is frozen at its last
 finite state; its metrics are still computed from that state but may be
 non-finite, so average across nets with `masked_mean` and the mask
@@ -237,8 +248,10 @@ def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
   x_eval = jnp.concatenate([data.x_train, data.x_test[:num_test]])
   evaluate_net = lambda net: _eval_net(net, data, x_eval, num_test,
                                        POPULATION_AXIS)
-  train_one = jax.vmap(functools.partial(step_lib.train_epoch, config=config),
-                       in_axes=(0, None))
+  train_one = jax.vmap(
+      functools.partial(step_lib.train_epoch, config=config,
+                        evaluate=evaluate_net),
+      in_axes=(0, None), axis_name=POPULATION_AXIS)
   evaluate_state = jax.vmap(evaluate_net, axis_name=POPULATION_AXIS)
   metric_shapes = jax.eval_shape(evaluate_state, state)
   skipped = lambda: jax.tree_util.tree_map(
@@ -246,7 +259,7 @@ def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
 
   def epoch(state, _):
     diverged_before = state.diverged
-    state, mean_loss = train_one(state, data)
+    state, mean_loss, step_metrics = train_one(state, data)
     state = _decide_stopping(state, diverged_before, mean_loss)
     # Every member has the same epoch count, so the predicate is one scalar
     # outside the vmap and this stays a real branch (not a select that
@@ -256,6 +269,7 @@ def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
         due, evaluate_state, lambda s: skipped(), state)
     metrics.update({"loss/train": mean_loss, "stopped": state.stopped,
                     "diverged": state.diverged})
+    metrics.update({f"steps/{k}": v for k, v in step_metrics.items()})
     return state, metrics
 
   state, metrics_ExP = jax.lax.scan(epoch, state, None, length=num_epochs)

@@ -10,6 +10,11 @@ on which other nets share its population.
 Freezing: a net that has stopped early or diverged keeps computing (vmap has
 no per-member control flow) but every update is discarded with a select, so
 its parameters, BatchNorm statistics and optimiser state stay as they were.
+
+Metrics every n steps (``Config.eval_every_steps``): the epoch's step scan is
+split into an outer scan over segments of n steps, each followed by the
+evaluation the caller passes in, then the remaining steps; still one
+program, and the same steps as without it.
 """
 
 from __future__ import annotations
@@ -97,18 +102,24 @@ def _all_finite(tree):
   return jnp.isfinite(total)
 
 
-def train_epoch(net, data, config: Config):
+def train_epoch(net, data, config: Config, evaluate=None):
   """Runs one epoch of one net; see `featurespring.train.loop.TrainState`.
 
   Args:
     net: one member's `TrainState` (no population axis).
     data: `featurespring.train.loop.Data`.
     config: static settings.
+    evaluate: ``net -> dict`` of eval-mode metrics of one net, called after
+      every ``config.eval_every_steps``-th step of the epoch (needed only
+      when that is nonzero).
 
   Returns:
-    ``(net, mean_loss)``: the updated state (epoch not yet advanced, early
-    stopping not yet decided) and the mean training loss over the epoch's
-    applied steps (the previous epoch's value if the net was frozen).
+    ``(net, mean_loss, step_metrics)``: the updated state (epoch not yet
+    advanced, early stopping not yet decided), the mean training loss over
+    the epoch's applied steps (the previous epoch's value if the net was
+    frozen), and ``evaluate``'s metrics with a leading axis of
+    ``S = steps // eval_every_steps`` evaluations plus ``step`` ``[S]``, the
+    net's step count at each (empty without ``eval_every_steps``).
   """
   num_outputs = output_size(config, data.y_train)
   model = make_model(config, num_outputs)
@@ -118,7 +129,8 @@ def train_epoch(net, data, config: Config):
   num_steps = num_train // config.batch_size
   epoch_key = jax.random.fold_in(jax.random.fold_in(net.key, 0), net.epoch)
   # Drop the remainder: every step sees a full batch, so shapes stay static.
-  batches_SxB = jax.random.permutation(epoch_key, num_train)[
+  # T steps of B examples.
+  batches_TxB = jax.random.permutation(epoch_key, num_train)[
       :num_steps * config.batch_size].reshape(num_steps, config.batch_size)
   frozen = net.stopped | net.diverged
 
@@ -159,12 +171,31 @@ def train_epoch(net, data, config: Config):
              count + apply.astype(count.dtype))
     return carry, None
 
-  init = (net.params, net.batch_stats, net.opt_state, net.step, net.diverged,
-          jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))
-  (params, batch_stats, opt_state, step_count, diverged, loss_sum,
-   count), _ = jax.lax.scan(step, init, batches_SxB)
-  net = net.replace(params=params, batch_stats=batch_stats,
-                    opt_state=opt_state, step=step_count, diverged=diverged)
+  def with_carry(carry):
+    params, batch_stats, opt_state, step_count, diverged, _, _ = carry
+    return net.replace(params=params, batch_stats=batch_stats,
+                       opt_state=opt_state, step=step_count,
+                       diverged=diverged)
+
+  def segment(carry, batches_nxB):
+    carry, _ = jax.lax.scan(step, carry, batches_nxB)
+    mid_epoch = with_carry(carry)
+    return carry, {**evaluate(mid_epoch), "step": mid_epoch.step}
+
+  carry = (net.params, net.batch_stats, net.opt_state, net.step, net.diverged,
+           jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32))
+  every = config.eval_every_steps
+  step_metrics = {}
+  if every:
+    num_segments = num_steps // every
+    carry, step_metrics = jax.lax.scan(
+        segment, carry, batches_TxB[:num_segments * every].reshape(
+            num_segments, every, config.batch_size))
+    batches_TxB = batches_TxB[num_segments * every:]
+  if batches_TxB.shape[0]:
+    carry, _ = jax.lax.scan(step, carry, batches_TxB)
+  net = with_carry(carry)
+  loss_sum, count = carry[-2:]
   mean_loss = jnp.where(count > 0, loss_sum / jnp.maximum(count, 1),
                         net.last_loss)
-  return net, mean_loss
+  return net, mean_loss, step_metrics
