@@ -5,6 +5,7 @@ import os
 
 import jax
 import numpy as np
+import pytest
 
 from featurespring import sweep
 from featurespring import train
@@ -57,6 +58,24 @@ def test_dropout_switch_applies_at_its_epoch_and_resumes_exactly(tmp_path):
   loss = uninterrupted["history/loss/train"]
   np.testing.assert_array_equal(loss[0, :2], loss[1, :2])
   assert np.all(loss[0, 2:] != loss[1, 2:])
+
+
+def test_step_metrics_fill_the_history_across_calls():
+  config = tiny_config(eval_every_steps=1, num_epochs=2)  # 2 steps per epoch
+  engine, state = make_engine(config)
+  out = engine.finalize(engine.advance(engine.advance(state, 1), 1))
+  steps = out["history/steps/sep/train"]
+  assert steps.shape == (1, 2, 2, 3)  # member, epoch, evaluation, layer
+  np.testing.assert_array_equal(out["history/steps/step"], [[[1, 2], [3, 4]]])
+  # The last evaluation of an epoch is taken at its end.
+  np.testing.assert_allclose(steps[:, :, -1], out["trajectory"], rtol=1e-6)
+  assert np.all(np.isfinite(steps))
+  # runlocal keeps it within the steps of an epoch of its smaller data.
+  config.dnn.eval_every_steps = 50
+  assert sweep.runlocal(config).dnn.eval_every_steps == 256 // 32
+  sweep.plan(config)
+  with pytest.raises(ValueError, match="eval_every_steps"):
+    sweep.plan(tiny_config(eval_every_steps=3))
 
 
 def test_regression_sweep_reports_load_curves_and_rmse():

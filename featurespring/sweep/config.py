@@ -106,6 +106,10 @@ def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     if "batch_size" in config.grid:
       config.grid.batch_size = tuple(dict.fromkeys(min(b, dnn.num_train)
                                                    for b in config.grid.batch_size))
+    if dnn.eval_every_steps:
+      # At most the steps per epoch of the largest batch.
+      largest = max(config.grid.get("batch_size", (dnn.batch_size,)))
+      dnn.eval_every_steps = min(dnn.eval_every_steps, dnn.num_train // largest)
     dnn.resize = (10, 10)
     dnn.grayscale = False
     config.checkpoint_every = 1

@@ -15,7 +15,10 @@ same): ``load_curve`` (train-set separation ``D_l`` after training,
 ``curvature_pinv`` / ``_pinv_test``, ``accuracy_train``, ``stop_epoch``,
 ``diverged``, ``trajectory`` (train load curve after every epoch,
 ``[E, L+1]``), ``trajectory_test``, ``trajectory_time`` (epochs, ``[E]``), and
-``history/<metric>`` for every per-epoch metric of ``train_epochs``.
+``history/<metric>`` for every per-epoch metric of ``train_epochs``; with
+``eval_every_steps = n > 0`` also ``history/steps/<metric>`` (``[E, S, ...]``,
+``S`` evaluations per epoch, one after every n-th step) and
+``history/steps/step`` (each net's step count at them).
 
 Regression (``config.dnn.regression`` names a target of
 `featurespring.data.regression_targets`, paper S12; needs ``loss='mse'``):
@@ -52,7 +55,7 @@ _DATA_FIELDS = ("dataset", "data_dir", "resize", "num_train", "num_test",
 # config.dnn fields that go to featurespring.train.Config.
 _TRAIN_FIELDS = ("model", "depth", "width", "batch_norm", "init_scheme", "use_bias",
                  "batch_size", "optimizer", "loss", "early_stop_loss",
-                 "early_stop_delta", "test_eval_size", "eval_every")
+                 "early_stop_delta", "test_eval_size", "eval_every", "eval_every_steps")
 # Per-net hyperparameters (featurespring.train.HParams, minus the seed).
 HPARAM_FIELDS = ("alpha", "dropout", "learning_rate", "noise", "init_scale")
 # Other per-net fields: held in the engine's state, not in HParams.
@@ -84,6 +87,7 @@ def default_config() -> ml_collections.ConfigDict:
   c.early_stop_delta = 1e-10    # ... or changes by less than this
   c.test_eval_size = 0          # test examples in the per-epoch metrics (0 = all)
   c.eval_every = 1              # metrics after every n-th epoch (NaN between); divides num_epochs
+  c.eval_every_steps = 0        # also after every n-th step of each epoch (0 = off): history/steps/
   c.alpha = 0.0                 # LeakyReLU slope (1 - nonlinearity): 0 ReLU, 1 linear
   c.dropout = 0.0               # dropout rate after each hidden activation
   c.learning_rate = 1e-3        # optimiser step size
