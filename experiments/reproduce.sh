@@ -15,7 +15,7 @@
 # the load-curve dynamics (Fig. 4), measured every epoch; Fig. 1(a) and S7 at
 # 5 of the 9 noise levels, Fig. 1(b) at 5 of the 12 learning rates, Fig. 1(d)
 # at 5 of the 10 batch sizes; S5/S6/S12 at 4 dropout rates; S6 without width
-# 400; S2 at 30 + 30 epochs. Everything else is as in the configs. On a GPU,
+# 400; S2 at 20 + 20 epochs. Everything else is as in the configs. On a GPU,
 # drop the overrides to run the paper's full grids.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,11 +51,15 @@ run s5 experiments/s5_depth.py "${SCALE[@]}" "$DROPOUTS4"
 run s6 experiments/s6_width.py "${SCALE[@]}" "$DROPOUTS4" "--config.grid.width=(50,100,200)"
 run fig4_dnn experiments/fig4_dynamics.py:engine=dnn
 run fig4_springs experiments/fig4_dynamics.py:engine=springs
+if [[ -f "$RUNS/fig4_dnn/results.json" && -f "$RUNS/fig4_springs/results.json" ]]; then
+  python -m launch.plot --workdir="$RUNS/fig4_dnn" --beside="$RUNS/fig4_springs" \
+    --outdir="$RUNS/fig4_beside"
+fi
 run fig5a experiments/fig5a_linear_dnn.py --config.dnn.eval_every=10
 run s7a experiments/s7_fashion_mnist.py "${SCALE[@]}" "$NOISE5"
 run s7b experiments/s7_fashion_mnist.py:optimizer=sgd "${SCALE[@]}" "$NOISE5"
-run s2 experiments/s2_cnn_dropout.py "${SCALE[@]}" --config.dnn.num_epochs=60 \
-  --config.dnn.dropout_switch_epoch=30
+run s2 experiments/s2_cnn_dropout.py "${SCALE[@]}" --config.dnn.num_epochs=40 \
+  --config.dnn.dropout_switch_epoch=20
 if [[ ${#SELECTED[@]} -eq 0 || " ${SELECTED[*]} " =~ " springs " ]]; then
   start=$SECONDS
   python experiments/springs_phase_diagram.py --outdir="$RUNS/springs"

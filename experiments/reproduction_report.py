@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import math
 import os
+import shutil
 import traceback
 import warnings
 import zlib
@@ -1316,6 +1318,15 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
       numbers["springs"] = {"all": {"status": "error", "error": f"{type(err).__name__}: {err}"}}
   else:
     numbers["springs"] = {"status": "missing"}
+  # Figures the runs draw themselves, copied so the report links stay inside docs/.
+  copied = []
+  for source, pattern in (("springs", "*_phase.png"), ("springs", "first_order_corners.png"),
+                          ("fig4_beside", "*.png")):
+    for path in sorted(glob.glob(os.path.join(runs, source, pattern))):
+      target = f"{source}_{os.path.basename(path)}"
+      shutil.copyfile(path, os.path.join(out, target))
+      copied.append(target)
+  numbers["copied_figures"] = copied
   runtimes_path = os.path.join(runs, "runtimes.tsv")
   if os.path.exists(runtimes_path):
     rows = read_runtimes(runtimes_path)
