@@ -104,3 +104,23 @@ def test_orthogonal_init_gives_orthogonal_square_kernels():
   params = module.init(jax.random.key(12), jnp.ones((2, 20)), 1.0)["params"]
   kernel = params["Dense_1"]["kernel"]
   np.testing.assert_allclose(kernel.T @ kernel, np.eye(20), atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(100, 100), (30, 10), (10, 30)])
+def test_orthogonal_init_is_orthogonal_and_haar_like(shape):
+  # Vmapped over keys, as a population initialises (no LAPACK involved).
+  draws = jax.vmap(lambda k: models.orthogonal_init(k, shape))(
+      jax.random.split(jax.random.key(3), 64))
+  small = min(shape)
+  gram = (np.einsum("kij,kil->kjl", draws, draws) if shape[0] >= shape[1]
+          else np.einsum("kji,kli->kjl", draws, draws))
+  np.testing.assert_allclose(gram, np.broadcast_to(np.eye(small), gram.shape),
+                             atol=2e-5)
+  # Haar: every entry has mean 0 and variance 1 / max(shape).
+  entries = np.asarray(draws).ravel()
+  assert abs(entries.mean()) < 3 * np.sqrt(1 / max(shape) / entries.size)
+  np.testing.assert_allclose(entries.var(), 1 / max(shape), rtol=0.05)
+  # A fixed draw does not depend on the others in the batch.
+  np.testing.assert_allclose(
+      draws[5], models.orthogonal_init(jax.random.split(jax.random.key(3), 64)[5], shape),
+      atol=1e-6)
