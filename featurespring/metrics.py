@@ -153,11 +153,10 @@ def _class_moments(features, labels, num_classes) -> _ClassMoments:
   # a large common offset (e.g. ReLU outputs), which the metrics do not see.
   centred_NxD = features - jnp.mean(features, axis=0)
   counts_C = jnp.sum(one_hot_NxC, axis=0)
-  # A fused broadcast-and-reduce rather than the matmul one_hot.T @ centred:
-  # under vmap, XLA folds that matmul with its shared one-hot into one large
-  # one by transposing the whole [batch, N, D] feature stack first, which
-  # made it about 1.5x slower on CPU than this.
-  sums_CxD = jnp.sum(one_hot_NxC[:, :, None] * centred_NxD[:, None, :], axis=0)
+  # The one-hot matmul, not a broadcast [N, C, D] product and sum: inside the
+  # full vmapped evaluation XLA:CPU materialised that product (10x the
+  # features), making a 96-net epoch's evaluation 7x slower (18.4 s vs 2.4 s).
+  sums_CxD = one_hot_NxC.T @ centred_NxD
   means_CxD = sums_CxD / jnp.maximum(counts_C, 1.0)[:, None]
   total = jnp.sum(jnp.square(centred_NxD))
   return _ClassMoments(centred_NxD, one_hot_NxC, counts_C, means_CxD, total)
