@@ -29,7 +29,7 @@ too can be a traced per-member hyperparameter.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
@@ -162,6 +162,52 @@ def _initializers(init_scheme: str, fan_in: int):
       f"init_scheme must be one of {INITS}, got {init_scheme!r}")
 
 
+def conv_same(x, kernel):
+  """Stride-1 ``SAME`` cross-correlation (``nn.Conv``'s) as one matmul.
+
+  ``z = x @ K`` with the ``k_h k_w`` kernel taps side by side on the output
+  axis, then ``y[i, j] = sum_taps z[i + dy - p_h, j + dx - p_w, tap]``: a sum
+  of shifted slices of the zero-padded ``z``. Mathematically what
+  ``lax.conv_general_dilated`` computes, but XLA:CPU runs a convolution's
+  weight gradient (the batch contracted) at about 1 GFLOP/s here, so the
+  paper's CNN took 35 s per network-epoch; as matmuls and slices, every
+  gradient is a matmul or a shifted sum too.
+
+  Args:
+    x: ``[N, H, W, C]`` inputs.
+    kernel: ``[k_h, k_w, C, O]`` weights, odd ``k_h`` and ``k_w``.
+
+  Returns:
+    ``[N, H, W, O]``.
+  """
+  k_h, k_w, channels, outputs = kernel.shape
+  if k_h % 2 == 0 or k_w % 2 == 0:
+    raise ValueError(f"conv_same needs an odd kernel size, got {kernel.shape}")
+  n, h, w, _ = x.shape
+  taps = jnp.transpose(kernel, (2, 0, 1, 3)).reshape(channels, -1)
+  z = (x.reshape(-1, channels) @ taps).reshape(n, h, w, k_h, k_w, outputs)
+  pad_h, pad_w = k_h // 2, k_w // 2
+  z = jnp.pad(z, ((0, 0), (pad_h, pad_h), (pad_w, pad_w), (0, 0), (0, 0),
+                  (0, 0)))
+  return sum(z[:, dy:dy + h, dx:dx + w, dy, dx] for dy in range(k_h)
+             for dx in range(k_w))
+
+
+class _Conv(nn.Module):
+  """``nn.Conv`` (stride 1, ``SAME``) by `conv_same`; same parameters."""
+  features: int
+  kernel_size: tuple
+  kernel_init: Any
+  bias_init: Any
+
+  @nn.compact
+  def __call__(self, x):
+    kernel = self.param("kernel", self.kernel_init,
+                        (*self.kernel_size, x.shape[-1], self.features))
+    bias = self.param("bias", self.bias_init, (self.features,))
+    return conv_same(x, kernel) + bias
+
+
 def _batch_norm(train: bool):
   return nn.BatchNorm(use_running_average=not train,
                       momentum=BATCH_NORM_MOMENTUM,
@@ -272,8 +318,9 @@ class CNN(nn.Module):
     for layer in range(self.depth):
       kernel_init, bias_init = _initializers(self.init_scheme,
                                              9 * x.shape[-1])
-      x = nn.Conv(self.channels, (3, 3), padding="SAME",
-                  kernel_init=kernel_init, bias_init=bias_init)(x)
+      # Named as nn.Conv would be: the same parameter tree and init keys.
+      x = _Conv(self.channels, (3, 3), kernel_init, bias_init,
+                name=f"Conv_{layer}")(x)
       layer_key = (None if dropout_key is None
                    else jax.random.fold_in(dropout_key, layer))
       # Dropout goes after resampling so that it acts on the layer's output.

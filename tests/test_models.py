@@ -124,3 +124,33 @@ def test_orthogonal_init_is_orthogonal_and_haar_like(shape):
   np.testing.assert_allclose(
       draws[5], models.orthogonal_init(jax.random.split(jax.random.key(3), 64)[5], shape),
       atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel_shape", [(3, 3, 2, 5), (5, 3, 4, 1), (1, 1, 3, 2)])
+def test_conv_same_is_xla_same_convolution_with_its_gradients(kernel_shape):
+  x = jax.random.normal(jax.random.key(0), (3, 6, 8, kernel_shape[2]))
+  kernel = jax.random.normal(jax.random.key(1), kernel_shape)
+
+  def reference(x, kernel):
+    return jax.lax.conv_general_dilated(
+        x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+  np.testing.assert_allclose(models.conv_same(x, kernel),
+                             reference(x, kernel), atol=1e-5)
+  loss = lambda conv: lambda x, k: jnp.sum(jnp.sin(conv(x, k)))
+  for got, expected in zip(jax.grad(loss(models.conv_same), (0, 1))(x, kernel),
+                           jax.grad(loss(reference), (0, 1))(x, kernel)):
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_conv_same_rejects_even_kernels():
+  with pytest.raises(ValueError, match="odd kernel"):
+    models.conv_same(jnp.ones((1, 4, 4, 1)), jnp.ones((2, 2, 1, 1)))
+
+
+def test_cnn_parameters_are_those_of_flax_conv_layers():
+  cnn = models.CNN(image_shape=(4, 4, 2), depth=2, channels=3)
+  params = cnn.init(jax.random.key(0), jnp.ones((2, 32)), 0.0)["params"]
+  flax_conv = models.nn.Conv(3, (3, 3), padding="SAME").init(
+      jax.random.key(0), jnp.ones((2, 4, 4, 3)))["params"]
+  chex.assert_trees_all_equal_shapes(params["Conv_1"], flax_conv)
