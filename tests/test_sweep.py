@@ -11,6 +11,7 @@ import pytest
 from featurespring import springs
 from featurespring import sweep
 from featurespring.sweep import results
+from featurespring.sweep import progress as sweep_progress
 
 
 def tiny_springs_config(**grid):
@@ -172,3 +173,14 @@ def test_atomic_write_leaves_no_partial_file_when_writing_fails(tmp_path):
   results.write_json(str(tmp_path / "r.json"), {"x": np.float32(1.5)})
   assert results.exists(str(tmp_path / "r"))
   assert json.loads((tmp_path / "r.json").read_text()) == {"x": 1.5}
+
+
+def test_progress_line_shows_slow_rates_and_the_eta():
+  clock = iter([0.0, 200.0]).__next__
+  progress = sweep_progress.Progress(num_chunks=1, total_work=360,
+                                     unit_name="epoch", clock=clock)
+  progress.update(0, "chunk_00000", 10, 40, work=90, force=True)
+  line = progress.lines[-1]
+  # 90 net-epochs in 200 s: 0.45 net-epochs/s, not "0"; 270 left: 600 s.
+  assert "epoch 10/40 | 0.45 net-epochs/s = 0.01 nets/s" in line, line
+  assert "ETA 0:10:00" in line, line

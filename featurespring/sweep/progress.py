@@ -16,6 +16,12 @@ def _duration(seconds: float) -> str:
   return str(datetime.timedelta(seconds=int(max(seconds, 0))))
 
 
+def _rate(per_second: float) -> str:
+  # Three significant figures: a CNN sweep runs at 0.5 net-epochs/s, a
+  # spring sweep at 10^6 net-steps/s.
+  return f"{per_second:,.0f}" if abs(per_second) >= 100 else f"{per_second:.3g}"
+
+
 class Progress:
   """Tracks one task's work: ``total_work`` member-units over all its chunks.
 
@@ -51,7 +57,7 @@ class Progress:
     rate = self._done / elapsed if elapsed > 0 else float("nan")
     eta = (self._total_work - self._done) / rate if rate > 0 else float("nan")
     line = (f"chunk {chunk_position + 1}/{self._num_chunks} ({chunk_name}) "
-            f"{self._unit_name} {unit}/{num_units} | {rate:,.0f} net-{self._unit_name}s/s"
+            f"{self._unit_name} {unit}/{num_units} | {_rate(rate)} net-{self._unit_name}s/s"
             f" = {rate / max(num_units, 1):,.2f} nets/s"
             f" | elapsed {_duration(elapsed)} | ETA {_duration(eta) if eta == eta else '?'}")
     self.lines.append(line)
