@@ -15,7 +15,7 @@
 # the load-curve dynamics (Fig. 4), measured every epoch; Fig. 1(a) and S7 at
 # 5 of the 9 noise levels, Fig. 1(b) at 5 of the 12 learning rates, Fig. 1(d)
 # at 5 of the 10 batch sizes; S5/S6/S12 at 4 dropout rates; S6 without width
-# 400; S2 at 20 + 20 epochs. Everything else is as in the configs. On a GPU,
+# 400; S2 at 100 + 100 epochs. Everything else is as in the configs. On a GPU,
 # drop the overrides to run the paper's full grids.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,8 +58,8 @@ fi
 run fig5a experiments/fig5a_linear_dnn.py --config.dnn.eval_every=10
 run s7a experiments/s7_fashion_mnist.py "${SCALE[@]}" "$NOISE5"
 run s7b experiments/s7_fashion_mnist.py:optimizer=sgd "${SCALE[@]}" "$NOISE5"
-run s2 experiments/s2_cnn_dropout.py "${SCALE[@]}" --config.dnn.num_epochs=40 \
-  --config.dnn.dropout_switch_epoch=20
+run s2 experiments/s2_cnn_dropout.py "${SCALE[@]}" --config.dnn.num_epochs=200 \
+  --config.dnn.dropout_switch_epoch=100
 if [[ ${#SELECTED[@]} -eq 0 || " ${SELECTED[*]} " =~ " springs " ]]; then
   start=$SECONDS
   python experiments/springs_phase_diagram.py --outdir="$RUNS/springs"
