@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every run behind docs/reproduction.md, at the scale used there (a 2-core CPU,
-# about 90 minutes in all), then the report's numbers and figures.
+# about 2.5 hours in all, S2 one of them), then the report's numbers and figures.
 #
 #   bash experiments/reproduce.sh [RUNS_DIR] [name ...]
 #
