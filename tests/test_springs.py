@@ -166,11 +166,13 @@ def test_long_run_mean_at_large_bounded_noise_matches_effective_theory(noise_dis
   result = springs.simulate(cfg, keys, 30_000, record_every=100)
   mean_curve = np.asarray(result.trajectory)[:, 100:].mean(axis=(0, 1))  # 2nd..end, seeds
   mu_eff = springs.effective_friction(mu_r, 2 * mu_r, eps, DT, noise_dist)
-  assert mu_eff == pytest.approx(-mu_r / 2)  # saturated: convex
+  # Floats, not JAX scalars: pytest>=9.2's approx reads `.flat` from arrays.
+  assert float(mu_eff) == pytest.approx(-mu_r / 2)  # saturated: convex
   expected = springs.equilibrium_load_curve(7, 1.0, 1.0, mu_eff)
   # Stated tolerance: 0.5% of the pull y on every point, 5% on the curvature.
   np.testing.assert_allclose(mean_curve, expected, atol=5e-3)
-  assert metrics.curvature(mean_curve) == pytest.approx(metrics.curvature(expected), rel=0.05)
+  assert float(metrics.curvature(mean_curve)) == pytest.approx(
+      float(metrics.curvature(expected)), rel=0.05)
 
 
 @pytest.mark.parametrize("dynamics,synchronous,generator", [

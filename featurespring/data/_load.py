@@ -79,16 +79,15 @@ def _read(name, data_dir, source, verify, tfds_data_dir, download) -> RawData:
           name, raw_dir=directory, tfds_data_dir=tfds_data_dir
       )
     return _tfds.read_tfds(name, tfds_data_dir=tfds_data_dir, download=download)
-  # source == "auto" without local files: the TFDS stock builder, for users
-  # with internet; if that fails too, say where the local files were expected.
-  try:
-    return _tfds.read_tfds(name, tfds_data_dir=tfds_data_dir, download=download)
-  except (FileNotFoundError, ImportError, OSError) as e:
-    raise FileNotFoundError(
-        f"{name}: no raw files in {directory} (expected {list(files)}; set "
-        f"data_dir or ${_paths.DATA_DIR_ENV}), and tensorflow-datasets could "
-        f"not provide it either: {e}"
-    ) from e
+  # source == "auto" without local files: fail at once, naming the folder.
+  # Falling back to a TFDS download would retry the network for minutes on
+  # an offline machine (and leave temporary files behind) before failing,
+  # and would hide a mistyped data_dir.
+  raise FileNotFoundError(
+      f"{name}: no raw files in {directory} (expected {list(files)}). Set "
+      f"data_dir or ${_paths.DATA_DIR_ENV} to the folder holding them, or "
+      "pass source='tfds' to let tensorflow-datasets download them."
+  )
 
 
 def load(
@@ -143,7 +142,8 @@ def load(
         ``tfds_data_dir`` (once) and reads them back with `tfds.data_source`;
         otherwise TFDS's stock builder (downloads; preparing needs TensorFlow);
       ``"auto"``: ``"local"`` if ``data_dir`` holds any of the raw files, else
-        TFDS's stock builder.
+        a `FileNotFoundError` naming the folder searched (never a silent
+        download: ask for ``"tfds"`` to download).
       ``"mnist_embedded"`` and ``"synthetic"`` accept ``"auto"``/``"local"``.
     verify: check the MNIST / Fashion-MNIST files' sha256 against the
       official ones; pass False for other copies of the data.
