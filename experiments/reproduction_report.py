@@ -55,7 +55,7 @@ import numpy as np
 from scipy import stats
 
 from featurespring import metrics
-from featurespring import plotting  # sets the Agg backend before pyplot is imported
+from featurespring import plotting
 from featurespring.sweep import figures
 from featurespring.sweep import results
 

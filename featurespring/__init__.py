@@ -20,3 +20,9 @@ package does not pull in Flax or TensorFlow Datasets):
 """
 
 __version__ = "0.1.0"
+
+from featurespring import runtime as _runtime
+
+# API users (notebooks) get the XLA:CPU setting that avoids the thread-pool
+# hang too, not only the entry points; it warns when JAX started first.
+_runtime.configure_xla_cpu()

@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence
 
-import matplotlib
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")  # batch jobs have no display; notebooks override freely
+from featurespring import metrics
 
-import matplotlib.colors as mcolors  # pylint: disable=g-import-not-at-top
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
-
-from featurespring import metrics  # pylint: disable=g-import-not-at-top
+# Importing this module leaves matplotlib's backend alone (a notebook keeps
+# its inline one); saving renders with these canvases whatever the backend.
+_SAVE_BACKENDS = {".png": "agg", ".pdf": "pdf"}
 
 CURVATURE_CMAP = "RdBu_r"  # red: convex (active), blue: concave (lazy)
 
@@ -34,7 +34,7 @@ def save_figure(fig, path: str, *, dpi: int = 150) -> list[str]:
   for suffix in (".png", ".pdf"):
     final = path + suffix
     tmp = f"{path}.tmp-{os.getpid()}{suffix}"
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", backend=_SAVE_BACKENDS[suffix])
     os.replace(tmp, final)
     written.append(final)
   return written

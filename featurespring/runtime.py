@@ -5,12 +5,16 @@ parked on a futex, no CPU use, the process waiting forever) while
 materialising results of vmapped training graphs: here in about 3 of 10 DNN
 sweep runs, and upstream (PyAutoFit issues 1528/1530: 14 hangs in 16 runs
 with the pool, none in 12 without). The single-threaded Eigen path avoids
-it; XLA's own fusion-level parallelism is unaffected. Entry points and the
-test suite call :func:`configure_xla_cpu` first; a user who sets the flag
-explicitly in ``XLA_FLAGS`` (either value) keeps their choice.
+it; XLA's own fusion-level parallelism is unaffected. Importing
+``featurespring`` calls :func:`configure_xla_cpu`, so entry points, tests and
+notebooks all get it; a user who sets the flag explicitly in ``XLA_FLAGS``
+(either value) keeps their choice. The flag only concerns the CPU backend:
+GPU and TPU runs ignore it.
 """
 
 import os
+import sys
+import warnings
 
 EIGEN_FLAG = "--xla_cpu_multi_thread_eigen"
 
@@ -22,5 +26,22 @@ def configure_xla_cpu() -> None:
   computation); subprocesses inherit it through the environment.
   """
   flags = os.environ.get("XLA_FLAGS", "")
-  if EIGEN_FLAG not in flags:
-    os.environ["XLA_FLAGS"] = f"{flags} {EIGEN_FLAG}=false".strip()
+  if EIGEN_FLAG in flags:
+    return
+  os.environ["XLA_FLAGS"] = f"{flags} {EIGEN_FLAG}=false".strip()
+  if "jax" in sys.modules and _jax_backends_started():
+    warnings.warn(
+        "JAX started before featurespring was imported, so XLA_FLAGS "
+        f"{EIGEN_FLAG}=false is not in effect; vmapped training on CPU may "
+        "hang. Import featurespring before running any JAX computation, or "
+        f"set XLA_FLAGS='{EIGEN_FLAG}=false' before starting Python.",
+        RuntimeWarning, stacklevel=3)
+
+
+def _jax_backends_started() -> bool:
+  """Whether JAX has created its backends (after which flags are fixed)."""
+  try:
+    from jax._src import xla_bridge  # pylint: disable=g-import-not-at-top
+    return bool(xla_bridge.backends_are_initialized())
+  except (ImportError, AttributeError):  # a JAX without this private probe
+    return False

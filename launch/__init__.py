@@ -41,8 +41,11 @@ curves (RMSE of the best affine fit per layer) in ``load_curve[_test]`` and
 pinv arrays.
 """
 
-from featurespring import runtime as _runtime
+import os as _os
 
-# Every entry point imports this package first, before JAX starts: see
-# featurespring.runtime for the XLA CPU thread-pool hang this avoids.
-_runtime.configure_xla_cpu()
+# Batch jobs draw into files; a forwarded DISPLAY must not pick a GUI backend.
+_os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Imported before JAX starts: featurespring's import applies the XLA:CPU
+# setting that avoids the thread-pool hang (see featurespring.runtime).
+import featurespring  # pylint: disable=unused-import,wrong-import-position
