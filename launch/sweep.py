@@ -5,26 +5,43 @@ r"""Runs a sweep (one paper figure) into a workdir; rerun the same command to re
   python -m launch.sweep --config=experiments/fig1a_label_noise.py \
       --config.seeds=3 --config.grid.alpha='(0.0,0.5,1.0)' --workdir=runs/fig1a
 
+A grid axis the config does not have yet is added the same way
+(``--config.grid.dropout='(0.0,0.1)'`` sweeps ``config.<engine>.dropout``).
+Plan first, without writing anything (grid, chunks, each task's share, a
+measured run-time estimate):
+
+  python -m launch.sweep --config=experiments/fig1a_label_noise.py --workdir=runs/fig1a \
+      --num_tasks=8 --dry_run
+
 Array job (each task writes its own parts; merge once all are done):
 
   python -m launch.sweep --config=... --workdir=... --task_index=3 --num_tasks=16
   python -m launch.sweep --workdir=... --merge_only
 
 Without --task_index/--num_tasks, SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT
-are used when set. Results: see ``launch/__init__.py``.
+are used when set. Mistakes in the config or the command line end in one line
+naming the config path (exit status 2), not a traceback. Results: see
+``launch/__init__.py``.
 """
+
+import ast
+import difflib
+import sys
 
 from absl import app
 from absl import flags
 from absl import logging
+import ml_collections
 from ml_collections import config_flags
 
 from featurespring import sweep
+from featurespring.sweep import dryrun
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None,
     "Experiment config file, e.g. experiments/fig3_springs.py (append ':runlocal' "
-    "for a smoke-test size). Override any field with --config.<field>=<value>.",
+    "for a smoke-test size). Override any field with --config.<field>=<value>; "
+    "--config.grid.<name>=<values> adds or replaces a grid axis.",
     lock_config=True)
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Directory for the manifest, parts, checkpoints and results; "
@@ -45,24 +62,149 @@ _MERGE_ONLY = flags.DEFINE_bool(
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False, "Call jax.distributed.initialize() first and shard "
     "every chunk over the devices of all hosts (TPU pods, multi-node GPU).")
+_DRY_RUN = flags.DEFINE_bool(
+    "dry_run", False, "Print the grid, the chunks and each task's share, and "
+    "estimate the run time from one short measured step; writes nothing.")
+_DRY_RUN_MEASURE = flags.DEFINE_bool(
+    "dry_run_measure", True, "With --dry_run: also compile and time one step "
+    "(seconds to minutes); false prints the plan alone.")
+
+_GRID_PREFIX = "--config.grid."
+
+# Errors a user can fix from the command line or the config: shown as one line.
+_USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError,
+                sweep.WorkdirMismatchError)
+
+
+def _fail(message: str):
+  """Ends the program with one line on stderr and exit status 2."""
+  print(f"launch.sweep: error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
+def _grid_overrides(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+  """Takes ``--config.grid.<name>=<values>`` out of ``argv``.
+
+  ml_collections refuses to override a field the locked config lacks, so a
+  new grid axis could not be added from the command line; these flags are
+  applied after parsing instead (see :func:`_apply_grid_overrides`). Zipped
+  axes' fields (``--config.grid.case.k=...``) stay with config_flags.
+  """
+  rest, grid = [], {}
+  args = iter(argv)
+  for arg in args:
+    if arg.startswith(_GRID_PREFIX) and "." not in arg[len(_GRID_PREFIX):].split("=")[0]:
+      name, has_value, value = arg[len(_GRID_PREFIX):].partition("=")
+      if not has_value:
+        value = next(args, None)
+        if value is None:
+          _fail(f"{arg} needs a value, e.g. {arg}='(0.0,0.1)'")
+      grid[name] = value
+    else:
+      rest.append(arg)
+  return rest, grid
+
+
+def _parse_values(name: str, text: str):
+  """``'(0.0,0.1)'`` -> ``(0.0, 0.1)``; ``'relu,tanh'`` -> ``('relu', 'tanh')``."""
+  try:
+    value = ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    value = tuple(v.strip() for v in text.strip("()[] ").split(",") if v.strip())
+    if not value:
+      _fail(f"config.grid.{name}: cannot read values from {text!r}; write e.g. "
+            f"--config.grid.{name}='(0.0,0.1)'")
+  return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _apply_grid_overrides(config: ml_collections.ConfigDict, grid: dict[str, str]) -> None:
+  with config.unlocked():
+    for name, text in grid.items():
+      config.grid[name] = _parse_values(name, text)
+
+
+def _unknown_field_message(argv: list[str], error: Exception) -> str:
+  """One line for a ``--config.<path>`` override that names no field."""
+  spec = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+  config = None
+  if spec is not None:
+    try:
+      config = sweep.load_config(spec)
+    except Exception:  # pylint: disable=broad-except
+      config = None
+  for arg in argv:
+    if not arg.startswith("--config."):
+      continue
+    path = arg[len("--config."):].split("=", 1)[0].split(".")
+    node, walked = config, ["config"]
+    for part in path:
+      if not isinstance(node, ml_collections.ConfigDict):
+        break
+      if part not in node:
+        close = difflib.get_close_matches(part, list(node.keys()), n=1)
+        hint = f"; did you mean {'.'.join(walked + close)}?" if close else (
+            f"; fields there: {', '.join(sorted(node.keys()))}")
+        return f"{'.'.join(walked + [part])} is not a field of the config{hint}"
+      node, walked = node[part], walked + [part]
+  return f"could not apply a --config override: {error}"
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, with config mistakes reported in one line."""
+  rest, grid = _grid_overrides(argv)
+  # config_flags finds its overrides in sys.argv, not in the argv passed here.
+  sys.argv[:] = rest
+  try:
+    remaining = flags.FLAGS(rest)
+  except flags.Error as err:
+    _fail(str(err))
+  except (AttributeError, KeyError, TypeError, ValueError) as err:
+    _fail(_unknown_field_message(rest, err))
+  if grid:
+    if _CONFIG.value is None:
+      _fail("--config.grid.* needs --config")
+    _apply_grid_overrides(_CONFIG.value, grid)
+  return remaining
+
+
+def _dry_run(config: ml_collections.ConfigDict) -> None:
+  plan = sweep.plan(config)
+  _, num_tasks = sweep.task_from_env(_TASK_INDEX.value, _NUM_TASKS.value)
+  lines = dryrun.describe(plan, num_tasks)
+  if _DRY_RUN_MEASURE.value:
+    lines += dryrun.estimate_lines(plan, dryrun.measure(plan), num_tasks)
+  print("\n".join(lines))
 
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  if _MERGE_ONLY.value:
-    logging.info("merged into %s.npz", sweep.merge(_WORKDIR.value))
-    return
-  if _CONFIG.value is None:
-    raise app.UsageError("--config is required (unless --merge_only)")
-  if _MULTIHOST.value:
-    sweep.initialize_distributed()
-  merge = {"auto": None, "always": True, "never": False}[_MERGE.value]
-  stem = sweep.run(_CONFIG.value, _WORKDIR.value, task_index=_TASK_INDEX.value,
-                   num_tasks=_NUM_TASKS.value, merge=merge)
+    _fail(f"unexpected arguments: {argv[1:]}")
+  if "://" in _WORKDIR.value:
+    _fail(f"--workdir {_WORKDIR.value}: only local or mounted POSIX paths are "
+          "supported (atomic renames and file locks); mount the bucket (gcsfuse) "
+          "and pass the mount path")
+  try:
+    if _MERGE_ONLY.value:
+      logging.info("merged into %s.npz", sweep.merge(_WORKDIR.value))
+      return
+    if _CONFIG.value is None:
+      _fail("--config is required (unless --merge_only)")
+    config = _CONFIG.value
+    if _DRY_RUN.value:
+      _dry_run(config)
+      return
+    # Validated here, before JAX starts, so that a mistake costs no compile.
+    sweep.plan(config)
+    if _MULTIHOST.value:
+      sweep.initialize_distributed()
+    merge = {"auto": None, "always": True, "never": False}[_MERGE.value]
+    stem = sweep.run(config, _WORKDIR.value, task_index=_TASK_INDEX.value,
+                     num_tasks=_NUM_TASKS.value, merge=merge)
+  except _USER_ERRORS as err:
+    _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
   if stem:
     logging.info("results: %s.npz and %s.json", stem, stem)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

@@ -52,3 +52,49 @@ def test_array_job_then_merge_then_plot(tmp_path):
   for name in ("phase_diagram", "load_curves"):
     for ext in ("png", "pdf"):
       assert os.path.getsize(os.path.join(workdir, "figures", f"{name}.{ext}")) > 1000
+
+
+def _error_line(result):
+  """The one error line of a failed launch, checked to be alone on stderr."""
+  assert result.returncode == 2, result.stderr
+  lines = [l for l in result.stderr.splitlines() if "launch.sweep: error:" in l]
+  assert len(lines) == 1, result.stderr
+  assert "Traceback" not in result.stderr, result.stderr
+  return lines[0]
+
+
+def test_config_mistakes_end_in_one_line_naming_the_config_path(tmp_path):
+  workdir = f"--workdir={tmp_path / 'w'}"
+  typo = _error_line(launch("launch.sweep", *SPRINGS, workdir, "--config.sedes=3", check=False))
+  assert "config.sedes is not a field" in typo and "did you mean config.seeds?" in typo
+  nested = _error_line(launch("launch.sweep", *SPRINGS, workdir, "--config.springs.nosie=0.1",
+                              check=False))
+  assert "did you mean config.springs.noise?" in nested
+  bad_value = _error_line(launch("launch.sweep", *SPRINGS, workdir,
+                                 "--config.springs.noise_dist=foo", check=False))
+  assert "noise_dist must be one of" in bad_value
+  not_a_field = _error_line(launch("launch.sweep", *SPRINGS, workdir,
+                                   "--config.grid.dropout=(0.0,0.1)", check=False))
+  assert "config.grid sweeps 'dropout', which is not a field of config.springs" in not_a_field
+  assert not os.path.exists(tmp_path / "w"), "a refused config must write nothing"
+
+
+def test_a_new_grid_axis_from_the_command_line_is_swept(tmp_path):
+  workdir = str(tmp_path / "w")
+  launch("launch.sweep", *SPRINGS, f"--workdir={workdir}", "--config.grid.k=(1.0,2.0)")
+  arrays, sidecar = sweep.load_result(workdir)
+  assert sidecar["grid_names"] == ["k", "mu", "noise", "seed"]
+  np.testing.assert_array_equal(arrays["axis/k"], [1.0, 2.0])
+  assert arrays["curvature"].shape == (2, 2, 2, 1)
+
+
+def test_dry_run_plans_warns_of_idle_tasks_and_writes_nothing(tmp_path):
+  workdir = tmp_path / "w"
+  result = launch("launch.sweep", *SPRINGS, f"--workdir={workdir}", "--dry_run",
+                  "--num_tasks=3", "--config.chunk_size=2")
+  out = result.stdout
+  assert "grid: mu[2] x noise[2] x seed[1] = 4 chains" in out
+  assert "chunks: 2" in out and "task 2/3: 0 chunk(s)" in out
+  assert "WARNING: 1 of 3 tasks would sit idle" in out
+  assert "measured:" in out and "compile" in out and "estimate:" in out
+  assert not workdir.exists()

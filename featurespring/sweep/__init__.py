@@ -13,16 +13,18 @@ The pieces, one concept per module:
 - :mod:`~featurespring.sweep.progress`: progress lines with rate and ETA.
 - :mod:`~featurespring.sweep.runner`: running a task's chunks into a workdir.
 - :mod:`~featurespring.sweep.merging`: joining parts into one result.
+- :mod:`~featurespring.sweep.dataset`: a merged result as a named ``xarray.Dataset``.
 - :mod:`~featurespring.sweep.config`: the common config fields.
 
 Typical use (what ``python -m launch.sweep`` does)::
 
   config = sweep.base_config("springs"); config.grid.noise = (0.0, 0.1)
   sweep.run(config, workdir)
-  arrays, sidecar = sweep.load_result(workdir)
+  ds = sweep.load(workdir)      # xarray.Dataset: grid axes, layer, epoch, ...
 """
 
 from featurespring.sweep.chunks import Chunk, chunks_for_task, plan_chunks, task_from_env
+from featurespring.sweep.dataset import load
 from featurespring.sweep.config import base_config, load_config, parse_arg, runlocal
 from featurespring.sweep.engine import ENGINES, Engine, engine_class
 from featurespring.sweep.grid import SEED_AXIS, Axis, Grid

@@ -100,6 +100,16 @@ class Engine(abc.ABC):
                          f"values like config.{cls.name}.{field}, got {values.tolist()}")
 
   @classmethod
+  def probe_config(cls, config: ml_collections.ConfigDict
+                   ) -> tuple[ml_collections.ConfigDict, float]:
+    """A config for timing one unit cheaply, and real units per probed unit.
+
+    Used by the dry run (:mod:`featurespring.sweep.dryrun`); engines whose
+    unit is long (a whole chain run) shorten it here.
+    """
+    return config, 1.0
+
+  @classmethod
   @abc.abstractmethod
   def num_units(cls, config: ml_collections.ConfigDict) -> int:
     """Units (epochs, blocks of steps) that one run of ``config`` takes."""

@@ -95,6 +95,15 @@ class SpringsEngine(engine_lib.Engine):
   def num_units(cls, config):
     return 1
 
+  @classmethod
+  def probe_config(cls, config):
+    # A unit is a whole run: time a short one and scale by the step count.
+    probe = ml_collections.ConfigDict(config.to_dict())
+    steps = min(int(config.springs.num_steps), 1000)
+    probe.springs.num_steps = steps
+    probe.springs.record_every = 0
+    return probe, int(config.springs.num_steps) / steps
+
   def init(self, points: Mapping[str, jax.Array]):
     keys = jax.vmap(jax.random.key)(points[grid_lib.SEED_AXIS])
     return {"points": dict(points), "keys": keys, "result": None}
