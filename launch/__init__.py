@@ -5,7 +5,23 @@
                             variables) split it, ``--merge_only`` joins parts.
 ``python -m launch.plot``   draw a merged sweep's figures.
 ``python -m launch.main``   the main job: both engines' small sweeps + figures.
-``launch/slurm_array.sh``   SLURM array template; ``launch/tpu_vm.sh``: multi-host.
+
+Batch-job templates (each header says how to submit it and what to edit):
+
+``launch/slurm_submit.sh``     makes logs/, submits the array job, then the merge
+                               job after it (``--dependency=afterok``).
+``launch/slurm_array.sh``      SLURM array job: each task runs a share of chunks.
+``launch/slurm_merge.sh``      SLURM merge job: 1 CPU, no GPU, ``--merge_only``.
+``launch/slurm_multinode.sh``  one sweep over many nodes: ``srun``, one
+                               ``--multihost`` process per GPU.
+``launch/tpu_vm.sh``           multi-host sweep on a TPU VM slice via gcloud ssh,
+                               in the background with a log per worker.
+
+Workdirs must be local or POSIX paths (incl. NFS, Lustre and gcsfuse mounts),
+not ``gs://`` URLs: the sweep writes through ``os.path`` and ``open`` and
+commits every file with an atomic ``os.replace`` rename, which needs a POSIX
+filesystem (a URL would silently become a local directory named ``gs:``). For
+GCS, mount the bucket with gcsfuse on every host and pass the mount path.
 
 Workdir format (``featurespring.sweep``)::
 

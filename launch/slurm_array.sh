@@ -1,15 +1,26 @@
 #!/bin/bash
 # SLURM array job: one paper figure's sweep split over array tasks.
 #
-# Edit the #SBATCH lines and the variables below for your cluster, then:
-#   sbatch launch/slurm_array.sh
-# Each task runs every NUM_TASKS-th chunk (launch.sweep reads
-# SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT) and writes its own parts; a
-# requeued or resubmitted task skips finished chunks and resumes its
-# unfinished one from the last checkpoint. When all tasks are done, merge:
-#   python -m launch.sweep --workdir=$WORKDIR --merge_only
-# (or submit this script with MERGE=1 as a dependent job:
-#   sbatch --dependency=afterok:<array job id> --array=0 --export=ALL,MERGE=1 launch/slurm_array.sh)
+# Submit it with launch/slurm_submit.sh, which creates logs/ first and queues
+# the merge job behind it:
+#   bash launch/slurm_submit.sh --config=experiments/fig1a_label_noise.py --workdir=runs/fig1a
+# (sbatch opens --output=logs/... before this script runs, so a missing logs/
+# makes every task fail without a log; the script cannot create it itself.)
+# Direct use, from the repository root with logs/ present:
+#   sbatch launch/slurm_array.sh --config=... --workdir=... [more launch.sweep flags]
+#
+# Arguments are launch.sweep flags, passed through unchanged (they travel as
+# script arguments, not environment variables, so they survive any site
+# --export policy and values with commas). Each task runs every NUM_TASKS-th
+# chunk (launch.sweep reads SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT) and
+# writes its own parts; a requeued or resubmitted task skips finished chunks
+# and resumes its unfinished one from the last checkpoint.
+#
+# The workdir must be a POSIX path every node sees (NFS, Lustre, a gcsfuse
+# mount), not a gs:// URL: the sweep writes with open() and os.replace.
+#
+# Edit the #SBATCH lines for your cluster (or set SBATCH_PARTITION,
+# SBATCH_ACCOUNT, SBATCH_ARRAY_INX=0-15, ... when calling slurm_submit.sh).
 #
 #SBATCH --job-name=featurespring
 #SBATCH --array=0-7                 # NUM_TASKS = 8 tasks
@@ -21,15 +32,9 @@
 #SBATCH --output=logs/%x-%A_%a.out
 
 set -euo pipefail
-CONFIG=${CONFIG:-experiments/fig1a_label_noise.py}   # the figure to sweep
-WORKDIR=${WORKDIR:-runs/fig1a}                        # shared filesystem path
-MERGE=${MERGE:-0}
-
-cd "${SLURM_SUBMIT_DIR:-.}"          # the repository root
-mkdir -p logs
+# launch is not an installed package: python -m launch.sweep needs the
+# repository root as working directory (slurm_submit.sh submits from there).
+cd "${SLURM_SUBMIT_DIR:-.}"
 # source .venv/bin/activate         # your environment
 
-if [[ "$MERGE" == 1 ]]; then
-  exec python -m launch.sweep --workdir="$WORKDIR" --merge_only
-fi
-exec python -m launch.sweep --config="$CONFIG" --workdir="$WORKDIR" "$@"
+exec python -m launch.sweep "$@"
