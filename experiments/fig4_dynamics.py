@@ -33,7 +33,8 @@ def get_config(arg=None):
     c = config.springs
     c.mu, c.mu_ratio, c.synchronous = 0.02, 2.0, True
     c.num_steps, c.record_every = 20_000, 200
-    critical = float(springs.critical_noise(c.mu, c.dt, c.noise_dist, c.noise_cut))
+    critical = float(springs.critical_noise(c.mu, c.dt, c.noise_dist, c.noise_cut,
+                                           mu_left=c.mu_ratio * c.mu))
     config.grid.mu = (c.mu,)
     config.grid.case = ml_collections.ConfigDict(
         {"noise": (0.0, round(critical, 6), round(3 * critical, 6))})

@@ -680,7 +680,8 @@ def analyse_springs_dir(path):
       config = sweep_lib.load_config(os.path.join(REPO, "experiments", "fig3_springs.py"))
       c = config.springs
       horizon = int(summary.get(dynamics, {}).get("num_steps", c.num_steps))
-      eps = springs.critical_noise(mu, c.dt, c.noise_dist, c.noise_cut, horizon=horizon)
+      eps = springs.critical_noise(mu, c.dt, c.noise_dist, c.noise_cut, horizon=horizon,
+                                   mu_left=c.mu_ratio * np.asarray(mu))
       for row, e in zip(rows, np.atleast_1d(eps)):
         row["theory_critical_noise"] = float(e)
     entry["rows"] = rows

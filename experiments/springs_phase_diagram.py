@@ -86,7 +86,7 @@ def theory_line(setting):
   chain = setting["chain"]
   mu = np.linspace(setting["mu"][0], setting["mu"][-1], 200)
   eps = springs.critical_noise(mu, chain["dt"], chain["noise_dist"], chain.get("noise_cut", 2.0),
-                               horizon=setting["num_steps"])
+                               horizon=setting["num_steps"], mu_left=setting["mu_ratio"] * mu)
   return eps, mu
 
 
@@ -96,7 +96,8 @@ def run_dynamics(dynamics, setting, num_seeds, key):
   mu = float(setting["mu"][-1]) * 2.0 / 3.0
   eps_star = float(springs.critical_noise(mu, chain["dt"], chain["noise_dist"],
                                           chain.get("noise_cut", 2.0),
-                                          horizon=setting["num_steps"]))
+                                          horizon=setting["num_steps"],
+                                          mu_left=setting["mu_ratio"] * mu))
   if dynamics != "first_order":
     eps_star *= 1.75  # inertia shifts the line (see the phase diagram)
   noise = jnp.asarray([0.0, eps_star, 3.0 * eps_star], jnp.float32)[:, None]

@@ -4,14 +4,21 @@ Every function draws into an ``Axes`` the caller owns and returns what it
 drew, so figures compose (the paper's multi-panel layouts) and notebooks can
 restyle them; :func:`save_figure` writes the PNG + PDF pair. Inputs are plain
 arrays with grid axes in front, as the engines return them.
+
+Non-finite values (diverged runs) never make a function fail: it draws what
+is finite (means over the finite seeds), greys and hatches non-finite
+phase-diagram cells, and says how many values were left out in the title or
+legend.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Optional, Sequence
+import warnings
 
 import matplotlib.colors as mcolors
+import matplotlib.patches as mpatches
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -22,6 +29,34 @@ from featurespring import metrics
 _SAVE_BACKENDS = {".png": "agg", ".pdf": "pdf"}
 
 CURVATURE_CMAP = "RdBu_r"  # red: convex (active), blue: concave (lazy)
+NONFINITE_COLOR = "0.8"  # grey under the hatch of non-finite cells
+
+
+def finite_mean(values, axis, *, with_std=False):
+  """Mean (and std) over ``axis`` of the finite entries; NaN where there are none.
+
+  ``np.nanmean`` alone keeps infinities and warns on all-NaN slices; here
+  both are expected (a cell whose every run diverged) and its NaN is the
+  answer.
+  """
+  values = np.asarray(values, np.float64)
+  values = np.where(np.isfinite(values), values, np.nan)
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", RuntimeWarning)
+    mean = np.nanmean(values, axis=axis)
+    return (mean, np.nanstd(values, axis=axis)) if with_std else mean
+
+
+def nonfinite_note(count, total, what) -> str:
+  """``"3 of 16 cells non-finite"``, or "" when nothing is."""
+  return f"{count} of {total} {what} non-finite" if count else ""
+
+
+def append_to_title(ax, note):
+  """Adds ``note`` to the axes' title (creating one if needed); no-op for ""."""
+  if note:
+    title = ax.get_title()
+    ax.set_title(f"{title}  ({note})" if title else note, fontsize=9)
 
 
 def save_figure(fig, path: str, *, dpi: int = 150) -> list[str]:
@@ -74,7 +109,8 @@ def plot_phase_diagram(ax, x_values, y_values, curvature, *, accuracy=None,
     ax: target axes.
     x_values: ``[X]`` noise-knob values (columns).
     y_values: ``[Y]`` nonlinearity / friction values (rows).
-    curvature: ``[Y, X]`` mean load-curve curvature (NaN cells are blank).
+    curvature: ``[Y, X]`` mean load-curve curvature. Non-finite cells are
+      grey and hatched, and the title says how many there are.
     accuracy: optional ``[Y, X]`` test accuracy: drawn as contour lines, with
       the best cell marked by a star.
     theory_line: optional ``(x, y)`` value arrays of the theory's
@@ -93,8 +129,12 @@ def plot_phase_diagram(ax, x_values, y_values, curvature, *, accuracy=None,
     finite = np.abs(curvature[np.isfinite(curvature)])
     vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
   norm = mcolors.TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
+  cmap = plt.get_cmap(CURVATURE_CMAP).with_extremes(bad=NONFINITE_COLOR)
   mesh = ax.pcolormesh(_cell_edges(len(x_values)), _cell_edges(len(y_values)),
-                       np.ma.masked_invalid(curvature), cmap=CURVATURE_CMAP, norm=norm)
+                       np.ma.masked_invalid(curvature), cmap=cmap, norm=norm)
+  for i, j in zip(*np.nonzero(~np.isfinite(curvature))):
+    ax.add_patch(mpatches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xx",
+                                    edgecolor="0.5", linewidth=0))
   if annotate:
     for (i, j), c in np.ndenumerate(curvature):
       ax.text(j, i, f"{c:.2g}", ha="center", va="center", fontsize=6)
@@ -125,6 +165,8 @@ def plot_phase_diagram(ax, x_values, y_values, curvature, *, accuracy=None,
   ax.set_ylabel(y_label)
   if title:
     ax.set_title(title, fontsize=9)
+  note = nonfinite_note(int((~np.isfinite(curvature)).sum()), curvature.size, "cells")
+  append_to_title(ax, note and note + ", grey and hatched")
   if colorbar:
     cbar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
     cbar.set_label("curvature  (<0 concave/lazy, >0 convex/active)", fontsize=7)
@@ -137,7 +179,9 @@ def plot_load_curves(ax, load_curves, labels: Optional[Sequence[str]] = None, *,
   """Mean load curves with a seed band (mean +- std).
 
   Args:
-    load_curves: ``[curves, seeds, layers]`` or ``[curves, layers]``.
+    load_curves: ``[curves, seeds, layers]`` or ``[curves, layers]``. Seeds
+      whose curve is not finite everywhere are left out of the mean, and the
+      legend (or, without labels, the title) says how many.
     normalize: divide each curve by its first point (compares shapes of
       curves with different scales, e.g. chains against networks).
   """
@@ -145,13 +189,21 @@ def plot_load_curves(ax, load_curves, labels: Optional[Sequence[str]] = None, *,
   if curves.ndim == 2:
     curves = curves[:, None]
   if normalize:
-    curves = curves / curves[..., :1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+      curves = curves / curves[..., :1]
+  # A curve with any non-finite point (a diverged chain keeps a finite d_0)
+  # is left out whole, so that every point averages the same seeds.
+  finite = np.isfinite(curves).all(axis=-1)  # [curves, seeds]
+  curves = np.where(finite[..., None], curves, np.nan)
   layers = np.arange(curves.shape[-1])
-  mean, std = np.nanmean(curves, axis=1), np.nanstd(curves, axis=1)
+  mean, std = finite_mean(curves, axis=1, with_std=True)
   lines = []
   for i in range(curves.shape[0]):
     color = None if colors is None else colors[i]
     label = None if labels is None else labels[i]
+    note = nonfinite_note(int((~finite[i]).sum()), finite.shape[1], "seeds")
+    if label is not None and note:
+      label = f"{label} ({note})"
     (line,) = ax.plot(layers, mean[i], linestyle, marker="o", markersize=3,
                       color=color, label=label)
     if curves.shape[1] > 1:
@@ -165,6 +217,8 @@ def plot_load_curves(ax, load_curves, labels: Optional[Sequence[str]] = None, *,
     ax.legend(fontsize=7)
   if title:
     ax.set_title(title, fontsize=9)
+  if labels is None:  # otherwise the legend says it per curve
+    append_to_title(ax, nonfinite_note(int((~finite).sum()), finite.size, "curves"))
   return lines
 
 
@@ -173,12 +227,15 @@ def plot_load_curve_dynamics(ax, trajectory, times, *, num_curves=12, cmap="viri
   """Load curves over time, coloured from early (dark) to late (bright).
 
   Args:
-    trajectory: ``[T, layers]`` (or ``[seeds, T, layers]``, averaged).
+    trajectory: ``[T, layers]`` (or ``[seeds, T, layers]``, averaged over
+      the seeds finite at each time). Non-finite snapshots are not drawn;
+      the title says how many.
     times: ``[T]`` times or epochs of the snapshots.
   """
   traj = np.asarray(trajectory, np.float64)
   if traj.ndim == 3:
-    traj = np.nanmean(traj, axis=0)
+    finite = np.isfinite(traj).all(axis=-1, keepdims=True)
+    traj = finite_mean(np.where(finite, traj, np.nan), axis=0)
   times = np.asarray(times)
   picks = np.unique(np.linspace(0, len(times) - 1, min(num_curves, len(times))).round().astype(int))
   norm = mcolors.Normalize(vmin=times[picks[0]], vmax=times[picks[-1]])
@@ -195,16 +252,25 @@ def plot_load_curve_dynamics(ax, trajectory, times, *, num_curves=12, cmap="viri
   ax.set_xticks(layers)
   if title:
     ax.set_title(title, fontsize=9)
+  shown = np.isfinite(traj[picks]).all(axis=-1)
+  append_to_title(ax, nonfinite_note(int((~shown).sum()), len(picks), "snapshots"))
   return cbar
 
 
 def plot_curvature_over_time(ax, trajectory, times, *, label=None, time_label="time"):
-  """Curvature of the load curve against time (mean +- std over seeds)."""
+  """Curvature of the load curve against time (mean +- std over seeds).
+
+  Each time averages the seeds finite then; the label (or the title, without
+  one) says how many seeds went non-finite.
+  """
   traj = np.asarray(trajectory, np.float64)
   if traj.ndim == 2:
     traj = traj[None]
   curv = np.asarray(metrics.curvature(traj))
-  mean, std = curv.mean(0), curv.std(0)
+  mean, std = finite_mean(curv, axis=0, with_std=True)
+  note = nonfinite_note(int((~np.isfinite(curv).all(axis=-1)).sum()), curv.shape[0], "seeds")
+  if label is not None and note:
+    label = f"{label} ({note})"
   (line,) = ax.plot(times, mean, label=label)
   if traj.shape[0] > 1:
     ax.fill_between(times, mean - std, mean + std, color=line.get_color(), alpha=0.2,
@@ -212,6 +278,8 @@ def plot_curvature_over_time(ax, trajectory, times, *, label=None, time_label="t
   ax.axhline(0.0, color="k", linewidth=0.5)
   ax.set_xlabel(time_label)
   ax.set_ylabel("curvature")
+  if label is None:
+    append_to_title(ax, note)
   return line
 
 

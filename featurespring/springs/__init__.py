@@ -13,13 +13,20 @@ of a deep net's layerwise data separation.
     result = springs.simulate(cfg, keys, num_steps=10_000)
     curv = metrics.curvature(result.load_curve).mean(-1)   # [16, 16]
     theory = springs.effective_friction(mu, 2 * mu, eps, cfg.dt)
+    bad = result.diverged                                  # non-finite chains
+
+Bad input (a string for a number, fields that do not broadcast, an unstable
+``k`` / ``dt``, values that overflow float32, a wrong key or run length)
+raises a ValueError naming it before anything is compiled.
 """
 
 from featurespring.springs._config import ChainConfig
 from featurespring.springs._config import DYNAMICS
 from featurespring.springs._config import GENERATORS
 from featurespring.springs._config import NOISE_DISTS
+from featurespring.springs._simulate import MAX_NUM_STEPS
 from featurespring.springs._simulate import SimulationResult
+from featurespring.springs._simulate import check_run_args
 from featurespring.springs._simulate import simulate
 from featurespring.springs._theory import critical_noise
 from featurespring.springs._theory import effective_friction
@@ -28,7 +35,7 @@ from featurespring.springs._theory import mean_friction_activation
 from featurespring.springs._theory import partial_expectation
 
 __all__ = [
-    "ChainConfig", "DYNAMICS", "GENERATORS", "NOISE_DISTS", "SimulationResult",
-    "simulate", "critical_noise", "effective_friction", "equilibrium_load_curve",
+    "ChainConfig", "DYNAMICS", "GENERATORS", "MAX_NUM_STEPS", "NOISE_DISTS",
+    "SimulationResult", "check_run_args", "simulate", "critical_noise", "effective_friction", "equilibrium_load_curve",
     "mean_friction_activation", "partial_expectation",
 ]

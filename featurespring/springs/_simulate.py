@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 from typing import Optional
 
 import jax
@@ -33,6 +34,9 @@ class SimulationResult:
     velocities: ``[*batch, L]`` final velocities (zeros for first-order).
     stop_step: ``[*batch]`` int32, the step at which the stopping rule froze
       the chain, or ``num_steps`` if it never fired (or is off).
+    diverged: ``[*batch]`` bool, the chain's state went non-finite (overflow
+      to inf, then NaN) at some step; its positions stay non-finite from
+      then on. Each chain's flag depends on that chain alone.
     trajectory: ``[*batch, T, L+1]`` load curves at ``times``, or None.
     times: ``[T]`` physical times of the trajectory snapshots (step * dt for
       the first chain's dt; steps are shared by all chains), or None.
@@ -42,6 +46,7 @@ class SimulationResult:
   positions: jax.Array
   velocities: jax.Array
   stop_step: jax.Array
+  diverged: jax.Array
   trajectory: Optional[jax.Array] = None
   times: Optional[jax.Array] = None
   steps: Optional[jax.Array] = None
@@ -49,9 +54,44 @@ class SimulationResult:
 
 jax.tree_util.register_dataclass(
     SimulationResult,
-    data_fields=["load_curve", "positions", "velocities", "stop_step",
+    data_fields=["load_curve", "positions", "velocities", "stop_step", "diverged",
                  "trajectory", "times", "steps"],
     meta_fields=[])
+
+
+# The scan's step counter (and stop_step) is int32.
+MAX_NUM_STEPS = int(np.iinfo(np.int32).max)
+
+
+def check_run_args(num_steps, record_every=None, unroll=1) -> None:
+  """Raises ValueError naming the first bad run-length argument of :func:`simulate`."""
+  for name, value, low, optional in (("num_steps", num_steps, 0, False),
+                                     ("record_every", record_every, 1, True),
+                                     ("unroll", unroll, 1, False)):
+    if optional and value is None:
+      continue
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+        or not low <= value <= MAX_NUM_STEPS):
+      allowed = "None or an integer" if optional else "an integer"
+      raise ValueError(
+          f"{name} must be {allowed} in [{low}, 2**31 - 1 = {MAX_NUM_STEPS}] (the "
+          f"scan's step counter is int32), got {value!r}")
+
+
+def _key_batch_shape(key) -> tuple[int, ...]:
+  """The batch shape of ``key``; raises ValueError if it is not a key (array)."""
+  allowed = ("a jax.random.key(seed), an array of such keys, or legacy uint32 "
+             "jax.random.PRNGKey data of shape [..., 2]")
+  if not isinstance(key, (jax.Array, np.ndarray)):
+    hint = (f"; for a seed, pass jax.random.key({key})"
+            if isinstance(key, numbers.Integral) and not isinstance(key, bool) else "")
+    raise ValueError(f"key must be {allowed}, got {type(key).__name__} "
+                     f"{_config._short_repr(key)}{hint}")
+  if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+    return tuple(key.shape)
+  if key.dtype == np.uint32 and key.shape[-1:] == (2,):
+    return tuple(key.shape[:-1])
+  raise ValueError(f"key must be {allowed}, got dtype {key.dtype} and shape {key.shape}")
 
 
 def simulate(config: _config.ChainConfig, key, num_steps: int,
@@ -64,7 +104,7 @@ def simulate(config: _config.ChainConfig, key, num_steps: int,
     key: a ``jax.random.key``, split over all chains, or an array of keys
       broadcastable to the batch shape (one stream per chain; e.g. a trailing
       seed axis). Chain i of a grid equals a single-chain run with its key.
-    num_steps: number of time steps (>= 0).
+    num_steps: number of time steps, in ``[0, 2**31 - 1]``.
     record_every: if given, snapshot the load curve every this many steps
       (plus the initial state) into ``trajectory``.
     unroll: time steps per scan iteration (results do not depend on it).
@@ -73,36 +113,30 @@ def simulate(config: _config.ChainConfig, key, num_steps: int,
 
   Returns:
     A :class:`SimulationResult`.
+
+  Raises:
+    ValueError: naming the argument (or config field) when any is invalid,
+      always before anything is compiled.
   """
   config.validate()
-  if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
-    raise ValueError(f"num_steps must be an integer >= 0, got {num_steps!r}")
-  if record_every is not None and (
-      isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer))
-      or record_every < 1):
-    raise ValueError(f"record_every must be None or an integer >= 1, got {record_every!r}")
-  if isinstance(unroll, bool) or not isinstance(unroll, (int, np.integer)) or unroll < 1:
-    raise ValueError(f"unroll must be an integer >= 1, got {unroll!r}")
-  key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
-  if not (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-          or (key.dtype == jnp.uint32 and key.shape[-1:] == (2,))):
-    raise ValueError("key must be a jax.random.key / PRNGKey or an array of them, "
-                     f"got dtype {key.dtype} and shape {key.shape}")
-  key_batch_shape = key.shape if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key.shape[:-1]
+  check_run_args(num_steps, record_every, unroll)
+  key_batch_shape = _key_batch_shape(key)
   try:
     batch_shape = np.broadcast_shapes(config.batch_shape, key_batch_shape)
   except ValueError as err:
-    raise ValueError(f"key batch shape {key_batch_shape} does not broadcast with the "
-                     f"config's batch shape {config.batch_shape}") from err
+    raise ValueError(
+        f"key has batch shape {key_batch_shape}, which does not broadcast with the "
+        f"config's batch shape {config.batch_shape}: pass one key (split over the grid) or "
+        "keys whose shape broadcasts with it (e.g. a trailing seed axis)") from err
   # Freezing stopped chains costs two selects per block-step; skip them when
   # the rule is certainly off.
-  stop_rtol = _config._concrete(config.stop_rtol)
+  stop_rtol = _config._concrete("stop_rtol", config.stop_rtol)
   use_stop = stop_rtol is None or bool(np.any(stop_rtol > 0))
   numeric = {name: jnp.asarray(getattr(config, name), dtype=jnp.float32)
              for name in _config.NUMERIC_FIELDS}
   return _simulate_jit(
-      numeric, key, batch_shape=tuple(batch_shape), num_blocks=config.num_blocks,
-      dynamics=config.dynamics, noise_dist=config.noise_dist,
+      numeric, jnp.asarray(key), batch_shape=tuple(batch_shape),
+      num_blocks=config.num_blocks, dynamics=config.dynamics, noise_dist=config.noise_dist,
       synchronous=bool(config.synchronous), generator=config.generator,
       stop_window=config.stop_window, use_stop=use_stop, num_steps=int(num_steps),
       record_every=None if record_every is None else int(record_every), unroll=int(unroll))
@@ -177,12 +211,18 @@ def _simulate_jit(numeric, key, *, batch_shape, num_blocks, dynamics, noise_dist
     times = steps.astype(jnp.float32) * params.dt[0]
 
   x, v, _, _, stop_step, _ = carry
+  # Checking the final state suffices: a position only ever changes by
+  # adding dt * (something), so once inf or NaN it stays non-finite, and a
+  # non-finite velocity makes the next position non-finite. That saves a
+  # per-step reduction in the hot loop.
+  diverged = ~(jnp.all(jnp.isfinite(x), axis=0) & jnp.all(jnp.isfinite(v), axis=0))
   positions = x.T.reshape(batch_shape + (num_blocks,))
   return SimulationResult(
       load_curve=_load_curve(positions, params.target.reshape(batch_shape)),
       positions=positions,
       velocities=v.T.reshape(batch_shape + (num_blocks,)),
       stop_step=stop_step.reshape(batch_shape),
+      diverged=diverged.reshape(batch_shape),
       trajectory=trajectory, times=times,
       steps=steps)
 

@@ -6,6 +6,8 @@ compare simulations against, not part of any jitted hot path.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import special
 
@@ -125,15 +127,28 @@ def effective_friction(mu_right, mu_left, noise, dt, noise_dist="truncated_norma
 
 
 def critical_noise(mu_right, dt, noise_dist="truncated_normal", noise_cut=2.0,
-                   horizon=None):
+                   horizon=None, *, mu_left=None):
   """Noise level at which ``mu_eff = 0`` (linear load curve) when ``mu_l > mu_r``.
 
   The theory's zero-curvature line ``eps* = mu_r sqrt(dt) / b`` of the spring
   phase diagram; 0 for unbounded Gaussian noise without a horizon.
+
+  A zero crossing needs ``mu_l > mu_r``: ``mu_eff`` falls with the noise to
+  ``(mu_r - mu_l) / 2``, which is >= 0 otherwise, so the curve never turns
+  convex. Pass ``mu_left`` and such entries are NaN (per entry, so a grid
+  keeps its other values). Without ``mu_left`` the crossing cannot be checked
+  and ``mu_l > mu_r`` is assumed, with a warning.
+
+  Args broadcast against each other; returns float64 NumPy.
   """
-  mu_right, dt, noise_cut = np.broadcast_arrays(
-      *(np.asarray(a, np.float64) for a in (mu_right, dt, noise_cut)))
+  if mu_left is None:
+    warnings.warn(
+        "critical_noise without mu_left assumes mu_left > mu_right; pass mu_left= to get "
+        "NaN where no zero crossing exists", stacklevel=2)
+    mu_left = np.inf
+  mu_right, mu_left, dt, noise_cut = np.broadcast_arrays(
+      *(np.asarray(a, np.float64) for a in (mu_right, mu_left, dt, noise_cut)))
   bound = _noise.noise_bound(noise_dist, noise_cut)
   if noise_dist == "gaussian" and horizon is not None:
     bound = np.full_like(bound, special.ndtri(1.0 - 1.0 / horizon))
-  return mu_right * np.sqrt(dt) / bound
+  return np.where(mu_left > mu_right, mu_right * np.sqrt(dt) / bound, np.nan)

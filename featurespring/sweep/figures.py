@@ -14,6 +14,10 @@ diagram's axes from ``config.plot`` and draw with the plotting module:
 
 Nonlinearity is drawn upwards: a ``alpha`` axis (LeakyReLU slope) is shown as
 ``1 - alpha``.
+
+Diverged runs (``diverged``, or any non-finite value) are left out of every
+mean; figures draw what is finite and their titles say how many runs or
+cells are not.
 """
 
 from __future__ import annotations
@@ -77,23 +81,41 @@ class Sweep:
       array = array[np.argsort(self.axis(self.y))]
     return array
 
+  def finite_cells(self, key):
+    """``cells(key)`` as float, with diverged runs and non-finite values NaN."""
+    values = np.asarray(self.cells(key), np.float64)
+    if "diverged" in self.arrays:
+      diverged = np.asarray(self.cells("diverged"), bool)
+      values = np.where(diverged.reshape(diverged.shape + (1,) * (values.ndim - 3)),
+                        np.nan, values)
+    return np.where(np.isfinite(values), values, np.nan)
+
   def y_values(self):
     return np.sort(self.axis(self.y)) if self.y == "alpha" else self.axis(self.y)
 
   def corner_cells(self, metric="curvature"):
-    """(row, column) of the lazy, linear and active cells on the most nonlinear row."""
-    curvature = np.nanmean(self.cells(metric), axis=2)
-    row = curvature.shape[0] - 1
-    linear = int(np.nanargmin(np.abs(curvature[row])))
+    """(row, column) of the lazy, linear and active cells on the most nonlinear row.
+
+    The most nonlinear row with a finite cell, and its finite cell nearest
+    to zero curvature (the middle one if none is finite).
+    """
+    curvature = plotting.finite_mean(self.finite_cells(metric), axis=2)
+    rows = np.flatnonzero(np.isfinite(curvature).any(axis=1))
+    row = int(rows[-1]) if rows.size else curvature.shape[0] - 1
+    distance = np.where(np.isfinite(curvature[row]), np.abs(curvature[row]), np.inf)
+    linear = int(np.argmin(distance)) if np.isfinite(distance).any() else curvature.shape[1] // 2
     return [(row, 0), (row, linear), (row, curvature.shape[1] - 1)]
 
 
 def phase_diagram(ax, sweep: Sweep, metric=None):
   """The sweep's phase diagram into ``ax``."""
   metric = metric or sweep.config["plot"]["metric"]
-  curvature = np.nanmean(sweep.cells(metric), axis=2)
-  accuracy = (np.nanmean(sweep.cells("accuracy"), axis=2)
+  runs = sweep.finite_cells(metric)  # [Y, X, seed]
+  curvature = plotting.finite_mean(runs, axis=2)
+  accuracy = (plotting.finite_mean(sweep.finite_cells("accuracy"), axis=2)
               if "accuracy" in sweep.arrays else None)
+  unit = "nets" if sweep.engine == "dnn" else "chains"
+  left_out = plotting.nonfinite_note(int(np.isnan(runs).sum()), runs.size, unit)
   theory = None
   springs_config = sweep.config.get("springs", {})
   if (sweep.engine == "springs" and (sweep.x, sweep.y) == ("noise", "mu")
@@ -101,14 +123,19 @@ def phase_diagram(ax, sweep: Sweep, metric=None):
     from featurespring import springs  # pylint: disable=g-import-not-at-top
     mu = np.linspace(sweep.y_values().min(), sweep.y_values().max(), 200)
     horizon = springs_config["num_steps"] if springs_config["noise_dist"] == "gaussian" else None
+    # Other swept axes are shown at their first value (see Sweep.cells).
+    mu_ratio = (sweep.axis("mu_ratio")[0] if "mu_ratio" in sweep.names
+                else springs_config["mu_ratio"])
     eps = springs.critical_noise(mu, springs_config["dt"], springs_config["noise_dist"],
-                                 springs_config["noise_cut"], horizon=horizon)
+                                 springs_config["noise_cut"], horizon=horizon,
+                                 mu_left=mu_ratio * mu)
     theory = (eps, mu)
   return plotting.plot_phase_diagram(
       ax, sweep.axis(sweep.x), sweep.y_values(), curvature, accuracy=accuracy,
       theory_line=theory, x_label=_LABELS.get(sweep.x, sweep.x),
       y_label=_LABELS.get(sweep.y, sweep.y),
-      title=f"{sweep.engine}: mean {metric.replace('_', ' ')}")
+      title=f"{sweep.engine}: mean {metric.replace('_', ' ')}"
+            + (f" ({left_out}, left out)" if left_out else ""))
 
 
 def _cell_label(sweep, name, cell):
@@ -120,7 +147,7 @@ def load_curves(ax, sweep: Sweep):
   """Load curves of the corner cells; test curves dashed when present."""
   cells = sweep.corner_cells()
   names = ["lazy", "linear", "active"]
-  curves = sweep.cells("load_curve")
+  curves = sweep.finite_cells("load_curve")
   ylabel = "separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$"
   lines = plotting.plot_load_curves(
       ax, np.stack([curves[c] for c in cells]),
@@ -131,7 +158,8 @@ def load_curves(ax, sweep: Sweep):
   # Dashed: the test set's curves (networks), or the closed-form theory (chains).
   dashed = "load_curve_test" if "load_curve_test" in sweep.arrays else "theory/load_curve"
   if dashed in sweep.arrays:
-    curves = sweep.cells(dashed)
+    # The theory holds whether or not a chain diverged; test curves do not.
+    curves = (sweep.finite_cells if dashed == "load_curve_test" else sweep.cells)(dashed)
     plotting.plot_load_curves(ax, np.stack([curves[c] for c in cells]),
                               colors=[line.get_color() for line in lines], linestyle="--",
                               ylabel=ylabel)
@@ -143,21 +171,33 @@ def transient(trajectory, tolerance=0.01):
   ``tolerance`` of its final change: chains settle long before a run ends,
   and evenly spaced snapshots of the whole run would all look final."""
   trajectory = np.asarray(trajectory, np.float64)
-  distance = np.nanmax(np.abs(trajectory - trajectory[-1]), axis=-1)
+  if not np.isfinite(trajectory).all():  # no final state to settle to: show all
+    return slice(0, len(trajectory))
+  distance = np.max(np.abs(trajectory - trajectory[-1]), axis=-1)
   settled = np.flatnonzero(distance <= tolerance * max(distance[0], 1e-12))
   end = len(trajectory) if settled.size == 0 else min(len(trajectory), 2 * settled[0] + 2)
   return slice(0, max(end, 2))
 
 
 def dynamics(axes, sweep: Sweep):
-  """Load-curve dynamics of the corner cells, one panel each (first seed)."""
-  trajectory, times = sweep.cells("trajectory"), sweep.cells("trajectory_time")
+  """Load-curve dynamics of the corner cells, one panel each.
+
+  Shows the first seed whose run stayed finite (the first seed if none did;
+  the title says which).
+  """
+  trajectory, times = sweep.finite_cells("trajectory"), sweep.cells("trajectory_time")
   time_label = "epoch" if sweep.engine == "dnn" else "time (step x dt)"
   for ax, name, cell in zip(axes, ["lazy", "linear", "active"], sweep.corner_cells()):
-    window = transient(trajectory[cell][0])
+    finite = np.flatnonzero(np.isfinite(trajectory[cell]).all(axis=(-2, -1)))
+    seed = int(finite[0]) if finite.size else 0
+    window = transient(trajectory[cell][seed])
+    note = ("" if seed == 0 and finite.size else
+            f"seed {seed}, seeds before it non-finite" if finite.size else
+            "every seed non-finite")
     plotting.plot_load_curve_dynamics(
-        ax, trajectory[cell][0][window], times[cell][0][window], time_label=time_label,
-        title=f"{sweep.engine} {_cell_label(sweep, name, cell)}",
+        ax, trajectory[cell][seed][window], times[cell][seed][window], time_label=time_label,
+        title=f"{sweep.engine} {_cell_label(sweep, name, cell)}"
+              + (f" ({note})" if note else ""),
         ylabel="separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$")
 
 

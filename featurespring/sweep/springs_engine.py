@@ -5,6 +5,11 @@ with friction given as ``mu`` (rightward, ``mu_r``) and ``mu_ratio``
 (``mu_l = mu_ratio * mu``, the paper's fixed ratio > 1), plus the run length
 ``num_steps``, ``record_every`` (0: no trajectory) and the speed knob ``unroll``.
 
+Outputs per chain: ``load_curve``, ``positions``, ``curvature``, ``spread``,
+``stop_step``, ``diverged`` (the chain went non-finite; its load curve and
+metrics are NaN), the closed-form ``theory/*`` and, with ``record_every``,
+``trajectory`` and ``trajectory_time``.
+
 ``springs.simulate`` runs a chain from rest in one call, so a chain run is one
 unit: a killed sweep resumes at chunk granularity (finished chunks are kept;
 the interrupted chunk reruns from rest, giving the same numbers).
@@ -76,13 +81,16 @@ class SpringsEngine(engine_lib.Engine):
     for name, values in (("mu", grid_mu), ("mu_ratio", config.grid.get("mu_ratio", (c.mu_ratio,)))):
       if min(values) < 0:
         raise ValueError(f"config.springs.{name} (friction) must be >= 0, got {values}")
-    # ChainConfig checks every other field's range (with the field's name) on
-    # all swept values at once, and each static value separately.
+    # ChainConfig checks every other field's type and range, and the step's
+    # stability (with the field's name) on all swept values at once, and each
+    # static value separately; check_run_args bounds the run length.
     grid = grid_lib.Grid.from_config(config)
     static = cls.static_fields_of(config)
     numeric = {f: v for f, v in grid.points(np.arange(grid.size)).items() if f not in static}
     for fields in cls.static_groups(config):
       cls._chain_config(fields, numeric)
+      springs.check_run_args(int(fields.num_steps), int(fields.record_every) or None,
+                             int(fields.unroll))
 
   @staticmethod
   def _chain_config(c, points) -> springs.ChainConfig:
@@ -129,6 +137,7 @@ class SpringsEngine(engine_lib.Engine):
         "curvature": metrics.curvature(result.load_curve),
         "spread": metrics.spread(result.load_curve),
         "stop_step": result.stop_step,
+        "diverged": result.diverged,
     }
     outputs.update(self._theory(chain, result.load_curve.shape[0]))
     if result.trajectory is not None:
