@@ -39,12 +39,12 @@ def _count_compiles(name, *args, **kwargs):
 def no_compile():
   """Fails the test if XLA compiles anything inside the block."""
   jax.monitoring.register_event_duration_secs_listener(_count_compiles)
-  before = (len(_COMPILES), _simulate._simulate_jit._cache_size())
+  before = (len(_COMPILES), _simulate._advance_jit._cache_size())
   try:
     yield
   finally:
     jax.monitoring.unregister_event_duration_listener(_count_compiles)
-  assert (len(_COMPILES), _simulate._simulate_jit._cache_size()) == before, "compiled"
+  assert (len(_COMPILES), _simulate._advance_jit._cache_size()) == before, "compiled"
 
 
 # --- 1. Unstable time steps and float32 overflow -----------------------------

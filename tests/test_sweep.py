@@ -184,3 +184,32 @@ def test_progress_line_shows_slow_rates_and_the_eta():
   # 90 net-epochs in 200 s: 0.45 net-epochs/s, not "0"; 270 left: 600 s.
   assert "epoch 10/40 | 0.45 net-epochs/s = 0.01 nets/s" in line, line
   assert "ETA 0:10:00" in line, line
+
+
+def test_springs_chunk_checkpoints_inside_the_run_and_resumes_exactly(tmp_path):
+  from featurespring.sweep import checkpoint, springs_engine  # pylint: disable=import-outside-toplevel
+  config = tiny_springs_config()
+  config.springs.record_every = 30
+  plan = sweep.plan(config)
+  engine_cls = springs_engine.SpringsEngine
+  units = engine_cls.num_units(config)
+  assert units == 10  # 300 steps in segments of 30 (whole snapshot intervals)
+  points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+            for f, v in plan.grid.points(plan.chunks[0].members).items()}
+  engine = engine_cls(config, plan.chunks[0].static)
+  straight = engine.finalize(engine.advance(engine.init(points), units))
+  # Three units, a checkpoint, a fresh process's template, the rest.
+  path = str(tmp_path / "chunk.npz")
+  checkpoint.save(path, engine.advance(engine.init(points), 3), 3)
+  state, unit = checkpoint.restore(path, engine.init(points))
+  assert unit == 3
+  resumed = engine.finalize(engine.advance(state, units - unit))
+  assert sorted(resumed) == sorted(straight)
+  for key in straight:
+    np.testing.assert_array_equal(resumed[key], straight[key], err_msg=key)
+  # The same numbers as one springs.simulate call.
+  chain = engine._chain_config(engine._fields(), points)  # pylint: disable=protected-access
+  whole = springs.simulate(chain, jax.vmap(jax.random.key)(points["seed"]), 300,
+                           record_every=30)
+  np.testing.assert_array_equal(straight["trajectory"], whole.trajectory)
+  np.testing.assert_array_equal(straight["load_curve"], whole.load_curve)

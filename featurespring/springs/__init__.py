@@ -25,8 +25,12 @@ from featurespring.springs._config import DYNAMICS
 from featurespring.springs._config import GENERATORS
 from featurespring.springs._config import NOISE_DISTS
 from featurespring.springs._simulate import MAX_NUM_STEPS
+from featurespring.springs._simulate import ChainState
 from featurespring.springs._simulate import SimulationResult
+from featurespring.springs._simulate import advance
 from featurespring.springs._simulate import check_run_args
+from featurespring.springs._simulate import init_state
+from featurespring.springs._simulate import result
 from featurespring.springs._simulate import simulate
 from featurespring.springs._theory import critical_noise
 from featurespring.springs._theory import effective_friction
@@ -36,6 +40,7 @@ from featurespring.springs._theory import partial_expectation
 
 __all__ = [
     "ChainConfig", "DYNAMICS", "GENERATORS", "MAX_NUM_STEPS", "NOISE_DISTS",
-    "SimulationResult", "check_run_args", "simulate", "critical_noise", "effective_friction", "equilibrium_load_curve",
+    "ChainState", "SimulationResult", "advance", "check_run_args", "init_state", "result",
+    "simulate", "critical_noise", "effective_friction", "equilibrium_load_curve",
     "mean_friction_activation", "partial_expectation",
 ]

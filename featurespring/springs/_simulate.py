@@ -94,6 +94,108 @@ def _key_batch_shape(key) -> tuple[int, ...]:
   raise ValueError(f"key must be {allowed}, got dtype {key.dtype} and shape {key.shape}")
 
 
+@dataclasses.dataclass(frozen=True)
+class ChainState:
+  """Where a batch of chains stands between calls of :func:`advance`.
+
+  The chain axis B is flat (the grid's batch shape flattened, C order) and
+  blocks come first, as inside the scan.
+
+  Attributes:
+    positions: ``[L, B]`` block positions.
+    velocities: ``[L, B]`` velocities (zeros for first-order dynamics).
+    reference: ``[L, B]`` positions at the last stopping-rule check.
+    stopped: ``[B]`` frozen by the stopping rule.
+    stop_step: ``[B]`` int32 step at which it froze, else the run's length.
+    step: ``[]`` int32 steps taken so far; the noise of step ``s`` is a
+      function of ``(key, s)``, so a run split into calls equals one call.
+  """
+  positions: jax.Array
+  velocities: jax.Array
+  reference: jax.Array
+  stopped: jax.Array
+  stop_step: jax.Array
+  step: jax.Array
+
+
+jax.tree_util.register_dataclass(
+    ChainState, data_fields=["positions", "velocities", "reference", "stopped",
+                             "stop_step", "step"], meta_fields=[])
+
+
+def _batch_shape(config: _config.ChainConfig, key) -> tuple[int, ...]:
+  key_batch_shape = _key_batch_shape(key)
+  try:
+    return tuple(np.broadcast_shapes(config.batch_shape, key_batch_shape))
+  except ValueError as err:
+    raise ValueError(
+        f"key has batch shape {key_batch_shape}, which does not broadcast with the "
+        f"config's batch shape {config.batch_shape}: pass one key (split over the grid) or "
+        "keys whose shape broadcasts with it (e.g. a trailing seed axis)") from err
+
+
+def init_state(config: _config.ChainConfig, key, num_steps: int) -> ChainState:
+  """Chains at rest at 0, for a run of ``num_steps`` steps in all.
+
+  Args:
+    config: the chains (see :func:`simulate`).
+    key: their key or keys (see :func:`simulate`); sets the batch shape.
+    num_steps: the whole run's length: ``stop_step`` of a chain that never
+      stops.
+  """
+  config.validate()
+  check_run_args(num_steps)
+  num_chains = int(np.prod(_batch_shape(config, key)))
+  zeros = jnp.zeros((config.num_blocks, num_chains), jnp.float32)
+  return ChainState(zeros, zeros, zeros, jnp.zeros(num_chains, bool),
+                    jnp.full(num_chains, num_steps, jnp.int32), jnp.zeros((), jnp.int32))
+
+
+def advance(config: _config.ChainConfig, key, state: ChainState, num_steps: int,
+            record_every: Optional[int] = None, *, unroll: int = 1
+            ) -> tuple[ChainState, Optional[jax.Array]]:
+  """``num_steps`` more steps of every chain in ``state``.
+
+  Running ``a`` then ``b`` steps gives the same numbers as ``a + b`` (the
+  noise is keyed by the absolute step), which is what lets a sweep
+  checkpoint a chunk of chains between calls and resume it exactly.
+
+  Args:
+    config, key, unroll: as for :func:`simulate` (the same in every call).
+    state: from :func:`init_state` or a previous call.
+    num_steps: steps to take in this call.
+    record_every: snapshot the load curve every this many steps, counted
+      from this call's first step (calls that start at a multiple of it keep
+      one global grid of snapshot times).
+
+  Returns:
+    The new state, and the load-curve snapshots ``[*batch, T, L+1]`` after
+    each ``record_every`` steps of this call (``T = num_steps //
+    record_every``), or None without ``record_every``.
+  """
+  config.validate()
+  check_run_args(num_steps, record_every, unroll)
+  batch_shape = _batch_shape(config, key)
+  # Freezing stopped chains costs two selects per block-step; skip them when
+  # the rule is certainly off.
+  stop_rtol = _config._concrete("stop_rtol", config.stop_rtol)
+  use_stop = stop_rtol is None or bool(np.any(stop_rtol > 0))
+  numeric = {name: jnp.asarray(getattr(config, name), dtype=jnp.float32)
+             for name in _config.NUMERIC_FIELDS}
+  return _advance_jit(
+      numeric, jnp.asarray(key), state, batch_shape=batch_shape,
+      num_blocks=config.num_blocks, dynamics=config.dynamics, noise_dist=config.noise_dist,
+      synchronous=bool(config.synchronous), generator=config.generator,
+      stop_window=config.stop_window, use_stop=use_stop, num_steps=int(num_steps),
+      record_every=None if record_every is None else int(record_every), unroll=int(unroll))
+
+
+def result(config: _config.ChainConfig, state: ChainState, batch_shape) -> SimulationResult:
+  """The :class:`SimulationResult` of ``state`` (without a trajectory)."""
+  return _result_jit(jnp.asarray(config.target, jnp.float32), state,
+                     batch_shape=tuple(batch_shape))
+
+
 def simulate(config: _config.ChainConfig, key, num_steps: int,
              record_every: Optional[int] = None, *, unroll: int = 1) -> SimulationResult:
   """Simulates every chain of ``config`` for ``num_steps`` steps from rest at 0.
@@ -112,42 +214,36 @@ def simulate(config: _config.ChainConfig, key, num_steps: int,
       made XLA's loop body 5-10x slower.
 
   Returns:
-    A :class:`SimulationResult`.
+    A :class:`SimulationResult`. The same as :func:`init_state`, then
+    :func:`advance` in any number of calls, then :func:`result`.
 
   Raises:
     ValueError: naming the argument (or config field) when any is invalid,
       always before anything is compiled.
   """
-  config.validate()
   check_run_args(num_steps, record_every, unroll)
-  key_batch_shape = _key_batch_shape(key)
-  try:
-    batch_shape = np.broadcast_shapes(config.batch_shape, key_batch_shape)
-  except ValueError as err:
-    raise ValueError(
-        f"key has batch shape {key_batch_shape}, which does not broadcast with the "
-        f"config's batch shape {config.batch_shape}: pass one key (split over the grid) or "
-        "keys whose shape broadcasts with it (e.g. a trailing seed axis)") from err
-  # Freezing stopped chains costs two selects per block-step; skip them when
-  # the rule is certainly off.
-  stop_rtol = _config._concrete("stop_rtol", config.stop_rtol)
-  use_stop = stop_rtol is None or bool(np.any(stop_rtol > 0))
-  numeric = {name: jnp.asarray(getattr(config, name), dtype=jnp.float32)
-             for name in _config.NUMERIC_FIELDS}
-  return _simulate_jit(
-      numeric, jnp.asarray(key), batch_shape=tuple(batch_shape),
-      num_blocks=config.num_blocks, dynamics=config.dynamics, noise_dist=config.noise_dist,
-      synchronous=bool(config.synchronous), generator=config.generator,
-      stop_window=config.stop_window, use_stop=use_stop, num_steps=int(num_steps),
-      record_every=None if record_every is None else int(record_every), unroll=int(unroll))
+  state = init_state(config, key, num_steps)
+  batch_shape = _batch_shape(config, key)
+  state, snapshots = advance(config, key, state, num_steps, record_every, unroll=unroll)
+  out = result(config, state, batch_shape)
+  if record_every is None:
+    return out
+  target = jnp.broadcast_to(jnp.asarray(config.target, jnp.float32), batch_shape)
+  initial = jnp.broadcast_to(target[..., None, None], batch_shape + (1, config.num_blocks + 1))
+  steps = jnp.arange(num_steps // record_every + 1, dtype=jnp.int32) * record_every
+  dt = jnp.ravel(jnp.broadcast_to(jnp.asarray(config.dt, jnp.float32), batch_shape))[:1]
+  return dataclasses.replace(
+      out, trajectory=jnp.concatenate([initial, snapshots], axis=-2),
+      times=steps.astype(jnp.float32) * dt[0] if dt.size else steps.astype(jnp.float32),
+      steps=steps)
 
 
 @functools.partial(jax.jit, static_argnames=(
     "batch_shape", "num_blocks", "dynamics", "noise_dist", "synchronous", "generator",
     "stop_window", "use_stop", "num_steps", "record_every", "unroll"))
-def _simulate_jit(numeric, key, *, batch_shape, num_blocks, dynamics, noise_dist,
-                  synchronous, generator, stop_window, use_stop, num_steps,
-                  record_every, unroll):
+def _advance_jit(numeric, key, state, *, batch_shape, num_blocks, dynamics, noise_dist,
+                 synchronous, generator, stop_window, use_stop, num_steps,
+                 record_every, unroll):
   num_chains = int(np.prod(batch_shape))
   params = _dynamics.ChainParams(**{
       name: jnp.broadcast_to(value, batch_shape).reshape(num_chains)
@@ -188,11 +284,9 @@ def _simulate_jit(numeric, key, *, batch_shape, num_blocks, dynamics, noise_dist
                             unroll=min(unroll, length))
     return carry
 
-  zeros = jnp.zeros((num_blocks, num_chains), jnp.float32)
-  carry = (zeros, zeros, zeros, jnp.zeros(num_chains, bool),
-           jnp.full(num_chains, num_steps, jnp.int32), jnp.zeros((), jnp.int32))
-
-  trajectory = times = steps = None
+  carry = (state.positions, state.velocities, state.reference, state.stopped,
+           state.stop_step, state.step)
+  trajectory = None
   if record_every is None:
     carry = run(carry, num_steps)
   else:
@@ -204,13 +298,15 @@ def _simulate_jit(numeric, key, *, batch_shape, num_blocks, dynamics, noise_dist
 
     carry, snapshots = jax.lax.scan(record, carry, None, length=num_records)
     carry = run(carry, num_steps - num_records * record_every)
-    snapshots = jnp.concatenate([zeros[None], snapshots], axis=0)  # [T, L, B]
     trajectory = _load_curve(jnp.moveaxis(snapshots, -1, 0), params.target[:, None])
     trajectory = trajectory.reshape(batch_shape + trajectory.shape[1:])
-    steps = jnp.arange(num_records + 1, dtype=jnp.int32) * record_every
-    times = steps.astype(jnp.float32) * params.dt[0]
+  return ChainState(*carry), trajectory
 
-  x, v, _, _, stop_step, _ = carry
+
+@functools.partial(jax.jit, static_argnames=("batch_shape",))
+def _result_jit(target, state, *, batch_shape):
+  x, v = state.positions, state.velocities
+  num_blocks = x.shape[0]
   # Checking the final state suffices: a position only ever changes by
   # adding dt * (something), so once inf or NaN it stays non-finite, and a
   # non-finite velocity makes the next position non-finite. That saves a
@@ -218,13 +314,11 @@ def _simulate_jit(numeric, key, *, batch_shape, num_blocks, dynamics, noise_dist
   diverged = ~(jnp.all(jnp.isfinite(x), axis=0) & jnp.all(jnp.isfinite(v), axis=0))
   positions = x.T.reshape(batch_shape + (num_blocks,))
   return SimulationResult(
-      load_curve=_load_curve(positions, params.target.reshape(batch_shape)),
+      load_curve=_load_curve(positions, jnp.broadcast_to(target, batch_shape)),
       positions=positions,
       velocities=v.T.reshape(batch_shape + (num_blocks,)),
-      stop_step=stop_step.reshape(batch_shape),
-      diverged=diverged.reshape(batch_shape),
-      trajectory=trajectory, times=times,
-      steps=steps)
+      stop_step=state.stop_step.reshape(batch_shape),
+      diverged=diverged.reshape(batch_shape))
 
 
 def _check_stop(stop_rtol, x_new, x_ref, stopped, stop_step, step):

@@ -29,15 +29,12 @@ class Measurement:
       compiles); paid once per static group and process.
     unit_s: seconds per unit (epoch, chain run) of the whole chunk, warm.
     members: members in the measured chunk.
-    scale: units of the real run per measured unit (chains are measured on
-      fewer steps and scaled up).
     device_bytes: peak device memory in use after the step, where the
       device reports it (GPU, TPU); None on CPU.
   """
   compile_s: float
   unit_s: float
   members: int
-  scale: float
   device_bytes: int | None
 
 
@@ -89,11 +86,11 @@ def _short(values: np.ndarray, most: int = 8) -> str:
 def measure(sweep, mesh=None) -> Measurement:
   """Times one unit of the sweep's largest chunk, compile time apart.
 
-  The engine runs the chunk twice on a possibly shortened config (see
-  :meth:`Engine.probe_config`); the second, warm call gives the time per unit.
+  The engine runs one unit of the chunk twice; the second, warm call gives
+  the time per unit.
   """
   mesh = sharding.member_mesh() if mesh is None else mesh
-  config, scale = sweep.engine_cls.probe_config(sweep.config)
+  config = sweep.config
   chunk = max(sweep.chunks, key=lambda c: len(c.members))
   engine = sweep.engine_cls(config, chunk.static)
   static_fields = set(sweep.engine_cls.static_fields_of(config))
@@ -109,16 +106,16 @@ def measure(sweep, mesh=None) -> Measurement:
   warm = time.perf_counter() - start
   stats = getattr(jax.devices()[0], "memory_stats", lambda: None)() or {}
   return Measurement(compile_s=max(first - warm, 0.0), unit_s=warm,
-                     members=len(chunk.members), scale=scale,
+                     members=len(chunk.members),
                      device_bytes=stats.get("peak_bytes_in_use"))
 
 
 def estimate_lines(sweep, measurement: Measurement, num_tasks: int = 1) -> list[str]:
   """Run-time estimate per task from a :class:`Measurement`."""
   units = sweep.engine_cls.num_units(sweep.config)
-  per_chunk = measurement.unit_s * measurement.scale * units
+  per_chunk = measurement.unit_s * units
   busiest = math.ceil(len(sweep.chunks) / num_tasks)
-  lines = [f"measured: {measurement.unit_s * measurement.scale:.3g} s per "
+  lines = [f"measured: {measurement.unit_s:.3g} s per "
            f"{sweep.engine_cls.unit_name} for a chunk of {measurement.members} "
            f"(compile {measurement.compile_s:.3g} s, once per static group and process)",
            f"estimate: about {_duration(per_chunk)} per chunk; the busiest task runs "

@@ -100,16 +100,6 @@ class Engine(abc.ABC):
                          f"values like config.{cls.name}.{field}, got {values.tolist()}")
 
   @classmethod
-  def probe_config(cls, config: ml_collections.ConfigDict
-                   ) -> tuple[ml_collections.ConfigDict, float]:
-    """A config for timing one unit cheaply, and real units per probed unit.
-
-    Used by the dry run (:mod:`featurespring.sweep.dryrun`); engines whose
-    unit is long (a whole chain run) shorten it here.
-    """
-    return config, 1.0
-
-  @classmethod
   @abc.abstractmethod
   def num_units(cls, config: ml_collections.ConfigDict) -> int:
     """Units (epochs, blocks of steps) that one run of ``config`` takes."""
@@ -125,6 +115,15 @@ class Engine(abc.ABC):
   @abc.abstractmethod
   def finalize(self, state) -> dict[str, jax.Array]:
     """Per-member results, each leading with the member axis."""
+
+  def summary(self, state, num_members: int) -> str | None:
+    """One line on the population's health after an ``advance``, or None.
+
+    Logged at every checkpoint of a chunk; ``num_members`` leaves out the
+    padding members at the end of the member axis.
+    """
+    del state, num_members
+    return None
 
 
 def engine_class(config: ml_collections.ConfigDict) -> type[Engine]:

@@ -10,9 +10,12 @@ Outputs per chain: ``load_curve``, ``positions``, ``curvature``, ``spread``,
 metrics are NaN), the closed-form ``theory/*`` and, with ``record_every``,
 ``trajectory`` and ``trajectory_time``.
 
-``springs.simulate`` runs a chain from rest in one call, so a chain run is one
-unit: a killed sweep resumes at chunk granularity (finished chunks are kept;
-the interrupted chunk reruns from rest, giving the same numbers).
+A unit is about a hundredth of a run (``springs.advance`` over a segment of
+steps, in whole snapshot intervals), so a chunk reports progress and
+checkpoints (``config.checkpoint_every`` units) while it runs, and a killed
+sweep resumes inside the chunk; a run split into calls equals one call bit
+for bit. A sweep over ``num_steps`` or ``record_every`` runs each chain as
+one unit.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from featurespring import springs
 from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import grid as grid_lib
 from featurespring import sharding
+
+# Units (segments of steps) per chain run: progress lines and checkpoints.
+_UNITS_PER_RUN = 100
 
 # config.springs fields passed to ChainConfig under the same name.
 _CHAIN_FIELDS = ("num_blocks", "k", "target", "noise", "dt", "gamma", "noise_decay",
@@ -65,7 +71,7 @@ class SpringsEngine(engine_lib.Engine):
   """Spring-block chains, one per member, simulated in one jitted scan."""
 
   name = "springs"
-  unit_name = "run"
+  unit_name = "segment"
   static_fields = ("num_blocks", "stop_window", "num_steps", "record_every", "unroll")
 
   @classmethod
@@ -100,21 +106,33 @@ class SpringsEngine(engine_lib.Engine):
                                **{f: value(f) for f in _CHAIN_FIELDS})
 
   @classmethod
-  def num_units(cls, config):
-    return 1
+  def _segment(cls, config) -> int:
+    """Steps per unit: about 1/100 of the run, whole snapshot intervals."""
+    c = config.springs
+    steps, record = int(c.num_steps), int(c.record_every)
+    if {"num_steps", "record_every"} & set(config.grid.keys()):
+      return steps  # runs of different lengths in one sweep: one unit each
+    segment = -(-steps // _UNITS_PER_RUN)
+    return -(-segment // record) * record if record else segment
 
   @classmethod
-  def probe_config(cls, config):
-    # A unit is a whole run: time a short one and scale by the step count.
-    probe = ml_collections.ConfigDict(config.to_dict())
-    steps = min(int(config.springs.num_steps), 1000)
-    probe.springs.num_steps = steps
-    probe.springs.record_every = 0
-    return probe, int(config.springs.num_steps) / steps
+  def num_units(cls, config):
+    return -(-int(config.springs.num_steps) // cls._segment(config))
 
   def init(self, points: Mapping[str, jax.Array]):
+    c = self._fields()
     keys = jax.vmap(jax.random.key)(points[grid_lib.SEED_AXIS])
-    return {"points": dict(points), "keys": keys, "result": None}
+    chain = self._chain_config(c, points)
+    state = {"points": dict(points), "keys": keys,
+             "chain": springs.init_state(chain, keys, int(c.num_steps))}
+    if int(c.record_every):
+      # Snapshot 0 is the chains at rest (d_l = y); the others are written
+      # as the run advances, so a checkpoint holds the trajectory so far.
+      shape = (len(keys), int(c.num_steps) // int(c.record_every) + 1, int(c.num_blocks) + 1)
+      target = jnp.broadcast_to(jnp.asarray(chain.target, jnp.float32), (len(keys),))
+      state["trajectory"] = jnp.full(shape, jnp.nan, jnp.float32).at[:, 0].set(
+          target[:, None])
+    return state
 
   def _fields(self) -> ml_collections.ConfigDict:
     """``config.springs`` with this engine's static values filled in."""
@@ -125,13 +143,23 @@ class SpringsEngine(engine_lib.Engine):
   def advance(self, state, num_units):
     c = self._fields()
     chain = self._chain_config(c, state["points"])
-    result = springs.simulate(chain, state["keys"], int(c.num_steps),
-                              record_every=int(c.record_every) or None,
-                              unroll=int(c.unroll))
-    return {**state, "result": result, "chain": chain}
+    start = int(state["chain"].step)
+    stop = min(start + int(num_units) * self._segment(self.config), int(c.num_steps))
+    record = int(c.record_every) or None
+    chain_state, snapshots = springs.advance(chain, state["keys"], state["chain"],
+                                             stop - start, record_every=record,
+                                             unroll=int(c.unroll))
+    state = {**state, "chain": chain_state}
+    if snapshots is not None and snapshots.shape[1]:
+      state["trajectory"] = jax.lax.dynamic_update_slice_in_dim(
+          state["trajectory"], snapshots, 1 + start // record, axis=1)
+    return state
 
   def finalize(self, state):
-    result, chain = state["result"], state["chain"]
+    c = self._fields()
+    chain = self._chain_config(c, state["points"])
+    num_members = len(state["keys"])
+    result = springs.result(chain, state["chain"], (num_members,))
     outputs = {
         "load_curve": result.load_curve, "positions": result.positions,
         "curvature": metrics.curvature(result.load_curve),
@@ -140,10 +168,13 @@ class SpringsEngine(engine_lib.Engine):
         "diverged": result.diverged,
     }
     outputs.update(self._theory(chain, result.load_curve.shape[0]))
-    if result.trajectory is not None:
-      outputs["trajectory"] = result.trajectory
-      outputs["trajectory_time"] = jnp.broadcast_to(result.times,
-                                                    (result.load_curve.shape[0],) + result.times.shape)
+    if "trajectory" in state:
+      steps = np.arange(state["trajectory"].shape[1]) * int(c.record_every)
+      # Times of the first chain's dt, as springs.simulate reports them.
+      dt = np.float32(np.ravel(sharding.to_host(jnp.asarray(chain.dt)))[0])
+      outputs["trajectory"] = state["trajectory"]
+      outputs["trajectory_time"] = np.broadcast_to(steps.astype(np.float32) * dt,
+                                                   (num_members, len(steps)))
     return outputs
 
   def _theory(self, chain, num_members):
