@@ -16,6 +16,8 @@ package does not pull in Flax or TensorFlow Datasets):
 - ``featurespring.sweep``: configs, chunks, resumable atomic results, merges.
 - ``featurespring.sharding``: the grid (member) axis over devices and hosts.
 - ``featurespring.plotting``: phase diagrams and load-curve figures.
+- ``featurespring.analysis``: finished sweeps read back for analysis:
+  statistics with seed bootstraps, zero crossings, report figures.
 - ``featurespring.runtime``: process settings to make before JAX starts.
 """
 

@@ -1,4 +1,8 @@
-"""experiments/reproduction_report.py: the correlation check, its helpers, a full report."""
+"""experiments/reproduction_report.py: a full report from real and hand-made sweeps.
+
+The statistics, crossings and finished-sweep reading it calls are tested on
+their own in tests/test_analysis.py.
+"""
 
 import importlib.util
 import json
@@ -7,7 +11,6 @@ import sys
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from featurespring import sweep
 from featurespring.sweep import results
@@ -21,104 +24,12 @@ def _load_report_module():
   path = os.path.join(REPO, "experiments", "reproduction_report.py")
   spec = importlib.util.spec_from_file_location("reproduction_report", path)
   module = importlib.util.module_from_spec(spec)
-  sys.modules[spec.name] = module  # dataclasses look their module up there
+  sys.modules[spec.name] = module  # as an import would
   spec.loader.exec_module(module)
   return module
 
 
 report = _load_report_module()
-
-
-def correlated_cells(num_cells=24, num_seeds=5, seed=0):
-  """Per-net curvature and accuracy ``[cells, seeds]`` whose cell means anticorrelate
-  |curvature| with accuracy, plus seed noise."""
-  rng = np.random.default_rng(seed)
-  centre = rng.uniform(-1.0, 1.0, num_cells)
-  curvature = centre[:, None] + 0.3 * rng.normal(size=(num_cells, num_seeds))
-  accuracy = (0.9 - 0.1 * np.abs(centre))[:, None] + 0.02 * rng.normal(
-      size=(num_cells, num_seeds))
-  return curvature, accuracy
-
-
-def reference(curvature, accuracy):
-  """Plain NumPy / SciPy: correlations of the cell means over jointly finite nets."""
-  valid = np.isfinite(curvature) & np.isfinite(accuracy)
-  curv = np.where(valid, curvature, np.nan)
-  acc = np.where(valid, accuracy, np.nan)
-  keep = valid.any(-1)
-  x, y = np.abs(np.nanmean(curv[keep], -1)), np.nanmean(acc[keep], -1)
-  return np.corrcoef(x, y)[0, 1], stats.spearmanr(x, y).statistic
-
-
-def test_point_estimate_is_corrcoef_of_cell_means_and_ci_contains_it():
-  curvature, accuracy = correlated_cells()
-  out = report.curvature_accuracy_correlation(curvature, accuracy, np.random.default_rng(0),
-                                              num_boot=500)
-  pearson, spearman = reference(curvature, accuracy)
-  np.testing.assert_allclose(out["pearson"], pearson, rtol=1e-12)
-  np.testing.assert_allclose(out["spearman"], spearman, rtol=1e-12)
-  assert out["num_cells"] == 24 and out["num_nets"] == 24 * 5 and out["num_boot"] == 500
-  for key in ("pearson", "spearman"):
-    low, high = out[key + "_ci"]
-    assert low <= out[key] <= high
-    assert high - low > 0  # seeds differ, so resamples differ
-  assert out["pearson"] < -0.5  # the planted anticorrelation is found
-
-
-def test_nan_entries_are_left_out_of_means_and_resampling():
-  curvature, accuracy = correlated_cells(seed=1)
-  curvature[3, 1] = np.nan  # a diverged net, masked on one side only
-  accuracy[5, :2] = np.nan
-  curvature[7] = np.nan  # a cell whose every net diverged
-  rng = lambda: np.random.default_rng(3)
-  out = report.curvature_accuracy_correlation(curvature, accuracy, rng(), num_boot=300)
-  pearson, spearman = reference(curvature, accuracy)
-  np.testing.assert_allclose(out["pearson"], pearson, rtol=1e-12)
-  np.testing.assert_allclose(out["spearman"], spearman, rtol=1e-12)
-  assert out["num_cells"] == 23 and out["num_nets"] == 24 * 5 - 5 - 1 - 2
-  assert np.isfinite(out["pearson_ci"]).all() and np.isfinite(out["spearman_ci"]).all()
-  # An extra all-NaN cell, and NaN padding of the seed axis, change nothing.
-  padded = [np.pad(a, [(0, 1), (0, 2)], constant_values=np.nan) for a in (curvature, accuracy)]
-  assert report.curvature_accuracy_correlation(*padded, rng(), num_boot=300) == out
-
-
-def test_bootstrap_is_deterministic_given_the_seed():
-  curvature, accuracy = correlated_cells(seed=2)
-  run = lambda seed: report.curvature_accuracy_correlation(
-      curvature, accuracy, np.random.default_rng(seed), num_boot=200)
-  assert run(7) == run(7)
-  assert run(7)["pearson_ci"] != run(8)["pearson_ci"]
-  assert run(7)["pearson"] == run(8)["pearson"]
-
-
-def test_single_seed_cells_give_a_point_interval_and_groups_centre_both_variables():
-  curvature, accuracy = correlated_cells(num_seeds=1, seed=4)
-  out = report.curvature_accuracy_correlation(curvature, accuracy, np.random.default_rng(0),
-                                              num_boot=50)
-  np.testing.assert_allclose(out["pearson_ci"], [out["pearson"]] * 2, rtol=1e-12)
-  groups = np.repeat(np.arange(6), 4)
-  centred = report.curvature_accuracy_correlation(
-      curvature, accuracy, np.random.default_rng(0), num_boot=50, groups=groups)
-  x, y = np.abs(curvature[:, 0]), accuracy[:, 0]
-  centre = lambda v: v - np.repeat(v.reshape(6, 4).mean(1), 4)
-  np.testing.assert_allclose(centred["pearson"], np.corrcoef(centre(x), centre(y))[0, 1],
-                             rtol=1e-10)
-  assert centred["centred"] and centred["num_cells"] == 24
-
-
-def test_helpers_signs_crossings_last_finite():
-  mean, std, n = np.array([0.5, -0.5, 0.1, np.nan, 0.3]), np.array([0.1, 0.1, 0.5, 0.1, 0.0]), \
-      np.array([4, 4, 4, 0, 1])
-  assert "".join(report.sign_pattern(mean, std, n)) == "+-0.+"
-  np.testing.assert_allclose(report.zero_crossings([-1.0, -0.5, 0.5, np.nan, 1.0]), [1.5])
-  history = np.array([[np.nan, 0.2, np.nan, 0.4], [np.nan, np.nan, np.nan, np.nan]])
-  value, index = report.last_finite(history, 2)
-  np.testing.assert_array_equal(index, [1, -1])
-  assert value[0] == 0.2 and np.isnan(value[1])
-  m, s, k = report.cell_stats([[1.0, 3.0, np.nan], [np.nan, np.nan, 2.0]])
-  np.testing.assert_allclose(m, [2.0, 2.0])
-  np.testing.assert_allclose(s[0], np.sqrt(2.0))
-  assert np.isnan(s[1]) and list(k) == [2, 1]
 
 
 def save_fake(workdir, config, names, arrays):

@@ -17,6 +17,7 @@ import matplotlib
 import numpy as np
 import pytest
 
+from featurespring import analysis
 from featurespring import plotting
 from featurespring import springs
 from featurespring import sweep
@@ -209,7 +210,7 @@ def test_sweep_outputs_diverged_and_draws_its_figures(tmp_path):
   fig, axes = plotting.new_figure()
   with warnings.catch_warnings():
     warnings.simplefilter("error")
-    sweep_view = figures.Sweep.load(str(tmp_path), x="noise", y="target")
+    sweep_view = analysis.FinishedSweep.load(str(tmp_path), x="noise", y="target")
     figures.phase_diagram(axes[0, 0], sweep_view, metric="curvature")
     assert "4 of 8 chains non-finite" in axes[0, 0].get_title()
     assert "2 of 4 cells non-finite" in axes[0, 0].get_title()
@@ -244,7 +245,7 @@ def test_figures_survive_a_row_of_non_finite_cells(tmp_path):
   diverged[1] = True
   curvature[0, 1, 0], diverged[0, 1, 0] = 1e6, True  # a frozen-garbage value, flagged
   _fake_springs_result(str(tmp_path), curvature, diverged)
-  view = figures.Sweep.load(str(tmp_path))
+  view = analysis.FinishedSweep.load(str(tmp_path))
   with warnings.catch_warnings():
     warnings.simplefilter("error")
     # Row 0, the last with a finite cell; its cell nearest zero curvature.

@@ -1,8 +1,8 @@
 """Paper figures from a merged sweep result (uses ``featurespring.plotting``).
 
-A merged result has ``[*grid.shape, ...]`` arrays with the seed axis last
-among the grid axes; these helpers average over seeds, pick the phase
-diagram's axes from ``config.plot`` and draw with the plotting module:
+Each helper takes a :class:`featurespring.analysis.FinishedSweep` (a merged
+result as ``[Y, X, seed, ...]`` cells, axes from ``config.plot``), averages
+over seeds and draws with the plotting module:
 
 - :func:`phase_diagram`: mean curvature, accuracy contours and best cell
   (networks), the theory's zero-curvature line (first-order chains);
@@ -22,92 +22,19 @@ cells are not.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
 
 from featurespring import plotting
-from featurespring.sweep import grid as grid_lib
-from featurespring.sweep import merging
+from featurespring.analysis import finished
 
 _LABELS = {"noise": "noise", "learning_rate": "learning rate", "dropout": "dropout rate",
-           "batch_size": "batch size",
-           "dropout_switch_rate": "dropout rate after the switch", "mu": r"friction $\mu_r$", "alpha": r"nonlinearity $1-\alpha$"}
+           "batch_size": "batch size", "dropout_switch_rate": "dropout rate after the switch",
+           "mu": r"friction $\mu_r$", "alpha": r"nonlinearity $1-\alpha$"}
 
 
-@dataclasses.dataclass
-class Sweep:
-  """A merged result with its axes, reduced to a 2-D phase diagram.
-
-  Attributes:
-    arrays: the result arrays ``[*grid.shape, ...]``.
-    config: the resolved config (plain dict).
-    names: grid axis names (seed last).
-    x, y: names of the phase diagram's axes.
-  """
-  arrays: dict
-  config: dict
-  names: list
-  x: str
-  y: str
-
-  @classmethod
-  def load(cls, workdir, x=None, y=None):
-    arrays, sidecar = merging.load_result(workdir)
-    config, names = sidecar["config"], sidecar["grid_names"]
-    x, y = x or config["plot"]["x"], y or config["plot"]["y"]
-    for axis in (x, y):
-      if axis not in names:
-        raise ValueError(f"cannot plot axis {axis!r}: the sweep's axes are {names}")
-    return cls(arrays, config, names, x, y)
-
-  @property
-  def engine(self) -> str:
-    return self.config["engine"]
-
-  def axis(self, name):
-    values = self.arrays[f"axis/{name}"]
-    return 1.0 - values if name == "alpha" else values
-
-  def cells(self, key):
-    """``[Y, X, seed, ...]`` of ``key``: other axes at their first value."""
-    array = self.arrays[key]
-    order = [self.names.index(a) for a in (self.y, self.x, grid_lib.SEED_AXIS)]
-    rest = [i for i in range(len(self.names)) if i not in order]
-    array = np.moveaxis(array, order + rest, list(range(len(self.names))))
-    array = array[(slice(None),) * 3 + (0,) * len(rest)]
-    if self.y == "alpha":  # rows by increasing nonlinearity
-      array = array[np.argsort(self.axis(self.y))]
-    return array
-
-  def finite_cells(self, key):
-    """``cells(key)`` as float, with diverged runs and non-finite values NaN."""
-    values = np.asarray(self.cells(key), np.float64)
-    if "diverged" in self.arrays:
-      diverged = np.asarray(self.cells("diverged"), bool)
-      values = np.where(diverged.reshape(diverged.shape + (1,) * (values.ndim - 3)),
-                        np.nan, values)
-    return np.where(np.isfinite(values), values, np.nan)
-
-  def y_values(self):
-    return np.sort(self.axis(self.y)) if self.y == "alpha" else self.axis(self.y)
-
-  def corner_cells(self, metric="curvature"):
-    """(row, column) of the lazy, linear and active cells on the most nonlinear row.
-
-    The most nonlinear row with a finite cell, and its finite cell nearest
-    to zero curvature (the middle one if none is finite).
-    """
-    curvature = plotting.finite_mean(self.finite_cells(metric), axis=2)
-    rows = np.flatnonzero(np.isfinite(curvature).any(axis=1))
-    row = int(rows[-1]) if rows.size else curvature.shape[0] - 1
-    distance = np.where(np.isfinite(curvature[row]), np.abs(curvature[row]), np.inf)
-    linear = int(np.argmin(distance)) if np.isfinite(distance).any() else curvature.shape[1] // 2
-    return [(row, 0), (row, linear), (row, curvature.shape[1] - 1)]
-
-
-def phase_diagram(ax, sweep: Sweep, metric=None):
+def phase_diagram(ax, sweep: finished.FinishedSweep, metric=None):
   """The sweep's phase diagram into ``ax``."""
   metric = metric or sweep.config["plot"]["metric"]
   runs = sweep.finite_cells(metric)  # [Y, X, seed]
@@ -123,7 +50,7 @@ def phase_diagram(ax, sweep: Sweep, metric=None):
     from featurespring import springs  # pylint: disable=g-import-not-at-top
     mu = np.linspace(sweep.y_values().min(), sweep.y_values().max(), 200)
     horizon = springs_config["num_steps"] if springs_config["noise_dist"] == "gaussian" else None
-    # Other swept axes are shown at their first value (see Sweep.cells).
+    # Other swept axes are shown at their first value (see FinishedSweep.cells).
     mu_ratio = (sweep.axis("mu_ratio")[0] if "mu_ratio" in sweep.names
                 else springs_config["mu_ratio"])
     eps = springs.critical_noise(mu, springs_config["dt"], springs_config["noise_dist"],
@@ -143,7 +70,7 @@ def _cell_label(sweep, name, cell):
   return f"{name}: {sweep.x}={sweep.axis(sweep.x)[col]:.3g}"
 
 
-def load_curves(ax, sweep: Sweep):
+def load_curves(ax, sweep: finished.FinishedSweep):
   """Load curves of the corner cells; test curves dashed when present."""
   cells = sweep.corner_cells()
   names = ["lazy", "linear", "active"]
@@ -179,7 +106,7 @@ def transient(trajectory, tolerance=0.01):
   return slice(0, max(end, 2))
 
 
-def dynamics(axes, sweep: Sweep):
+def dynamics(axes, sweep: finished.FinishedSweep):
   """Load-curve dynamics of the corner cells, one panel each.
 
   Shows the first seed whose run stayed finite (the first seed if none did;
@@ -201,7 +128,7 @@ def dynamics(axes, sweep: Sweep):
         ylabel="separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$")
 
 
-def dnn_beside_chain(dnn: Sweep, chain: Sweep):
+def dnn_beside_chain(dnn: finished.FinishedSweep, chain: finished.FinishedSweep):
   """Paper Fig. 4: rows lazy / linear / active; networks left, chains right."""
   fig, axes = plotting.new_figure(3, 2, width=3.8, height=2.8)
   dynamics(axes[:, 0], dnn)
@@ -220,7 +147,7 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> 
     dpi: resolution of the PNGs.
   """
   outdir = outdir or os.path.join(workdir, "figures")
-  sweep = Sweep.load(workdir, x, y)
+  sweep = finished.FinishedSweep.load(workdir, x, y)
   written = []
   fig, axes = plotting.new_figure(width=5.0, height=4.0)
   phase_diagram(axes[0, 0], sweep)
@@ -233,7 +160,7 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> 
     dynamics(axes[0], sweep)
     written += plotting.save_figure(fig, os.path.join(outdir, "dynamics"), dpi=dpi)
   if beside:
-    other = Sweep.load(beside)
+    other = finished.FinishedSweep.load(beside)
     dnn, chain = (sweep, other) if sweep.engine == "dnn" else (other, sweep)
     written += plotting.save_figure(dnn_beside_chain(dnn, chain),
                                     os.path.join(outdir, "dnn_beside_chain"), dpi=dpi)

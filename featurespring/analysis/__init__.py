@@ -1,0 +1,39 @@
+"""Reading finished sweeps and measuring them: the numbers behind the report.
+
+The pieces, one concept per module:
+
+- :mod:`~featurespring.analysis.finished`: :class:`FinishedSweep`, a merged
+  sweep as ``[Y, X, seed, ...]`` phase-diagram cells, diverged runs masked.
+- :mod:`~featurespring.analysis.stats`: cell mean / std / count, curvature
+  signs, |curvature|-accuracy correlations with seeded bootstrap CIs.
+- :mod:`~featurespring.analysis.crossings`: zero crossings along a row, the
+  axis value at one, the last evaluated entry of a history.
+- :mod:`~featurespring.analysis.phase`: everything measured on one
+  phase-diagram grid; load curves of chosen cells of a row.
+- :mod:`~featurespring.analysis.pooled`: the central check pooled over grids.
+- :mod:`~featurespring.analysis.cases`: sweeps over a few named settings
+  (curvature over time, Fig. 4; final load curves, Fig. 5a).
+- :mod:`~featurespring.analysis.switch`: dropout raised mid-training (S2).
+- :mod:`~featurespring.analysis.chains`: the chain phase diagrams of
+  ``experiments/springs_phase_diagram.py``.
+- :mod:`~featurespring.analysis.figures`: small PNGs of the above
+  (imported on its own: it needs matplotlib's pyplot).
+
+Typical use (what ``experiments/reproduction_report.py`` does per grid)::
+
+  sweep = analysis.FinishedSweep.load("runs/fig1c")
+  numbers = analysis.analyse_phase_grid(sweep, num_boot=2000, boot_seed=0)
+  numbers["correlation_pooled"]["pearson"], numbers["curvature"]["sign"]
+"""
+
+from featurespring.analysis.cases import case_labels, curvature_over_time, final_load_curves
+from featurespring.analysis.chains import analyse_chain_phases
+from featurespring.analysis.crossings import last_finite, x_at, zero_crossings
+from featurespring.analysis.finished import FinishedSweep
+from featurespring.analysis.phase import (CURVATURE_KEYS, NOISE_DIRECTION, analyse_phase_grid,
+                                          row_load_curves)
+from featurespring.analysis.pooled import pooled_correlations
+from featurespring.analysis.stats import (MONOTONE_RHO, SIGN_SE_FACTOR, bootstrap_rng, cell_stats,
+                                          correlation_summary, curvature_accuracy_correlation,
+                                          pearson, quiet, sign_pattern, spearman, stats_entry)
+from featurespring.analysis.switch import before_and_after_switch
