@@ -24,6 +24,9 @@ from featurespring.train import loop
 
 SHAPE_AXES = ("batch_size", "depth", "width")
 AXES = hparams_lib.HPARAM_NAMES + SHAPE_AXES
+# Axes whose values must be integers: inclusive bounds of each.
+INTEGER_AXES = {"seed": (0, hparams_lib.MAX_SEED),
+                **{name: (1, None) for name in SHAPE_AXES}}
 
 
 @dataclasses.dataclass
@@ -94,7 +97,10 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
 
   Raises:
     ValueError: unknown axis, or an invalid value anywhere in the grid
-      (checked for every group before anything is compiled).
+      (checked for every group before anything is compiled), such as a
+      non-integer depth, width, batch size or seed (which would otherwise
+      be truncated: depth 2.5 trained as 2) or a seed outside
+      ``[0, MAX_SEED]`` (which would wrap).
   """
   hparams = dict(hparams or {})
   unknown = sorted(set(axes) - set(AXES)) + sorted(
@@ -107,6 +113,10 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
   for name, values in axes.items():
     if values.ndim != 1 or values.size == 0:
       raise ValueError(f"axis {name!r} needs a non-empty 1-D list of values")
+    if name in INTEGER_AXES:
+      hparams_lib.check_integers(f"grid axis {name!r}", values,
+                                 *INTEGER_AXES[name])
+      axes[name] = values.astype(np.int64)
   points = list(itertools.product(*[range(len(v)) for v in axes.values()]))
   names = list(axes)
 
@@ -116,8 +126,11 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
 
   groups: dict[tuple[int, int, int], list[int]] = {}
   for flat, point in enumerate(points):
-    shape_key = tuple(int(value(point, name, getattr(config, name)))
-                      for name in SHAPE_AXES)
+    # Axis values are integers by now (``item`` makes them Python ints);
+    # config values go as they are to `validate_config`, which reports a
+    # float there instead of truncating it.
+    shape_key = tuple(np.asarray(value(point, name, getattr(config, name)))
+                      .item() for name in SHAPE_AXES)
     groups.setdefault(shape_key, []).append(flat)
 
   num_train = data.x_train.shape[0]

@@ -44,10 +44,11 @@ the epoch-end state, so it repeats the epoch's own metrics (where those are
 taken). A frozen net reports its frozen state's metrics and a step count
 that no longer moves.
 
-A net that diverged (NaN/Inf loss or parameters) is frozen at its last
-finite state; its metrics are still computed from that state but may be
-non-finite, so average across nets with `masked_mean` and the mask
-``~diverged``.
+A net that diverged (a NaN/Inf loss or update, or a loss above
+`Config.divergence_factor` times its first step's) is frozen at the state
+where that happened; its metrics are still computed from that state but may
+be non-finite or meaningless, so average across nets with `masked_mean` and
+the mask ``~diverged``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,68 @@ HParams = hparams_lib.HParams
 POPULATION_AXIS = "population"
 
 
+def _check_finite(name, values):
+  """Raises ValueError naming the first non-finite values and their examples."""
+  bad = ~np.isfinite(values)
+  if np.any(bad):
+    examples = np.unique(np.nonzero(bad)[0])
+    raise ValueError(
+        f"{name} holds non-finite values {values[bad][:3].tolist()} in "
+        f"{examples.size} example(s), the first at index {examples[0]}")
+
+
+def _check_labels(name, labels, num_classes=None):
+  """Raises ValueError for integer labels outside ``[0, num_classes)``.
+
+  Without ``num_classes`` only labels no class count allows are caught:
+  negative ones and ones the int32 conversion would wrap.
+  """
+  high = np.iinfo(np.int32).max + 1 if num_classes is None else num_classes
+  labels = np.asarray(labels)
+  bad = (labels < 0) | (labels >= high)
+  if np.any(bad):
+    values, counts = np.unique(labels[bad], return_counts=True)
+    listed = ", ".join(f"{v} ({c} example{'s' if c > 1 else ''})"
+                       for v, c in zip(values[:5], counts[:5]))
+    more = f", ... ({values.size} values)" if values.size > 5 else ""
+    raise ValueError(f"{name} holds labels outside [0, {high}): "
+                     f"{listed}{more}")
+
+
+def _check_examples(x_name, x, y_name, y):
+  """Raises ValueError for inputs and labels/targets that cannot be used.
+
+  Checked here, on the host, because on device each of these fails late
+  or not at all: a length mismatch as a broadcasting error, NaN inputs as
+  "diverged" nets, a negative label as a silent all-zero one-hot row.
+  """
+  if x.ndim < 2:
+    raise ValueError(f"{x_name} must be [N, D] inputs, got shape {x.shape}")
+  if len(x) != len(y):
+    raise ValueError(f"{x_name} has {len(x)} examples but {y_name} has "
+                     f"{len(y)}")
+  if len(x) == 0:
+    raise ValueError(f"{x_name} and {y_name} are empty: need at least one "
+                     f"example")
+  _check_finite(x_name, x)
+  if y.dtype.kind == "f":
+    _check_finite(y_name, y)
+  elif y.dtype.kind in "iub":
+    if y.ndim != 1:
+      raise ValueError(f"{y_name} must be [N] integer labels, got shape "
+                       f"{y.shape}")
+    _check_labels(y_name, y)
+  else:
+    raise ValueError(f"{y_name} must hold integer labels or float targets, "
+                     f"got dtype {y.dtype}")
+
+
+def _device_targets(y):
+  """Integer labels as int32, real targets as float32, on the device."""
+  y = np.asarray(y)
+  return jnp.asarray(y, jnp.int32 if y.dtype.kind in "iub" else jnp.float32)
+
+
 @flax.struct.dataclass
 class Data:
   """Device arrays of a dataset. Shared by all nets (not vmapped).
@@ -90,12 +153,53 @@ class Data:
 
   @classmethod
   def create(cls, x_train, y_train, x_test, y_test) -> "Data":
-    """Puts NumPy arrays on the default device once (float32 inputs)."""
-    def labels(y):
-      y = np.asarray(y)
-      return jnp.asarray(y, jnp.int32 if y.dtype.kind in "iub" else jnp.float32)
-    return cls(jnp.asarray(x_train, jnp.float32), labels(y_train),
-               jnp.asarray(x_test, jnp.float32), labels(y_test))
+    """Checks NumPy arrays and puts them on the default device once.
+
+    Inputs become float32, integer labels int32, real targets float32.
+
+    Raises:
+      ValueError: naming the array, for inputs and labels of different
+        lengths, an empty set, non-finite inputs or targets, negative
+        labels, or train and test arrays of different shapes past the
+        example axis. Labels beyond ``Config.num_classes``, and labels
+        versus ``Config.regression``, are checked by `init`.
+    """
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test,
+              "y_test": y_test}
+    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    for split in ("train", "test"):
+      _check_examples(f"x_{split}", arrays[f"x_{split}"], f"y_{split}",
+                      arrays[f"y_{split}"])
+    for kind in ("x", "y"):
+      train_shape = arrays[f"{kind}_train"].shape[1:]
+      test_shape = arrays[f"{kind}_test"].shape[1:]
+      if train_shape != test_shape:
+        raise ValueError(f"{kind}_test examples have shape {test_shape} but "
+                         f"{kind}_train ones {train_shape}")
+    return cls(jnp.asarray(arrays["x_train"], jnp.float32),
+               _device_targets(arrays["y_train"]),
+               jnp.asarray(arrays["x_test"], jnp.float32),
+               _device_targets(arrays["y_test"]))
+
+
+def _check_targets(config: Config, targets: dict[str, Any]) -> None:
+  """Raises ValueError where labels or targets do not fit ``config``.
+
+  Args:
+    config: the static settings (classes, or regression).
+    targets: array name -> labels or targets.
+  """
+  for name, y in targets.items():
+    floats = jnp.issubdtype(y.dtype, jnp.floating)
+    if config.regression and not floats:
+      raise ValueError(f"{name} holds integer labels but Config.regression "
+                       f"is True: regression needs float targets")
+    if not config.regression:
+      if floats:
+        raise ValueError(f"{name} holds float targets but Config.regression "
+                         f"is False: classification needs integer labels in "
+                         f"[0, {config.num_classes})")
+      _check_labels(name, np.asarray(y), config.num_classes)
 
 
 @flax.struct.dataclass
@@ -111,9 +215,13 @@ class TrainState:
     epoch: epochs completed.
     step: optimiser steps applied.
     last_loss: last epoch's mean training loss (inf before the first).
+    initial_loss: the loss of the net's first step (NaN before it), the
+      scale of `Config.divergence_factor`.
     stopped: stopped early (frozen).
     stop_epoch: epoch count (1-based) at which it stopped, -1 if it has not.
-    diverged: hit a NaN/Inf (frozen at its last finite state).
+    diverged: a step's loss was non-finite or above `Config.divergence_factor`
+      times ``initial_loss``, or its update was non-finite (frozen at the
+      parameters of that step, before the update).
     diverge_epoch: epoch (1-based) in which it diverged, -1 if it has not.
     config: static settings (pytree metadata, not an array).
   """
@@ -125,6 +233,7 @@ class TrainState:
   epoch: jnp.ndarray
   step: jnp.ndarray
   last_loss: jnp.ndarray
+  initial_loss: jnp.ndarray
   stopped: jnp.ndarray
   stop_epoch: jnp.ndarray
   diverged: jnp.ndarray
@@ -147,6 +256,7 @@ def _init_net(hp: HParams, sample_x, config: Config, outputs: int):
       opt_state=opt_state, key=loop_key, hparams=hp,
       epoch=jnp.zeros((), jnp.int32), step=jnp.zeros((), jnp.int32),
       last_loss=jnp.full((), jnp.inf, jnp.float32),
+      initial_loss=jnp.full((), jnp.nan, jnp.float32),
       stopped=jnp.zeros((), bool), stop_epoch=jnp.full((), -1, jnp.int32),
       diverged=jnp.zeros((), bool), diverge_epoch=jnp.full((), -1, jnp.int32),
       config=config)
@@ -167,8 +277,15 @@ def init(config: Config, hparams: HParams, data: Data) -> TrainState:
 
   ``Config.use_dropout``/``use_noise`` left as None are set from whether any
   member has a nonzero dropout rate / noise level.
+
+  Raises:
+    ValueError: before anything is compiled, for an invalid setting or
+      hyperparameter, or labels that do not fit ``config``: outside
+      ``[0, num_classes)``, or floats unless ``regression`` (and integers if
+      it is). `Data.create` has checked the arrays themselves.
   """
   hparams_lib.validate_config(config, data.x_train.shape[0])
+  _check_targets(config, {"y_train": data.y_train, "y_test": data.y_test})
   if config.use_dropout is None:
     config = config.replace(use_dropout=bool(np.any(
         np.asarray(hparams.dropout) > 0)))
@@ -295,6 +412,8 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
     raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
   hparams_lib.validate_config(state.config, data.x_train.shape[0])
   hparams_lib.validate_hparams(state.hparams, state.config)
+  _check_targets(state.config, {"y_train": data.y_train,
+                                "y_test": data.y_test})
   return _train_epochs_jit(state, data, int(num_epochs))
 
 
@@ -314,8 +433,10 @@ def evaluate(state: TrainState, x, y) -> dict[str, jnp.ndarray]:
   ``sep_pinv/eval`` (classification) or ``load/eval`` (regression), shaped
   ``[P]`` or ``[P, L]``.
   """
-  y = np.asarray(y)
-  y = jnp.asarray(y, jnp.int32 if y.dtype.kind in "iub" else jnp.float32)
+  x, y = np.asarray(x), np.asarray(y)
+  _check_examples("x", x, "y", y)
+  y = _device_targets(y)
+  _check_targets(state.config, {"y": y})
   return _evaluate_jit(state, jnp.asarray(x, jnp.float32), y)
 
 
