@@ -9,7 +9,14 @@ it; XLA's own fusion-level parallelism is unaffected. Importing
 ``featurespring`` calls :func:`configure_xla_cpu`, so entry points, tests and
 notebooks all get it; a user who sets the flag explicitly in ``XLA_FLAGS``
 (either value) keeps their choice. The flag only concerns the CPU backend:
-GPU and TPU runs ignore it.
+GPU and TPU runs ignore it. Why: XLA_FLAGS is parsed once per process into
+XLA's DebugOptions, which every backend accepts, and the ``xla_cpu_*``
+options are read only by the CPU compiler and runtime (this one chooses
+how the CPU runtime runs Eigen matmuls and convolutions); a GPU or TPU
+program never goes through them. In such a process only computations on
+``jax.devices('cpu')`` (host-side work) are affected, and they stay correct,
+single-threaded in Eigen. benchmarks/accelerator.py records XLA_FLAGS with
+its results.
 """
 
 import os

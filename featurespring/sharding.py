@@ -13,6 +13,8 @@ slices its devices own; results are all-gathered so any host can write them.
 
 from __future__ import annotations
 
+import os
+
 import jax
 import numpy as np
 from absl import logging
@@ -22,10 +24,33 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 MEMBER_AXIS = "members"
 
 
-def initialize_distributed() -> None:
-  """Starts ``jax.distributed`` (multi-host); cluster settings come from the
-  environment (TPU VMs, SLURM, or ``JAX_COORDINATOR_ADDRESS`` and friends)."""
-  jax.distributed.initialize()
+def initialize_distributed(coordinator_address: str | None = None,
+                           num_processes: int | None = None,
+                           process_id: int | None = None) -> None:
+  """Starts ``jax.distributed`` (multi-host) and logs this process's place.
+
+  Arguments left as None come from the environment. ``jax.distributed``
+  itself detects managed clusters (SLURM, Open MPI, TPU VMs, Kubernetes) and
+  reads ``JAX_COORDINATOR_ADDRESS``, but has no variables for the process
+  count and index; on a plain set of machines (or several processes on one)
+  set ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID`` beside the address, which
+  is what ``python -m launch.sweep --multihost`` then needs.
+
+  Processes that compute on CPU need CPU collectives for the all-gathers
+  (JAX 0.10.2 defaults ``jax_cpu_collectives_implementation`` to ``gloo``;
+  ``JAX_CPU_COLLECTIVES_IMPLEMENTATION=gloo`` sets it explicitly).
+
+  Args:
+    coordinator_address: ``host:port`` of process 0's coordinator.
+    num_processes: number of processes in the job.
+    process_id: this process's index in ``[0, num_processes)``.
+  """
+  if num_processes is None and "JAX_NUM_PROCESSES" in os.environ:
+    num_processes = int(os.environ["JAX_NUM_PROCESSES"])
+  if process_id is None and "JAX_PROCESS_ID" in os.environ:
+    process_id = int(os.environ["JAX_PROCESS_ID"])
+  jax.distributed.initialize(coordinator_address=coordinator_address,
+                             num_processes=num_processes, process_id=process_id)
   logging.info("jax.distributed: process %d of %d, %d local / %d global devices",
                jax.process_index(), jax.process_count(),
                jax.local_device_count(), jax.device_count())
@@ -69,12 +94,48 @@ def shard_members(tree, mesh: Mesh, size: int | None = None):
   return jax.tree.map(place, tree)
 
 
+def shard_state(tree, mesh: Mesh, size: int):
+  """``tree`` with every leaf led by the ``size``-member axis on the member
+  sharding and every other leaf replicated over ``mesh``.
+
+  An engine's ``init`` may leave leaves replicated or on one device (shared
+  initial values, a history filled later); a compiled step then sees other
+  input shardings on its first call than on the next, and compiles twice.
+  """
+  member = NamedSharding(mesh, PartitionSpec(MEMBER_AXIS))
+  replicated = NamedSharding(mesh, PartitionSpec())
+
+  def place(leaf):
+    if not isinstance(leaf, jax.Array):
+      return leaf
+    return jax.device_put(leaf, member if leaf.ndim and leaf.shape[0] == size
+                          else replicated)
+
+  return jax.tree.map(place, tree)
+
+
 def to_host(leaf) -> np.ndarray:
   """A (possibly multi-host) array as one host NumPy array, keys as key data."""
   if jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key):
     leaf = jax.random.key_data(leaf)
   if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
     return np.asarray(multihost_utils.process_allgather(leaf, tiled=True))
+  return np.asarray(leaf)
+
+
+def local_values(leaf) -> np.ndarray:
+  """The values of ``leaf`` held by this process, as a host array.
+
+  For host-side checks (ranges, finiteness) of arrays that may span other
+  hosts' devices, where ``np.asarray`` fails: a fully addressable array comes
+  back whole; otherwise the flattened concatenation of this process's shards
+  (replicated ones repeat), so the processes together check every member
+  without a collective. A check that fails on one process only then stops
+  that process alone, so values should already have been checked on the
+  host before they were sharded (as a sweep's plan does).
+  """
+  if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+    return np.concatenate([np.ravel(shard.data) for shard in leaf.addressable_shards])
   return np.asarray(leaf)
 
 

@@ -202,12 +202,17 @@ def _concrete(name, value):
   """The value as a float64 NumPy array, or None when it cannot be inspected.
 
   Pytree machinery rebuilds configs with tracers or placeholder objects
-  (``None``, ``PartitionSpec``, ...) as leaves; those are skipped rather than
+  (``None``, ``PartitionSpec``, ...) as leaves, and arrays of a multi-host
+  sweep span devices this process cannot read; those are skipped rather than
   rejected. What a user may mean as a number but is not a real one (a
   string, a bool, a complex number, an array of those or of objects) is
   rejected naming the field.
   """
   if isinstance(value, jax.core.Tracer):
+    return None
+  if isinstance(value, jax.Array) and not value.is_fully_addressable:
+    # Spans other hosts' devices (a multi-host sweep): this process cannot
+    # read it; the sweep checked the same values on the host before sharding.
     return None
   if isinstance(value, (str, bytes, bool, np.bool_, complex, np.complexfloating)):
     raise ValueError(f"ChainConfig.{name} ({_MEANINGS[name]}) must be a real number or "

@@ -1,0 +1,224 @@
+"""How many members fit on a device: footprint estimates and chunk sizing.
+
+A chunk runs as one compiled program over its members, so the chunk size is
+bounded by device memory: what every member keeps (its engine state: for a
+network its parameters, optimiser state and BatchNorm statistics, the
+metric history being kilobytes; for a chain its positions, parameters,
+results and trajectory), held twice
+because a call's input and output states are both alive (nothing is
+donated), plus what one step needs transiently. For networks that is the
+layer features of the evaluation pass, which runs on the whole training set
+and the evaluated test examples at once:
+
+  ``examples x (features per example over the depth + 1 layers) x 4 bytes
+  x EVAL_ACTIVATION_FACTOR``
+
+(``features per example`` is ``width x (depth + 1)`` for an MLP whose input
+is as wide as its layers), or, if larger, the same for a training batch with
+`TRAIN_ACTIVATION_FACTOR`. The factors are measured, not derived: XLA's
+buffer assignment of the whole epoch program (`compiled.memory_analysis()`
+on CPU, temp bytes per added member) was 1.54x the evaluation features for
+the paper's MLP (depth 7, width 100, 2560 + 2440 examples: 24.7 MB per
+member); with the factor rounded up to 2 the estimate was 1.02-1.27x the
+measured bytes per member (state included) for that net and for small ones
+(depth 3-4, width 32-64, batches 64-1024), and
+tests/test_sweep_memory.py keeps it within 1.5x on a small population. GPU
+buffer assignment differs in detail; `SAFETY_FRACTION` leaves room for it.
+Data shared by all members (the dataset and its concatenated evaluation
+copy) is counted once per device.
+
+`auto_chunk_size` divides a safety fraction of each device's free memory by
+the footprint.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import jax
+import ml_collections
+import numpy as np
+
+from featurespring.sweep import chunks as chunks_lib
+from featurespring.sweep import engine as engine_lib
+from featurespring.sweep import grid as grid_lib
+
+# Transient bytes of a step per byte of the layer features it computes
+# (module docstring): 1.54 measured for the evaluation pass, rounded up. The
+# training step keeps its features for the backward pass, plus gradients:
+# 3 is a bound not measured on its own, since a batch is never more examples
+# than the evaluation sees, which dominated every measurement.
+EVAL_ACTIVATION_FACTOR = 2.0
+TRAIN_ACTIVATION_FACTOR = 3.0
+# Input and output states of a compiled call are alive together.
+STATE_COPIES = 2
+# Fraction of the free memory a chunk may plan to use: the estimate is not
+# exact, and XLA needs room to compile and for fragmentation.
+SAFETY_FRACTION = 0.7
+# Free memory assumed per device when a backend reports none and the host's
+# cannot be read either.
+_FALLBACK_FREE_BYTES = 2 * 1024**3
+
+
+def _tree_bytes(tree) -> int:
+  """Bytes of every leaf of a tree of arrays or shape structs (keys as key data)."""
+  total = 0
+  for leaf in jax.tree.leaves(tree):
+    dtype = leaf.dtype
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+      # A typed key's itemsize is its key data's (two uint32 for threefry).
+      data = jax.eval_shape(jax.random.key_data, jax.ShapeDtypeStruct((), dtype))
+      itemsize = data.size * np.dtype(data.dtype).itemsize
+    else:
+      itemsize = np.dtype(dtype).itemsize
+    total += math.prod(leaf.shape) * itemsize
+  return total
+
+
+def _group_chunks(config: ml_collections.ConfigDict) -> list[chunks_lib.Chunk]:
+  """One chunk per static group: the groups' members."""
+  engine_cls = engine_lib.engine_class(config)
+  grid = grid_lib.Grid.from_config(config)
+  return chunks_lib.plan_chunks(grid, grid.size, engine_cls.static_fields_of(config))
+
+
+def _groups(config: ml_collections.ConfigDict):
+  """``(engine, one member's points)`` for each static group of the sweep."""
+  engine_cls = engine_lib.engine_class(config)
+  grid = grid_lib.Grid.from_config(config)
+  static_fields = set(engine_cls.static_fields_of(config))
+  for chunk in _group_chunks(config):
+    # As the runner places them: the devices' default types, a member axis.
+    points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+              for f, v in grid.points(chunk.members[:1]).items()
+              if f not in static_fields}
+    yield engine_cls(config, chunk.static), points
+
+
+def _dnn_member_bytes(engine) -> int:
+  """A network's state (held twice) plus its largest transient step."""
+  from featurespring.train import step as step_lib  # pylint: disable=g-import-not-at-top
+  config, data = engine.train_config, engine.data
+  model = step_lib.make_model(config, step_lib.output_size(config, data.y_train))
+  # Shapes only (traced, nothing compiled or allocated): parameters and
+  # BatchNorm statistics, the optimiser's state, one example's features.
+  example = jax.ShapeDtypeStruct((1,) + data.x_train.shape[1:], data.x_train.dtype)
+  variables = jax.eval_shape(model.init, jax.random.key(0), example, 0.0)
+  opt_state = jax.eval_shape(step_lib.make_optimizer(config).init, variables["params"])
+  _, features = jax.eval_shape(
+      lambda v, x: model.apply(v, x, 0.0, train=False), variables, example)
+  bytes_per_example = _tree_bytes(features)
+  num_test = data.x_test.shape[0]
+  if config.test_eval_size is not None:
+    num_test = min(num_test, config.test_eval_size)
+  evaluated = (data.x_train.shape[0] + num_test) * bytes_per_example
+  trained = config.batch_size * bytes_per_example
+  transient = max(EVAL_ACTIVATION_FACTOR * evaluated,
+                  TRAIN_ACTIVATION_FACTOR * trained)
+  # The per-epoch metric history is left out: kilobytes per net.
+  return int(STATE_COPIES * _tree_bytes((variables, opt_state)) + transient)
+
+
+def _member_bytes(engine, points) -> int:
+  """Device bytes of one member of ``engine``'s group (see the module docstring)."""
+  if engine.name == "dnn":
+    return _dnn_member_bytes(engine)
+  # Any other engine (chains: positions, parameters, keys, the preallocated
+  # trajectory): its real one-member state, a small compile. Engines check
+  # their inputs on the host, which an abstract trace of init would not allow.
+  return STATE_COPIES * _tree_bytes(engine.init(points))
+
+
+def estimate_member_bytes(config: ml_collections.ConfigDict) -> int:
+  """Estimated device bytes per member: the largest over the static groups.
+
+  Args:
+    config: a sweep config (``featurespring.sweep.base_config`` or an
+      experiment's ``get_config()``); a network sweep's dataset is loaded
+      (and cached for the run) to learn its shapes.
+
+  Returns:
+    Bytes per member, shared data not included (see `shared_bytes`).
+  """
+  return max(_member_bytes(engine, points) for engine, points in _groups(config))
+
+
+def shared_bytes(config: ml_collections.ConfigDict) -> int:
+  """Device bytes every device holds once, whatever the chunk: the dataset
+  and its concatenated evaluation copy (0 for chains)."""
+  if config.engine != "dnn":
+    return 0
+  engine, _ = next(_groups(config))
+  return 2 * _tree_bytes(engine.data)
+
+
+def _host_available_bytes() -> int | None:
+  """Available host RAM: ``MemAvailable`` of /proc/meminfo, else sysconf."""
+  try:
+    with open("/proc/meminfo") as meminfo:
+      for line in meminfo:
+        if line.startswith("MemAvailable:"):
+          return int(line.split()[1]) * 1024
+  except OSError:
+    pass
+  try:
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+  except (ValueError, OSError, AttributeError):
+    return None
+
+
+def device_free_bytes(device) -> int:
+  """Free memory of ``device``: ``bytes_limit - bytes_in_use`` where the
+  backend reports them (GPU, TPU), else the host's available RAM divided
+  among the process's devices of that platform (CPU devices share it)."""
+  stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+  if stats and "bytes_limit" in stats:
+    return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+  available = _host_available_bytes()
+  if available is None:
+    return _FALLBACK_FREE_BYTES
+  sharing = sum(d.platform == device.platform for d in jax.local_devices())
+  return available // max(sharing, 1)
+
+
+def auto_chunk_size(config: ml_collections.ConfigDict,
+                    devices: Sequence | None = None,
+                    safety: float = SAFETY_FRACTION) -> int:
+  """A chunk size whose members fit ``devices``' free memory.
+
+  Each device holds ``chunk / len(devices)`` members (the member axis is
+  sharded evenly), so at most the members that fit the tightest device
+  times the device count, and at least one member per device. The runner
+  pads every chunk to the longest, so the size is then balanced: the
+  largest static group is cut into as few chunks as fit, of equal size
+  (960 members that fit 900 at a time run as 2 x 480, not 900 + 60 padded
+  to 900). A group that fits whole is one chunk.
+
+  Args:
+    config: a sweep config.
+    devices: the devices one chunk is sharded over (default: all of them,
+      as `featurespring.sharding.member_mesh` uses).
+    safety: fraction of the free memory to plan for, in ``(0, 1]``.
+
+  Returns:
+    A chunk size: a multiple of the device count unless capped by the grid.
+  """
+  if not 0 < safety <= 1:
+    raise ValueError(f"safety must be in (0, 1], got {safety}")
+  devices = list(jax.devices() if devices is None else devices)
+  member, shared = estimate_member_bytes(config), shared_bytes(config)
+  free = min(device_free_bytes(d) for d in devices)
+  per_device = max(int((safety * free - shared) // member), 1)
+  fit, count = per_device * len(devices), len(devices)
+  group = max(len(chunk.members) for chunk in _group_chunks(config))
+  if group <= fit:
+    return group
+  num_chunks = -(-group // fit)
+  while True:
+    size = -(-group // num_chunks)
+    size = -(-size // count) * count  # whole members per device
+    if size <= fit:
+      return size
+    num_chunks += 1
