@@ -238,7 +238,8 @@ def _markdown(numbers):
     s = numbers["sweeps"][n]
     lines.append(f"- **{n} skipped**: {s['status']}{': ' + s['error'] if 'error' in s else ''}.")
   lines += ["", "## Conventions", "",
-            "- Diverged nets (NaN/Inf during training; frozen at their last finite state) are "
+            "- Diverged nets (a non-finite loss or update, or a loss above `divergence_factor` "
+            "times the first one, during training; frozen at their last finite state) are "
             "left out of every mean, std and correlation; their number is reported per sweep.",
             "- Cell mean over the valid seeds, std = sample std (ddof=1).",
             f"- Sign of a cell's curvature: `+` / `-` if its mean is more than "

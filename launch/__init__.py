@@ -29,24 +29,33 @@ Workdir format (``featurespring.sweep``)::
                              axes (names, values, zipped fields), chunk list
   parts/chunk_NNNNN.npz      one chunk's arrays, leading axis = its members,
                              plus ``members`` (flat indices into the grid)
-  parts/chunk_NNNNN.json     its sidecar (wall time, environment, resumed_from_unit)
-  checkpoints/chunk_NNNNN.npz  state of an unfinished chunk (removed when done)
+  parts/chunk_NNNNN.json     its sidecar (wall time, environment, resumed_from_unit,
+                             npz_sha256: the checksum its .npz must match)
+  checkpoints/chunk_NNNNN.npz  state of an unfinished chunk (removed when done),
+                             with the previous one kept as chunk_NNNNN.prev.npz
+  *.corrupt                  a damaged part or checkpoint, moved aside (its
+                             chunk is computed again)
+  .lock, .lock.task-I-of-N   flock files of the running run / array tasks
   results.npz                merged arrays ``[*grid_shape, ...]`` and
                              ``axis/<name>`` coordinates; grid axes are the
                              config.grid keys in sorted order, then ``seed``
   results.json               config, config_hash, grid, grid_names, grid_shape,
-                             seeds, array shapes, units (epochs/runs), summed
+                             dims (each array's dimension names, for
+                             ``sweep.load``), seeds, array shapes, units, summed
                              wall time, environment (library versions, python,
                              platform, device kind and count, process count)
   figures/*.png, *.pdf       from launch.plot
 
 Every file is written to a temporary name and moved into place with
-``os.replace``; a result exists when its ``.json`` sidecar does. Load one with
-``featurespring.sweep.load_result(workdir) -> (arrays, sidecar)``.
+``os.replace``; a result exists when its ``.json`` sidecar does and its
+``.npz`` matches the checksum there. Load a merged sweep with
+``featurespring.sweep.load(workdir)`` (an ``xarray.Dataset`` with named
+dimensions) or ``featurespring.sweep.load_result(workdir) -> (arrays, sidecar)``.
 
 Arrays: both engines give ``load_curve`` ``[..., L+1]``, ``curvature``,
-``spread``, ``trajectory`` ``[..., T, L+1]`` with ``trajectory_time``; chains
-add ``positions``, ``stop_step``, ``theory/{mu_eff,load_curve,curvature}``;
+``spread``, ``diverged``, ``trajectory`` ``[..., T, L+1]`` with
+``trajectory_time``; chains add ``positions``, ``stop_step``,
+``theory/{mu_eff,load_curve,curvature}``;
 networks add ``accuracy`` (test), ``accuracy_train``, ``load_curve_test``,
 ``load_curve_pinv[_test]``, ``curvature_{test,pinv,pinv_test}``,
 ``stop_epoch``, ``diverged``, ``trajectory_test`` and ``history/<metric>``

@@ -36,6 +36,7 @@ from ml_collections import config_flags
 
 from featurespring import sweep
 from featurespring.sweep import dryrun
+from featurespring.sweep import lock
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None,
@@ -73,7 +74,7 @@ _GRID_PREFIX = "--config.grid."
 
 # Errors a user can fix from the command line or the config: shown as one line.
 _USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError,
-                sweep.WorkdirMismatchError)
+                sweep.WorkdirMismatchError, lock.WorkdirLockedError)
 
 
 def _fail(message: str):
@@ -170,7 +171,7 @@ def _parse_flags(argv: list[str]) -> list[str]:
 def _dry_run(config: ml_collections.ConfigDict) -> None:
   plan = sweep.plan(config)
   _, num_tasks = sweep.task_from_env(_TASK_INDEX.value, _NUM_TASKS.value)
-  lines = dryrun.describe(plan, num_tasks)
+  lines = dryrun.describe(plan, num_tasks) + dryrun.memory_lines(plan)
   if _DRY_RUN_MEASURE.value:
     lines += dryrun.estimate_lines(plan, dryrun.measure(plan), num_tasks)
   print("\n".join(lines))
@@ -193,12 +194,12 @@ def main(argv):
     if _DRY_RUN.value:
       _dry_run(config)
       return
-    # Validated here, before JAX starts, so that a mistake costs no compile.
-    sweep.plan(config)
     if _MULTIHOST.value:
       sweep.initialize_distributed()
+    # Validated once, before anything compiles; the plan is what runs.
+    plan = sweep.plan(config)
     merge = {"auto": None, "always": True, "never": False}[_MERGE.value]
-    stem = sweep.run(config, _WORKDIR.value, task_index=_TASK_INDEX.value,
+    stem = sweep.run(plan, _WORKDIR.value, task_index=_TASK_INDEX.value,
                      num_tasks=_NUM_TASKS.value, merge=merge)
   except _USER_ERRORS as err:
     _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)

@@ -97,4 +97,5 @@ def test_dry_run_plans_warns_of_idle_tasks_and_writes_nothing(tmp_path):
   assert "chunks: 2" in out and "task 2/3: 0 chunk(s)" in out
   assert "WARNING: 1 of 3 tasks would sit idle" in out
   assert "measured:" in out and "compile" in out and "estimate:" in out
+  assert "memory: about" in out and "per device for the largest chunk (2 members" in out
   assert not workdir.exists()

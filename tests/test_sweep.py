@@ -55,7 +55,7 @@ def test_zipped_axis_moves_its_fields_together():
     (lambda c: c.grid.update({"mu": ()}), "config.grid.mu"),
     (lambda c: c.grid.update({"friction": (0.1,)}), "'friction', which is not a field"),
     (lambda c: c.grid.update({"noise": (-0.1, 0.0)}), "noise"),
-    (lambda c: setattr(c, "chunk_size", 0), "config.chunk_size"),
+    (lambda c: setattr(c, "chunk_size", -1), "config.chunk_size"),  # 0 is auto
     (lambda c: setattr(c.springs, "num_steps", 0), "config.springs.num_steps"),
     (lambda c: setattr(c, "engine", "nope"), "config.engine"),
     (lambda c: c.grid.update({"case": ml_collections.ConfigDict({"k": (1.0,), "dt": (1.0, 2.0)})}),
@@ -213,3 +213,25 @@ def test_springs_chunk_checkpoints_inside_the_run_and_resumes_exactly(tmp_path):
                            record_every=30)
   np.testing.assert_array_equal(straight["trajectory"], whole.trajectory)
   np.testing.assert_array_equal(straight["load_curve"], whole.load_curve)
+
+
+def test_automatic_chunk_size_is_fixed_by_the_workdirs_first_run(tmp_path, monkeypatch):
+  from featurespring.sweep import memory  # pylint: disable=import-outside-toplevel
+  config = tiny_springs_config()
+  config.chunk_size = 0  # fit the device memory
+  sizes = iter([5, 5, 3])  # free memory changed before the last run
+  monkeypatch.setattr(memory, "auto_chunk_size", lambda config: next(sizes))
+  first = sweep.plan(config)
+  assert [len(c.members) for c in first.chunks] == [5, 5, 2]
+  # The first task of an array job stops after its chunk...
+  sweep.run(config, str(tmp_path), task_index=0, num_tasks=3)
+  # ...the rerun plans 3 per chunk, but the workdir's chunks are kept.
+  stem = sweep.run(config, str(tmp_path))
+  arrays, sidecar = results.load(stem)
+  assert sidecar["num_chunks"] == 3
+  assert sidecar["parts"]["chunk_00000"]["num_members"] == 5
+  assert sidecar["parts"]["chunk_00000"]["resumed_from_unit"] == 0
+  straight = tiny_springs_config()
+  sweep.run(straight, str(tmp_path / "straight"))
+  np.testing.assert_array_equal(arrays["load_curve"],
+                                sweep.load_result(str(tmp_path / "straight"))[0]["load_curve"])

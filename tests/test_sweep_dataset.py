@@ -44,6 +44,9 @@ def test_springs_sweep_loads_with_named_axes_and_values(tmp_path):
   np.testing.assert_array_equal(ds.curvature.sel(mu=0.02, noise=0.004).values,
                                 arrays["curvature"][1, 1])
   assert json.loads(ds.attrs["config"])["springs"]["num_steps"] == 300
+  # The dimension names are stored with the result, for any reader.
+  assert sidecar["dims"]["trajectory"] == ["mu", "noise", "seed", "time", "layer"]
+  assert sidecar["dims"]["curvature"] == ["mu", "noise", "seed"]
   assert ds.attrs["config_hash"] == sidecar["config_hash"]
   assert "jax" in json.loads(ds.attrs["versions"])
   # Tidy table: one row per chain, the grid axes as index.

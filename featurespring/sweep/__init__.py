@@ -10,6 +10,9 @@ The pieces, one concept per module:
   (springs in ``springs_engine``, networks in ``dnn_engine``).
 - :mod:`~featurespring.sweep.results`: atomic ``.npz`` + JSON result files.
 - :mod:`~featurespring.sweep.checkpoint`: atomic state checkpoints.
+- :mod:`~featurespring.sweep.lock`: one run per workdir (array tasks share it).
+- :mod:`~featurespring.sweep.memory`: device-memory footprints and chunk sizing.
+- :mod:`~featurespring.sweep.dryrun`: plan, task shares and a measured estimate.
 - :mod:`~featurespring.sweep.progress`: progress lines with rate and ETA.
 - :mod:`~featurespring.sweep.runner`: running a task's chunks into a workdir.
 - :mod:`~featurespring.sweep.merging`: joining parts into one result.

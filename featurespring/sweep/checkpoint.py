@@ -1,11 +1,19 @@
-"""Atomic NumPy checkpoints of a chunk's engine state.
+"""Atomic NumPy checkpoints of a chunk's engine state, with the previous one kept.
 
 The state is any pytree; its leaves are gathered to the host and written with
-:func:`featurespring.sweep.results.write_npz` (temp file + ``os.replace``), so a
-kill at any moment leaves the previous checkpoint intact. Restoring needs a
-template state (a freshly initialised one) for the tree structure, shapes and
+:func:`featurespring.sweep.results.write_npz` (temp file + ``os.replace``).
+Each save keeps the checkpoint it replaces as ``<name>.prev.npz``: write the
+new one as ``<name>.npz.new``, move ``<name>.npz`` to ``<name>.prev.npz``, move
+the new one into place. A kill at any moment leaves at least one complete
+checkpoint, and a checkpoint damaged later (truncated by a full disk, a bad
+block) costs one checkpoint interval instead of the whole chunk.
+
+:func:`restore` tries ``<name>.npz``, then ``<name>.prev.npz``: an unreadable
+one is moved aside to ``*.corrupt`` with a warning. Restoring needs a template
+state (a freshly initialised one) for the tree structure, shapes and
 shardings; a checkpoint that does not fit it (e.g. written on a different
-device count, so padded differently) is ignored and the chunk restarts.
+device count, so padded differently) is ignored. With neither usable, the
+chunk restarts from scratch.
 
 A single ``.npz`` per chunk keeps this dependency-free and works the same on
 every host count; orbax would add async saves we do not need at this size.
@@ -13,6 +21,7 @@ every host count; orbax would add async saves we do not need at this size.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import jax
@@ -25,13 +34,32 @@ from featurespring import sharding
 _UNIT = "__unit__"
 
 
+def previous_path(path: str) -> str:
+  """Where the checkpoint before the one at ``path`` is kept."""
+  return os.path.splitext(path)[0] + ".prev.npz"
+
+
+def _new_path(path: str) -> str:
+  return path + ".new"
+
+
 def save(path: str, state, unit: int) -> None:
   """Writes ``state`` after ``unit`` completed units (epochs / record steps)."""
   leaves = jax.tree.leaves(state)
   arrays = {f"leaf_{i:04d}": sharding.to_host(leaf) for i, leaf in enumerate(leaves)}
   arrays[_UNIT] = np.asarray(unit)
   if jax.process_index() == 0:
-    results.write_npz(path, arrays)
+    results.write_npz(_new_path(path), arrays)
+    with contextlib.suppress(FileNotFoundError):  # the chunk's first checkpoint
+      os.replace(path, previous_path(path))
+    os.replace(_new_path(path), path)
+
+
+def remove(path: str) -> None:
+  """Deletes the checkpoints at ``path`` (of a finished chunk)."""
+  for name in (path, previous_path(path), _new_path(path)):
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(name)
 
 
 def _host_shape(leaf) -> tuple[int, ...]:
@@ -41,20 +69,48 @@ def _host_shape(leaf) -> tuple[int, ...]:
   return tuple(np.shape(leaf))
 
 
-def restore(path: str, template):
-  """Returns ``(state, unit)`` from ``path``, or ``None`` if absent or unfit."""
-  if not os.path.exists(path):
+def _read(path: str, leaves) -> list[np.ndarray] | None:
+  """The stored leaves and unit at ``path`` if it reads and fits ``leaves``."""
+  try:
+    arrays = results.read_npz(path)
+  except FileNotFoundError:  # moved aside meanwhile by process 0
     return None
-  arrays = results.read_npz(path)
-  leaves, treedef = jax.tree.flatten(template)
+  except results.CorruptFileError as e:
+    message = f"checkpoint {e}"
+    if jax.process_index() == 0:  # every process reads it; one moves it
+      message += f"; moved it aside to {results.set_aside(path)}"
+    logging.warning("%s", message)
+    return None
   stored = [arrays.get(f"leaf_{i:04d}") for i in range(len(leaves))]
-  fits = (len(arrays) == len(leaves) + 1 and all(
+  fits = (len(arrays) == len(leaves) + 1 and _UNIT in arrays and all(
       s is not None and s.shape == _host_shape(t) for s, t in zip(stored, leaves)))
   if not fits:
-    logging.warning("checkpoint %s does not fit this run's state; restarting "
-                    "the chunk from scratch", path)
+    logging.warning("checkpoint %s does not fit this run's state; ignoring it", path)
     return None
+  return stored + [arrays[_UNIT]]
+
+
+def restore(path: str, template):
+  """Returns ``(state, unit)`` from ``path`` or its previous checkpoint.
+
+  Returns:
+    ``None`` if neither exists, reads and fits ``template``: the chunk
+    restarts from scratch.
+  """
+  leaves, treedef = jax.tree.flatten(template)
+  found = [p for p in (path, previous_path(path)) if os.path.exists(p)]
+  for candidate in found:
+    stored = _read(candidate, leaves)
+    if stored is not None:
+      break
+  else:
+    if found:
+      logging.warning("no usable checkpoint at %s; restarting the chunk from scratch", path)
+    return None
+  if candidate != path:
+    logging.warning("resuming from the previous checkpoint %s", candidate)
+  *stored, unit = stored
   restored = [sharding.place_like(s, t) if isinstance(t, jax.Array)
               else type(t)(s) if np.ndim(s) == 0 else s
               for s, t in zip(stored, leaves)]
-  return jax.tree.unflatten(treedef, restored), int(arrays[_UNIT])
+  return jax.tree.unflatten(treedef, restored), int(unit)

@@ -13,38 +13,31 @@ import os
 
 import ml_collections
 
+from featurespring.sweep import engine as engine_lib
+
 
 def base_config(engine: str) -> ml_collections.ConfigDict:
-  """Common sweep fields plus ``config.<engine>`` defaults.
+  """Common sweep fields plus ``config.<engine>``, the engine's own defaults.
 
   Args:
-    engine: ``'springs'`` or ``'dnn'``.
+    engine: ``'springs'``, ``'dnn'`` or a ``"module:Class"`` engine path.
   """
+  engine_cls = engine_lib.engine_class_named(engine)
   c = ml_collections.ConfigDict()
   c.engine = engine                 # springs | dnn (or a "module:Class" engine)
   c.seed = 0                        # root PRNG seed; member keys fold in the seed index
   c.seeds = 1                       # independent runs per grid cell (the last grid axis)
   c.grid = ml_collections.ConfigDict()  # axis -> values; each sweeps config.<engine>.<axis>
-  c.chunk_size = 4096               # most members per compiled batch (and per part file)
-  c.checkpoint_every = 10           # units (epochs) between checkpoints of a chunk
+  c.chunk_size = engine_cls.default_chunk_size  # most members per compiled batch (and part file)
+  c.checkpoint_every = 10           # units (epochs, segments) between checkpoints of a chunk
   c.progress = ml_collections.ConfigDict()
   c.progress.log_every_s = 10.0     # seconds between progress lines
   c.plot = ml_collections.ConfigDict()
   c.plot.x = "noise"                # grid axis on the phase diagram's x axis (noise knob)
-  c.plot.y = "alpha"                # grid axis on its y axis (nonlinearity)
+  c.plot.y = engine_cls.default_plot_y  # grid axis on its y axis (nonlinearity, friction)
   c.plot.log_x = False              # logarithmic x axis (learning rate, batch size)
   c.plot.metric = "curvature"       # colour of the phase diagram
-  if engine == "springs":
-    from featurespring.sweep import springs_engine  # pylint: disable=g-import-not-at-top
-    c.springs = springs_engine.default_config()
-    c.plot.y = "mu"
-  elif engine == "dnn":
-    from featurespring.sweep import dnn_engine  # pylint: disable=g-import-not-at-top
-    c.dnn = dnn_engine.default_config()
-    # Nets hold activations for the whole training + test set at evaluation.
-    c.chunk_size = 128
-  else:
-    raise ValueError(f"engine must be 'springs' or 'dnn', got {engine!r}")
+  c[engine_cls.name] = engine_cls.default_config()
   return c
 
 
@@ -80,41 +73,12 @@ def load_config(spec: str) -> ml_collections.ConfigDict:
 def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Shrinks a figure's config to a smoke test of seconds (``:runlocal``).
 
-  One seed, the first and last value of every independent grid axis (zipped
-  axes are kept whole), and tiny engine settings: embedded MNIST subsets in
-  place of file-backed datasets (built-in ones are kept), a 3 x 16 network
-  and 2 epochs (a dropout switch moves to epoch 1); chains of 500 steps.
+  One seed and the first and last value of every independent grid axis
+  (zipped axes are kept whole); then the engine shrinks its own settings
+  (`Engine.runlocal`).
   """
   config.seeds = 1
   for name, values in config.grid.items():
     if not isinstance(values, ml_collections.ConfigDict):
       config.grid[name] = tuple(dict.fromkeys((values[0], values[-1])))
-  if config.engine == "dnn":
-    dnn = config.dnn
-    if dnn.dataset == "orthogonal_binary":
-      # Its examples are rows of a dim x dim matrix: at most dim of them.
-      dnn.num_train, dnn.num_test = min(dnn.num_train, 100), min(dnn.num_test or 100, 100)
-    else:
-      if dnn.dataset not in ("synthetic", "mnist_embedded"):
-        dnn.dataset = "mnist_embedded"  # no files needed
-      dnn.num_train = dnn.num_test = 256
-    dnn.test_eval_size = 0
-    dnn.depth, dnn.width, dnn.num_epochs, dnn.eval_every = 3, 16, 2, 1
-    dnn.batch_size = min(dnn.batch_size, dnn.num_train)
-    if dnn.dropout_switch_epoch:
-      dnn.dropout_switch_epoch = 1
-    if "batch_size" in config.grid:
-      config.grid.batch_size = tuple(dict.fromkeys(min(b, dnn.num_train)
-                                                   for b in config.grid.batch_size))
-    if dnn.eval_every_steps:
-      # At most the steps per epoch of the largest batch.
-      largest = max(config.grid.get("batch_size", (dnn.batch_size,)))
-      dnn.eval_every_steps = min(dnn.eval_every_steps, dnn.num_train // largest)
-    dnn.resize = (10, 10)
-    dnn.grayscale = False
-    config.checkpoint_every = 1
-  elif config.engine == "springs":
-    config.springs.num_steps = 500
-    config.springs.record_every = 100 if config.springs.record_every else 0
-    config.springs.unroll = 1
-  return config
+  return engine_lib.engine_class(config).runlocal(config)

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import merging
 
 # Axis coordinates ``axis/<name>`` in results.npz: turned into coordinates.
@@ -38,31 +39,18 @@ def array_dims(key: str, trailing_ndim: int, engine: str) -> tuple[str, ...]:
   Args:
     key: the array's name in ``results.npz``.
     trailing_ndim: its number of axes after the grid axes.
-    engine: ``config.engine`` of the sweep.
+    engine: ``config.engine`` of the sweep; the engine names its outputs'
+      axes (`Engine.output_dims`).
 
   Returns:
     ``trailing_ndim`` names. Axes that no rule names are called
     ``<key>_dim<i>`` (with ``/`` replaced), so a new output never fails to load.
   """
-  if engine == "springs":
-    if key == "trajectory":
-      names = ("time", "layer")
-    elif key == "trajectory_time":
-      names = ("time",)
-    elif key == "positions":
-      names = ("block",)
-    else:
-      names = ("layer",)
-  elif key.startswith("history/steps/"):
-    names = ("epoch", "step") + ("layer",) * max(trailing_ndim - 2, 0)
-  elif key.startswith("history/") or key.startswith("trajectory"):
-    names = ("epoch",) + ("layer",) * max(trailing_ndim - 1, 0)
-  else:
-    names = ("layer",)
+  names = engine_lib.engine_class_named(engine).output_dims(key, trailing_ndim)
   if len(names) >= trailing_ndim:
-    return names[:trailing_ndim]
+    return tuple(names[:trailing_ndim])
   stem = key.replace("/", "_")
-  return names + tuple(f"{stem}_dim{i}" for i in range(len(names), trailing_ndim))
+  return tuple(names) + tuple(f"{stem}_dim{i}" for i in range(len(names), trailing_ndim))
 
 
 def result_dims(arrays: Mapping[str, np.ndarray], grid_names: Sequence[str],

@@ -55,7 +55,9 @@ _DATA_FIELDS = ("dataset", "data_dir", "resize", "num_train", "num_test",
 # config.dnn fields that go to featurespring.train.Config.
 _TRAIN_FIELDS = ("model", "depth", "width", "batch_norm", "init_scheme", "use_bias",
                  "batch_size", "optimizer", "loss", "early_stop_loss",
-                 "early_stop_delta", "test_eval_size", "eval_every", "eval_every_steps")
+                 "early_stop_delta", "divergence_factor", "stop_normalised_gradients",
+                 "test_eval_size", "eval_every",
+                 "eval_every_steps")
 # Per-net hyperparameters (featurespring.train.HParams, minus the seed).
 HPARAM_FIELDS = ("alpha", "dropout", "learning_rate", "noise", "init_scale")
 # Other per-net fields: held in the engine's state, not in HParams.
@@ -85,6 +87,8 @@ def default_config() -> ml_collections.ConfigDict:
   c.loss = "cross_entropy"      # cross_entropy | mse
   c.early_stop_loss = 1e-4      # a net stops when its epoch's train loss is below...
   c.early_stop_delta = 1e-10    # ... or changes by less than this
+  c.divergence_factor = 1e3     # diverged: a step loss above this x the first one (0 = off)
+  c.stop_normalised_gradients = True  # no gradient into biases a BatchNorm removes
   c.test_eval_size = 0          # test examples in the per-epoch metrics (0 = all)
   c.eval_every = 1              # metrics after every n-th epoch (NaN between); divides num_epochs
   c.eval_every_steps = 0        # also after every n-th step of each epoch (0 = off): history/steps/
@@ -119,6 +123,52 @@ class DnnEngine(engine_lib.Engine):
 
   name = "dnn"
   unit_name = "epoch"
+  # Nets hold activations for the whole training + test set at evaluation.
+  default_chunk_size = 128
+
+  @classmethod
+  def default_config(cls):
+    return default_config()
+
+  @classmethod
+  def output_dims(cls, key, trailing_ndim):
+    # Per-epoch histories lead with the epoch, per-step ones then the step
+    # within it; what is left of a history or trajectory is the layer.
+    if key.startswith("history/steps/"):
+      return ("epoch", "step") + ("layer",) * max(trailing_ndim - 2, 0)
+    if key.startswith(("history/", "trajectory")):
+      return ("epoch",) + ("layer",) * max(trailing_ndim - 1, 0)
+    return ("layer",)[:trailing_ndim]
+
+  @classmethod
+  def runlocal(cls, config):
+    """A 3 x 16 network for 2 epochs on 256 examples; file-backed datasets
+    become the embedded MNIST subset (built-in ones are kept); a dropout
+    switch moves to epoch 1."""
+    dnn = config.dnn
+    if dnn.dataset == "orthogonal_binary":
+      # Its examples are rows of a dim x dim matrix: at most dim of them.
+      dnn.num_train, dnn.num_test = min(dnn.num_train, 100), min(dnn.num_test or 100, 100)
+    else:
+      if dnn.dataset not in ("synthetic", "mnist_embedded"):
+        dnn.dataset = "mnist_embedded"  # no files needed
+      dnn.num_train = dnn.num_test = 256
+    dnn.test_eval_size = 0
+    dnn.depth, dnn.width, dnn.num_epochs, dnn.eval_every = 3, 16, 2, 1
+    dnn.batch_size = min(dnn.batch_size, dnn.num_train)
+    if dnn.dropout_switch_epoch:
+      dnn.dropout_switch_epoch = 1
+    if "batch_size" in config.grid:
+      config.grid.batch_size = tuple(dict.fromkeys(min(b, dnn.num_train)
+                                                   for b in config.grid.batch_size))
+    if dnn.eval_every_steps:
+      # At most the steps per epoch of the largest batch.
+      largest = max(config.grid.get("batch_size", (dnn.batch_size,)))
+      dnn.eval_every_steps = min(dnn.eval_every_steps, dnn.num_train // largest)
+    dnn.resize = (10, 10)
+    dnn.grayscale = False
+    config.checkpoint_every = 1
+    return config
 
   @classmethod
   def static_fields_of(cls, config):
@@ -245,6 +295,10 @@ class DnnEngine(engine_lib.Engine):
     history = _write_epochs(state["history"], new, state["epoch"])
     return {**state, "nets": nets, "history": history, "epoch": state["epoch"] + num_units}
 
+  def summary(self, state, num_members):
+    return _population_summary(state["nets"], state["history"], int(state["epoch"]),
+                               num_members)
+
   def finalize(self, state):
     from featurespring import train  # pylint: disable=g-import-not-at-top
     nets, history = state["nets"], state["history"]
@@ -282,6 +336,26 @@ class DnnEngine(engine_lib.Engine):
         "trajectory": history["sep/train"], "trajectory_test": history["sep/test"],
     })
     return outputs
+
+
+def _population_summary(nets, history, epoch: int, num_members: int) -> str:
+  """Loss and accuracy quantiles, nets stopped and diverged (host NumPy)."""
+  from featurespring import sharding  # pylint: disable=g-import-not-at-top
+  host = lambda leaf: sharding.to_host(leaf)[:num_members]
+  quantiles = lambda v: "/".join(f"{q:.3g}" for q in np.nanquantile(v, (0.1, 0.5, 0.9)))
+  diverged, stopped = host(nets.diverged), host(nets.stopped)
+  loss = host(nets.last_loss)
+  parts = [f"train loss q10/50/90 {quantiles(loss[~diverged]) if (~diverged).any() else '-'}"]
+  for key in ("acc/train", "acc/test"):
+    if key in history:
+      # The last evaluated epoch (eval_every may skip some; NaN there).
+      values = host(history[key])[:, :epoch]
+      evaluated = np.flatnonzero(np.isfinite(values).any(axis=0))
+      if evaluated.size and (~diverged).any():
+        parts.append(f"{key.replace('/', ' ')} {quantiles(values[~diverged, evaluated[-1]])}")
+  parts.append(f"stopped {int(stopped.sum())}/{num_members}, "
+               f"diverged {int(diverged.sum())}/{num_members}")
+  return " | ".join(parts)
 
 
 @jax.jit

@@ -18,6 +18,7 @@ import numpy as np
 
 from featurespring import sharding
 from featurespring.sweep import chunks as chunks_lib
+from featurespring.sweep import memory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +77,21 @@ def describe(sweep, num_tasks: int = 1) -> list[str]:
     lines.append(f"note: {len(chunks)} chunks over {num_tasks} tasks: the busiest task "
                  f"runs {busiest}, the others {len(chunks) // num_tasks}.")
   return lines
+
+
+def memory_lines(sweep) -> list[str]:
+  """Estimated device memory of the largest chunk (`memory` module's model)."""
+  member = memory.estimate_member_bytes(sweep.config)
+  shared = memory.shared_bytes(sweep.config)
+  largest = max(len(c.members) for c in sweep.chunks)
+  devices = jax.devices()
+  per_device = -(-largest // len(devices)) * member + shared
+  free = min(memory.device_free_bytes(d) for d in devices)
+  return [f"memory: about {member / 2**20:.3g} MiB per member, {per_device / 2**30:.3g} GiB "
+          f"per device for the largest chunk ({largest} members on {len(devices)} "
+          f"{devices[0].platform} device(s)); free now {free / 2**30:.3g} GiB per device"
+          + (" -- WARNING: may not fit; lower config.chunk_size or set it to 0 (auto)"
+             if per_device > memory.SAFETY_FRACTION * free else "")]
 
 
 def _short(values: np.ndarray, most: int = 8) -> str:

@@ -45,6 +45,9 @@ class Engine(abc.ABC):
 
   name: str = ""
   unit_name: str = "unit"
+  # Sweep-level defaults that depend on the engine (see sweep.base_config).
+  default_chunk_size: int = 4096
+  default_plot_y: str = "alpha"
   # Fields that change array shapes; members differing in them compile apart.
   # Swept string or bool fields are static too, automatically.
   static_fields: tuple[str, ...] = ()
@@ -53,6 +56,26 @@ class Engine(abc.ABC):
     """Builds the engine for ``config`` with the static fields set to ``static``."""
     self.config = config
     self.static = dict(static)
+
+  @classmethod
+  @abc.abstractmethod
+  def default_config(cls) -> ml_collections.ConfigDict:
+    """``config.<name>``: every engine setting with its default."""
+
+  @classmethod
+  def output_dims(cls, key: str, trailing_ndim: int) -> tuple[str, ...]:
+    """Names of the per-run axes of output ``key`` (``sweep.load``'s dims).
+
+    The default calls a load curve's axis ``layer``; engines name the rest.
+    May return fewer names than ``trailing_ndim``: the others get generic ones.
+    """
+    del key
+    return ("layer",) * min(trailing_ndim, 1)
+
+  @classmethod
+  def runlocal(cls, config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Shrinks ``config.<name>`` to a smoke test of seconds, in place."""
+    return config
 
   @classmethod
   def static_fields_of(cls, config: ml_collections.ConfigDict) -> tuple[str, ...]:
@@ -126,11 +149,16 @@ class Engine(abc.ABC):
     return None
 
 
-def engine_class(config: ml_collections.ConfigDict) -> type[Engine]:
-  """The engine class that ``config.engine`` names (or a "module:Class" path)."""
-  spec = ENGINES.get(config.engine, config.engine)
-  if ":" not in spec:
+def engine_class_named(engine: str) -> type[Engine]:
+  """The engine class called ``engine`` (a registry name or "module:Class")."""
+  spec = ENGINES.get(engine, engine)
+  if not isinstance(spec, str) or ":" not in spec:
     raise ValueError(f"config.engine must be one of {sorted(ENGINES)} or a "
-                     f"'module:Class' path, got {config.engine!r}")
+                     f"'module:Class' path, got {engine!r}")
   module, cls = spec.split(":")
   return getattr(importlib.import_module(module), cls)
+
+
+def engine_class(config: ml_collections.ConfigDict) -> type[Engine]:
+  """The engine class that ``config.engine`` names (or a "module:Class" path)."""
+  return engine_class_named(config.engine)

@@ -30,9 +30,19 @@ def merge(workdir: str) -> str:
     The result stem (``<workdir>/results``).
 
   Raises:
-    FileNotFoundError: if any chunk's part is missing; names them.
+    NotADirectoryError: if ``workdir`` is a file.
+    FileNotFoundError: if there is no sweep in ``workdir``, or any chunk's
+      part is missing; names them.
+    ValueError: if a part was computed with another config than the
+      manifest's (names the part and both config hashes).
+    results.CorruptFileError: if a part is unreadable or fails its checksum.
   """
-  manifest = results.read_json(os.path.join(workdir, "sweep.json"))
+  results.check_workdir(workdir)
+  manifest_path = os.path.join(workdir, "sweep.json")
+  if not os.path.exists(manifest_path):
+    raise FileNotFoundError(f"no sweep in {workdir}: sweep.json not found; run "
+                            "launch.sweep with --config first")
+  manifest = results.read_json(manifest_path)
   names = [c["name"] for c in manifest["chunks"]]
   stems = [os.path.join(workdir, "parts", n) for n in names]
   missing = [n for n, s in zip(names, stems) if not results.exists(s)]
@@ -41,7 +51,21 @@ def merge(workdir: str) -> str:
         f"cannot merge {workdir}: {len(missing)} of {len(names)} chunks have no "
         f"result yet ({', '.join(missing[:8])}{', ...' if len(missing) > 8 else ''});"
         " run the remaining tasks first")
-  parts = [results.load(s) for s in stems]
+  parts = []
+  for stem in stems:
+    try:
+      parts.append(results.load(stem))
+    except results.CorruptFileError as e:
+      raise results.CorruptFileError(
+          e.path, f"{e.problem}. Rerun the sweep (its task) to move the part "
+          "aside and compute the chunk again") from e
+    part_hash = parts[-1][1].get("config_hash")
+    if part_hash != manifest["config_hash"]:
+      raise ValueError(
+          f"{stem}.json was computed with config_hash {part_hash}, but the sweep "
+          f"in {manifest_path} has config_hash {manifest['config_hash']}: the part "
+          "comes from another config. Move it out of the workdir and rerun the "
+          "sweep to compute its chunk again")
   grid_shape = tuple(manifest["grid_shape"])
   size = int(np.prod(grid_shape))
   keys = [k for k in parts[0][0] if k != "members"]
@@ -57,10 +81,14 @@ def merge(workdir: str) -> str:
   for name, axis in manifest["grid"].items():
     merged[f"axis/{name}"] = np.asarray(axis["values"])
   sidecars = [p[1] for p in parts]
+  # Imported here: the dataset module reads merged results through this one.
+  from featurespring.sweep import dataset as dataset_lib  # pylint: disable=g-import-not-at-top
   stem = os.path.join(workdir, RESULT_STEM)
   results.save(stem, merged, {
       "config": manifest["config"], "config_hash": manifest["config_hash"],
       "grid": manifest["grid"], "grid_names": manifest["grid_names"],
+      "dims": dataset_lib.result_dims(merged, manifest["grid_names"],
+                                      manifest["config"]["engine"]),
       "grid_shape": manifest["grid_shape"],
       "seeds": manifest["grid"]["seed"]["values"],
       "arrays": {k: list(v.shape) for k, v in merged.items()},

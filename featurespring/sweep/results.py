@@ -7,28 +7,38 @@ Format (documented in ``launch/__init__.py`` for users):
   and ``axis/<name>`` coordinates; a chunk's part holds ``[members, ...]``
   arrays and ``members`` (their flat grid indices).
 - ``<stem>.json``: the full resolved config, its hash, the grid axes, seeds,
-  library versions, device kind and count, process count, wall time.
+  library versions, device kind and count, process count, wall time, and
+  ``npz_sha256``, the SHA-256 of the ``.npz`` file.
 
 Every file is written to a temporary name in the same directory and moved into
 place with ``os.replace`` (atomic on POSIX), arrays before the sidecar: a
 result exists only when its sidecar does, and a killed writer leaves at worst
 a stray ``*.tmp*`` file, never a half-written result.
+
+Files damaged afterwards (a full disk, a copy cut short, a bad block) are
+caught on reading: :func:`load` checks the ``.npz`` against its checksum, and
+every read error is a :class:`CorruptFileError` naming the file. Sidecars
+written before checksums existed have none; their ``.npz`` is trusted if it
+reads (zip CRCs still catch damaged arrays).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import platform
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from importlib import metadata as importlib_metadata
 
 import jax
 import ml_collections
 import numpy as np
+from absl import logging
 
 # Config fields that change how a sweep reports or checkpoints, never its
 # numbers; a workdir may be resumed with different values for them.
@@ -37,10 +47,31 @@ HARMLESS_FIELDS = ("progress", "checkpoint_every", "plot")
 _LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "ml_collections",
               "featurespring")
 
+# Sidecar key of the .npz file's SHA-256 (hex).
+CHECKSUM = "npz_sha256"
+
+
+class CorruptFileError(ValueError):
+  """A file that cannot be read, or whose ``.npz`` does not match its sidecar."""
+
+  def __init__(self, path: str, problem: str):
+    super().__init__(f"{path}: {problem}")
+    self.path, self.problem = path, problem
+
+
+def check_workdir(workdir: str) -> None:
+  """Raises ``NotADirectoryError`` if ``workdir`` is a file (absent is fine)."""
+  if os.path.isfile(workdir):
+    raise NotADirectoryError(f"--workdir {workdir} is a file, not a directory")
+
 
 @contextlib.contextmanager
-def _atomic_file(path: str):
-  """Yields a temp file object next to ``path``; on success moves it there."""
+def _atomic_file(path: str, exclusive: bool = False):
+  """Yields a temp file object next to ``path``; on success moves it there.
+
+  With ``exclusive``, an existing ``path`` is kept and ``FileExistsError``
+  raised: of concurrent writers, the first wins.
+  """
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".",
@@ -50,37 +81,79 @@ def _atomic_file(path: str):
   os.umask(umask)
   os.chmod(tmp, 0o666 & ~umask)
   try:
-    with os.fdopen(fd, "wb") as f:
+    with os.fdopen(fd, "w+b") as f:
       yield f
       f.flush()
       os.fsync(f.fileno())
-    os.replace(tmp, path)
+    if exclusive:
+      _link_new(tmp, path)
+    else:
+      os.replace(tmp, path)
   except BaseException:
     with contextlib.suppress(FileNotFoundError):
       os.remove(tmp)
     raise
 
 
-def write_npz(path: str, arrays: Mapping[str, np.ndarray]) -> None:
-  """Atomically writes ``arrays`` (name -> array) to ``path``."""
+def _link_new(tmp: str, path: str) -> None:
+  """Moves ``tmp`` to ``path`` unless ``path`` exists (``FileExistsError``)."""
+  try:
+    os.link(tmp, path)  # atomic create-if-absent, unlike os.replace
+  except FileExistsError:
+    raise
+  except OSError:
+    # No hard links on this filesystem (some FUSE/SMB mounts): check, then
+    # move, which only a concurrent writer in between can defeat.
+    if os.path.exists(path):
+      raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path) from None
+    os.replace(tmp, path)
+    return
+  os.remove(tmp)
+
+
+def _sha256(f) -> str:
+  return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def write_npz(path: str, arrays: Mapping[str, np.ndarray]) -> str:
+  """Atomically writes ``arrays`` (name -> array) to ``path``.
+
+  Returns:
+    The SHA-256 (hex) of the written file.
+  """
   with _atomic_file(path) as f:
     np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+    f.seek(0)
+    return _sha256(f)
 
 
-def write_json(path: str, obj) -> None:
-  """Atomically writes ``obj`` as indented JSON to ``path``."""
-  with _atomic_file(path) as f:
+def write_json(path: str, obj, exclusive: bool = False) -> None:
+  """Atomically writes ``obj`` as indented JSON to ``path``.
+
+  Raises:
+    FileExistsError: with ``exclusive``, if ``path`` exists (it is kept).
+  """
+  with _atomic_file(path, exclusive) as f:
     f.write(json.dumps(obj, indent=2, sort_keys=True, default=_json_default).encode())
 
 
 def read_json(path: str):
-  with open(path) as f:
-    return json.load(f)
+  """The JSON data in ``path``; ``CorruptFileError`` if it does not parse."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+    raise CorruptFileError(path, f"not valid JSON ({e})") from e
 
 
 def read_npz(path: str) -> dict[str, np.ndarray]:
-  with np.load(path) as data:
-    return {k: data[k] for k in data.files}
+  """The arrays in ``path``; ``CorruptFileError`` if it does not read."""
+  try:
+    with np.load(path) as data:
+      return {k: data[k] for k in data.files}
+  except (zipfile.BadZipFile, EOFError, ValueError) as e:
+    # A truncated file has no zip directory; a damaged array fails its CRC.
+    raise CorruptFileError(path, f"not a readable .npz ({type(e).__name__}: {e})") from e
 
 
 def _json_default(value):
@@ -92,9 +165,12 @@ def _json_default(value):
 
 
 def save(stem: str, arrays: Mapping[str, np.ndarray], sidecar: Mapping) -> None:
-  """Writes ``<stem>.npz`` then ``<stem>.json`` (the completion marker)."""
-  write_npz(stem + ".npz", arrays)
-  write_json(stem + ".json", sidecar)
+  """Writes ``<stem>.npz`` then ``<stem>.json`` (the completion marker).
+
+  The sidecar gets the ``.npz`` file's checksum under :data:`CHECKSUM`.
+  """
+  digest = write_npz(stem + ".npz", arrays)
+  write_json(stem + ".json", {**sidecar, CHECKSUM: digest})
 
 
 def exists(stem: str) -> bool:
@@ -102,11 +178,73 @@ def exists(stem: str) -> bool:
   return os.path.exists(stem + ".json") and os.path.exists(stem + ".npz")
 
 
-def load(stem: str) -> tuple[dict[str, np.ndarray], dict]:
-  """Reads ``(arrays, sidecar)`` written by :func:`save`."""
+def _checked_sidecar(stem: str) -> dict:
+  """The sidecar of ``stem``, after checking the ``.npz`` against its checksum."""
   if not exists(stem):
     raise FileNotFoundError(f"no complete result at {stem}.npz/.json")
-  return read_npz(stem + ".npz"), read_json(stem + ".json")
+  sidecar = read_json(stem + ".json")
+  if not isinstance(sidecar, dict):
+    raise CorruptFileError(stem + ".json",
+                           f"holds a {type(sidecar).__name__}, not a sidecar object")
+  expected = sidecar.get(CHECKSUM)
+  if expected is not None:
+    with open(stem + ".npz", "rb") as f:
+      actual = _sha256(f)
+    if actual != expected:
+      raise CorruptFileError(
+          stem + ".npz", f"SHA-256 {actual} does not match {expected} in {stem}.json "
+          "(the file was truncated, damaged or replaced after it was written)")
+  return sidecar
+
+
+def load(stem: str) -> tuple[dict[str, np.ndarray], dict]:
+  """Reads ``(arrays, sidecar)`` written by :func:`save`.
+
+  Raises:
+    FileNotFoundError: if either file is missing.
+    CorruptFileError: if either file is unreadable or they do not match.
+  """
+  sidecar = _checked_sidecar(stem)
+  return read_npz(stem + ".npz"), sidecar
+
+
+def verify(stem: str) -> None:
+  """Raises as :func:`load` does, reading the arrays only if there is no checksum."""
+  if CHECKSUM not in _checked_sidecar(stem):
+    read_npz(stem + ".npz")
+
+
+def set_aside(path: str) -> str:
+  """Moves a bad file to ``<path>.corrupt`` (``.corrupt.1``, ... if taken).
+
+  Returns:
+    Its new path.
+  """
+  target, n = path + ".corrupt", 0
+  while os.path.exists(target):
+    n += 1
+    target = f"{path}.corrupt.{n}"
+  os.replace(path, target)
+  return target
+
+
+def set_aside_if_corrupt(stem: str) -> bool:
+  """Moves the result at ``stem`` aside (see :func:`set_aside`) if it fails :func:`verify`.
+
+  Returns:
+    True if it was set aside: it no longer :func:`exists`.
+  """
+  if not exists(stem):
+    return False
+  try:
+    verify(stem)
+  except CorruptFileError as e:
+    # The sidecar first: without it the result stops existing at once.
+    moved = [set_aside(stem + ext) for ext in (".json", ".npz")]
+    logging.warning("%s; moved it aside to %s so that it is computed again", e,
+                    " and ".join(moved))
+    return True
+  return False
 
 
 def config_to_dict(config: ml_collections.ConfigDict) -> dict:

@@ -5,16 +5,20 @@ Workdir layout::
   <workdir>/sweep.json               manifest: resolved config, its hash, grid, chunks
   <workdir>/parts/chunk_NNNNN.npz    one finished chunk ([members, ...] arrays)
   <workdir>/parts/chunk_NNNNN.json   its sidecar (completion marker)
-  <workdir>/checkpoints/chunk_NNNNN.npz  state of an unfinished chunk
+  <workdir>/checkpoints/chunk_NNNNN.npz  state of an unfinished chunk (+ .prev.npz)
   <workdir>/results.npz / .json      the merged sweep ([*grid.shape, ...])
+  <workdir>/.lock[.task-I-of-N]      flock files of the run holding the workdir
 
 Starting again with the same command skips finished chunks and resumes the
-unfinished one from its checkpoint; starting with a different config (other
-than :data:`results.HARMLESS_FIELDS`) in the same workdir is refused.
+unfinished one from its checkpoint (or the one before, if the last is
+damaged); a damaged part is moved aside and its chunk runs again. Starting
+with a different config (other than :data:`results.HARMLESS_FIELDS`) in the
+same workdir is refused, and so is a second run while one holds the lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -23,11 +27,14 @@ import jax
 import ml_collections
 import numpy as np
 from absl import logging
+from jax.experimental import multihost_utils
 
 from featurespring.sweep import checkpoint
 from featurespring.sweep import chunks as chunks_lib
 from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import grid as grid_lib
+from featurespring.sweep import lock as lock_lib
+from featurespring.sweep import memory
 from featurespring.sweep import merging
 from featurespring.sweep import progress as progress_lib
 from featurespring.sweep import results
@@ -56,17 +63,36 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"config.{field} is missing; see featurespring.sweep.base_config")
   if int(config.checkpoint_every) < 1:
     raise ValueError(f"config.checkpoint_every must be >= 1, got {config.checkpoint_every}")
+  if int(config.chunk_size) < 0:
+    raise ValueError(f"config.chunk_size must be >= 1, or 0 to fit the device memory, "
+                     f"got {config.chunk_size}")
   engine_lib.engine_class(config).validate(config)
 
 
 def plan(config: ml_collections.ConfigDict) -> Plan:
-  """Validates ``config`` and lays out its grid and chunks."""
+  """Validates ``config`` and lays out its grid and chunks.
+
+  ``config.chunk_size = 0`` picks the chunk size from the devices' free
+  memory and the engine's footprint (`memory.auto_chunk_size`), logged; a
+  workdir keeps the chunks of its first run (see :func:`run`).
+  """
   validate(config)
   engine_cls = engine_lib.engine_class(config)
   grid = grid_lib.Grid.from_config(config)
-  chunks = chunks_lib.plan_chunks(grid, int(config.chunk_size),
-                                  engine_cls.static_fields_of(config))
+  chunk_size = int(config.chunk_size)
+  if chunk_size == 0:
+    chunk_size = memory.auto_chunk_size(config)
+    logging.info("config.chunk_size = 0: %d members per chunk fit the free memory of "
+                 "%d %s device(s)", chunk_size, jax.device_count(), jax.devices()[0].platform)
+  chunks = chunks_lib.plan_chunks(grid, chunk_size, engine_cls.static_fields_of(config))
   return Plan(config, engine_cls, grid, chunks)
+
+
+def _manifest_chunks(workdir: str) -> list[chunks_lib.Chunk]:
+  """The chunks recorded in a workdir's manifest."""
+  manifest = results.read_json(os.path.join(workdir, MANIFEST))
+  return [chunks_lib.Chunk(i, np.asarray(c["members"], np.int64), c["static"])
+          for i, c in enumerate(manifest["chunks"])]
 
 
 def _manifest(sweep: Plan) -> dict:
@@ -78,10 +104,25 @@ def _manifest(sweep: Plan) -> dict:
                       "static": c.static} for c in sweep.chunks]}
 
 
-def prepare_workdir(workdir: str, sweep: Plan) -> None:
-  """Writes the manifest, or checks the existing one matches this config."""
+def prepare_workdir(workdir: str, sweep: Plan,
+                    chunks: list[chunks_lib.Chunk] | None = None) -> None:
+  """Writes the manifest, or checks the existing one matches this config.
+
+  Finished parts of ``chunks`` (default: all) that are unreadable or do not
+  match their checksum are moved aside (``*.corrupt``), so they run again.
+
+  Raises:
+    NotADirectoryError: if ``workdir`` is a file.
+    WorkdirMismatchError: if the workdir holds a sweep of another config.
+  """
+  results.check_workdir(workdir)
   path = os.path.join(workdir, MANIFEST)
   manifest = _manifest(sweep)
+  if jax.process_index() == 0 and not os.path.exists(path):
+    # Array tasks start together: the first one's manifest wins, and the
+    # others check theirs against it below.
+    with contextlib.suppress(FileExistsError):
+      results.write_json(path, manifest, exclusive=True)
   if os.path.exists(path):
     existing = results.read_json(path)
     if existing["config_hash"] != manifest["config_hash"]:
@@ -90,9 +131,12 @@ def prepare_workdir(workdir: str, sweep: Plan) -> None:
           f"workdir {workdir} holds a sweep with a different config; refusing to "
           f"mix results. Use a new --workdir, or rerun with the original config. "
           f"Differences (workdir -> now): {'; '.join(diffs) or 'unknown'}")
-    return
   if jax.process_index() == 0:
-    results.write_json(path, manifest)
+    for chunk in sweep.chunks if chunks is None else chunks:
+      results.set_aside_if_corrupt(os.path.join(workdir, "parts", chunk.name))
+  if jax.process_count() > 1:
+    # Every process must then see the same finished chunks.
+    multihost_utils.sync_global_devices("featurespring.sweep.prepare_workdir")
 
 
 def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
@@ -103,8 +147,9 @@ def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
   start = time.time()
   engine_key = tuple(sorted(chunk.static.items()))
   if engine_key not in engines:
-    engines[engine_key] = sweep.engine_cls(config, chunk.static)
-  engine = engines[engine_key]
+    engines[engine_key] = (sweep.engine_cls(config, chunk.static), set())
+  # The call sizes (units per advance) this engine has compiled for.
+  engine, compiled_steps = engines[engine_key]
   static_fields = set(sweep.engine_cls.static_fields_of(config))
   # Host values are float64/int64; the devices compute in JAX's default types.
   points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
@@ -112,7 +157,10 @@ def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
             if f not in static_fields}
   # Every chunk is padded to the longest one, so one compile serves them all.
   size = sharding.padded_size(max(len(c.members) for c in sweep.chunks), mesh)
-  state = engine.init(sharding.shard_members(points, mesh, size))
+  # Every leaf on the member sharding from the start: otherwise the first
+  # advance sees replicated leaves and the second one compiles again.
+  state = sharding.shard_state(engine.init(sharding.shard_members(points, mesh, size)),
+                               mesh, size)
   unit, total = 0, engine.num_units(config)
   checkpoint_path = os.path.join(workdir, "checkpoints", chunk.name + ".npz")
   restored = checkpoint.restore(checkpoint_path, state)
@@ -126,7 +174,9 @@ def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
     state = jax.block_until_ready(engine.advance(state, step))
     unit += step
     progress.update(position, chunk.name, unit, total, step * len(chunk.members),
-                    force=unit == total)
+                    force=unit == total, compiled=step not in compiled_steps,
+                    summary=engine.summary(state, len(chunk.members)))
+    compiled_steps.add(step)
     if unit < total:
       checkpoint.save(checkpoint_path, state, unit)
   outputs = sharding.gather_members(engine.finalize(state), len(chunk.members))
@@ -139,17 +189,17 @@ def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
         "resumed_from_unit": restored[1] if restored else 0,
         "config_hash": results.config_hash(config),
         "environment": results.environment()})
-    if os.path.exists(checkpoint_path):
-      os.remove(checkpoint_path)
+    checkpoint.remove(checkpoint_path)
 
 
-def run(config: ml_collections.ConfigDict, workdir: str,
+def run(config: ml_collections.ConfigDict | Plan, workdir: str,
         task_index: int | None = None, num_tasks: int | None = None,
         mesh=None, merge: bool | None = None) -> str | None:
   """Runs this task's chunks of the sweep ``config`` into ``workdir``.
 
   Args:
-    config: a resolved sweep config (see :func:`featurespring.sweep.base_config`).
+    config: a resolved sweep config (see :func:`featurespring.sweep.base_config`),
+      or its :func:`plan` (then not validated again).
     workdir: where parts, checkpoints and results go.
     task_index: this task's index; default from SLURM, else 0.
     num_tasks: number of tasks; default from SLURM, else 1.
@@ -158,24 +208,38 @@ def run(config: ml_collections.ConfigDict, workdir: str,
 
   Returns:
     The stem of the merged result, or ``None`` if not merged.
+
+  Raises:
+    lock.WorkdirLockedError: another run (or the same task of an array job)
+      is using ``workdir``.
   """
-  sweep = plan(config)
+  sweep = config if isinstance(config, Plan) else plan(config)
+  config = sweep.config
   task_index, num_tasks = chunks_lib.task_from_env(task_index, num_tasks)
   mesh = sharding.member_mesh() if mesh is None else mesh
-  prepare_workdir(workdir, sweep)
-  mine = chunks_lib.chunks_for_task(sweep.chunks, task_index, num_tasks)
-  todo = [c for c in mine if not results.exists(os.path.join(workdir, "parts", c.name))]
-  logging.info("task %d/%d: %d of %d chunks, %d to run (%d finished before); "
-               "%d devices", task_index, num_tasks, len(mine), len(sweep.chunks),
-               len(todo), len(mine) - len(todo), mesh.size)
-  progress = progress_lib.Progress(
-      len(todo), sweep.engine_cls.num_units(config) * sum(len(c.members) for c in todo),
-      sweep.engine_cls.unit_name, float(config.progress.log_every_s))
-  engines = {}  # one engine (and its compiles) per static group
-  for position, chunk in enumerate(todo):
-    run_chunk(sweep, chunk, workdir, mesh, progress, position, engines)
-  if merge is None:
-    merge = num_tasks == 1
-  if merge and jax.process_index() == 0:
-    return merging.merge(workdir)
+  with lock_lib.WorkdirLock(workdir, task_index, num_tasks):
+    mine = chunks_lib.chunks_for_task(sweep.chunks, task_index, num_tasks)
+    prepare_workdir(workdir, sweep, mine)
+    recorded = _manifest_chunks(workdir)
+    if [(c.members.tolist(), c.static) for c in recorded] != [
+        (c.members.tolist(), c.static) for c in sweep.chunks]:
+      # An automatic chunk size may differ from the first run's (free memory
+      # changes): finished parts define the chunks, so keep the recorded ones.
+      logging.info("using the %d chunks recorded in %s", len(recorded), MANIFEST)
+      sweep = dataclasses.replace(sweep, chunks=recorded)
+      mine = chunks_lib.chunks_for_task(sweep.chunks, task_index, num_tasks)
+    todo = [c for c in mine if not results.exists(os.path.join(workdir, "parts", c.name))]
+    logging.info("task %d/%d: %d of %d chunks, %d to run (%d finished before); "
+                 "%d devices", task_index, num_tasks, len(mine), len(sweep.chunks),
+                 len(todo), len(mine) - len(todo), mesh.size)
+    progress = progress_lib.Progress(
+        len(todo), sweep.engine_cls.num_units(config) * sum(len(c.members) for c in todo),
+        sweep.engine_cls.unit_name, float(config.progress.log_every_s))
+    engines = {}  # one engine (and its compiles) per static group
+    for position, chunk in enumerate(todo):
+      run_chunk(sweep, chunk, workdir, mesh, progress, position, engines)
+    if merge is None:
+      merge = num_tasks == 1
+    if merge and jax.process_index() == 0:
+      return merging.merge(workdir)
   return None

@@ -20,6 +20,7 @@ one unit.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import jax
@@ -28,6 +29,7 @@ import ml_collections
 import numpy as np
 
 from featurespring import metrics
+from featurespring import schema
 from featurespring import springs
 from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import grid as grid_lib
@@ -36,35 +38,44 @@ from featurespring import sharding
 # Units (segments of steps) per chain run: progress lines and checkpoints.
 _UNITS_PER_RUN = 100
 
-# config.springs fields passed to ChainConfig under the same name.
-_CHAIN_FIELDS = ("num_blocks", "k", "target", "noise", "dt", "gamma", "noise_decay",
-                 "noise_dist", "noise_cut", "synchronous", "dynamics", "stop_rtol",
-                 "stop_window", "generator")
+@dataclasses.dataclass(frozen=True)
+class ChainRun:
+  """The settings of a swept chain run that ``springs.ChainConfig`` lacks.
+
+  Friction is swept as ``mu`` and ``mu_ratio``, the paper's parametrisation
+  with a fixed ratio, rather than as ``ChainConfig.mu_right`` / ``mu_left``.
+
+  Attributes:
+    mu: mu_r, friction for rightward motion (mu_l = mu_ratio * mu), >= 0.
+    mu_ratio: mu_l / mu_r (> 1: noise drives concave -> convex), >= 0.
+    num_steps: time steps per chain.
+    record_every: snapshot the load curve every n steps (0: never).
+    unroll: time steps per scan iteration (1 measured fastest on CPU).
+  """
+  mu: float = 0.02
+  mu_ratio: float = 2.0
+  num_steps: int = 20_000
+  record_every: int = 0
+  unroll: int = 1
+
+
+# ChainConfig fields that the sweep sets through ChainRun's mu and mu_ratio.
+_FRICTION_FIELDS = ("mu_right", "mu_left")
+
+
+def settings() -> list[schema.Setting]:
+  """Every ``config.springs`` field: ``ChainConfig``'s, then ``ChainRun``'s."""
+  return (schema.dataclass_settings(springs.ChainConfig, exclude=_FRICTION_FIELDS)
+          + schema.dataclass_settings(ChainRun))
 
 
 def default_config() -> ml_collections.ConfigDict:
   """``config.springs`` defaults: the first-order chain of paper Fig. 3."""
-  c = ml_collections.ConfigDict()
-  c.num_blocks = 7                  # L blocks (L + 1 springs, L + 1 load-curve points)
-  c.k = 1.0                         # spring modulus
-  c.target = 1.0                    # y, position of the pulled end (total load)
-  c.mu = 0.02                       # mu_r, friction for rightward motion
-  c.mu_ratio = 2.0                  # mu_l / mu_r (> 1: noise drives concave -> convex)
-  c.noise = 0.0                     # eps, noise level
-  c.dt = 0.05                       # time step eta
-  c.gamma = 1.0                     # damping (second-order and Langevin dynamics)
-  c.noise_decay = 0.0               # lambda in eps(t) = eps exp(-lambda t)
-  c.noise_dist = "truncated_normal"  # gaussian | truncated_normal | uniform
-  c.noise_cut = 2.0                 # truncation of the normal noise, in std units
-  c.synchronous = False             # one noise draw shared by all blocks (Fig. 4)
-  c.dynamics = "first_order"        # first_order | second_order | langevin
-  c.stop_rtol = 0.0                 # relative-change stopping rule (0: off)
-  c.stop_window = 100               # steps between stopping checks
-  c.generator = "counter_hash"      # noise generator: counter_hash | threefry
-  c.num_steps = 20_000              # time steps per chain
-  c.record_every = 0                # snapshot the load curve every n steps (0: never)
-  c.unroll = 1                      # time steps per scan iteration (1 measured fastest on CPU)
-  return c
+  return schema.to_config(settings())
+
+
+_CHAIN_FIELDS = tuple(f.name for f in dataclasses.fields(springs.ChainConfig)
+                      if f.name not in _FRICTION_FIELDS)
 
 
 class SpringsEngine(engine_lib.Engine):
@@ -72,7 +83,26 @@ class SpringsEngine(engine_lib.Engine):
 
   name = "springs"
   unit_name = "segment"
+  default_plot_y = "mu"
   static_fields = ("num_blocks", "stop_window", "num_steps", "record_every", "unroll")
+
+  @classmethod
+  def default_config(cls):
+    return default_config()
+
+  @classmethod
+  def output_dims(cls, key, trailing_ndim):
+    names = {"trajectory": ("time", "layer"), "trajectory_time": ("time",),
+             "positions": ("block",)}
+    return names.get(key, ("layer",))[:trailing_ndim]
+
+  @classmethod
+  def runlocal(cls, config):
+    """Chains of 500 steps."""
+    config.springs.num_steps = 500
+    config.springs.record_every = 100 if config.springs.record_every else 0
+    config.springs.unroll = 1
+    return config
 
   @classmethod
   def validate(cls, config):

@@ -1,0 +1,245 @@
+"""Fault probes on sweep workdirs: damaged files, concurrent and killed runs, mixed configs.
+
+Each test damages a workdir the way a full disk, a cut copy, a second
+terminal or ``kill -9`` would, and checks that the sweep either recovers to
+the undamaged numbers or stops with an error naming the file or process.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from featurespring import sweep
+from featurespring.sweep import checkpoint
+from featurespring.sweep import lock
+from featurespring.sweep import results
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_springs_config():
+  config = sweep.base_config("springs")
+  config.seeds = 2
+  config.grid.mu = (0.0, 0.02)
+  config.grid.noise = (0.0, 0.004, 0.008)
+  config.springs.num_steps = 300
+  config.springs.unroll = 1
+  config.chunk_size = 5  # 12 members: chunks 0, 1, 2
+  return config
+
+
+def assert_same_result(workdir, expected):
+  arrays, _ = sweep.load_result(str(workdir))
+  assert sorted(arrays) == sorted(expected)
+  for key in expected:
+    np.testing.assert_array_equal(arrays[key], expected[key], err_msg=key)
+
+
+def truncate(path):
+  size = os.path.getsize(path)
+  with open(path, "r+b") as f:
+    f.truncate(size // 2)
+
+
+def strip_checksums(workdir):
+  """Makes the parts' sidecars look like those written before checksums."""
+  for name in os.listdir(workdir / "parts"):
+    if name.endswith(".json"):
+      sidecar = json.loads((workdir / "parts" / name).read_text())
+      del sidecar[results.CHECKSUM]
+      (workdir / "parts" / name).write_text(json.dumps(sidecar))
+
+
+@pytest.mark.parametrize("damage, bad_file", [
+    (lambda w: truncate(w / "parts" / "chunk_00001.npz"), "chunk_00001.npz"),
+    (lambda w: (strip_checksums(w), truncate(w / "parts" / "chunk_00001.npz")),
+     "chunk_00001.npz"),
+    (lambda w: (w / "parts" / "chunk_00002.json").write_text('{"chunk": "chunk_0'),
+     "chunk_00002.json"),
+], ids=["truncated_npz", "truncated_npz_old_sidecar", "garbage_sidecar"])
+def test_damaged_part_is_named_then_set_aside_and_computed_again(tmp_path, caplog, damage,
+                                                                bad_file):
+  config = tiny_springs_config()
+  sweep.run(config, str(tmp_path))
+  expected, _ = sweep.load_result(str(tmp_path))
+  damage(tmp_path)
+  with pytest.raises(ValueError, match=bad_file):  # a results.CorruptFileError
+    sweep.merge(str(tmp_path))
+  sweep.run(config, str(tmp_path))
+  assert_same_result(tmp_path, expected)
+  assert (tmp_path / "parts" / (bad_file + ".corrupt")).exists()  # kept, not deleted
+  warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+  assert any(bad_file in w and ".corrupt" in w for w in warnings), warnings
+
+
+def test_sidecars_without_checksum_are_still_read(tmp_path):
+  config = tiny_springs_config()
+  sweep.run(config, str(tmp_path))
+  expected, _ = sweep.load_result(str(tmp_path))
+  strip_checksums(tmp_path)
+  parts = sorted(os.listdir(tmp_path / "parts"))
+  sweep.run(config, str(tmp_path))
+  assert sorted(os.listdir(tmp_path / "parts")) == parts  # nothing set aside
+  assert_same_result(tmp_path, expected)
+
+
+def tiny_dnn_config():
+  config = sweep.base_config("dnn")
+  d = config.dnn
+  d.dataset, d.num_train, d.num_test, d.batch_size = "synthetic", 64, 32, 32
+  d.depth, d.width, d.num_epochs = 1, 4, 3
+  config.checkpoint_every = 1  # checkpoints after epochs 1 and 2
+  return config
+
+
+class Interrupted(Exception):
+  pass
+
+
+def test_truncated_checkpoint_resumes_from_the_previous_one(tmp_path, monkeypatch, caplog):
+  config = tiny_dnn_config()
+  sweep.run(config, str(tmp_path / "straight"))
+  expected, _ = sweep.load_result(str(tmp_path / "straight"))
+  workdir = tmp_path / "interrupted"
+  save = checkpoint.save
+
+  def save_then_stop(path, state, unit):
+    save(path, state, unit)
+    if unit == 2:
+      raise Interrupted
+
+  monkeypatch.setattr(checkpoint, "save", save_then_stop)
+  with pytest.raises(Interrupted):
+    sweep.run(config, str(workdir))
+  monkeypatch.undo()
+  latest = workdir / "checkpoints" / "chunk_00000.npz"
+  assert (workdir / "checkpoints" / "chunk_00000.prev.npz").exists()
+  truncate(latest)
+  sweep.run(config, str(workdir))
+  assert_same_result(workdir, expected)
+  _, sidecar = sweep.load_result(str(workdir))
+  assert sidecar["parts"]["chunk_00000"]["resumed_from_unit"] == 1
+  assert sorted(os.listdir(workdir / "checkpoints")) == ["chunk_00000.npz.corrupt"]
+  warnings = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+  assert "chunk_00000.npz: not a readable .npz" in warnings
+  assert "chunk_00000.prev.npz" in warnings
+
+
+def test_checkpoint_survives_a_kill_between_its_moves_and_damage_to_both(tmp_path):
+  path = str(tmp_path / "c.npz")
+  template = {"w": jnp.zeros(3), "step": 0}
+  checkpoint.save(path, {"w": jnp.ones(3), "step": 1}, 1)
+  checkpoint.save(path, {"w": jnp.full(3, 2.0), "step": 2}, 2)
+  state, unit = checkpoint.restore(path, template)
+  assert unit == 2 and state["step"] == 2
+  os.replace(path, checkpoint.previous_path(path))  # as if killed between the moves
+  state, unit = checkpoint.restore(path, template)
+  assert unit == 2
+  np.testing.assert_array_equal(state["w"], [2.0, 2.0, 2.0])
+  (tmp_path / "c.prev.npz").write_bytes(b"")
+  assert checkpoint.restore(path, template) is None  # the chunk restarts
+  assert sorted(os.listdir(tmp_path)) == ["c.prev.npz.corrupt"]
+
+
+def read_text(path):
+  try:
+    return path.read_text()
+  except FileNotFoundError:
+    return ""
+
+
+# A run that takes the workdir and then stays in its first chunk, as a long
+# one would, until it is killed.
+HOLDER = """
+import sys, time
+sys.path.insert(0, {tests!r})
+import test_workdir_faults
+from featurespring import sweep
+from featurespring.sweep import runner
+runner.run_chunk = lambda *args: time.sleep(600)
+sweep.run(test_workdir_faults.tiny_springs_config(), sys.argv[1])
+"""
+
+
+def test_second_run_is_refused_naming_the_first_and_a_killed_run_frees_the_workdir(tmp_path):
+  workdir = tmp_path / "w"
+  holder = subprocess.Popen(
+      [sys.executable, "-c", HOLDER.format(tests=os.path.join(REPO, "tests")), str(workdir)],
+      cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  try:
+    deadline = time.monotonic() + 120
+    while (holder.poll() is None and time.monotonic() < deadline
+           and f'"pid": {holder.pid}' not in read_text(workdir / ".lock")):
+      time.sleep(0.05)
+    assert holder.poll() is None, holder.communicate()[1][-3000:]
+    with pytest.raises(lock.WorkdirLockedError,
+                       match=f"in use by another run: pid {holder.pid} on host .* since "):
+      sweep.run(tiny_springs_config(), str(workdir))
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+  finally:
+    holder.kill()
+    holder.wait()
+  assert f'"pid": {holder.pid}' in read_text(workdir / ".lock")  # left behind, but not held
+  sweep.run(tiny_springs_config(), str(workdir))
+  assert results.exists(str(workdir / "results"))
+
+
+def test_array_tasks_share_a_workdir_but_no_task_runs_twice(tmp_path):
+  workdir = str(tmp_path)
+  with lock.WorkdirLock(workdir, 0, 2):
+    with lock.WorkdirLock(workdir, 1, 2):
+      pass
+    with pytest.raises(lock.WorkdirLockedError, match=rf"pid {os.getpid()} .*task-0-of-2"):
+      lock.WorkdirLock(workdir, 0, 2).acquire()
+    with pytest.raises(lock.WorkdirLockedError, match="tasks of an array job"):
+      lock.WorkdirLock(workdir).acquire()
+  with lock.WorkdirLock(workdir):
+    with pytest.raises(lock.WorkdirLockedError, match=rf"pid {os.getpid()} .*\.lock\. "):
+      lock.WorkdirLock(workdir, 1, 2).acquire()
+  lock.WorkdirLock(workdir, 1, 2).acquire().release()
+
+
+def test_manifest_is_created_once_among_concurrent_writers(tmp_path):
+  path = str(tmp_path / "sweep.json")
+  results.write_json(path, {"first": True}, exclusive=True)
+  with pytest.raises(FileExistsError):
+    results.write_json(path, {"first": False}, exclusive=True)
+  assert results.read_json(path) == {"first": True}
+  assert os.listdir(tmp_path) == ["sweep.json"]
+
+
+def test_merge_refuses_a_part_from_another_config(tmp_path):
+  config = tiny_springs_config()
+  sweep.run(config, str(tmp_path / "a"), merge=False)
+  other = tiny_springs_config()
+  other.springs.k = 0.5
+  sweep.run(other, str(tmp_path / "b"), merge=False)
+  for ext in (".npz", ".json"):
+    shutil.copy(tmp_path / "b" / "parts" / f"chunk_00001{ext}", tmp_path / "a" / "parts")
+  with pytest.raises(ValueError, match=(
+      rf"chunk_00001\.json was computed with config_hash {sweep.config_hash(other)}, "
+      rf"but the sweep in .*sweep\.json has config_hash {sweep.config_hash(config)}")):
+    sweep.merge(str(tmp_path / "a"))
+
+
+def test_missing_empty_or_file_workdir_is_named(tmp_path):
+  for workdir in (tmp_path / "missing", tmp_path):
+    with pytest.raises(FileNotFoundError, match=(
+        f"^no sweep in {workdir}: sweep.json not found; run launch.sweep with --config first$")):
+      sweep.merge(str(workdir))
+  path = tmp_path / "a_file"
+  path.write_text("")
+  message = f"^--workdir {path} is a file, not a directory$"
+  with pytest.raises(NotADirectoryError, match=message):
+    sweep.merge(str(path))
+  with pytest.raises(NotADirectoryError, match=message):
+    sweep.run(tiny_springs_config(), str(path))
