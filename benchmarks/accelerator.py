@@ -353,7 +353,7 @@ def _small_network():
   ``:runlocal`` size (also the quick run's scaling network, so that the
   compiles are shared)."""
   config = sweep.load_config(os.path.join(REPO, DIAGRAMS["fig1c_dropout"]) + ":runlocal")
-  return dnn_engine.DnnEngine(config, {}), _grid_hparams(config)
+  return dnn_engine.DnnEngine(config, {}, sweep.Grid.from_config(config)), _grid_hparams(config)
 
 
 def check_networks(sizes: Sizes, device, cpu) -> dict:
@@ -532,7 +532,7 @@ def _epoch_flops_of_grid(config) -> float:
   grid = sweep.Grid.from_config(config)
   batches = grid.points(np.arange(grid.size)).get(
       "batch_size", np.full(grid.size, config.dnn.batch_size))
-  engine = dnn_engine.DnnEngine(config, {})
+  engine = dnn_engine.DnnEngine(config, {}, sweep.Grid.from_config(config))
   values, counts = np.unique(batches, return_counts=True)
   return sum(n * net_epoch_flops(engine, b) for b, n in zip(values, counts))
 
@@ -608,7 +608,7 @@ def run_networks(sizes: Sizes, budget: Budget) -> dict:
         continue
       # Budget guard: a diagram with g static groups costs about g compiles.
       config = _diagram_config(DIAGRAMS[name], sizes, dataset)
-      groups = len(dnn_engine.DnnEngine.static_groups(config))
+      groups = len(dnn_engine.DnnEngine.static_groups(config, sweep.Grid.from_config(config)))
       per_group = max(spent, default=sizes.min_network_seconds)
       if budget.available() < max(sizes.min_network_seconds, groups * per_group * 0.5):
         out["diagrams"][name] = {"skipped": f"budget: {budget.available():.0f} s left "
@@ -630,7 +630,7 @@ def run_scaling(sizes: Sizes, budget: Budget) -> dict:
     epochs, fits = sizes.net_epochs, None
   else:
     config = _diagram_config(DIAGRAMS["fig1c_dropout"], sizes, _mnist_or_embedded()[0])
-    engine, hparams = dnn_engine.DnnEngine(config, {}), _grid_hparams(config)
+    engine, hparams = dnn_engine.DnnEngine(config, {}, sweep.Grid.from_config(config)), _grid_hparams(config)
     # The epochs of one sweep call (checkpoint_every): one compile per size.
     epochs = int(config.checkpoint_every)
     config.seeds = 10**6  # so that the grid never caps the chunk

@@ -50,8 +50,15 @@ def _attribute_docs(cls) -> dict[str, str]:
 
 
 def _first_sentence(text: str) -> str:
-  sentence = re.split(r"(?<=[.;])\s", text, maxsplit=1)[0]
+  # A sentence ends at a period after a word, not at an ellipsis ("... or").
+  sentence = re.split(r"(?<=[\w)`'\]][.;])\s", text, maxsplit=1)[0]
   return sentence.rstrip(".;")
+
+
+def _public_owner(owner: str) -> str:
+  """``featurespring.data._load.load`` -> ``data.load`` (private modules left out)."""
+  parts = [p for p in owner.split(".") if not p.startswith("_")]
+  return ".".join(parts[1:] if parts[0] == "featurespring" else parts)
 
 
 def dataclass_settings(cls, *, exclude: Iterable[str] = (),
@@ -147,6 +154,6 @@ def markdown_table(settings: Iterable[Setting]) -> str:
   rows = ["| field | default | defined in | meaning |", "| --- | --- | --- | --- |"]
   for s in settings:
     default = repr(s.default).replace("|", "\\|")
-    rows.append(f"| `{s.name}` | `{default}` | `{s.owner.rsplit('.', 1)[-1]}` | "
+    rows.append(f"| `{s.name}` | `{default}` | `{_public_owner(s.owner)}` | "
                 f"{_first_sentence(s.doc).replace('|', '/')} |")
   return "\n".join(rows)

@@ -27,7 +27,7 @@ def make_engine(config):
   """The engine and initial state of the sweep's one chunk, as the runner builds them."""
   plan = sweep.plan(config)
   (chunk,) = plan.chunks
-  engine = plan.engine_cls(config, chunk.static)
+  engine = plan.engine_cls(config, chunk.static, plan.grid)
   static = set(plan.engine_cls.static_fields_of(config))
   points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
             for f, v in plan.grid.points(chunk.members).items() if f not in static}

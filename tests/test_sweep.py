@@ -196,7 +196,7 @@ def test_springs_chunk_checkpoints_inside_the_run_and_resumes_exactly(tmp_path):
   assert units == 10  # 300 steps in segments of 30 (whole snapshot intervals)
   points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
             for f, v in plan.grid.points(plan.chunks[0].members).items()}
-  engine = engine_cls(config, plan.chunks[0].static)
+  engine = engine_cls(config, plan.chunks[0].static, plan.grid)
   straight = engine.finalize(engine.advance(engine.init(points), units))
   # Three units, a checkpoint, a fresh process's template, the rest.
   path = str(tmp_path / "chunk.npz")
@@ -220,7 +220,7 @@ def test_automatic_chunk_size_is_fixed_by_the_workdirs_first_run(tmp_path, monke
   config = tiny_springs_config()
   config.chunk_size = 0  # fit the device memory
   sizes = iter([5, 5, 3])  # free memory changed before the last run
-  monkeypatch.setattr(memory, "auto_chunk_size", lambda config: next(sizes))
+  monkeypatch.setattr(memory, "auto_chunk_size", lambda config, grid: next(sizes))
   first = sweep.plan(config)
   assert [len(c.members) for c in first.chunks] == [5, 5, 2]
   # The first task of an array job stops after its chunk...

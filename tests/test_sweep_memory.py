@@ -29,7 +29,7 @@ def fake_device(limit, in_use):
 
 def test_dnn_estimate_bounds_the_compiled_epoch_program():
   config = small_dnn_config()
-  engine = dnn_engine.DnnEngine(config, {})
+  engine = dnn_engine.DnnEngine(config, {}, sweep.Grid.from_config(config))
   num_nets = 4
   state = train.init(engine.train_config,
                      train.HParams.create(seed=np.arange(num_nets), dropout=0.1),

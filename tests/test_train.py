@@ -12,7 +12,7 @@ import pytest
 from featurespring import data as data_lib
 from featurespring import metrics
 from featurespring import train
-from featurespring.train import grid
+from featurespring.sweep import grid as grid_lib
 from featurespring.train import loop
 
 # Small enough to compile and run in seconds; 4 steps per epoch. Compiles
@@ -304,7 +304,7 @@ def test_grid_pads_axes_that_differ_between_groups():
   second = {"sep/train": np.zeros((1, 2, 3), np.float32),
             "steps/step": np.zeros((1, 2, 1), np.int32),
             "stop_epoch": np.array([6])}
-  flat = grid._scatter_groups([([0, 2], first), ([1], second)], 3)
+  flat = grid_lib.scatter_members([([0, 2], first), ([1], second)], 3)
   np.testing.assert_array_equal(flat["stop_epoch"], [4, 6, 5])
   np.testing.assert_array_equal(flat["sep/train"][:, 0],
                                 [[1, 1, np.nan], [0, 0, 0], [1, 1, np.nan]])

@@ -82,3 +82,22 @@ def runlocal(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     if not isinstance(values, ml_collections.ConfigDict):
       config.grid[name] = tuple(dict.fromkeys((values[0], values[-1])))
   return engine_lib.engine_class(config).runlocal(config)
+
+
+def reference_markdown() -> str:
+  """``docs/config.md``: every engine setting, its default, home and meaning.
+
+  Regenerate with ``python -m launch.docs`` (a test checks that the file is
+  current).
+  """
+  from featurespring import schema  # pylint: disable=g-import-not-at-top
+  parts = ["# Config reference", "",
+           "Generated from the dataclasses that define each setting "
+           "(`python -m launch.docs`); each is "
+           "`config.<engine>.<field>` in a sweep config, `--config.<engine>.<field>=...` "
+           "on the command line, and a grid axis with `--config.grid.<field>='(a,b)'` "
+           "(fields that change shapes compile once per value)."]
+  for name in sorted(engine_lib.ENGINES):
+    engine_cls = engine_lib.engine_class_named(name)
+    parts += ["", f"## `config.{name}`", "", schema.markdown_table(engine_cls.settings())]
+  return "\n".join(parts) + "\n"

@@ -37,6 +37,7 @@ resumed at any epoch equals an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 
@@ -46,61 +47,68 @@ import ml_collections
 import numpy as np
 
 from featurespring import metrics
+from featurespring import schema
 from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import grid as grid_lib
 
-# config.dnn fields that go to featurespring.data.load.
-_DATA_FIELDS = ("dataset", "data_dir", "resize", "num_train", "num_test",
-                "data_seed", "grayscale", "regression")
-# config.dnn fields that go to featurespring.train.Config.
-_TRAIN_FIELDS = ("model", "depth", "width", "batch_norm", "init_scheme", "use_bias",
-                 "batch_size", "optimizer", "loss", "early_stop_loss",
-                 "early_stop_delta", "divergence_factor", "stop_normalised_gradients",
-                 "test_eval_size", "eval_every",
-                 "eval_every_steps")
-# Per-net hyperparameters (featurespring.train.HParams, minus the seed).
-HPARAM_FIELDS = ("alpha", "dropout", "learning_rate", "noise", "init_scale")
-# Other per-net fields: held in the engine's state, not in HParams.
-_PER_NET_FIELDS = HPARAM_FIELDS + ("dropout_switch_rate",)
+@dataclasses.dataclass(frozen=True)
+class DataChoice:
+  """The dataset of a network sweep (its other data settings are `data.load`'s).
+
+  Attributes:
+    dataset: mnist | fashion_mnist | cifar10 | mnist_embedded | synthetic |
+      orthogonal_binary (see `featurespring.data.load`).
+  """
+  dataset: str = "mnist"
+
+
+# data.load keyword arguments that a sweep sets (seed named data_seed: the
+# sweep's seed axis is the nets' own).
+_LOAD_ARGS = ("data_dir", "resize", "num_train", "num_test", "seed", "grayscale",
+              "regression")
+# train.Config fields that follow from the data or the grid, not settings.
+_DERIVED_TRAIN_FIELDS = ("image_shape", "regression", "num_classes", "use_dropout",
+                         "use_noise")
+
+
+def settings() -> list[schema.Setting]:
+  """Every ``config.dnn`` field, each defined once where the engine uses it:
+  the dataset, `data.load`'s arguments, `train.Config`, `train.HParams`
+  (the seed is the grid's seed axis) and `train.schedule.Schedule`."""
+  from featurespring import data as data_lib  # pylint: disable=g-import-not-at-top
+  from featurespring import train  # pylint: disable=g-import-not-at-top
+  return (schema.dataclass_settings(DataChoice)
+          + schema.signature_settings(data_lib.load, include=_LOAD_ARGS,
+                                      rename={"seed": "data_seed"})
+          + schema.dataclass_settings(train.Config, exclude=_DERIVED_TRAIN_FIELDS)
+          + schema.dataclass_settings(train.HParams, exclude=("seed",))
+          + schema.dataclass_settings(train.Schedule))
 
 
 def default_config() -> ml_collections.ConfigDict:
   """``config.dnn`` defaults: the paper's default experiment (SPEC §2, SM S3)."""
-  c = ml_collections.ConfigDict()
-  c.dataset = "mnist"           # mnist | fashion_mnist | cifar10 | mnist_embedded | synthetic
-                                # | orthogonal_binary
-  c.regression = ""             # '' classification, else a regression target: teacher | digit
-  c.data_dir = ""               # '' = $FEATURESPRING_DATA_DIR, else ../shared/data
-  c.resize = (10, 10)           # images resized to (height, width), then flattened
-  c.num_train = 2560            # class-balanced training subset
-  c.num_test = 0                # test examples (0 = the whole test split)
-  c.data_seed = 0               # seed of the training subset
-  c.grayscale = False           # colour images to luma (CIFAR-10)
-  c.model = "mlp"               # mlp | cnn
-  c.depth = 7                   # hidden layers (load curve has depth + 1 points)
-  c.width = 100                 # hidden units (MLP) or channels (CNN)
-  c.batch_norm = True           # BatchNorm (else the variance-preserving constant)
-  c.init_scheme = "torch"       # torch | lecun | orthogonal
-  c.use_bias = True             # biases in the linear layers
-  c.batch_size = 2560           # examples per step (full batch by default)
-  c.optimizer = "adam"          # any optax optimiser taking learning_rate
-  c.loss = "cross_entropy"      # cross_entropy | mse
-  c.early_stop_loss = 1e-4      # a net stops when its epoch's train loss is below...
-  c.early_stop_delta = 1e-10    # ... or changes by less than this
-  c.divergence_factor = 1e3     # diverged: a step loss above this x the first one (0 = off)
-  c.stop_normalised_gradients = True  # no gradient into biases a BatchNorm removes
-  c.test_eval_size = 0          # test examples in the per-epoch metrics (0 = all)
-  c.eval_every = 1              # metrics after every n-th epoch (NaN between); divides num_epochs
-  c.eval_every_steps = 0        # also after every n-th step of each epoch (0 = off): history/steps/
-  c.alpha = 0.0                 # LeakyReLU slope (1 - nonlinearity): 0 ReLU, 1 linear
-  c.dropout = 0.0               # dropout rate after each hidden activation
-  c.learning_rate = 1e-3        # optimiser step size
-  c.noise = 0.0                 # label + data noise level n (SPEC §2(a))
-  c.init_scale = 1.0            # multiplier on the initial weights
-  c.num_epochs = 100            # epochs per net
-  c.dropout_switch_epoch = 0    # after this many epochs (0 = never) dropout becomes...
-  c.dropout_switch_rate = 0.0   # ... this rate (per net; paper S2)
-  return c
+  return schema.to_config(settings())
+
+
+def _field_names(cls, exclude=()) -> tuple[str, ...]:
+  return tuple(f.name for f in dataclasses.fields(cls) if f.name not in exclude)
+
+
+def _train_fields() -> tuple[str, ...]:
+  from featurespring import train  # pylint: disable=g-import-not-at-top
+  return _field_names(train.Config, _DERIVED_TRAIN_FIELDS)
+
+
+def hparam_fields() -> tuple[str, ...]:
+  """Per-net hyperparameters (``train.HParams``, minus the seed)."""
+  from featurespring import train  # pylint: disable=g-import-not-at-top
+  return _field_names(train.HParams, ("seed",))
+
+
+def _per_net_fields() -> tuple[str, ...]:
+  """Fields that vary across a compiled batch (the others change the program)."""
+  from featurespring import train  # pylint: disable=g-import-not-at-top
+  return hparam_fields() + train.schedule.PER_NET_FIELDS
 
 
 @functools.lru_cache(maxsize=4)
@@ -127,8 +135,8 @@ class DnnEngine(engine_lib.Engine):
   default_chunk_size = 128
 
   @classmethod
-  def default_config(cls):
-    return default_config()
+  def settings(cls):
+    return settings()
 
   @classmethod
   def output_dims(cls, key, trailing_ndim):
@@ -153,7 +161,7 @@ class DnnEngine(engine_lib.Engine):
       if dnn.dataset not in ("synthetic", "mnist_embedded"):
         dnn.dataset = "mnist_embedded"  # no files needed
       dnn.num_train = dnn.num_test = 256
-    dnn.test_eval_size = 0
+    dnn.test_eval_size = None
     dnn.depth, dnn.width, dnn.num_epochs, dnn.eval_every = 3, 16, 2, 1
     dnn.batch_size = min(dnn.batch_size, dnn.num_train)
     if dnn.dropout_switch_epoch:
@@ -173,30 +181,20 @@ class DnnEngine(engine_lib.Engine):
   @classmethod
   def static_fields_of(cls, config):
     # Everything but the per-net hyperparameters changes the program.
-    return tuple(f for f in config.dnn.keys() if f not in _PER_NET_FIELDS)
+    return tuple(f for f in config.dnn.keys() if f not in _per_net_fields())
 
   @classmethod
   def num_units(cls, config):
     return int(config.dnn.num_epochs)
 
   @classmethod
-  def validate(cls, config):
-    super().validate(config)
+  def validate(cls, config, grid):
+    super().validate(config, grid)
     from featurespring import train  # pylint: disable=g-import-not-at-top
     c = config.dnn
-    if int(c.num_epochs) < 1:
-      raise ValueError(f"config.dnn.num_epochs must be >= 1, got {c.num_epochs}")
-    if int(c.eval_every) < 1 or int(c.num_epochs) % int(c.eval_every):
-      raise ValueError(f"config.dnn.eval_every must be >= 1 and divide num_epochs = "
-                       f"{c.num_epochs} (the final metrics come from the last epoch), "
-                       f"got {c.eval_every}")
-    if not 0 <= int(c.dropout_switch_epoch) < int(c.num_epochs):
-      raise ValueError(f"config.dnn.dropout_switch_epoch must be in [0, num_epochs) "
-                       f"= [0, {c.num_epochs}), got {c.dropout_switch_epoch}")
-    grid = grid_lib.Grid.from_config(config)
     points = grid.points(np.arange(grid.size))
     use = cls._use_flags(c, points)
-    for fields in cls.static_groups(config):
+    for fields in cls.static_groups(config, grid):
       try:
         train_config = cls._train_config(fields, num_classes=10, **use)
         train.hparams.validate_config(train_config, int(fields.num_train))
@@ -206,15 +204,12 @@ class DnnEngine(engine_lib.Engine):
       train.hparams.validate_hparams(cls._hparams(c, points), train_config)
     except ValueError as err:
       raise ValueError(f"config.dnn / config.grid: {err}") from err
-    rates = points.get("dropout_switch_rate", c.dropout_switch_rate)
-    if int(c.dropout_switch_epoch) == 0 and np.any(np.asarray(rates) != 0):
-      raise ValueError("config.dnn.dropout_switch_rate is set but "
-                       "dropout_switch_epoch is 0 (never); set the epoch")
     try:
-      # The raised rates obey the same range as any dropout rate.
-      train.hparams.validate_hparams(train.HParams.create(dropout=rates), train_config)
+      train.schedule.validate(c.num_epochs, c.eval_every, c.dropout_switch_epoch,
+                              points.get("dropout_switch_rate", c.dropout_switch_rate),
+                              train_config)
     except ValueError as err:
-      raise ValueError(f"config.dnn.dropout_switch_rate: {err}") from err
+      raise ValueError(f"config.dnn.{err}") from err
 
   @staticmethod
   def _use_flags(c, points) -> dict:
@@ -230,8 +225,7 @@ class DnnEngine(engine_lib.Engine):
   @staticmethod
   def _train_config(fields, num_classes, image_shape=None, **use):
     from featurespring import train  # pylint: disable=g-import-not-at-top
-    settings = {f: fields[f] for f in _TRAIN_FIELDS}
-    settings["test_eval_size"] = settings["test_eval_size"] or None
+    settings = {f: fields[f] for f in _train_fields()}
     settings["regression"] = bool(fields.regression)
     if image_shape is not None:
       settings["image_shape"] = tuple(image_shape)
@@ -241,16 +235,16 @@ class DnnEngine(engine_lib.Engine):
   def _hparams(c, points):
     from featurespring import train  # pylint: disable=g-import-not-at-top
     return train.HParams.create(seed=points[grid_lib.SEED_AXIS], **{
-        f: points[f] if f in points else c[f] for f in HPARAM_FIELDS})
+        f: points[f] if f in points else c[f] for f in hparam_fields()})
 
-  def __init__(self, config, static):
-    super().__init__(config, static)
+  def __init__(self, config, static, grid):
+    super().__init__(config, static, grid)
     fields = ml_collections.ConfigDict(config.dnn.to_dict())
     fields.update(static)
     self.fields = fields
-    grid = grid_lib.Grid.from_config(config)
     use = self._use_flags(config.dnn, grid.points(np.arange(grid.size)))
-    self.dataset, self.data = _load_data(tuple((f, fields[f]) for f in _DATA_FIELDS))
+    self.dataset, self.data = _load_data(
+        tuple((f, fields[f]) for f in ("dataset", "data_seed") + _LOAD_ARGS if f != "seed"))
     self.train_config = self._train_config(
         fields, self.dataset.num_classes,
         image_shape=self.dataset.image_shape if fields.model == "cnn" else None, **use)
@@ -259,7 +253,7 @@ class DnnEngine(engine_lib.Engine):
     from featurespring import train  # pylint: disable=g-import-not-at-top
     hparams = train.HParams(**{f: jnp.asarray(points[f]) if f in points else
                                jnp.full_like(points["seed"], self.fields[f], jnp.float32)
-                               for f in HPARAM_FIELDS + ("seed",)})
+                               for f in hparam_fields() + ("seed",)})
     nets = train.init(self.train_config, hparams, self.data)
     state = {"nets": nets}
     if self._switch_epoch:
@@ -282,18 +276,40 @@ class DnnEngine(engine_lib.Engine):
 
   def advance(self, state, num_units):
     from featurespring import train  # pylint: disable=g-import-not-at-top
-    epoch, end = int(state["epoch"]), int(state["epoch"]) + int(num_units)
-    switch = self._switch_epoch
-    if switch and epoch < switch < end:
-      # The switch falls inside this call: train up to it, then past it.
-      return self.advance(self.advance(state, switch - epoch), end - switch)
-    if switch and epoch == switch:
-      # Applied at the start of the first call past the switch, whether or
-      # not the run was checkpointed in between; applying it twice is a no-op.
-      state = {**state, "nets": _raise_dropout(state["nets"], state["dropout_switch_rate"])}
-    nets, new = train.train_epochs(state["nets"], self.data, int(num_units))
-    history = _write_epochs(state["history"], new, state["epoch"])
+    nets, segments = train.schedule.train_scheduled(
+        state["nets"], self.data, int(state["epoch"]), int(num_units), self._switch_epoch,
+        state.get("dropout_switch_rate"))
+    history = state["history"]
+    for start, new in segments:
+      history = _write_epochs(history, new, jnp.asarray(start, jnp.int32))
     return {**state, "nets": nets, "history": history, "epoch": state["epoch"] + num_units}
+
+  def member_bytes(self):
+    """A network's state (held twice) plus its largest transient step."""
+    from featurespring.sweep import memory  # pylint: disable=g-import-not-at-top
+    from featurespring.train import step as step_lib  # pylint: disable=g-import-not-at-top
+    config, data = self.train_config, self.data
+    model = step_lib.make_model(config, step_lib.output_size(config, data.y_train))
+    # Shapes only (traced, nothing compiled or allocated): parameters and
+    # BatchNorm statistics, the optimiser's state, one example's features.
+    example = jax.ShapeDtypeStruct((1,) + data.x_train.shape[1:], data.x_train.dtype)
+    variables = jax.eval_shape(model.init, jax.random.key(0), example, 0.0)
+    opt_state = jax.eval_shape(step_lib.make_optimizer(config).init, variables["params"])
+    _, features = jax.eval_shape(
+        lambda v, x: model.apply(v, x, 0.0, train=False), variables, example)
+    bytes_per_example = memory.tree_bytes(features)
+    num_test = data.x_test.shape[0]
+    if config.test_eval_size is not None:
+      num_test = min(num_test, config.test_eval_size)
+    transient = memory.activation_bytes((data.x_train.shape[0] + num_test) * bytes_per_example,
+                                        config.batch_size * bytes_per_example)
+    # The per-epoch metric history is left out: kilobytes per net.
+    return memory.STATE_COPIES * memory.tree_bytes((variables, opt_state)) + transient
+
+  def shared_bytes(self):
+    """The dataset and its concatenated evaluation copy."""
+    from featurespring.sweep import memory  # pylint: disable=g-import-not-at-top
+    return 2 * memory.tree_bytes(self.data)
 
   def summary(self, state, num_members):
     return _population_summary(state["nets"], state["history"], int(state["epoch"]),
@@ -356,15 +372,6 @@ def _population_summary(nets, history, epoch: int, num_members: int) -> str:
   parts.append(f"stopped {int(stopped.sum())}/{num_members}, "
                f"diverged {int(diverged.sum())}/{num_members}")
   return " | ".join(parts)
-
-
-@jax.jit
-def _raise_dropout(nets, rate):
-  """``nets`` with dropout ``rate`` ``[P]``, early stopping undone (not divergence)."""
-  return nets.replace(
-      hparams=nets.hparams.replace(dropout=rate.astype(nets.hparams.dropout.dtype)),
-      stopped=jnp.zeros_like(nets.stopped), stop_epoch=jnp.full_like(nets.stop_epoch, -1),
-      last_loss=jnp.full_like(nets.last_loss, jnp.inf))
 
 
 @jax.jit

@@ -81,8 +81,8 @@ def describe(sweep, num_tasks: int = 1) -> list[str]:
 
 def memory_lines(sweep) -> list[str]:
   """Estimated device memory of the largest chunk (`memory` module's model)."""
-  member = memory.estimate_member_bytes(sweep.config)
-  shared = memory.shared_bytes(sweep.config)
+  member = memory.estimate_member_bytes(sweep.config, sweep.grid)
+  shared = memory.shared_bytes(sweep.config, sweep.grid)
   largest = max(len(c.members) for c in sweep.chunks)
   devices = jax.devices()
   per_device = -(-largest // len(devices)) * member + shared
@@ -108,7 +108,7 @@ def measure(sweep, mesh=None) -> Measurement:
   mesh = sharding.member_mesh() if mesh is None else mesh
   config = sweep.config
   chunk = max(sweep.chunks, key=lambda c: len(c.members))
-  engine = sweep.engine_cls(config, chunk.static)
+  engine = sweep.engine_cls(config, chunk.static, sweep.grid)
   static_fields = set(sweep.engine_cls.static_fields_of(config))
   points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
             for f, v in sweep.grid.points(chunk.members).items() if f not in static_fields}

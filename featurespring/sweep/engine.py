@@ -52,15 +52,26 @@ class Engine(abc.ABC):
   # Swept string or bool fields are static too, automatically.
   static_fields: tuple[str, ...] = ()
 
-  def __init__(self, config: ml_collections.ConfigDict, static: Mapping[str, Any]):
-    """Builds the engine for ``config`` with the static fields set to ``static``."""
+  def __init__(self, config: ml_collections.ConfigDict, static: Mapping[str, Any],
+               grid: grid_lib.Grid):
+    """Builds the engine for ``config`` with the static fields set to ``static``.
+
+    ``grid`` is the sweep's grid, built once per run (`runner.plan`).
+    """
     self.config = config
     self.static = dict(static)
+    self.grid = grid
 
   @classmethod
   @abc.abstractmethod
+  def settings(cls) -> list:
+    """Every ``config.<name>`` field as a `featurespring.schema.Setting`."""
+
+  @classmethod
   def default_config(cls) -> ml_collections.ConfigDict:
     """``config.<name>``: every engine setting with its default."""
+    from featurespring import schema  # pylint: disable=g-import-not-at-top
+    return schema.to_config(cls.settings())
 
   @classmethod
   def output_dims(cls, key: str, trailing_ndim: int) -> tuple[str, ...]:
@@ -85,10 +96,10 @@ class Engine(abc.ABC):
     return tuple(dict.fromkeys(cls.static_fields + implicit))
 
   @classmethod
-  def static_groups(cls, config: ml_collections.ConfigDict) -> list[ml_collections.ConfigDict]:
+  def static_groups(cls, config: ml_collections.ConfigDict,
+                    grid: grid_lib.Grid) -> list[ml_collections.ConfigDict]:
     """``config.<name>`` once per distinct combination of swept static values."""
     from featurespring.sweep import chunks as chunks_lib  # pylint: disable=g-import-not-at-top
-    grid = grid_lib.Grid.from_config(config)
     groups = []
     for chunk in chunks_lib.plan_chunks(grid, grid.size, cls.static_fields_of(config)):
       fields = ml_collections.ConfigDict(getattr(config, cls.name).to_dict())
@@ -97,7 +108,7 @@ class Engine(abc.ABC):
     return groups
 
   @classmethod
-  def validate(cls, config: ml_collections.ConfigDict) -> None:
+  def validate(cls, config: ml_collections.ConfigDict, grid: grid_lib.Grid) -> None:
     """Raises a ``ValueError`` naming the field for any bad config value.
 
     The base checks that every swept field exists in ``config.<name>`` and
@@ -106,7 +117,6 @@ class Engine(abc.ABC):
     fields = getattr(config, cls.name, None)
     if fields is None:
       raise ValueError(f"config.engine={cls.name!r} needs a config.{cls.name} group")
-    grid = grid_lib.Grid.from_config(config)
     for field in grid.fields:
       if field == grid_lib.SEED_AXIS:
         continue
@@ -138,6 +148,15 @@ class Engine(abc.ABC):
   @abc.abstractmethod
   def finalize(self, state) -> dict[str, jax.Array]:
     """Per-member results, each leading with the member axis."""
+
+  def member_bytes(self) -> int | None:
+    """Device bytes one member needs, where the engine can tell without
+    running (`featurespring.sweep.memory`); None: measure its state."""
+    return None
+
+  def shared_bytes(self) -> int:
+    """Device bytes every device holds once, whatever the chunk (data)."""
+    return 0
 
   def summary(self, state, num_members: int) -> str | None:
     """One line on the population's health after an ``advance``, or None.

@@ -131,3 +131,37 @@ class Grid:
     return {axis.name: {"values": axis.values.tolist(),
                         "fields": {f: v.tolist() for f, v in axis.fields.items()}}
             for axis in self.axes}
+
+
+def pad_value(dtype):
+  """What fills the cells a group does not reach: NaN, False or -1."""
+  dtype = np.dtype(dtype)
+  return {"f": np.nan, "b": False}.get(dtype.kind, -1)
+
+
+def scatter_members(parts: Sequence[tuple[np.ndarray, Mapping[str, np.ndarray]]],
+                    size: int) -> dict[str, np.ndarray]:
+  """Per-batch results back into one ``[size, ...]`` array per key.
+
+  Args:
+    parts: ``(members, {key: [len(members), ...]})`` per batch (a chunk, a
+      static group), members being flat grid indices.
+    size: the grid's size.
+
+  Returns:
+    ``{key: [size, ...]}``. Axes after the member axis that differ between
+    batches (the layers of nets of other depths, the evaluations per epoch
+    of other batch sizes) are padded at the end to the largest, with
+    :func:`pad_value`; so are members no batch holds.
+  """
+  out = {}
+  for key in parts[0][1]:
+    arrays = [np.asarray(arrays_[key]) for _, arrays_ in parts]
+    trailing = (tuple(np.max([a.shape[1:] for a in arrays], axis=0).astype(int))
+                if arrays[0].ndim > 1 else ())
+    dtype = np.result_type(*arrays)
+    out[key] = np.full((size,) + trailing, pad_value(dtype), dtype=dtype)
+    for (members, _), array in zip(parts, arrays):
+      out[key][(np.asarray(members),) + tuple(slice(0, n) for n in array.shape[1:])] = array
+  return out
+

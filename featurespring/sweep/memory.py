@@ -62,7 +62,7 @@ SAFETY_FRACTION = 0.7
 _FALLBACK_FREE_BYTES = 2 * 1024**3
 
 
-def _tree_bytes(tree) -> int:
+def tree_bytes(tree) -> int:
   """Bytes of every leaf of a tree of arrays or shape structs (keys as key data)."""
   total = 0
   for leaf in jax.tree.leaves(tree):
@@ -77,61 +77,53 @@ def _tree_bytes(tree) -> int:
   return total
 
 
-def _group_chunks(config: ml_collections.ConfigDict) -> list[chunks_lib.Chunk]:
+def _grid(config, grid):
+  return grid_lib.Grid.from_config(config) if grid is None else grid
+
+
+def _group_chunks(config: ml_collections.ConfigDict, grid: grid_lib.Grid
+                  ) -> list[chunks_lib.Chunk]:
   """One chunk per static group: the groups' members."""
   engine_cls = engine_lib.engine_class(config)
-  grid = grid_lib.Grid.from_config(config)
   return chunks_lib.plan_chunks(grid, grid.size, engine_cls.static_fields_of(config))
 
 
-def _groups(config: ml_collections.ConfigDict):
+def _groups(config: ml_collections.ConfigDict, grid: grid_lib.Grid):
   """``(engine, one member's points)`` for each static group of the sweep."""
   engine_cls = engine_lib.engine_class(config)
-  grid = grid_lib.Grid.from_config(config)
   static_fields = set(engine_cls.static_fields_of(config))
-  for chunk in _group_chunks(config):
+  for chunk in _group_chunks(config, grid):
     # As the runner places them: the devices' default types, a member axis.
     points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
               for f, v in grid.points(chunk.members[:1]).items()
               if f not in static_fields}
-    yield engine_cls(config, chunk.static), points
+    yield engine_cls(config, chunk.static, grid), points
 
 
-def _dnn_member_bytes(engine) -> int:
-  """A network's state (held twice) plus its largest transient step."""
-  from featurespring.train import step as step_lib  # pylint: disable=g-import-not-at-top
-  config, data = engine.train_config, engine.data
-  model = step_lib.make_model(config, step_lib.output_size(config, data.y_train))
-  # Shapes only (traced, nothing compiled or allocated): parameters and
-  # BatchNorm statistics, the optimiser's state, one example's features.
-  example = jax.ShapeDtypeStruct((1,) + data.x_train.shape[1:], data.x_train.dtype)
-  variables = jax.eval_shape(model.init, jax.random.key(0), example, 0.0)
-  opt_state = jax.eval_shape(step_lib.make_optimizer(config).init, variables["params"])
-  _, features = jax.eval_shape(
-      lambda v, x: model.apply(v, x, 0.0, train=False), variables, example)
-  bytes_per_example = _tree_bytes(features)
-  num_test = data.x_test.shape[0]
-  if config.test_eval_size is not None:
-    num_test = min(num_test, config.test_eval_size)
-  evaluated = (data.x_train.shape[0] + num_test) * bytes_per_example
-  trained = config.batch_size * bytes_per_example
-  transient = max(EVAL_ACTIVATION_FACTOR * evaluated,
-                  TRAIN_ACTIVATION_FACTOR * trained)
-  # The per-epoch metric history is left out: kilobytes per net.
-  return int(STATE_COPIES * _tree_bytes((variables, opt_state)) + transient)
+def activation_bytes(evaluated_bytes: int, trained_bytes: int) -> int:
+  """Transient bytes of a step from the layer features it computes: those of
+  the evaluation pass and of one training batch (see the module docstring)."""
+  return int(max(EVAL_ACTIVATION_FACTOR * evaluated_bytes,
+                 TRAIN_ACTIVATION_FACTOR * trained_bytes))
 
 
 def _member_bytes(engine, points) -> int:
-  """Device bytes of one member of ``engine``'s group (see the module docstring)."""
-  if engine.name == "dnn":
-    return _dnn_member_bytes(engine)
-  # Any other engine (chains: positions, parameters, keys, the preallocated
-  # trajectory): its real one-member state, a small compile. Engines check
-  # their inputs on the host, which an abstract trace of init would not allow.
-  return STATE_COPIES * _tree_bytes(engine.init(points))
+  """Device bytes of one member of ``engine``'s group (see the module docstring).
+
+  An engine that knows its transient needs says so (`Engine.member_bytes`);
+  for any other (chains: positions, parameters, keys, the preallocated
+  trajectory) its real one-member state, a small compile, counts twice.
+  Engines check their inputs on the host, which an abstract trace of init
+  would not allow.
+  """
+  known = engine.member_bytes()
+  if known is not None:
+    return known
+  return STATE_COPIES * tree_bytes(engine.init(points))
 
 
-def estimate_member_bytes(config: ml_collections.ConfigDict) -> int:
+def estimate_member_bytes(config: ml_collections.ConfigDict,
+                          grid: grid_lib.Grid | None = None) -> int:
   """Estimated device bytes per member: the largest over the static groups.
 
   Args:
@@ -142,16 +134,16 @@ def estimate_member_bytes(config: ml_collections.ConfigDict) -> int:
   Returns:
     Bytes per member, shared data not included (see `shared_bytes`).
   """
-  return max(_member_bytes(engine, points) for engine, points in _groups(config))
+  grid = _grid(config, grid)
+  return max(_member_bytes(engine, points) for engine, points in _groups(config, grid))
 
 
-def shared_bytes(config: ml_collections.ConfigDict) -> int:
-  """Device bytes every device holds once, whatever the chunk: the dataset
-  and its concatenated evaluation copy (0 for chains)."""
-  if config.engine != "dnn":
-    return 0
-  engine, _ = next(_groups(config))
-  return 2 * _tree_bytes(engine.data)
+def shared_bytes(config: ml_collections.ConfigDict,
+                 grid: grid_lib.Grid | None = None) -> int:
+  """Device bytes every device holds once, whatever the chunk
+  (`Engine.shared_bytes`: a network sweep's dataset, 0 for chains)."""
+  engine, _ = next(_groups(config, _grid(config, grid)))
+  return engine.shared_bytes()
 
 
 def _host_available_bytes() -> int | None:
@@ -185,7 +177,8 @@ def device_free_bytes(device) -> int:
 
 def auto_chunk_size(config: ml_collections.ConfigDict,
                     devices: Sequence | None = None,
-                    safety: float = SAFETY_FRACTION) -> int:
+                    safety: float = SAFETY_FRACTION,
+                    grid: grid_lib.Grid | None = None) -> int:
   """A chunk size whose members fit ``devices``' free memory.
 
   Each device holds ``chunk / len(devices)`` members (the member axis is
@@ -201,18 +194,20 @@ def auto_chunk_size(config: ml_collections.ConfigDict,
     devices: the devices one chunk is sharded over (default: all of them,
       as `featurespring.sharding.member_mesh` uses).
     safety: fraction of the free memory to plan for, in ``(0, 1]``.
+    grid: the sweep's grid, if already built.
 
   Returns:
     A chunk size: a multiple of the device count unless capped by the grid.
   """
   if not 0 < safety <= 1:
     raise ValueError(f"safety must be in (0, 1], got {safety}")
+  grid = _grid(config, grid)
   devices = list(jax.devices() if devices is None else devices)
-  member, shared = estimate_member_bytes(config), shared_bytes(config)
+  member, shared = estimate_member_bytes(config, grid), shared_bytes(config, grid)
   free = min(device_free_bytes(d) for d in devices)
   per_device = max(int((safety * free - shared) // member), 1)
   fit, count = per_device * len(devices), len(devices)
-  group = max(len(chunk.members) for chunk in _group_chunks(config))
+  group = max(len(chunk.members) for chunk in _group_chunks(config, grid))
   if group <= fit:
     return group
   num_chunks = -(-group // fit)

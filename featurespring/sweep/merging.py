@@ -3,8 +3,9 @@
 Each part holds ``[members, ...]`` arrays and the members' flat grid indices;
 merging scatters them into ``[*grid.shape, ...]`` arrays. Members of different
 static groups may have different trailing shapes (a deeper net has a longer
-load curve): such arrays are padded at the end with NaN (floats) or -1
-(integers) to the largest shape.
+load curve): such arrays are padded at the end with NaN (floats), False or
+-1 (integers) to the largest shape (`grid.scatter_members`, which
+`train.train_grid` shares).
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ import os
 import numpy as np
 from absl import logging
 
+from featurespring.sweep import grid as grid_lib
 from featurespring.sweep import results
 
 RESULT_STEM = "results"
-
-
-def _pad_value(dtype):
-  return np.nan if np.issubdtype(dtype, np.floating) else -1
 
 
 def merge(workdir: str) -> str:
@@ -68,16 +66,10 @@ def merge(workdir: str) -> str:
           "sweep to compute its chunk again")
   grid_shape = tuple(manifest["grid_shape"])
   size = int(np.prod(grid_shape))
-  keys = [k for k in parts[0][0] if k != "members"]
-  merged = {}
-  for key in keys:
-    arrays = [p[0][key] for p in parts]
-    trailing = tuple(np.max([a.shape[1:] for a in arrays], axis=0)) if arrays[0].ndim > 1 else ()
-    dtype = np.result_type(*arrays)
-    out = np.full((size,) + trailing, _pad_value(dtype), dtype=dtype)
-    for (arrays_, _), array in zip(parts, arrays):
-      out[(arrays_["members"],) + tuple(slice(0, n) for n in array.shape[1:])] = array
-    merged[key] = out.reshape(grid_shape + trailing)
+  flat = grid_lib.scatter_members(
+      [(arrays["members"], {k: v for k, v in arrays.items() if k != "members"})
+       for arrays, _ in parts], size)
+  merged = {key: array.reshape(grid_shape + array.shape[1:]) for key, array in flat.items()}
   for name, axis in manifest["grid"].items():
     merged[f"axis/{name}"] = np.asarray(axis["values"])
   sidecars = [p[1] for p in parts]

@@ -56,7 +56,8 @@ class Plan:
   chunks: list[chunks_lib.Chunk]
 
 
-def validate(config: ml_collections.ConfigDict) -> None:
+def validate(config: ml_collections.ConfigDict,
+             grid: grid_lib.Grid | None = None) -> None:
   """Checks the sweep-level fields and the engine's, before any compile."""
   for field in ("engine", "seed", "seeds", "grid", "chunk_size", "checkpoint_every"):
     if field not in config:
@@ -66,7 +67,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if int(config.chunk_size) < 0:
     raise ValueError(f"config.chunk_size must be >= 1, or 0 to fit the device memory, "
                      f"got {config.chunk_size}")
-  engine_lib.engine_class(config).validate(config)
+  if grid is None:
+    grid = grid_lib.Grid.from_config(config)
+  engine_lib.engine_class(config).validate(config, grid)
 
 
 def plan(config: ml_collections.ConfigDict) -> Plan:
@@ -76,12 +79,12 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
   memory and the engine's footprint (`memory.auto_chunk_size`), logged; a
   workdir keeps the chunks of its first run (see :func:`run`).
   """
-  validate(config)
-  engine_cls = engine_lib.engine_class(config)
   grid = grid_lib.Grid.from_config(config)
+  validate(config, grid)
+  engine_cls = engine_lib.engine_class(config)
   chunk_size = int(config.chunk_size)
   if chunk_size == 0:
-    chunk_size = memory.auto_chunk_size(config)
+    chunk_size = memory.auto_chunk_size(config, grid=grid)
     logging.info("config.chunk_size = 0: %d members per chunk fit the free memory of "
                  "%d %s device(s)", chunk_size, jax.device_count(), jax.devices()[0].platform)
   chunks = chunks_lib.plan_chunks(grid, chunk_size, engine_cls.static_fields_of(config))
@@ -147,7 +150,7 @@ def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
   start = time.time()
   engine_key = tuple(sorted(chunk.static.items()))
   if engine_key not in engines:
-    engines[engine_key] = (sweep.engine_cls(config, chunk.static), set())
+    engines[engine_key] = (sweep.engine_cls(config, chunk.static, sweep.grid), set())
   # The call sizes (units per advance) this engine has compiled for.
   engine, compiled_steps = engines[engine_key]
   static_fields = set(sweep.engine_cls.static_fields_of(config))

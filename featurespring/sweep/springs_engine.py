@@ -87,8 +87,8 @@ class SpringsEngine(engine_lib.Engine):
   static_fields = ("num_blocks", "stop_window", "num_steps", "record_every", "unroll")
 
   @classmethod
-  def default_config(cls):
-    return default_config()
+  def settings(cls):
+    return settings()
 
   @classmethod
   def output_dims(cls, key, trailing_ndim):
@@ -105,8 +105,8 @@ class SpringsEngine(engine_lib.Engine):
     return config
 
   @classmethod
-  def validate(cls, config):
-    super().validate(config)
+  def validate(cls, config, grid):
+    super().validate(config, grid)
     c = config.springs
     for field in ("num_steps", "num_blocks", "unroll"):
       if int(c[field]) < 1:
@@ -120,10 +120,9 @@ class SpringsEngine(engine_lib.Engine):
     # ChainConfig checks every other field's type and range, and the step's
     # stability (with the field's name) on all swept values at once, and each
     # static value separately; check_run_args bounds the run length.
-    grid = grid_lib.Grid.from_config(config)
     static = cls.static_fields_of(config)
     numeric = {f: v for f, v in grid.points(np.arange(grid.size)).items() if f not in static}
-    for fields in cls.static_groups(config):
+    for fields in cls.static_groups(config, grid):
       cls._chain_config(fields, numeric)
       springs.check_run_args(int(fields.num_steps), int(fields.record_every) or None,
                              int(fields.unroll))

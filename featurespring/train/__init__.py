@@ -5,6 +5,8 @@
 - `step`: one net's epoch (batches, noise, dropout, update, freezing).
 - `loop`: `TrainState`, `init`, `train_epochs` (resumable, metrics per epoch),
   `evaluate`, `masked_mean`.
+- `schedule`: `Schedule` (run length, the dropout switch of paper S2) and
+  `train_scheduled`, any span of epochs of a schedule.
 - `grid`: `train_grid`, a whole phase-diagram grid, one compile per
   shape-changing value (batch size, depth, width).
 """
@@ -17,5 +19,7 @@ from featurespring.train.loop import init
 from featurespring.train.loop import masked_mean
 from featurespring.train.loop import train_epochs
 from featurespring.train.loop import TrainState
+from featurespring.train import schedule
+from featurespring.train.schedule import Schedule
 from featurespring.train.grid import GridResult
 from featurespring.train.grid import train_grid

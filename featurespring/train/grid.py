@@ -6,19 +6,23 @@ trains the Cartesian product of the axes. Axes that keep shapes
 flattened into one vmapped population; axes that change shapes
 (`SHAPE_AXES`: batch_size, depth, width) split the grid into groups, one
 compiled program each, run one after another. With several local devices
-each group's population axis is sharded across them.
+each group's population axis is sharded across them. Grouping, padding and
+scattering back are the sweep layer's (`featurespring.sweep.grid`,
+`featurespring.sweep.chunks`, `featurespring.sharding`): one implementation
+for both routes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any, Mapping, Sequence
 
 import jax
 import numpy as np
 
 from featurespring import sharding
+from featurespring.sweep import chunks as chunks_lib
+from featurespring.sweep import grid as grid_lib
 from featurespring.train import hparams as hparams_lib
 from featurespring.train import loop
 
@@ -59,26 +63,6 @@ class GridResult:
     return ~self.metrics["diverged"]
 
 
-def _scatter_groups(group_metrics, size: int) -> dict[str, np.ndarray]:
-  """``[(members, {key: [M, ...]})]`` per group -> ``{key: [size, ...]}``.
-
-  Axes after the member axis that differ between groups (layers; the
-  evaluations per epoch of `Config.eval_every_steps`) are padded at the end
-  to the largest group: NaN, False or -1.
-  """
-  flat_metrics = {}
-  for key, first in group_metrics[0][1].items():
-    shape = np.max([metrics[key].shape[1:] for _, metrics in group_metrics],
-                   axis=0).astype(int)
-    fill = {"f": np.nan, "b": False}.get(first.dtype.kind, -1)
-    flat_metrics[key] = np.full((size,) + tuple(shape), fill, first.dtype)
-    for members, metrics in group_metrics:
-      array = metrics[key]
-      flat_metrics[key][(members,) + tuple(slice(n) for n in array.shape[1:])
-                        ] = array
-  return flat_metrics
-
-
 def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
                data: loop.Data, num_epochs: int,
                hparams: Mapping[str, float] | None = None) -> GridResult:
@@ -117,33 +101,29 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
       hparams_lib.check_integers(f"grid axis {name!r}", values,
                                  *INTEGER_AXES[name])
       axes[name] = values.astype(np.int64)
-  points = list(itertools.product(*[range(len(v)) for v in axes.values()]))
-  names = list(axes)
+  # The sweep layer's grid and grouping: members numbered in C order over
+  # the axes, one group per combination of shape values.
+  grid = grid_lib.Grid(tuple(grid_lib.Axis(name, values, {name: values})
+                             for name, values in axes.items()))
+  points = grid.points(np.arange(grid.size))
 
-  def value(point, name, default):
-    return (axes[name][point[names.index(name)]] if name in axes
-            else default)
-
-  groups: dict[tuple[int, int, int], list[int]] = {}
-  for flat, point in enumerate(points):
-    # Axis values are integers by now (``item`` makes them Python ints);
-    # config values go as they are to `validate_config`, which reports a
-    # float there instead of truncating it.
-    shape_key = tuple(np.asarray(value(point, name, getattr(config, name)))
-                      .item() for name in SHAPE_AXES)
-    groups.setdefault(shape_key, []).append(flat)
+  def value(members, name, default):
+    return points[name][members] if name in points else np.full(len(members), default)
 
   num_train = data.x_train.shape[0]
   mesh = sharding.member_mesh(jax.local_devices())
   plans = []
-  for shape_key, members in groups.items():
+  for group in chunks_lib.plan_chunks(grid, grid.size, SHAPE_AXES):
+    # Axis values are integers by now (``item`` makes them Python ints);
+    # config values go as they are to `validate_config`, which reports a
+    # float there instead of truncating it.
+    shape_key = tuple(group.static.get(name, getattr(config, name)) for name in SHAPE_AXES)
     group_config = config.replace(**dict(zip(SHAPE_AXES, shape_key)))
     hparams_lib.validate_config(group_config, num_train)
     population = hparams_lib.HParams.create(**{
-        name: [value(points[m], name, fixed[name]) for m in members]
-        for name in hparams_lib.HPARAM_NAMES})
+        name: value(group.members, name, fixed[name]) for name in hparams_lib.HPARAM_NAMES})
     hparams_lib.validate_hparams(population, group_config)
-    plans.append((shape_key, members, group_config, population))
+    plans.append((shape_key, group.members, group_config, population))
 
   group_metrics = []
   states = {}
@@ -161,8 +141,7 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
         (members, {key: np.asarray(array)[:len(members)]
                    for key, array in metrics.items()}))
 
-  flat_metrics = _scatter_groups(group_metrics, len(points))
-  grid_shape = tuple(len(v) for v in axes.values())
-  metrics = {key: array.reshape(grid_shape + array.shape[1:])
+  flat_metrics = grid_lib.scatter_members(group_metrics, grid.size)
+  metrics = {key: array.reshape(grid.shape + array.shape[1:])
              for key, array in flat_metrics.items()}
   return GridResult(axes=axes, metrics=metrics, states=states)

@@ -117,8 +117,6 @@ class Config:
     return dataclasses.replace(self, **changes)
 
 
-HPARAM_DEFAULTS = dict(seed=0, alpha=0.0, dropout=0.0, learning_rate=1e-3,
-                       noise=0.0, init_scale=1.0)
 # Seeds are stored as int32 and hashed by `jax.random.key` as 32-bit words:
 # larger values would wrap (2**40 is seed 0). Negative ones are cut as well:
 # the key of -1 is that of 2**32 - 1.
@@ -161,12 +159,14 @@ class HParams:
     noise: label-and-data noise level ``n`` in ``[0, 1]`` (SPEC §2(a)).
     init_scale: multiplier on the initial weights, ``> 0``.
   """
-  seed: jnp.ndarray
-  alpha: jnp.ndarray
-  dropout: jnp.ndarray
-  learning_rate: jnp.ndarray
-  noise: jnp.ndarray
-  init_scale: jnp.ndarray
+  # The defaults are the paper's (ReLU, no dropout, Adam lr 1e-3, no noise);
+  # `create` broadcasts them to the population.
+  seed: jnp.ndarray = 0
+  alpha: jnp.ndarray = 0.0
+  dropout: jnp.ndarray = 0.0
+  learning_rate: jnp.ndarray = 1e-3
+  noise: jnp.ndarray = 0.0
+  init_scale: jnp.ndarray = 1.0
 
   @classmethod
   def create(cls, **fields) -> "HParams":
@@ -200,6 +200,7 @@ class HParams:
 
 
 HPARAM_NAMES = tuple(f.name for f in dataclasses.fields(HParams))
+HPARAM_DEFAULTS = {f.name: f.default for f in dataclasses.fields(HParams)}
 
 
 def optimizer_factory(name: str):
