@@ -60,9 +60,7 @@ run s7a experiments/s7_fashion_mnist.py "${SCALE[@]}" "$NOISE5"
 run s7b experiments/s7_fashion_mnist.py:optimizer=sgd "${SCALE[@]}" "$NOISE5"
 run s2 experiments/s2_cnn_dropout.py "${SCALE[@]}" --config.dnn.num_epochs=200 \
   --config.dnn.dropout_switch_epoch=100
-if [[ ${#SELECTED[@]} -eq 0 || " ${SELECTED[*]} " =~ " springs " ]]; then
-  start=$SECONDS
-  python experiments/springs_phase_diagram.py --outdir="$RUNS/springs"
-  printf 'springs\t%d\t%s\n' $((SECONDS - start)) "experiments/springs_phase_diagram.py" \
-    >> "$RUNS/runtimes.tsv"
-fi
+# The chain phase diagrams (Fig. 3, S13, S14) at the configs' full scale.
+run fig3 experiments/fig3_springs.py
+run s13 experiments/s13_springs_second_order.py
+run s14 experiments/s14_springs_langevin.py

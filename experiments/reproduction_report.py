@@ -14,8 +14,9 @@ leaves them) and writes, into ``--out``:
 Expected workdirs under ``--runs`` (each may be missing; the report says so):
 fig1a fig1b fig1c fig1d s5 s6 s7a s7b (classification phase diagrams), s12
 (regression), fig4_dnn fig4_springs (dynamics), fig5a (linear network), s2
-(dropout switch); ``runtimes.tsv`` (``name<TAB>seconds<TAB>command``) and
-``springs/`` (``experiments/springs_phase_diagram.py``'s ``*_phase.npz``).
+(dropout switch), fig3 s13 s14 (chain phase diagrams of the three dynamics,
+as ``experiments/springs_phase_diagram.py --outdir`` also lays them out);
+``runtimes.tsv`` (``name<TAB>seconds<TAB>command``).
 
 The measuring is :mod:`featurespring.analysis` (its conventions are printed
 in numbers.md): diverged nets are left out of every statistic and counted;
@@ -48,8 +49,6 @@ from featurespring.analysis import figures
 from featurespring.sweep import results
 
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _RUNS = flags.DEFINE_string("runs", None, "Directory of finished sweep workdirs.")
 _OUT = flags.DEFINE_string("out", "docs/reproduction",
@@ -93,6 +92,12 @@ ROW_CURVES = (
     ("s11", "fig1c", 1.0, (0.0, 0.1, 0.2, 0.3),
      (("load_curve", "curvature"), ("load_curve_pinv", "curvature_pinv"))),
 )
+# Chain phase diagrams (Fig. 3, S13, S14), one per dynamics, and the figures
+# of theirs copied into the report: launch.plot's name -> the report's
+# (springs_<dynamics>_<name>.png), corners of the first-order chain only.
+CHAIN_PHASE_GRIDS = ("fig3", "s13", "s14")
+CHAIN_FIGURES = (("phase_diagram.png", "phase", None),
+                 ("load_curves.png", "corners", "first_order"))
 SIZE_BUDGET_BYTES = 3 * 2**20
 
 
@@ -377,29 +382,26 @@ def _markdown(numbers):
     lines += ["## s10: trace vs pinv phase diagram (Fig. 1(c) sweep)", "",
               "Signs and correlations of `curvature_pinv` are in the fig1c tables above "
               f"(`sign c_pinv`). Figure: `{numbers['s10_figure']}`.", ""]
-  springs_numbers = numbers.get("springs")
-  lines += ["## Spring-block chains (experiments/springs_phase_diagram.py)", ""]
-  if not springs_numbers or springs_numbers.get("status") == "missing":
-    lines += ["Skipped: no `springs/` directory.", ""]
-  else:
-    for dynamics, s in springs_numbers.items():
-      if s.get("status") != "ok":
-        lines += [f"- {dynamics}: {s.get('status')}{': ' + s['error'] if 'error' in s else ''}.",
-                  ""]
-        continue
-      runtime = ", ".join(f"{k} {v}" for k, v in s["runtime"].items())
-      lines += [f"### {dynamics} ({s['num_seeds']} seeds{'; ' + runtime if runtime else ''})", "",
-                f"Curvature rises with noise (Spearman >= {analysis.MONOTONE_RHO}) in "
-                f"{_f(s['fraction_rows_increasing'], '.0%')} of friction rows.", ""]
-      theory = "theory_critical_noise" in s["rows"][0] if s["rows"] else False
-      lines += _table(["mu", "signs over noise", "mean curvature over noise", "rho",
-                       "measured crossing"] + (["theory eps*"] if theory else []),
-                      [[_f(r["mu"]), f"`{sign}`",
-                        " ".join(_f(v, "+.2f") for v in s["curvature_mean"][i]),
-                        _f(r["spearman_curvature_vs_noise"], "+.2f"),
-                        ", ".join(_f(v, ".3g") for v in r["crossings_noise"]) or "none"]
-                       + ([_f(r["theory_critical_noise"], ".3g")] if theory else [])
-                       for i, (r, sign) in enumerate(zip(s["rows"], s["sign"]))])
+  lines += [f"## Spring-block chains (sweeps {', '.join(CHAIN_PHASE_GRIDS)})", ""]
+  for dynamics, s in numbers["springs"].items():
+    if s.get("status") != "ok":
+      lines += [f"- {dynamics}: {s.get('status')}{': ' + s['error'] if 'error' in s else ''}.",
+                ""]
+      continue
+    runtime = ", ".join(f"{k} {v}" for k, v in s["runtime"].items())
+    lines += [f"### {dynamics} ({os.path.basename(s['workdir'])}, {s['num_seeds']} seeds; "
+              f"{runtime})", "",
+              f"Curvature rises with noise (Spearman >= {analysis.MONOTONE_RHO}) in "
+              f"{_f(s['fraction_rows_increasing'], '.0%')} of friction rows.", ""]
+    theory = "theory_critical_noise" in s["rows"][0] if s["rows"] else False
+    lines += _table(["mu", "signs over noise", "mean curvature over noise", "rho",
+                     "measured crossing"] + (["theory eps*"] if theory else []),
+                    [[_f(r["mu"]), f"`{sign}`",
+                      " ".join(_f(v, "+.2f") for v in s["curvature_mean"][i]),
+                      _f(r["spearman_curvature_vs_noise"], "+.2f"),
+                      ", ".join(_f(v, ".3g") for v in r["crossings_noise"]) or "none"]
+                     + ([_f(r["theory_critical_noise"], ".3g")] if theory else [])
+                     for i, (r, sign) in enumerate(zip(s["rows"], s["sign"]))])
   runtimes = numbers.get("runtimes")
   lines += ["## Runtimes", ""]
   walls = numbers.get("wall_times_s") or {}
@@ -534,22 +536,21 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
     central["figure"] = os.path.basename(figures.curvature_vs_accuracy(
         scatter, central, os.path.join(out, "curvature_vs_accuracy.png"), dpi))
 
-  springs_dir = os.path.join(runs, "springs")
-  if os.path.isdir(springs_dir):
-    try:
-      numbers["springs"] = analysis.analyse_chain_phases(
-          springs_dir, os.path.join(REPO, "experiments", "fig3_springs.py"))
-    except Exception as err:  # pylint: disable=broad-except
-      logging.error("springs failed:\n%s", traceback.format_exc())
-      numbers["springs"] = {"all": {"status": "error", "error": f"{type(err).__name__}: {err}"}}
-  else:
-    numbers["springs"] = {"status": "missing"}
+  try:
+    numbers["springs"] = analysis.analyse_chain_phases(
+        [os.path.join(runs, name) for name in CHAIN_PHASE_GRIDS])
+  except Exception as err:  # pylint: disable=broad-except
+    logging.error("springs failed:\n%s", traceback.format_exc())
+    numbers["springs"] = {"all": {"status": "error", "error": f"{type(err).__name__}: {err}"}}
   # Figures the runs draw themselves, copied so the report links stay inside docs/.
+  sources = [(os.path.join(s["workdir"], "figures", drawn), f"springs_{dynamics}_{kind}.png")
+             for dynamics, s in numbers["springs"].items() if s.get("status") == "ok"
+             for drawn, kind, only in CHAIN_FIGURES if only in (None, dynamics)]
+  sources += [(path, f"fig4_beside_{os.path.basename(path)}")
+              for path in sorted(glob.glob(os.path.join(runs, "fig4_beside", "*.png")))]
   copied = []
-  for source, pattern in (("springs", "*_phase.png"), ("springs", "first_order_corners.png"),
-                          ("fig4_beside", "*.png")):
-    for path in sorted(glob.glob(os.path.join(runs, source, pattern))):
-      target = f"{source}_{os.path.basename(path)}"
+  for path, target in sources:
+    if os.path.exists(path):
       shutil.copyfile(path, os.path.join(out, target))
       copied.append(target)
   numbers["copied_figures"] = copied

@@ -202,6 +202,29 @@ def test_finished_sweep_masks_diverged_runs(springs_workdir):
     analysis.FinishedSweep.load(springs_workdir, y="alpha")
 
 
+def test_chain_phases_are_read_from_sweep_workdirs(springs_workdir, tmp_path):
+  from featurespring import springs  # pylint: disable=g-import-not-at-top
+  out = analysis.analyse_chain_phases([str(tmp_path / "never_run"), springs_workdir])
+  assert out["second_order"] == out["langevin"] == {"status": "missing"}
+  chains = out["first_order"]
+  assert chains["status"] == "ok" and chains["workdir"] == springs_workdir
+  # Friction rows x noise columns at the first target; the overflowing one is not shown.
+  finished = analysis.FinishedSweep.load(springs_workdir, x="noise", y="mu")
+  np.testing.assert_allclose(chains["curvature_mean"], finished.cells("curvature").mean(-1),
+                             rtol=1e-6)
+  np.testing.assert_array_equal(chains["noise"], [0.0, 0.004, 0.008])
+  assert chains["num_seeds"] == 2 and len(chains["sign"]) == 2
+  assert chains["runtime"]["chains"] == 2 * 3 * 2 * 2 and chains["runtime"]["num_steps"] == 300
+  # The theory's line with the sweep's own constants (mu_l = 2 mu_r); none without friction.
+  theory = [r["theory_critical_noise"] for r in chains["rows"]]
+  assert np.isnan(theory[0])
+  np.testing.assert_allclose(theory[1], springs.critical_noise(0.02, 0.05, mu_left=0.04))
+  for row, curvature in zip(chains["rows"], chains["curvature_mean"]):
+    assert len(row["crossings_noise"]) == len(analysis.zero_crossings(curvature))
+  with pytest.raises(ValueError, match="both hold first_order chains"):
+    analysis.analyse_chain_phases([springs_workdir, springs_workdir])
+
+
 def alpha_sweep(curvature, accuracy, **config):
   """A FinishedSweep of [alpha, noise, seed] values, built in memory."""
   alpha, noise = np.array([0.0, 0.5, 1.0])[:curvature.shape[0]], np.arange(curvature.shape[1])

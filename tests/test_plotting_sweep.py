@@ -2,9 +2,12 @@
 
 import os
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from featurespring import analysis
+from featurespring import plotting
 from featurespring import sweep
 from featurespring.sweep import figures
 from featurespring.sweep import results
@@ -47,3 +50,33 @@ def test_unknown_axis_is_refused(tmp_path):
   fake_result(str(tmp_path), "springs", ("mu", "noise", "seed"), (2, 2, 1))
   with pytest.raises(ValueError, match="cannot plot axis 'alpha'"):
     figures.make_figures(str(tmp_path), y="alpha")
+
+
+@pytest.mark.parametrize("dynamics, dashed", [("first_order", True), ("second_order", False)])
+def test_chain_corners_show_the_theory_where_it_is_derived(tmp_path, dynamics, dashed):
+  fake_result(str(tmp_path), "springs", ("mu", "noise", "seed"), (2, 3, 2))
+  arrays, sidecar = sweep.load_result(str(tmp_path))
+  arrays["theory/load_curve"] = arrays["load_curve"] + 1.0
+  sidecar["config"]["springs"]["dynamics"] = dynamics
+  finished = analysis.FinishedSweep(arrays, sidecar["config"], sidecar["grid_names"], "noise",
+                                    "mu")
+  fig, axes = plotting.new_figure(1, 2)
+  figures.load_curves(axes[0, 0], finished)
+  styles = [line.get_linestyle() for line in axes[0, 0].get_lines()]
+  assert styles.count("-") == 3 and styles.count("--") == (3 if dashed else 0)
+  assert ("dashed: theory" in axes[0, 0].get_title()) == dashed
+  # The first-order phase diagram carries the theory's line, labelled.
+  figures.phase_diagram(axes[0, 1], finished)
+  assert (axes[0, 1].get_legend() is not None) == dashed
+  plt.close(fig)
+
+
+def test_dynamics_figure_ends_with_curvature_over_time(tmp_path):
+  fake_result(str(tmp_path), "springs", ("mu", "noise", "seed"), (1, 3, 2))
+  fig, axes = plotting.new_figure(1, 4)
+  finished = analysis.FinishedSweep.load(str(tmp_path))
+  figures.dynamics(axes[0, :3], finished)
+  figures.curvature_over_time(axes[0, 3], finished)
+  assert [t.get_text() for t in axes[0, 3].get_legend().get_texts()] == ["lazy", "linear",
+                                                                         "active"]
+  plt.close(fig)

@@ -92,11 +92,9 @@ def report_dir(tmp_path_factory):
   fake = fake_classification_grid(str(runs / "fig1a"))
   fake_switch_sweep(str(runs / "s2"))
   os.makedirs(runs / "fig1b")  # started, never merged
-  os.makedirs(runs / "springs")
-  load_curves = np.cumsum(np.random.default_rng(0).uniform(size=(2, 3, 2, 5)), -1)[..., ::-1]
-  np.savez(runs / "springs" / "second_order_phase.npz", mu=np.array([0.01, 0.02]),
-           noise=np.array([0.0, 0.002, 0.004]), load_curves=load_curves,
-           curvature=np.zeros((2, 3)))
+  # A real (tiny) chain phase diagram, S13's smoke test: 2 x 2 cells, 1 seed.
+  sweep.run(sweep.load_config(
+      os.path.join(REPO, "experiments/s13_springs_second_order.py:runlocal")), str(runs / "s13"))
   (runs / "runtimes.tsv").write_text("fig1c\t12\texperiments/fig1c_dropout.py\n"
                                      "fig1a\t30\texperiments/fig1a_label_noise.py\n")
   out = tmp_path_factory.mktemp("out")
@@ -140,6 +138,9 @@ def test_report_numbers_and_figures(report_dir):
   assert s2[0]["accuracy_end_n"] == 1 and s2[1]["accuracy_end_n"] == 2  # diverged net out
   assert written["springs"]["second_order"]["status"] == "ok"
   assert written["springs"]["first_order"]["status"] == "missing"
+  chains = written["springs"]["second_order"]
+  assert np.shape(chains["curvature_mean"]) == (2, 2) and len(chains["rows"]) == 2
+  assert "theory_critical_noise" not in chains["rows"][0]  # first-order chains only
   assert written["runtimes"]["total_seconds"] == 42
   for name in ("phase_fig1c.png", "phase_fig1a.png", "curvature_vs_accuracy.png",
                "s2_switch.png"):
@@ -147,5 +148,6 @@ def test_report_numbers_and_figures(report_dir):
   assert sum(os.path.getsize(out / f) for f in os.listdir(out)) < 3 * 2**20
   markdown = (out / "numbers.md").read_text()
   for text in ("## Central check", "## fig1c", "## fig1d", "Skipped: missing", "## s2",
-               "partial correlation", "## Runtimes"):
+               "partial correlation", "### second_order (s13, 1 seeds", "- first_order: missing",
+               "## Runtimes"):
     assert text in markdown, text

@@ -14,8 +14,8 @@ The pieces, one concept per module:
 - :mod:`~featurespring.analysis.cases`: sweeps over a few named settings
   (curvature over time, Fig. 4; final load curves, Fig. 5a).
 - :mod:`~featurespring.analysis.switch`: dropout raised mid-training (S2).
-- :mod:`~featurespring.analysis.chains`: the chain phase diagrams of
-  ``experiments/springs_phase_diagram.py``.
+- :mod:`~featurespring.analysis.chains`: the chain phase diagrams of the
+  Fig. 3 / S13 / S14 sweeps, beside the closed-form theory.
 - :mod:`~featurespring.analysis.figures`: small PNGs of the above
   (imported on its own: it needs matplotlib's pyplot).
 

@@ -1,10 +1,13 @@
-"""The spring-block chain phase diagrams of ``experiments/springs_phase_diagram.py``.
+"""The spring-block chain phase diagrams: merged sweeps of paper Fig. 3, S13, S14.
 
-That script leaves one ``<dynamics>_phase.npz`` per dynamics (``mu``,
-``noise``, ``load_curves [mu, noise, seed, L+1]``) and a ``summary.json`` of
-run times. Per friction row: the curvature signs over noise, whether the
-curvature rises with the noise, the measured zero crossings and, for the
-first-order chain, the effective-friction theory's critical noise.
+Reads merged springs sweeps over friction (``mu``, rows) x noise (columns),
+as ``experiments/fig3_springs.py``, ``s13_springs_second_order.py`` and
+``s14_springs_langevin.py`` leave them (run by ``launch.sweep`` or by
+``experiments/springs_phase_diagram.py``). Per friction row: the curvature
+signs over noise, whether the curvature rises with the noise, the measured
+zero crossings and, for the first-order chain, the effective-friction
+theory's critical noise (:func:`critical_noise`, the line that
+``featurespring.sweep.figures`` draws on the phase diagram).
 """
 
 from __future__ import annotations
@@ -13,64 +16,98 @@ import os
 
 import numpy as np
 
-from featurespring import metrics
 from featurespring.analysis import crossings
+from featurespring.analysis import finished
 from featurespring.analysis import stats
+from featurespring.sweep import merging
 from featurespring.sweep import results
 
 
-def analyse_chain_phases(path, first_order_config):
-  """Per dynamics, the chain phase diagram in ``path`` (``status: missing`` if absent).
+def theory_applies(sweep: finished.FinishedSweep) -> bool:
+  """Whether the effective-friction theory describes the sweep's chains.
 
-  Args:
-    path: the script's ``--outdir``.
-    first_order_config: the config file whose chain constants the
-      first-order run used (``experiments/fig3_springs.py``), for the theory.
+  It is derived for first-order chains: inertia moves the second-order
+  chain's zero-curvature line to larger noise, and the Langevin chain's
+  noise enters the velocity.
+  """
+  return sweep.engine == "springs" and sweep.config["springs"]["dynamics"] == "first_order"
 
-  Returns:
-    ``{dynamics: numbers}``: ``mu``, ``noise``, ``num_seeds``, the mean and
-    std curvature ``[mu, noise]``, sign strings per row, the run time, and
-    ``rows`` (Spearman of curvature against noise, crossings in noise units,
-    the theory's critical noise) with the fraction of rows increasing.
+
+def critical_noise(sweep: finished.FinishedSweep, mu):
+  """The theory's zero-curvature noise ``eps*`` at frictions ``mu``, in the sweep's chain.
+
+  A swept ``mu_ratio`` is taken at its first value, as the phase diagram
+  shows it (:meth:`FinishedSweep.cells`).
   """
   from featurespring import springs  # pylint: disable=g-import-not-at-top
-  from featurespring import sweep as sweep_lib  # pylint: disable=g-import-not-at-top
-  summary = {}
-  if os.path.exists(os.path.join(path, "summary.json")):
-    summary = results.read_json(os.path.join(path, "summary.json"))
+  c = sweep.config["springs"]
+  mu_ratio = sweep.values("mu_ratio")[0] if "mu_ratio" in sweep.names else c["mu_ratio"]
+  # Gaussian noise is unbounded: its line is the finite-horizon one of the run.
+  return springs.critical_noise(mu, c["dt"], c["noise_dist"], c["noise_cut"],
+                                horizon=int(c["num_steps"]),
+                                mu_left=mu_ratio * np.asarray(mu, np.float64))
+
+
+def _analyse(sweep: finished.FinishedSweep, workdir: str) -> dict:
+  """The numbers of one chain phase diagram (see :func:`analyse_chain_phases`)."""
+  mu = np.asarray(sweep.y_values(), np.float64)
+  noise = np.asarray(sweep.axis("noise"), np.float64)
+  mean, std, n = stats.cell_stats(sweep.finite_cells("curvature"))  # [mu, noise]
+  wall = results.read_json(os.path.join(workdir, merging.RESULT_STEM + ".json"))["wall_time_s"]
+  entry = {"status": "ok", "workdir": workdir, "mu": mu, "noise": noise,
+           "num_seeds": sweep.num_seeds, "curvature_mean": mean, "curvature_std": std,
+           "sign": ["".join(r) for r in stats.sign_pattern(mean, std, n)],
+           "runtime": {"chains": int(sweep.arrays["curvature"].size),
+                       "num_steps": int(sweep.config["springs"]["num_steps"]),
+                       "seconds": round(float(wall), 2)}}
+  rows = []
+  for i, m in enumerate(mu):
+    rows.append({"mu": m, "spearman_curvature_vs_noise": float(stats.spearman(noise, mean[i]))
+                 if np.isfinite(mean[i]).all() else None,
+                 "crossings_noise": [crossings.x_at(c, noise)
+                                     for c in crossings.zero_crossings(mean[i])]})
+  if theory_applies(sweep):
+    for row, eps in zip(rows, np.atleast_1d(critical_noise(sweep, mu))):
+      row["theory_critical_noise"] = float(eps)
+  entry["rows"] = rows
+  rhos = np.array([r["spearman_curvature_vs_noise"] for r in rows if
+                   r["spearman_curvature_vs_noise"] is not None], np.float64)
+  entry["fraction_rows_increasing"] = (float(np.mean(rhos >= stats.MONOTONE_RHO))
+                                       if rhos.size else None)
+  return entry
+
+
+def analyse_chain_phases(workdirs) -> dict:
+  """Per dynamics, the phase diagram among the merged springs sweeps ``workdirs``.
+
+  Args:
+    workdirs: sweep workdirs over ``mu`` x ``noise`` (``runs/fig3``,
+      ``runs/s13``, ``runs/s14``); those without a merged result are skipped.
+
+  Returns:
+    ``{dynamics: numbers}`` for every ``springs.DYNAMICS`` (``status:
+    missing`` where no workdir holds it): ``workdir``, ``mu``, ``noise``,
+    ``num_seeds``, the mean and std curvature ``[mu, noise]`` over the
+    seeds (diverged chains left out), sign strings per row, ``runtime``
+    (chains, steps, the sweep's wall seconds), and ``rows`` (Spearman of
+    curvature against noise, crossings in noise units, the theory's
+    critical noise for first-order chains) with the fraction of rows
+    increasing.
+
+  Raises:
+    ValueError: a workdir is not a springs sweep over ``mu`` and ``noise``,
+      or two hold the same dynamics.
+  """
+  from featurespring import springs  # pylint: disable=g-import-not-at-top
   out = {}
-  for dynamics in springs.DYNAMICS:
-    npz = os.path.join(path, f"{dynamics}_phase.npz")
-    if not os.path.exists(npz):
-      out[dynamics] = {"status": "missing"}
+  for workdir in workdirs:
+    if not results.exists(os.path.join(workdir, merging.RESULT_STEM)):
       continue
-    data = np.load(npz)
-    mu, noise = np.asarray(data["mu"], np.float64), np.asarray(data["noise"], np.float64)
-    curvature = np.asarray(metrics.curvature(np.asarray(data["load_curves"], np.float64)))
-    mean, std, n = stats.cell_stats(curvature)  # [mu, noise]
-    entry = {"status": "ok", "mu": mu, "noise": noise, "num_seeds": int(curvature.shape[-1]),
-             "curvature_mean": mean, "curvature_std": std,
-             "sign": ["".join(r) for r in stats.sign_pattern(mean, std, n)],
-             "runtime": {k: v for k, v in summary.get(dynamics, {}).items() if k != "figures"}}
-    rows = []
-    for i, m in enumerate(mu):
-      rows.append({"mu": m, "spearman_curvature_vs_noise": float(stats.spearman(noise, mean[i]))
-                   if np.isfinite(mean[i]).all() else None,
-                   "crossings_noise": [crossings.x_at(c, noise)
-                                       for c in crossings.zero_crossings(mean[i])]})
-    if dynamics == "first_order":
-      # The zero-curvature line of the effective-friction theory, with the
-      # constants of the config the script ran (its own horizon if recorded).
-      c = sweep_lib.load_config(first_order_config).springs
-      horizon = int(summary.get(dynamics, {}).get("num_steps", c.num_steps))
-      eps = springs.critical_noise(mu, c.dt, c.noise_dist, c.noise_cut, horizon=horizon,
-                                   mu_left=c.mu_ratio * np.asarray(mu))
-      for row, e in zip(rows, np.atleast_1d(eps)):
-        row["theory_critical_noise"] = float(e)
-    entry["rows"] = rows
-    rhos = np.array([r["spearman_curvature_vs_noise"] for r in rows if
-                     r["spearman_curvature_vs_noise"] is not None], np.float64)
-    entry["fraction_rows_increasing"] = (float(np.mean(rhos >= stats.MONOTONE_RHO))
-                                         if rhos.size else None)
-    out[dynamics] = entry
-  return out
+    sweep = finished.FinishedSweep.load(workdir, x="noise", y="mu")
+    if sweep.engine != "springs":
+      raise ValueError(f"{workdir} holds a {sweep.engine!r} sweep, not chains")
+    dynamics = sweep.config["springs"]["dynamics"]
+    if dynamics in out:
+      raise ValueError(f"{out[dynamics]['workdir']} and {workdir} both hold {dynamics} chains")
+    out[dynamics] = _analyse(sweep, workdir)
+  return {d: out.get(d, {"status": "missing"}) for d in springs.DYNAMICS}
