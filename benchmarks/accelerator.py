@@ -30,7 +30,8 @@ cut short still leaves what it measured. Sections (``--only`` picks some):
   first runs one sweep call's epochs (``checkpoint_every``; two calls on
   several devices) untimed, which compiles every static group (the jit
   caches keep them), then a timed run of ``--epoch_scale`` (default 0.2) of
-  the paper's epochs; the full-length wall time is estimated from both. Reports net-epochs/s, matmul FLOP/s (counted as
+  the paper's epochs; the full-length wall time is estimated from both.
+  Reports net-epochs/s, matmul FLOP/s (counted as
   benchmarks/train.py counts them) against bf16 / f32 matmul peaks measured
   in this run, and peak device memory.
 * ``scaling``: net-epochs/s of the Fig. 1(c) network against the population
@@ -85,6 +86,7 @@ from featurespring import train
 from featurespring.sweep import dnn_engine
 from featurespring.sweep import memory
 from featurespring.sweep import results as results_lib
+
 # pylint: enable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -111,46 +113,72 @@ NETWORK_KEYS = ("loss/train", "acc/train", "acc/test", "sep/train", "sep/test")
 # so float32 differences in the features move it by up to ~0.05.
 NETWORK_REPORTED_KEYS = ("sep_pinv/train", "sep_pinv/test")
 # Metrics against float64 (what the CPU meets in tests/test_metrics.py).
-METRIC_TOLERANCE = {"trace": 1e-5, "pinv": 1e-4, "well_separated": 1e-3,
-                    "regression_rtol": 1e-4}
+METRIC_TOLERANCE = {"trace": 1e-5, "pinv": 1e-4, "well_separated": 1e-3, "regression_rtol": 1e-4}
 
 
 @dataclasses.dataclass(frozen=True)
 class Sizes:
   """Everything that differs between the full (H200) and the quick run."""
-  check_chains_per_axis: int   # correctness chain grid: n mu x n noise x n seeds
+
+  check_chains_per_axis: int  # correctness chain grid: n mu x n noise x n seeds
   check_steps: int
-  check_singles: int           # members re-run one by one
-  chains_per_axis: int         # chains section: n^3 chains
+  check_singles: int  # members re-run one by one
+  chains_per_axis: int  # chains section: n^3 chains
   chain_steps: int
   chain_repeats: int
-  bandwidth_floats: int        # the x + 1 copy
+  bandwidth_floats: int  # the x + 1 copy
   matmul_size: int
-  threefry_steps: int          # the reference generator's rate, timed shorter
-  net_epochs: int              # correctness networks (and quick scaling)
-  epoch_scale: float           # networks: timed fraction of the paper's epochs
-  runlocal: bool               # networks: the diagrams' :runlocal sizes
+  threefry_steps: int  # the reference generator's rate, timed shorter
+  net_epochs: int  # correctness networks (and quick scaling)
+  epoch_scale: float  # networks: timed fraction of the paper's epochs
+  runlocal: bool  # networks: the diagrams' :runlocal sizes
   diagrams: tuple[str, ...]
-  scaling_seconds: float       # the scaling section's budget, kept free by networks
-  scaling_factor: int          # population sizes 1, f, f^2, ...
-  scaling_cap: int             # ... up to what fits, at most this
-  min_network_seconds: float   # a diagram is not started with less left
+  scaling_seconds: float  # the scaling section's budget, kept free by networks
+  scaling_factor: int  # population sizes 1, f, f^2, ...
+  scaling_cap: int  # ... up to what fits, at most this
+  min_network_seconds: float  # a diagram is not started with less left
 
 
-FULL = Sizes(check_chains_per_axis=8, check_steps=2000, check_singles=4,
-             chains_per_axis=100, chain_steps=10_000, chain_repeats=2,
-             bandwidth_floats=2**30, matmul_size=8192, threefry_steps=2000, net_epochs=3,
-             epoch_scale=0.2, runlocal=False, diagrams=tuple(DIAGRAMS),
-             scaling_seconds=75.0, scaling_factor=4, scaling_cap=4096,
-             min_network_seconds=30.0)
+FULL = Sizes(
+    check_chains_per_axis=8,
+    check_steps=2000,
+    check_singles=4,
+    chains_per_axis=100,
+    chain_steps=10_000,
+    chain_repeats=2,
+    bandwidth_floats=2**30,
+    matmul_size=8192,
+    threefry_steps=2000,
+    net_epochs=3,
+    epoch_scale=0.2,
+    runlocal=False,
+    diagrams=tuple(DIAGRAMS),
+    scaling_seconds=75.0,
+    scaling_factor=4,
+    scaling_cap=4096,
+    min_network_seconds=30.0,
+)
 # The quick correctness grid is the chains section's, so their compiles are
 # shared (CPU compiles dominate a quick run).
-QUICK = Sizes(check_chains_per_axis=4, check_steps=300, check_singles=2,
-              chains_per_axis=4, chain_steps=300, chain_repeats=1,
-              bandwidth_floats=2**22, matmul_size=256, threefry_steps=300, net_epochs=1,
-              epoch_scale=1.0, runlocal=True, diagrams=("fig1c_dropout",),
-              scaling_seconds=20.0, scaling_factor=4, scaling_cap=4,
-              min_network_seconds=5.0)
+QUICK = Sizes(
+    check_chains_per_axis=4,
+    check_steps=300,
+    check_singles=2,
+    chains_per_axis=4,
+    chain_steps=300,
+    chain_repeats=1,
+    bandwidth_floats=2**22,
+    matmul_size=256,
+    threefry_steps=300,
+    net_epochs=1,
+    epoch_scale=1.0,
+    runlocal=True,
+    diagrams=("fig1c_dropout",),
+    scaling_seconds=20.0,
+    scaling_factor=4,
+    scaling_cap=4,
+    min_network_seconds=5.0,
+)
 
 
 def _load_module(name: str, path: str):
@@ -194,14 +222,19 @@ def _max_diff(a, b) -> dict:
   diff = np.abs(a - b)
   scale = np.maximum(np.abs(b), 1e-30)
   finite = np.isfinite(diff)
-  return {"max_abs": float(np.max(diff[finite], initial=0.0)),
-          "max_rel": float(np.max((diff / scale)[finite], initial=0.0)),
-          "nonfinite_mismatch": int(np.sum(np.isfinite(a) != np.isfinite(b)))}
+  return {
+      "max_abs": float(np.max(diff[finite], initial=0.0)),
+      "max_rel": float(np.max((diff / scale)[finite], initial=0.0)),
+      "nonfinite_mismatch": int(np.sum(np.isfinite(a) != np.isfinite(b))),
+  }
 
 
 def _close(a, b, rtol, atol) -> bool:
-  return bool(np.allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
-                          rtol=rtol, atol=atol, equal_nan=True))
+  return bool(
+      np.allclose(
+          np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=rtol, atol=atol, equal_nan=True
+      )
+  )
 
 
 def _devices_of(array) -> list[str]:
@@ -215,6 +248,7 @@ def _peak_memory(device) -> int | None:
 
 # ----------------------------------------------------------------- chains ---
 
+
 def chain_grid(n: int, dist: str):
   """``(config, key data)``: n friction x n noise x n seeds first-order chains
   with benchmarks/springs.py's constants, as host arrays (JAX places them
@@ -222,19 +256,23 @@ def chain_grid(n: int, dist: str):
   bench = springs_bench
   mu, noise = bench.grid_values(n)
   config = springs.ChainConfig(
-      num_blocks=bench.NUM_BLOCKS, k=bench.K, target=bench.TARGET, dt=bench.DT,
-      noise_cut=bench.CUT, noise_dist=dist,
+      num_blocks=bench.NUM_BLOCKS,
+      k=bench.K,
+      target=bench.TARGET,
+      dt=bench.DT,
+      noise_cut=bench.CUT,
+      noise_dist=dist,
       mu_right=mu.astype(np.float32)[:, None, None],
       mu_left=2 * mu.astype(np.float32)[:, None, None],
-      noise=noise.astype(np.float32)[None, :, None])
+      noise=noise.astype(np.float32)[None, :, None],
+  )
   return config, np.asarray(jax.random.key_data(jax.random.split(jax.random.key(0), n)))
 
 
 def _simulate_on(device, config, key_data, steps):
   # The default device without a context: jax.default_device is part of the
   # jit cache key, and the chains section's compiles are then shared.
-  placement = (contextlib.nullcontext() if device == jax.devices()[0]
-               else jax.default_device(device))
+  placement = contextlib.nullcontext() if device == jax.devices()[0] else jax.default_device(device)
   with placement:
     result = springs.simulate(config, jax.random.wrap_key_data(jnp.asarray(key_data)), steps)
     return np.asarray(result.load_curve), _devices_of(result.load_curve)
@@ -249,20 +287,24 @@ def check_chains(sizes: Sizes, device, cpu) -> dict:
     entry = {"ran_on": where}
     if device != cpu:
       host, _ = _simulate_on(cpu, config, key_data, steps)
-      entry["vs_cpu"] = {**_max_diff(grid, host),
-                         "ok": _close(grid, host, **CHAIN_TOLERANCE)}
+      entry["vs_cpu"] = {**_max_diff(grid, host), "ok": _close(grid, host, **CHAIN_TOLERANCE)}
     # Member (i, j, s) alone: its own friction, noise and key.
     in_grid, alone = [], []
     for member in np.linspace(0, n**3 - 1, sizes.check_singles).astype(int):
       i, j, s = np.unravel_index(member, (n, n, n))
-      single = config.replace(mu_right=config.mu_right[i, 0, 0],
-                              mu_left=config.mu_left[i, 0, 0], noise=config.noise[0, j, 0])
+      single = config.replace(
+          mu_right=config.mu_right[i, 0, 0],
+          mu_left=config.mu_left[i, 0, 0],
+          noise=config.noise[0, j, 0],
+      )
       alone.append(_simulate_on(device, single, key_data[s], steps)[0])
       in_grid.append(grid[i, j, s])
     in_grid, alone = np.stack(in_grid), np.stack(alone)
-    entry["vmapped_vs_one_by_one"] = {**_max_diff(in_grid, alone),
-                                      "members": sizes.check_singles,
-                                      "ok": _close(in_grid, alone, **CHAIN_TOLERANCE)}
+    entry["vmapped_vs_one_by_one"] = {
+        **_max_diff(in_grid, alone),
+        "members": sizes.check_singles,
+        "ok": _close(in_grid, alone, **CHAIN_TOLERANCE),
+    }
     out[dist] = entry
   return out
 
@@ -274,8 +316,12 @@ def bandwidth_bytes_per_second(num_floats: int) -> dict:
   seconds = best_seconds(jax.jit(lambda x: x + 1), x, repeats=5)
   moved = 2 * num_floats * 4
   del x
-  return {"array_bytes": num_floats * 4, "bytes_moved": moved, "seconds": seconds,
-          "bytes_per_s": moved / seconds}
+  return {
+      "array_bytes": num_floats * 4,
+      "bytes_moved": moved,
+      "seconds": seconds,
+      "bytes_per_s": moved / seconds,
+  }
 
 
 def run_chains(sizes: Sizes, budget: Budget) -> dict:
@@ -286,12 +332,17 @@ def run_chains(sizes: Sizes, budget: Budget) -> dict:
   # read and written once; parameters, keys and the other carries are not
   # counted (a fused step may keep some of them in registers or caches).
   bytes_lower = 2 * springs_bench.NUM_BLOCKS * 4
-  out = {"chains": num_chains, "steps": steps, "num_blocks": springs_bench.NUM_BLOCKS,
-         "grid": f"{n} friction x {n} noise x {n} seeds, first order, dt = {springs_bench.DT}",
-         "bandwidth": bandwidth, "bytes_per_chain_step_lower_bound": bytes_lower,
-         "bandwidth_note": "fraction = chain-steps/s x the lower bound / measured "
-                           "bandwidth: a lower bound on the bandwidth the run uses",
-         "laws": {}}
+  out = {
+      "chains": num_chains,
+      "steps": steps,
+      "num_blocks": springs_bench.NUM_BLOCKS,
+      "grid": f"{n} friction x {n} noise x {n} seeds, first order, dt = {springs_bench.DT}",
+      "bandwidth": bandwidth,
+      "bytes_per_chain_step_lower_bound": bytes_lower,
+      "bandwidth_note": "fraction = chain-steps/s x the lower bound / measured "
+      "bandwidth: a lower bound on the bandwidth the run uses",
+      "laws": {},
+  }
   for dist in NOISE_LAWS:
     if budget.left() < 10:
       out["laws"][dist] = {"skipped": "budget"}
@@ -300,22 +351,30 @@ def run_chains(sizes: Sizes, budget: Budget) -> dict:
     keys = jax.random.wrap_key_data(jnp.asarray(key_data))
     entry = {}
     for generator, timed_steps, repeats in (
-        ("counter_hash", steps, sizes.chain_repeats), ("threefry", sizes.threefry_steps, 1)):
+        ("counter_hash", steps, sizes.chain_repeats),
+        ("threefry", sizes.threefry_steps, 1),
+    ):
       start = time.perf_counter()
-      seconds = springs_bench.jax_seconds(config.replace(generator=generator), keys,
-                                          timed_steps, repeats)
+      seconds = springs_bench.jax_seconds(
+          config.replace(generator=generator), keys, timed_steps, repeats
+      )
       rate = num_chains * timed_steps / seconds
       entry[generator] = {
-          "steps": timed_steps, "seconds": seconds, "chain_steps_per_s": rate,
+          "steps": timed_steps,
+          "seconds": seconds,
+          "chain_steps_per_s": rate,
           "fraction_of_bandwidth_lower_bound": rate * bytes_lower / bandwidth["bytes_per_s"],
-          "seconds_with_compile_and_repeats": time.perf_counter() - start}
+          "seconds_with_compile_and_repeats": time.perf_counter() - start,
+      }
     entry["counter_hash_speedup_vs_threefry"] = (
-        entry["counter_hash"]["chain_steps_per_s"] / entry["threefry"]["chain_steps_per_s"])
+        entry["counter_hash"]["chain_steps_per_s"] / entry["threefry"]["chain_steps_per_s"]
+    )
     out["laws"][dist] = entry
   return out
 
 
 # --------------------------------------------------------------- networks ---
+
 
 def _hparam_arrays(**fields) -> dict:
   """Host ``[P]`` arrays of every `train.HParams` field (defaults filled in)."""
@@ -332,8 +391,7 @@ def init_population(train_config, data, hparams: dict, devices):
 
 def train_population(train_config, data, hparams: dict, epochs: int, devices):
   """``(state, metrics)`` of `init_population` trained for ``epochs``."""
-  return train.train_epochs(init_population(train_config, data, hparams, devices),
-                            data, epochs)
+  return train.train_epochs(init_population(train_config, data, hparams, devices), data, epochs)
 
 
 def _final_metrics(metrics_tree, num_members: int) -> dict:
@@ -360,35 +418,43 @@ def check_networks(sizes: Sizes, device, cpu) -> dict:
   """A small population: default device vs CPU; vmapped vs one by one."""
   engine, hparams = _small_network()
   num = len(hparams["seed"])
-  _, trained = train_population(engine.train_config, engine.data, hparams,
-                                sizes.net_epochs, [device])
+  _, trained = train_population(
+      engine.train_config, engine.data, hparams, sizes.net_epochs, [device]
+  )
   grid = _final_metrics(trained, num)
-  out = {"members": num, "epochs": sizes.net_epochs,
-         "config": f"depth {engine.train_config.depth}, width {engine.train_config.width}, "
-                   f"batch {engine.train_config.batch_size}, {engine.fields.dataset} "
-                   f"{engine.data.x_train.shape[0]} / {engine.data.x_test.shape[0]}"}
+  out = {
+      "members": num,
+      "epochs": sizes.net_epochs,
+      "config": f"depth {engine.train_config.depth}, width {engine.train_config.width}, "
+      f"batch {engine.train_config.batch_size}, {engine.fields.dataset} "
+      f"{engine.data.x_train.shape[0]} / {engine.data.x_test.shape[0]}",
+  }
 
   def compare(ours, other):
-    judged = {k: {**_max_diff(ours[k], other[k]),
-                  "ok": _close(ours[k], other[k], **NETWORK_TOLERANCE)}
-              for k in NETWORK_KEYS}
+    judged = {
+        k: {**_max_diff(ours[k], other[k]), "ok": _close(ours[k], other[k], **NETWORK_TOLERANCE)}
+        for k in NETWORK_KEYS
+    }
     reported = {k: _max_diff(ours[k], other[k]) for k in NETWORK_REPORTED_KEYS}
-    return {"judged": judged, "reported_only": reported,
-            "ok": all(v["ok"] for v in judged.values())}
+    return {
+        "judged": judged,
+        "reported_only": reported,
+        "ok": all(v["ok"] for v in judged.values()),
+    }
 
   if device != cpu:
     host_data = jax.device_put(engine.data, cpu)
-    _, on_cpu = train_population(engine.train_config, host_data, hparams,
-                                 sizes.net_epochs, [cpu])
+    _, on_cpu = train_population(engine.train_config, host_data, hparams, sizes.net_epochs, [cpu])
     out["vs_cpu"] = compare(grid, _final_metrics(on_cpu, num))
   singles = []
   for member in range(min(sizes.check_singles, num)):
-    one = {f: v[member:member + 1] for f, v in hparams.items()}
-    _, trained_one = train_population(engine.train_config, engine.data, one,
-                                      sizes.net_epochs, [device])
+    one = {f: v[member : member + 1] for f, v in hparams.items()}
+    _, trained_one = train_population(
+        engine.train_config, engine.data, one, sizes.net_epochs, [device]
+    )
     singles.append(_final_metrics(trained_one, 1))
   alone = {k: np.concatenate([s[k] for s in singles]) for k in singles[0]}
-  in_grid = {k: v[:len(singles)] for k, v in grid.items()}
+  in_grid = {k: v[: len(singles)] for k, v in grid.items()}
   out["vmapped_vs_one_by_one"] = {**compare(in_grid, alone), "members": len(singles)}
   return out
 
@@ -420,22 +486,25 @@ def check_metrics(device) -> dict:
     trace, pinv = separations(*jax.device_put((features, labels), device))
     return float(trace), float(pinv)
 
-  layers = [(f"case{i}", random_layer(0, **case), None)
-            for i, case in enumerate(reference.CASES)]
+  layers = [(f"case{i}", random_layer(0, **case), None) for i, case in enumerate(reference.CASES)]
   # The ratios of tests/test_metrics.py: about, and far below, the floor
   # under which tr S_w is summed directly.
-  layers += [(f"well_separated_{ratio:g}", separated_layer(0, ratio), ratio)
-             for ratio in (2e-3, 1e-4, 1e-7)]
+  layers += [
+      (f"well_separated_{ratio:g}", separated_layer(0, ratio), ratio)
+      for ratio in (2e-3, 1e-4, 1e-7)
+  ]
   out, worst_default = {}, None
   for name, (features, labels), ratio in layers:
-    trace64, pinv64 = reference_separations(features, labels, num_classes,
-                                            metrics.PINV_RCOND)
+    trace64, pinv64 = reference_separations(features, labels, num_classes, metrics.PINV_RCOND)
     trace, pinv = on_device(highest, features, labels)
     trace_tol = METRIC_TOLERANCE["well_separated" if ratio else "trace"]
     pinv_tol = METRIC_TOLERANCE["well_separated" if ratio else "pinv"]
-    out[name] = {"trace_error": abs(trace - trace64), "pinv_error": abs(pinv - pinv64),
-                 "tolerance": [trace_tol, pinv_tol],
-                 "ok": bool(abs(trace - trace64) <= trace_tol and abs(pinv - pinv64) <= pinv_tol)}
+    out[name] = {
+        "trace_error": abs(trace - trace64),
+        "pinv_error": abs(pinv - pinv64),
+        "tolerance": [trace_tol, pinv_tol],
+        "ok": bool(abs(trace - trace64) <= trace_tol and abs(pinv - pinv64) <= pinv_tol),
+    }
     if default is not None:
       saved = metrics.METRIC_PRECISION
       metrics.METRIC_PRECISION = jax.lax.Precision.DEFAULT
@@ -448,35 +517,48 @@ def check_metrics(device) -> dict:
       worst_default = max(error, worst_default or 0.0)
   features, _ = random_layer(4, dim=30)
   rng = np.random.default_rng(5)
-  targets = (features[:, :3] @ rng.normal(size=(3, 2))
-             + rng.normal(size=(len(features), 2))).astype(np.float32)
+  targets = (
+      features[:, :3] @ rng.normal(size=(3, 2)) + rng.normal(size=(len(features), 2))
+  ).astype(np.float32)
   design = np.c_[features.astype(np.float64), np.ones(len(features))]
   coefficients = np.linalg.lstsq(design, targets, rcond=np.sqrt(metrics.LSTSQ_RCOND))[0]
-  expected = np.sqrt(np.mean((targets - design @ coefficients)**2))
+  expected = np.sqrt(np.mean((targets - design @ coefficients) ** 2))
   got = float(metrics.regression_load(*jax.device_put((features, targets), device)))
-  out["regression_load"] = {"relative_error": abs(got - expected) / expected,
-                            "tolerance": METRIC_TOLERANCE["regression_rtol"],
-                            "ok": bool(abs(got - expected)
-                                       <= METRIC_TOLERANCE["regression_rtol"] * expected)}
-  return {"layers": out, "precision": str(metrics.METRIC_PRECISION),
-          "worst_default_precision_error": worst_default,
-          "ok": all(v["ok"] for v in out.values())}
+  out["regression_load"] = {
+      "relative_error": abs(got - expected) / expected,
+      "tolerance": METRIC_TOLERANCE["regression_rtol"],
+      "ok": bool(abs(got - expected) <= METRIC_TOLERANCE["regression_rtol"] * expected),
+  }
+  return {
+      "layers": out,
+      "precision": str(metrics.METRIC_PRECISION),
+      "worst_default_precision_error": worst_default,
+      "ok": all(v["ok"] for v in out.values()),
+  }
 
 
 def run_correctness(sizes: Sizes, budget: Budget) -> dict:
   del budget  # small and bounded
   device, cpu = jax.devices()[0], jax.devices("cpu")[0]
-  out = {"default_device": str(device), "cpu_device": str(cpu),
-         "tolerances": {"chains": CHAIN_TOLERANCE, "networks": NETWORK_TOLERANCE,
-                        "networks_reported_only": list(NETWORK_REPORTED_KEYS),
-                        "metrics_vs_float64": METRIC_TOLERANCE}}
+  out = {
+      "default_device": str(device),
+      "cpu_device": str(cpu),
+      "tolerances": {
+          "chains": CHAIN_TOLERANCE,
+          "networks": NETWORK_TOLERANCE,
+          "networks_reported_only": list(NETWORK_REPORTED_KEYS),
+          "metrics_vs_float64": METRIC_TOLERANCE,
+      },
+  }
   if device == cpu:
     out["note"] = "the default device is the CPU: the cross-device comparisons are skipped"
   out["chains"] = check_chains(sizes, device, cpu)
   out["networks"] = check_networks(sizes, device, cpu)
   out["metrics"] = check_metrics(device)
-  checks = [e.get("vs_cpu", {"ok": True})["ok"] and e["vmapped_vs_one_by_one"]["ok"]
-            for e in out["chains"].values()]
+  checks = [
+      e.get("vs_cpu", {"ok": True})["ok"] and e["vmapped_vs_one_by_one"]["ok"]
+      for e in out["chains"].values()
+  ]
   checks.append(out["networks"].get("vs_cpu", {"ok": True})["ok"])
   checks.append(out["networks"]["vmapped_vs_one_by_one"]["ok"])
   checks.append(out["metrics"].get("ok", True))
@@ -488,9 +570,11 @@ def matmul_peaks(size: int) -> dict:
   """Best rates of one ``size``^3 matmul: bf16, f32 at the default precision
   (TF32 where the GPU allows it: what training runs at) and at HIGHEST."""
   out = {"size": size}
-  for name, dtype, precision in (("bf16", jnp.bfloat16, None),
-                                 ("f32_default", jnp.float32, None),
-                                 ("f32_highest", jnp.float32, jax.lax.Precision.HIGHEST)):
+  for name, dtype, precision in (
+      ("bf16", jnp.bfloat16, None),
+      ("f32_default", jnp.float32, None),
+      ("f32_highest", jnp.float32, jax.lax.Precision.HIGHEST),
+  ):
     a = jnp.ones((size, size), dtype)
     matmul = jax.jit(lambda a, b, p=precision: jnp.matmul(a, b, precision=p))
     out[f"{name}_flops_per_s"] = 2 * size**3 / best_seconds(matmul, a, a)
@@ -523,15 +607,20 @@ def net_epoch_flops(engine, batch_size: int) -> float:
   if config.test_eval_size is not None:
     num_test = min(num_test, config.test_eval_size)
   return train_bench.flops_per_net_epoch(
-      config.replace(batch_size=int(batch_size)), num_train,
-      (num_train + num_test) / config.eval_every, dim=dim, classes=config.num_classes)
+      config.replace(batch_size=int(batch_size)),
+      num_train,
+      (num_train + num_test) / config.eval_every,
+      dim=dim,
+      classes=config.num_classes,
+  )
 
 
 def _epoch_flops_of_grid(config) -> float:
   """`net_epoch_flops` summed over a diagram's members (batch sizes may vary)."""
   grid = sweep.Grid.from_config(config)
   batches = grid.points(np.arange(grid.size)).get(
-      "batch_size", np.full(grid.size, config.dnn.batch_size))
+      "batch_size", np.full(grid.size, config.dnn.batch_size)
+  )
   engine = dnn_engine.DnnEngine(config, {}, sweep.Grid.from_config(config))
   values, counts = np.unique(batches, return_counts=True)
   return sum(n * net_epoch_flops(engine, b) for b, n in zip(values, counts))
@@ -563,26 +652,40 @@ def run_diagram(name: str, sizes: Sizes, dataset: str, peaks: dict, workroot: st
   start = time.perf_counter()
   sweep.run(timed, workdir)
   seconds = time.perf_counter() - start
-  parts = [results_lib.read_json(p)
-           for p in sorted(glob.glob(os.path.join(workdir, "parts", "*.json")))]
+  parts = [
+      results_lib.read_json(p) for p in sorted(glob.glob(os.path.join(workdir, "parts", "*.json")))
+  ]
   flops = _epoch_flops_of_grid(timed) * epochs
   net_epochs = members * epochs
   compile_seconds = max(warm_seconds - seconds * warm_epochs / epochs, 0.0)
   grid = sweep.Grid.from_config(config).describe()
   return {
-      "members": members, "grid": {axis: len(v["values"]) for axis, v in grid.items()},
-      "dataset": timed.dnn.dataset, "paper_epochs": paper_epochs, "epochs_timed": epochs,
-      "epoch_scale": epochs / paper_epochs, "eval_every": eval_every,
-      "chunk_size": int(config.chunk_size), "chunks": len(parts),
-      "wall_s": seconds, "warmup_wall_s": warm_seconds, "warmup_epochs": warm_epochs,
+      "members": members,
+      "grid": {axis: len(v["values"]) for axis, v in grid.items()},
+      "dataset": timed.dnn.dataset,
+      "paper_epochs": paper_epochs,
+      "epochs_timed": epochs,
+      "epoch_scale": epochs / paper_epochs,
+      "eval_every": eval_every,
+      "chunk_size": int(config.chunk_size),
+      "chunks": len(parts),
+      "wall_s": seconds,
+      "warmup_wall_s": warm_seconds,
+      "warmup_epochs": warm_epochs,
       "compile_s_estimate": compile_seconds,
       "full_length_wall_s_estimate": compile_seconds + seconds * paper_epochs / epochs,
       "net_epochs_per_s": net_epochs / seconds,
       "matmul_flops_per_s": flops / seconds,
       "fraction_of_f32_default_peak": flops / seconds / peaks["f32_default_flops_per_s"],
       "fraction_of_bf16_peak": flops / seconds / peaks["bf16_flops_per_s"],
-      "chunk_wall_s": {p["chunk"]: {"wall_time_s": p["wall_time_s"], "static": p["static"],
-                                    "members": p["num_members"]} for p in parts},
+      "chunk_wall_s": {
+          p["chunk"]: {
+              "wall_time_s": p["wall_time_s"],
+              "static": p["static"],
+              "members": p["num_members"],
+          }
+          for p in parts
+      },
       "peak_bytes_in_use_so_far": _peak_memory(jax.devices()[0]),
   }
 
@@ -593,13 +696,17 @@ def run_networks(sizes: Sizes, budget: Budget) -> dict:
   else:
     dataset, why = _mnist_or_embedded()
   peaks = matmul_peaks(sizes.matmul_size)
-  out = {"how": "featurespring.sweep.run into a temporary workdir (what python -m "
-                "launch.sweep runs), chunk size from sweep.memory.auto_chunk_size; an "
-                "untimed run of checkpoint_every epochs first compiles every static group",
-         "dataset": dataset, "dataset_note": why, "matmul_peaks": peaks,
-         "flops_note": "matmul FLOPs as benchmarks/train.py counts them (training 3x "
-                       "forward, evaluation forward on train + test every eval_every epochs)",
-         "diagrams": {}}
+  out = {
+      "how": "featurespring.sweep.run into a temporary workdir (what python -m "
+      "launch.sweep runs), chunk size from sweep.memory.auto_chunk_size; an "
+      "untimed run of checkpoint_every epochs first compiles every static group",
+      "dataset": dataset,
+      "dataset_note": why,
+      "matmul_peaks": peaks,
+      "flops_note": "matmul FLOPs as benchmarks/train.py counts them (training 3x "
+      "forward, evaluation forward on train + test every eval_every epochs)",
+      "diagrams": {},
+  }
   spent = []
   with tempfile.TemporaryDirectory() as workroot:
     for name in DIAGRAMS:
@@ -611,9 +718,11 @@ def run_networks(sizes: Sizes, budget: Budget) -> dict:
       groups = len(dnn_engine.DnnEngine.static_groups(config, sweep.Grid.from_config(config)))
       per_group = max(spent, default=sizes.min_network_seconds)
       if budget.available() < max(sizes.min_network_seconds, groups * per_group * 0.5):
-        out["diagrams"][name] = {"skipped": f"budget: {budget.available():.0f} s left "
-                                           f"for {groups} static groups ({per_group:.0f} "
-                                           f"s per group so far)"}
+        out["diagrams"][name] = {
+            "skipped": f"budget: {budget.available():.0f} s left "
+            f"for {groups} static groups ({per_group:.0f} "
+            f"s per group so far)"
+        }
         continue
       start = time.perf_counter()
       out["diagrams"][name] = run_diagram(name, sizes, dataset, peaks, workroot)
@@ -630,7 +739,9 @@ def run_scaling(sizes: Sizes, budget: Budget) -> dict:
     epochs, fits = sizes.net_epochs, None
   else:
     config = _diagram_config(DIAGRAMS["fig1c_dropout"], sizes, _mnist_or_embedded()[0])
-    engine, hparams = dnn_engine.DnnEngine(config, {}, sweep.Grid.from_config(config)), _grid_hparams(config)
+    engine, hparams = dnn_engine.DnnEngine(
+        config, {}, sweep.Grid.from_config(config)
+    ), _grid_hparams(config)
     # The epochs of one sweep call (checkpoint_every): one compile per size.
     epochs = int(config.checkpoint_every)
     config.seeds = 10**6  # so that the grid never caps the chunk
@@ -642,18 +753,23 @@ def run_scaling(sizes: Sizes, budget: Budget) -> dict:
   populations = sorted(set(populations + [cap]))
   deadline = budget.elapsed() + min(budget.available(), sizes.scaling_seconds)
   flops = net_epoch_flops(engine, engine.train_config.batch_size)
-  out = {"how": "init + train_epochs of one chunk placed as the sweep runner places it; "
-                "timed: a second call from the same state (compiled, warm)",
-         "epochs_per_call": epochs, "largest_that_fits_estimate": fits, "cap": cap,
-         "config": f"Fig. 1(c) network, depth {engine.train_config.depth}, width "
-                   f"{engine.train_config.width}, batch {engine.train_config.batch_size}, "
-                   f"{engine.fields.dataset}",
-         "points": []}
+  out = {
+      "how": "init + train_epochs of one chunk placed as the sweep runner places it; "
+      "timed: a second call from the same state (compiled, warm)",
+      "epochs_per_call": epochs,
+      "largest_that_fits_estimate": fits,
+      "cap": cap,
+      "config": f"Fig. 1(c) network, depth {engine.train_config.depth}, width "
+      f"{engine.train_config.width}, batch {engine.train_config.batch_size}, "
+      f"{engine.fields.dataset}",
+      "points": [],
+  }
   predicted = 0.0
   for population in populations:
     if budget.elapsed() + predicted > deadline:
-      out["stopped"] = (f"section budget ({sizes.scaling_seconds:.0f} s) would be spent "
-                        f"at P = {population}")
+      out["stopped"] = (
+          f"section budget ({sizes.scaling_seconds:.0f} s) would be spent " f"at P = {population}"
+      )
       break
     members = {f: np.resize(v, population) for f, v in hparams.items()}
     start = time.perf_counter()
@@ -665,18 +781,27 @@ def run_scaling(sizes: Sizes, budget: Budget) -> dict:
     seconds = time.perf_counter() - start
     # The next size: a compile like this one, a run up to factor x longer.
     predicted = first + (sizes.scaling_factor + 1) * seconds
-    out["points"].append({"population": population, "seconds": seconds,
-                          "first_call_s": first,
-                          "net_epochs_per_s": population * epochs / seconds,
-                          "matmul_flops_per_s": population * epochs * flops / seconds,
-                          "peak_bytes_in_use_so_far": _peak_memory(devices[0])})
+    out["points"].append(
+        {
+            "population": population,
+            "seconds": seconds,
+            "first_call_s": first,
+            "net_epochs_per_s": population * epochs / seconds,
+            "matmul_flops_per_s": population * epochs * flops / seconds,
+            "peak_bytes_in_use_so_far": _peak_memory(devices[0]),
+        }
+    )
   return out
 
 
 # ------------------------------------------------------------------ main ---
 
-RUNNERS = {"correctness": run_correctness, "chains": run_chains,
-           "networks": run_networks, "scaling": run_scaling}
+RUNNERS = {
+    "correctness": run_correctness,
+    "chains": run_chains,
+    "networks": run_networks,
+    "scaling": run_scaling,
+}
 
 
 def _write(report: dict, path: str) -> None:
@@ -689,18 +814,29 @@ def _write(report: dict, path: str) -> None:
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--only", default=",".join(SECTIONS),
-                      help=f"comma-separated sections of {SECTIONS}")
+  parser.add_argument(
+      "--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}"
+  )
   parser.add_argument("--quick", action="store_true", help="tiny sizes (CPU smoke run)")
-  parser.add_argument("--timeout_s", type=float, default=330.0,
-                      help="total budget; sections that would not fit are skipped")
+  parser.add_argument(
+      "--timeout_s",
+      type=float,
+      default=330.0,
+      help="total budget; sections that would not fit are skipped",
+  )
   parser.add_argument("--out", default=HERE, help="folder for the result file")
-  parser.add_argument("--epoch_scale", type=float, default=None,
-                      help="networks: fraction of the paper's epochs timed (full run)")
-  parser.add_argument("--scaling_cap", type=int, default=None,
-                      help="largest population of the scaling section")
-  parser.add_argument("--scaling_factor", type=int, default=None,
-                      help="ratio of successive population sizes (>= 2)")
+  parser.add_argument(
+      "--epoch_scale",
+      type=float,
+      default=None,
+      help="networks: fraction of the paper's epochs timed (full run)",
+  )
+  parser.add_argument(
+      "--scaling_cap", type=int, default=None, help="largest population of the scaling section"
+  )
+  parser.add_argument(
+      "--scaling_factor", type=int, default=None, help="ratio of successive population sizes (>= 2)"
+  )
   args = parser.parse_args(argv)
   only = [s.strip() for s in args.only.split(",") if s.strip()]
   unknown = sorted(set(only) - set(SECTIONS))
@@ -720,14 +856,24 @@ def main(argv=None):
   path = os.path.join(args.out, f"accelerator_result_{device.platform}.json")
   stats = device.memory_stats() if hasattr(device, "memory_stats") else None
   report = {
-      "device": {"name": device.device_kind, "platform": device.platform,
-                 "count": jax.device_count(), "devices": [str(d) for d in jax.devices()],
-                 "memory_bytes_limit": (stats or {}).get("bytes_limit")},
+      "device": {
+          "name": device.device_kind,
+          "platform": device.platform,
+          "count": jax.device_count(),
+          "devices": [str(d) for d in jax.devices()],
+          "memory_bytes_limit": (stats or {}).get("bytes_limit"),
+      },
       "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-      "quick": args.quick, "timeout_s": args.timeout_s, "sections_requested": only,
-      "jax": jax.__version__, "python": platform.python_version(), "host": platform.node(),
+      "quick": args.quick,
+      "timeout_s": args.timeout_s,
+      "sections_requested": only,
+      "jax": jax.__version__,
+      "python": platform.python_version(),
+      "host": platform.node(),
       "xla_flags": os.environ.get("XLA_FLAGS", ""),
-      "sizes": dataclasses.asdict(sizes), "sections": {}, "complete": False,
+      "sizes": dataclasses.asdict(sizes),
+      "sections": {},
+      "complete": False,
   }
   lock = threading.Lock()
   finished = []
@@ -741,8 +887,7 @@ def main(argv=None):
       if not complete:
         for section, value in report["sections"].items():
           if value == {"running": True}:
-            report["sections"][section] = {
-                "interrupted": f"--timeout_s={args.timeout_s:g} spent"}
+            report["sections"][section] = {"interrupted": f"--timeout_s={args.timeout_s:g} spent"}
       report["complete"] = complete
       report["total_seconds"] = budget.elapsed()
       _write(report, path)
@@ -762,8 +907,11 @@ def main(argv=None):
     if section not in only:
       continue
     # The networks section would take any budget: the scaling one keeps its.
-    budget.reserved = sum(sizes.scaling_seconds for later in SECTIONS[position + 1:]
-                          if later == "scaling" and later in only)
+    budget.reserved = sum(
+        sizes.scaling_seconds
+        for later in SECTIONS[position + 1 :]
+        if later == "scaling" and later in only
+    )
     if budget.left() < (5 if args.quick else 20):
       report["sections"][section] = {"skipped": f"budget: {budget.left():.0f} s left"}
       continue
@@ -773,8 +921,10 @@ def main(argv=None):
       result = RUNNERS[section](sizes, budget)
     except Exception as err:  # pylint: disable=broad-except
       # One failing section must not cost the others' numbers.
-      result = {"error": f"{type(err).__name__}: {err}",
-                "traceback": traceback.format_exc(limit=-8)}
+      result = {
+          "error": f"{type(err).__name__}: {err}",
+          "traceback": traceback.format_exc(limit=-8),
+      }
     result["section_seconds"] = time.perf_counter() - section_start
     with lock:
       report["sections"][section] = result

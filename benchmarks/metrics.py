@@ -42,26 +42,32 @@ def main(argv):
   labels = jax.random.randint(key_y, shape[2:3], 0, num_classes)
   class_means = jax.random.normal(key_m, (num_classes, shape[3]))
   features = jax.random.normal(key_x, shape) + class_means[labels]
-  results = {"shape": list(shape), "num_classes": num_classes,
-             "repeats": _REPEATS.value, "backend": jax.default_backend()}
+  results = {
+      "shape": list(shape),
+      "num_classes": num_classes,
+      "repeats": _REPEATS.value,
+      "backend": jax.default_backend(),
+  }
   calls = {
       "separation": lambda f: metrics.separation(f, labels, num_classes),
-      "separation_pinv": lambda f: metrics.separation_pinv(f, labels,
-                                                           num_classes),
+      "separation_pinv": lambda f: metrics.separation_pinv(f, labels, num_classes),
       # Both in one program, as the training loop evaluated them before
       # `separations`: XLA shares their common subexpressions.
       "separation+separation_pinv": lambda f: (
           metrics.separation(f, labels, num_classes),
-          metrics.separation_pinv(f, labels, num_classes)),
+          metrics.separation_pinv(f, labels, num_classes),
+      ),
   }
   if hasattr(metrics, "separations"):
     # As the training loop calls it: the fallback of the trace separation
     # decided once per vmapped population.
     calls["separations"] = lambda f: metrics.separations(
-        f, labels, num_classes, axis_name=("nets", "layers"))
-  batched = {name: jax.jit(jax.vmap(jax.vmap(call, axis_name="layers"),
-                                    axis_name="nets"))
-             for name, call in calls.items()}
+        f, labels, num_classes, axis_name=("nets", "layers")
+    )
+  batched = {
+      name: jax.jit(jax.vmap(jax.vmap(call, axis_name="layers"), axis_name="nets"))
+      for name, call in calls.items()
+  }
   for function in batched.values():
     jax.block_until_ready(function(features))
   # Interleaved, so that a slow spell of a shared machine hits all alike.

@@ -69,8 +69,9 @@ def numpy_vectorised(mu_r, eps, dist, num_steps, repeats):
   for _ in range(repeats):
     start = time.perf_counter()
     for _ in range(num_steps):
-      force = (K * (x[2:] + x[:-2] - 2 * x[1:-1])
-               + scale * numpy_noise(rng, dist, (NUM_BLOCKS, num_chains)))
+      force = K * (x[2:] + x[:-2] - 2 * x[1:-1]) + scale * numpy_noise(
+          rng, dist, (NUM_BLOCKS, num_chains)
+      )
       x[1:-1] += DT * (np.maximum(force - mu_r, 0) + np.minimum(force + mu_l, 0))
     best = min(best, (time.perf_counter() - start) / num_steps)
   return best
@@ -105,15 +106,19 @@ def main():
   parser.add_argument("--steps", type=int, default=10_000)
   parser.add_argument("--chains_per_axis", type=int, default=16)
   parser.add_argument("--repeats", type=int, default=3)
-  parser.add_argument("--vectorised_steps", type=int, default=300,
-                      help="steps per timed segment of the vectorised NumPy baseline")
+  parser.add_argument(
+      "--vectorised_steps",
+      type=int,
+      default=300,
+      help="steps per timed segment of the vectorised NumPy baseline",
+  )
   parser.add_argument("--loop_chains", type=int, default=4)
   parser.add_argument("--loop_steps", type=int, default=2000)
   args = parser.parse_args()
 
   n = args.chains_per_axis
   mu, noise = grid_values(n)
-  num_chains = n ** 3
+  num_chains = n**3
   mu_flat = np.repeat(mu, n * n)
   eps_flat = np.tile(np.repeat(noise, n), n)
   keys = jax.random.split(jax.random.key(0), n)
@@ -129,17 +134,25 @@ def main():
   }
   for dist in ("gaussian", "truncated_normal", "uniform"):
     cfg = springs.ChainConfig(
-        num_blocks=NUM_BLOCKS, k=K, target=TARGET, dt=DT, noise_cut=CUT, noise_dist=dist,
+        num_blocks=NUM_BLOCKS,
+        k=K,
+        target=TARGET,
+        dt=DT,
+        noise_cut=CUT,
+        noise_dist=dist,
         mu_right=jnp.asarray(mu, jnp.float32)[:, None, None],
         mu_left=2 * jnp.asarray(mu, jnp.float32)[:, None, None],
-        noise=jnp.asarray(noise, jnp.float32)[None, :, None])
+        noise=jnp.asarray(noise, jnp.float32)[None, :, None],
+    )
     seconds = jax_seconds(cfg, keys, args.steps, args.repeats)
     threefry = jax_seconds(cfg.replace(generator="threefry"), keys, args.steps, 1)
-    vec_per_step = numpy_vectorised(mu_flat, eps_flat, dist, args.vectorised_steps,
-                                    args.repeats)
-    loop_per_chain_step = numpy_loop(mu_flat[:: num_chains // args.loop_chains],
-                                     eps_flat[:: num_chains // args.loop_chains], dist,
-                                     args.loop_steps)
+    vec_per_step = numpy_vectorised(mu_flat, eps_flat, dist, args.vectorised_steps, args.repeats)
+    loop_per_chain_step = numpy_loop(
+        mu_flat[:: num_chains // args.loop_chains],
+        eps_flat[:: num_chains // args.loop_chains],
+        dist,
+        args.loop_steps,
+    )
     chain_steps = num_chains * args.steps
     rate = chain_steps / seconds
     rates = {

@@ -46,15 +46,18 @@ from featurespring import train
 from featurespring.train import loop
 
 _GRID_EPOCHS = flags.DEFINE_integer(
-    "grid_epochs", 5, "Epochs timed for the vmapped grid (1) after compile.")
+    "grid_epochs", 5, "Epochs timed for the vmapped grid (1) after compile."
+)
 _BATCH_EPOCHS = flags.DEFINE_integer(
-    "batch_epochs", 1, "Epochs timed per batch-size group of grid (2).")
+    "batch_epochs", 1, "Epochs timed per batch-size group of grid (2)."
+)
 _BASELINE_NETS = flags.DEFINE_integer(
-    "baseline_nets", 2, "Networks timed one at a time for each baseline.")
-_BASELINE_EPOCHS = flags.DEFINE_integer(
-    "baseline_epochs", 5, "Epochs timed per baseline network.")
+    "baseline_nets", 2, "Networks timed one at a time for each baseline."
+)
+_BASELINE_EPOCHS = flags.DEFINE_integer("baseline_epochs", 5, "Epochs timed per baseline network.")
 _TEST_EVAL_SIZE = flags.DEFINE_integer(
-    "test_eval_size", 2560, "Test examples evaluated per epoch (0: all).")
+    "test_eval_size", 2560, "Test examples evaluated per epoch (0: all)."
+)
 _TORCH = flags.DEFINE_bool("torch", True, "Time the PyTorch baseline.")
 
 ALPHAS = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -88,8 +91,7 @@ def model_matmul_flops_per_second(nets, examples, width) -> float:
 
 def flops_per_net_epoch(config, num_train, num_eval, dim=100, classes=10):
   """Matmul FLOPs of one net-epoch: training (3x forward) plus evaluation."""
-  macs = dim * config.width + (config.depth - 1) * config.width**2 + (
-      config.width * classes)
+  macs = dim * config.width + (config.depth - 1) * config.width**2 + (config.width * classes)
   trained = (num_train // config.batch_size) * config.batch_size
   return 6 * macs * trained + 2 * macs * num_eval
 
@@ -110,16 +112,15 @@ def time_population(config, hparams, data, epochs):
   return time.perf_counter() - start
 
 
-def torch_seconds_per_net_epoch(dataset, alpha, dropout, batch_size,
-                                num_eval, epochs, nets):
+def torch_seconds_per_net_epoch(dataset, alpha, dropout, batch_size, num_eval, epochs, nets):
   """A plain PyTorch per-run loop with the same per-epoch metrics."""
   import torch  # pylint: disable=g-import-not-at-top
+
   torch.manual_seed(0)
   x = torch.tensor(dataset.x_train)
   y = torch.tensor(dataset.y_train, dtype=torch.long)
   x_eval = torch.cat([x, torch.tensor(dataset.x_test[:num_eval])])
-  y_eval = torch.cat([y, torch.tensor(dataset.y_test[:num_eval],
-                                      dtype=torch.long)])
+  y_eval = torch.cat([y, torch.tensor(dataset.y_test[:num_eval], dtype=torch.long)])
 
   def separations(h, labels):
     one_hot = torch.nn.functional.one_hot(labels, 10).float()
@@ -137,8 +138,12 @@ def torch_seconds_per_net_epoch(dataset, alpha, dropout, batch_size,
   for _ in range(nets):
     layers = [torch.nn.BatchNorm1d(100)]
     for _ in range(7):
-      layers += [torch.nn.Linear(100, 100), torch.nn.BatchNorm1d(100),
-                 torch.nn.LeakyReLU(alpha), torch.nn.Dropout(dropout)]
+      layers += [
+          torch.nn.Linear(100, 100),
+          torch.nn.BatchNorm1d(100),
+          torch.nn.LeakyReLU(alpha),
+          torch.nn.Dropout(dropout),
+      ]
     layers.append(torch.nn.Linear(100, 10))
     model = torch.nn.Sequential(*layers)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -175,21 +180,24 @@ def main(argv):
   dataset = data_lib.load("mnist")
   base = train.Config()
   model_peak = model_matmul_flops_per_second(
-      len(ALPHAS) * len(DROPOUTS), len(dataset.x_train), base.width)
-  data = train.Data.create(dataset.x_train, dataset.y_train, dataset.x_test,
-                           dataset.y_test)
+      len(ALPHAS) * len(DROPOUTS), len(dataset.x_train), base.width
+  )
+  data = train.Data.create(dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test)
   num_test = _TEST_EVAL_SIZE.value or len(dataset.x_test)
   num_eval = len(dataset.x_train) + num_test
   base = base.replace(test_eval_size=num_test)
-  report = {"machine": {"devices": str(jax.devices()),
-                        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-                        "matmul_f32_flops_per_s": peak,
-                        "model_shape_matmul_f32_flops_per_s": model_peak},
-            "test_eval_size": num_test}
+  report = {
+      "machine": {
+          "devices": str(jax.devices()),
+          "xla_flags": os.environ.get("XLA_FLAGS", ""),
+          "matmul_f32_flops_per_s": peak,
+          "model_shape_matmul_f32_flops_per_s": model_peak,
+      },
+      "test_eval_size": num_test,
+  }
 
   # (1) Fig. 1(c): alpha x dropout, full batch.
-  alpha, dropout = [a.ravel() for a in np.meshgrid(ALPHAS, DROPOUTS,
-                                                   indexing="ij")]
+  alpha, dropout = [a.ravel() for a in np.meshgrid(ALPHAS, DROPOUTS, indexing="ij")]
   grid_hparams = train.HParams.create(seed=0, alpha=alpha, dropout=dropout)
   seconds = time_population(base, grid_hparams, data, _GRID_EPOCHS.value)
   net_epochs = len(alpha) * _GRID_EPOCHS.value
@@ -197,22 +205,24 @@ def main(argv):
   single = train.HParams.create(seed=0, alpha=0.5, dropout=0.1)
   jax_single = time_population(base, single, data, _BASELINE_EPOCHS.value)
   grid1 = {
-      "networks": len(alpha), "epochs_timed": _GRID_EPOCHS.value,
-      "seconds": seconds, "net_epochs_per_s": net_epochs / seconds,
+      "networks": len(alpha),
+      "epochs_timed": _GRID_EPOCHS.value,
+      "seconds": seconds,
+      "net_epochs_per_s": net_epochs / seconds,
       "flops_per_s": flops * net_epochs / seconds,
       "fraction_of_matmul_peak": flops * net_epochs / seconds / peak,
-      "fraction_of_model_shape_matmul": (flops * net_epochs / seconds
-                                         / model_peak),
+      "fraction_of_model_shape_matmul": (flops * net_epochs / seconds / model_peak),
       "jax_one_at_a_time_net_epochs_per_s": _BASELINE_EPOCHS.value / jax_single,
   }
   if _TORCH.value:
     torch_seconds = torch_seconds_per_net_epoch(
-        dataset, 0.5, 0.1, 2560, num_test, _BASELINE_EPOCHS.value,
-        _BASELINE_NETS.value)
+        dataset, 0.5, 0.1, 2560, num_test, _BASELINE_EPOCHS.value, _BASELINE_NETS.value
+    )
     grid1["torch_net_epochs_per_s"] = 1 / torch_seconds
     grid1["speedup_vs_torch"] = grid1["net_epochs_per_s"] * torch_seconds
   grid1["speedup_vs_jax_one_at_a_time"] = (
-      grid1["net_epochs_per_s"] / grid1["jax_one_at_a_time_net_epochs_per_s"])
+      grid1["net_epochs_per_s"] / grid1["jax_one_at_a_time_net_epochs_per_s"]
+  )
   report["grid_c_alpha_x_dropout"] = grid1
 
   # (2) Fig. 1(d): alpha x batch size, one compile per batch size.
@@ -222,20 +232,21 @@ def main(argv):
     config = base.replace(batch_size=batch_size)
     hparams = train.HParams.create(seed=0, alpha=ALPHAS)
     seconds = time_population(config, hparams, data, _BATCH_EPOCHS.value)
-    single_seconds = time_population(
-        config, train.HParams.create(seed=0, alpha=0.5), data,
-        _BATCH_EPOCHS.value) / _BATCH_EPOCHS.value
+    single_seconds = (
+        time_population(config, train.HParams.create(seed=0, alpha=0.5), data, _BATCH_EPOCHS.value)
+        / _BATCH_EPOCHS.value
+    )
     net_epochs = len(ALPHAS) * _BATCH_EPOCHS.value
     total_seconds += seconds
     total_net_epochs += net_epochs
-    total_flops += net_epochs * flops_per_net_epoch(
-        config, len(dataset.x_train), num_eval)
+    total_flops += net_epochs * flops_per_net_epoch(config, len(dataset.x_train), num_eval)
     jax_single_total += single_seconds * len(ALPHAS)
-    entry = {"net_epochs_per_s": net_epochs / seconds,
-             "jax_one_at_a_time_net_epochs_per_s": 1 / single_seconds}
+    entry = {
+        "net_epochs_per_s": net_epochs / seconds,
+        "jax_one_at_a_time_net_epochs_per_s": 1 / single_seconds,
+    }
     if _TORCH.value:
-      torch_seconds = torch_seconds_per_net_epoch(
-          dataset, 0.5, 0.0, batch_size, num_test, 1, 1)
+      torch_seconds = torch_seconds_per_net_epoch(dataset, 0.5, 0.0, batch_size, num_test, 1, 1)
       torch_total += torch_seconds * len(ALPHAS)
       entry["torch_net_epochs_per_s"] = 1 / torch_seconds
     per_batch[batch_size] = entry
@@ -246,18 +257,17 @@ def main(argv):
       "flops_per_s": total_flops / total_seconds,
       "fraction_of_matmul_peak": total_flops / total_seconds / peak,
       "fraction_of_model_shape_matmul": total_flops / total_seconds / model_peak,
-      "jax_one_at_a_time_net_epochs_per_s": len(BATCH_SIZES) * len(ALPHAS)
-                                            / jax_single_total,
+      "jax_one_at_a_time_net_epochs_per_s": len(BATCH_SIZES) * len(ALPHAS) / jax_single_total,
       "per_batch_size": per_batch,
       "note": "one epoch of each grid network per group; baselines time one "
-              "network per batch size for one epoch after a warm-up epoch",
+      "network per batch size for one epoch after a warm-up epoch",
   }
   grid2["speedup_vs_jax_one_at_a_time"] = (
-      grid2["net_epochs_per_s"] / grid2["jax_one_at_a_time_net_epochs_per_s"])
+      grid2["net_epochs_per_s"] / grid2["jax_one_at_a_time_net_epochs_per_s"]
+  )
   if _TORCH.value:
     grid2["torch_net_epochs_per_s"] = len(BATCH_SIZES) * len(ALPHAS) / torch_total
-    grid2["speedup_vs_torch"] = (grid2["net_epochs_per_s"]
-                                 / grid2["torch_net_epochs_per_s"])
+    grid2["speedup_vs_torch"] = grid2["net_epochs_per_s"] / grid2["torch_net_epochs_per_s"]
   report["grid_d_alpha_x_batch_size"] = grid2
   print(json.dumps(report, indent=2))
 

@@ -12,6 +12,7 @@ is added to the inputs (SPEC §2(a)).
 
 from featurespring import sweep
 
+
 def get_config(arg=None):
   arg = sweep.parse_arg(arg, runlocal=False)
   config = sweep.base_config("dnn")

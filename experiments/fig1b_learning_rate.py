@@ -1,7 +1,7 @@
 r"""Paper Fig. 1(b): DNN phase diagram, nonlinearity against learning rate (200 epochs).
 
-  python -m launch.sweep --config=experiments/fig1b_learning_rate.py --workdir=runs/fig1b
-  python -m launch.plot --workdir=runs/fig1b
+python -m launch.sweep --config=experiments/fig1b_learning_rate.py --workdir=runs/fig1b
+python -m launch.plot --workdir=runs/fig1b
 """
 
 from featurespring import sweep
@@ -12,8 +12,7 @@ def get_config(arg=None):
   config = sweep.base_config("dnn")
   config.seeds = 10
   config.grid.alpha = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # LeakyReLU slope
-  config.grid.learning_rate = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2,
-                               0.1, 0.2, 0.5)
+  config.grid.learning_rate = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5)
   config.dnn.num_epochs = 200
   config.plot.x, config.plot.y, config.plot.log_x = "learning_rate", "alpha", True
   return sweep.runlocal(config) if arg.runlocal else config

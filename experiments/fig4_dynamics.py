@@ -25,18 +25,24 @@ def get_config(arg=None):
   config.plot.x = "case"  # 0: lazy, 1: balanced, 2: active
   if arg.engine == "dnn":
     config.grid.alpha = (0.0,)  # ReLU
-    config.grid.case = ml_collections.ConfigDict({
-        "learning_rate": (1e-4, 1e-3, 3e-3), "dropout": (0.0, 0.1, 0.2),
-        "batch_size": (200, 100, 50)})
+    config.grid.case = ml_collections.ConfigDict(
+        {
+            "learning_rate": (1e-4, 1e-3, 3e-3),
+            "dropout": (0.0, 0.1, 0.2),
+            "batch_size": (200, 100, 50),
+        }
+    )
     config.plot.y = "alpha"
   else:
     c = config.springs
     c.mu, c.mu_ratio, c.synchronous = 0.02, 2.0, True
     c.num_steps, c.record_every = 20_000, 200
-    critical = float(springs.critical_noise(c.mu, c.dt, c.noise_dist, c.noise_cut,
-                                           mu_left=c.mu_ratio * c.mu))
+    critical = float(
+        springs.critical_noise(c.mu, c.dt, c.noise_dist, c.noise_cut, mu_left=c.mu_ratio * c.mu)
+    )
     config.grid.mu = (c.mu,)
     config.grid.case = ml_collections.ConfigDict(
-        {"noise": (0.0, round(critical, 6), round(3 * critical, 6))})
+        {"noise": (0.0, round(critical, 6), round(3 * critical, 6))}
+    )
     config.plot.y = "mu"
   return sweep.runlocal(config) if arg.runlocal else config

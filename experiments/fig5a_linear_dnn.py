@@ -37,7 +37,8 @@ def get_config(arg=None):
   d.batch_norm, d.init_scheme, d.use_bias, d.optimizer = False, "orthogonal", False, "sgd"
   d.num_epochs = 1000
   config.grid.alpha = (1.0,)  # linear network
-  config.grid.case = ml_collections.ConfigDict({
-      "learning_rate": (1e-3, LARGE_STEP, 1e-3), "dropout": (0.0, 0.0, 0.1)})
+  config.grid.case = ml_collections.ConfigDict(
+      {"learning_rate": (1e-3, LARGE_STEP, 1e-3), "dropout": (0.0, 0.0, 0.1)}
+  )
   config.plot.x, config.plot.y = "case", "alpha"
   return sweep.runlocal(config) if arg.runlocal else config

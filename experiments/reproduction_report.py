@@ -51,8 +51,9 @@ from featurespring.sweep import results
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
 
 _RUNS = flags.DEFINE_string("runs", None, "Directory of finished sweep workdirs.")
-_OUT = flags.DEFINE_string("out", "docs/reproduction",
-                           "Where numbers.json, numbers.md and the figures go.")
+_OUT = flags.DEFINE_string(
+    "out", "docs/reproduction", "Where numbers.json, numbers.md and the figures go."
+)
 _NUM_BOOT = flags.DEFINE_integer("num_boot", 2000, "Bootstrap resamples per correlation.")
 _BOOT_SEED = flags.DEFINE_integer("boot_seed", 0, "NumPy seed of the bootstraps.")
 _DPI = flags.DEFINE_integer("dpi", 90, "Resolution of the PNGs.")
@@ -60,8 +61,21 @@ _DPI = flags.DEFINE_integer("dpi", 90, "Resolution of the PNGs.")
 # Classification phase diagrams: the central check pools these.
 CLASSIFICATION_GRIDS = ("fig1a", "fig1b", "fig1c", "fig1d", "s5", "s6", "s7a", "s7b")
 REGRESSION_GRIDS = ("s12",)
-SWEEPS = ("fig1a", "fig1b", "fig1c", "fig1d", "s12", "s5", "s6", "fig4_dnn", "fig4_springs",
-          "fig5a", "s7a", "s7b", "s2")
+SWEEPS = (
+    "fig1a",
+    "fig1b",
+    "fig1c",
+    "fig1d",
+    "s12",
+    "s5",
+    "s6",
+    "fig4_dnn",
+    "fig4_springs",
+    "fig5a",
+    "s7a",
+    "s7b",
+    "s2",
+)
 TITLES = {
     "fig1a": "Fig. 1(a): nonlinearity x label + data noise",
     "fig1b": "Fig. 1(b): nonlinearity x learning rate",
@@ -79,25 +93,39 @@ TITLES = {
     "s4": "S4: training vs test load curves (ReLU row of Fig. 1(b))",
     "s11": "S11: trace vs pinv load curves of linear nets (alpha = 1 row of Fig. 1(c))",
 }
-CASE_NAMES = {"fig4_dnn": ("lazy", "balanced", "active"),
-              "fig4_springs": ("lazy", "balanced", "active"),
-              "fig5a": ("small step", "large step", "dropout")}
+CASE_NAMES = {
+    "fig4_dnn": ("lazy", "balanced", "active"),
+    "fig4_springs": ("lazy", "balanced", "active"),
+    "fig5a": ("small step", "large step", "dropout"),
+}
 # Load curves of one grid row, two curve kinds side by side: S4 (train vs
 # test, the ReLU row of Fig. 1(b)) and S11 (trace vs pinv, the linear row of
 # Fig. 1(c)). Each entry: (name, source grid, alpha of the row, x values shown,
 # (curve key, curvature key) pairs).
 ROW_CURVES = (
-    ("s4", "fig1b", 0.0, (1e-4, 1e-3, 1e-2, 5e-2),
-     (("load_curve", "curvature"), ("load_curve_test", "curvature_test"))),
-    ("s11", "fig1c", 1.0, (0.0, 0.1, 0.2, 0.3),
-     (("load_curve", "curvature"), ("load_curve_pinv", "curvature_pinv"))),
+    (
+        "s4",
+        "fig1b",
+        0.0,
+        (1e-4, 1e-3, 1e-2, 5e-2),
+        (("load_curve", "curvature"), ("load_curve_test", "curvature_test")),
+    ),
+    (
+        "s11",
+        "fig1c",
+        1.0,
+        (0.0, 0.1, 0.2, 0.3),
+        (("load_curve", "curvature"), ("load_curve_pinv", "curvature_pinv")),
+    ),
 )
 # Chain phase diagrams (Fig. 3, S13, S14), one per dynamics, and the figures
 # of theirs copied into the report: launch.plot's name -> the report's
 # (springs_<dynamics>_<name>.png), corners of the first-order chain only.
 CHAIN_PHASE_GRIDS = ("fig3", "s13", "s14")
-CHAIN_FIGURES = (("phase_diagram.png", "phase", None),
-                 ("load_curves.png", "corners", "first_order"))
+CHAIN_FIGURES = (
+    ("phase_diagram.png", "phase", None),
+    ("load_curves.png", "corners", "first_order"),
+)
 SIZE_BUDGET_BYTES = 3 * 2**20
 
 
@@ -113,8 +141,9 @@ def read_runtimes(path):
         seconds = float(parts[1])
       except ValueError:
         continue
-      rows.append({"name": parts[0], "seconds": seconds,
-                   "command": parts[2] if len(parts) > 2 else ""})
+      rows.append(
+          {"name": parts[0], "seconds": seconds, "command": parts[2] if len(parts) > 2 else ""}
+      )
   return rows
 
 
@@ -154,8 +183,10 @@ def _pm(mean, std):
 def _ci(c):
   if c is None or not np.isfinite(c["pearson"]):
     return "- | -"
-  return (f"{c['pearson']:+.2f} [{c['pearson_ci'][0]:+.2f}, {c['pearson_ci'][1]:+.2f}] | "
-          f"{c['spearman']:+.2f} [{c['spearman_ci'][0]:+.2f}, {c['spearman_ci'][1]:+.2f}]")
+  return (
+      f"{c['pearson']:+.2f} [{c['pearson_ci'][0]:+.2f}, {c['pearson_ci'][1]:+.2f}] | "
+      f"{c['spearman']:+.2f} [{c['spearman_ci'][0]:+.2f}, {c['spearman_ci'][1]:+.2f}]"
+  )
 
 
 def _table(header, rows):
@@ -168,143 +199,223 @@ def _grid_markdown(name, a):
   y, x = a["y"], a["x"]
   score = a["score"]
   head = [f"{y} \\ {x}"] + [_f(v) for v in a["x_values"]]
-  lines = [f"## {name}: {a['title']}", "",
-           f"{a['num_seeds']} seeds per cell; rows: {y}; columns: {x}. "
-           f"Diverged nets (left out everywhere): {a['diverged']['total']} of "
-           f"{a['diverged']['num_nets']}."]
+  lines = [
+      f"## {name}: {a['title']}",
+      "",
+      f"{a['num_seeds']} seeds per cell; rows: {y}; columns: {x}. "
+      f"Diverged nets (left out everywhere): {a['diverged']['total']} of "
+      f"{a['diverged']['num_nets']}.",
+  ]
   if a["fixed_axes"]:
     lines.append(f"Other axes held at their first value: {a['fixed_axes']}.")
   lines += ["", "Mean curvature (train set, trace) +- seed std:", ""]
   curv = a["curvature"]
-  lines += _table(head, [[_f(yv)] + [f"{_f(m, '+.3f')}±{_f(s, '.3f')}"
-                                      for m, s in zip(curv["mean"][i], curv["std"][i])]
-                         for i, yv in enumerate(a["y_values"])])
+  lines += _table(
+      head,
+      [
+          [_f(yv)]
+          + [f"{_f(m, '+.3f')}±{_f(s, '.3f')}" for m, s in zip(curv["mean"][i], curv["std"][i])]
+          for i, yv in enumerate(a["y_values"])
+      ],
+  )
   lines += [f"Mean test {score} +- seed std:", ""]
   sc = a[score]
-  lines += _table(head, [[_f(yv)] + [f"{_f(m, '.4f')}±{_f(s, '.4f')}"
-                                      for m, s in zip(sc["mean"][i], sc["std"][i])]
-                         for i, yv in enumerate(a["y_values"])])
+  lines += _table(
+      head,
+      [
+          [_f(yv)] + [f"{_f(m, '.4f')}±{_f(s, '.4f')}" for m, s in zip(sc["mean"][i], sc["std"][i])]
+          for i, yv in enumerate(a["y_values"])
+      ],
+  )
   if a["diverged"]["total"]:
     lines += ["Diverged nets per cell:", ""]
-    lines += _table(head, [[_f(yv)] + [str(int(v)) for v in a["diverged"]["per_cell"][i]]
-                           for i, yv in enumerate(a["y_values"])])
+    lines += _table(
+        head,
+        [
+            [_f(yv)] + [str(int(v)) for v in a["diverged"]["per_cell"][i]]
+            for i, yv in enumerate(a["y_values"])
+        ],
+    )
   signs = [k for k in analysis.CURVATURE_KEYS if k in a]
   best_word = "best" if a["higher_is_better"] else "lowest"
-  lines += [f"Per row: curvature signs by column ({', '.join(signs)}; rule: "
-            f"{a['sign_rule']}), the {best_word}-{score} cell, the cell nearest zero "
-            "curvature, the interpolated zero crossing(s), the distance best - nearest-zero "
-            "in x steps, the rank of the best cell by |curvature| (0 = nearest zero), "
-            "Spearman of curvature against x, and the correlation of |curvature| with "
-            f"{score} across the row (Pearson, Spearman, bootstrap 95% CI). Steps are "
-            "signed, best minus reference, in columns:", ""]
-  head2 = [y] + [f"sign {k.replace('curvature', 'c')}" for k in signs] + [
-      f"{best_word}-{score} {x}", f"{score}", "nearest-0 x", "crossing x", "steps to nearest-0",
-      "steps to crossing", "rank",
-      "rho(c, x)", f"r(abs c, {score}) [CI]", f"rho(abs c, {score}) [CI]"]
+  lines += [
+      f"Per row: curvature signs by column ({', '.join(signs)}; rule: "
+      f"{a['sign_rule']}), the {best_word}-{score} cell, the cell nearest zero "
+      "curvature, the interpolated zero crossing(s), the distance best - nearest-zero "
+      "in x steps, the rank of the best cell by |curvature| (0 = nearest zero), "
+      "Spearman of curvature against x, and the correlation of |curvature| with "
+      f"{score} across the row (Pearson, Spearman, bootstrap 95% CI). Steps are "
+      "signed, best minus reference, in columns:",
+      "",
+  ]
+  head2 = (
+      [y]
+      + [f"sign {k.replace('curvature', 'c')}" for k in signs]
+      + [
+          f"{best_word}-{score} {x}",
+          f"{score}",
+          "nearest-0 x",
+          "crossing x",
+          "steps to nearest-0",
+          "steps to crossing",
+          "rank",
+          "rho(c, x)",
+          f"r(abs c, {score}) [CI]",
+          f"rho(abs c, {score}) [CI]",
+      ]
+  )
   table = []
   for i, r in enumerate(a["rows"]):
-    table.append([_f(r["y"])] + [f"`{a[k]['sign'][i]}`" for k in signs] + [
-        _f(r["best_x"]), _f(r["best_score"], ".4f"), _f(r["zero_x"]),
-        ", ".join(_f(v) for v in r["crossings_x"]) or "none",
-        _f(r.get("best_minus_zero_steps"), "+d") if r.get("best_minus_zero_steps") is not None
-        else "-", _f(r.get("best_minus_crossing_steps"), "+.1f"),
-        _f(r.get("best_rank_by_abs_curvature"), "d")
-        if r.get("best_rank_by_abs_curvature") is not None else "-",
-        _f(r.get("spearman_curvature_vs_x"), "+.2f"), _ci(r["correlation"])])
+    table.append(
+        [_f(r["y"])]
+        + [f"`{a[k]['sign'][i]}`" for k in signs]
+        + [
+            _f(r["best_x"]),
+            _f(r["best_score"], ".4f"),
+            _f(r["zero_x"]),
+            ", ".join(_f(v) for v in r["crossings_x"]) or "none",
+            _f(r.get("best_minus_zero_steps"), "+d")
+            if r.get("best_minus_zero_steps") is not None
+            else "-",
+            _f(r.get("best_minus_crossing_steps"), "+.1f"),
+            _f(r.get("best_rank_by_abs_curvature"), "d")
+            if r.get("best_rank_by_abs_curvature") is not None
+            else "-",
+            _f(r.get("spearman_curvature_vs_x"), "+.2f"),
+            _ci(r["correlation"]),
+        ]
+    )
   lines += _table(head2, table)
   bz, cn = a["best_vs_zero"], a["curvature_vs_noise"]
-  lines += [f"- {best_word.capitalize()} cell overall: {y}={_f(a.get('best_cell', {}).get('y'))}, "
-            f"{x}={_f(a.get('best_cell', {}).get('x'))}, {score} "
-            f"{_f(a.get('best_cell', {}).get('score'), '.4f')}, curvature "
-            f"{_f(a.get('best_cell', {}).get('curvature'), '+.3f')}.",
-            f"- Best cell = nearest-zero cell in {_f(bz['fraction_best_is_nearest_zero'], '.0%')}"
-            f" of rows, within one x step in {_f(bz['fraction_within_one_step'], '.0%')}; "
-            f"mean |steps| {_f(bz['mean_abs_steps'], '.2f')}; mean |steps| to the nearest "
-            f"zero crossing {_f(bz['mean_abs_steps_to_crossing'], '.2f')} "
-            f"({bz['rows_with_crossing']} rows cross zero).",
-            f"- Curvature rises with the noise ({cn['rule']}) in "
-            f"{_f(cn['fraction_rows_increasing'], '.0%')} of rows; median signed Spearman "
-            f"{_f(cn['median_spearman'], '+.2f')}.",
-            f"- |curvature| vs {score} over all cells: {_ci(a['correlation_pooled'])}; "
-            f"centred per row: {_ci(a['correlation_pooled_row_centred'])} "
-            "(Pearson [CI] | Spearman [CI]).", ""]
+  lines += [
+      f"- {best_word.capitalize()} cell overall: {y}={_f(a.get('best_cell', {}).get('y'))}, "
+      f"{x}={_f(a.get('best_cell', {}).get('x'))}, {score} "
+      f"{_f(a.get('best_cell', {}).get('score'), '.4f')}, curvature "
+      f"{_f(a.get('best_cell', {}).get('curvature'), '+.3f')}.",
+      f"- Best cell = nearest-zero cell in {_f(bz['fraction_best_is_nearest_zero'], '.0%')}"
+      f" of rows, within one x step in {_f(bz['fraction_within_one_step'], '.0%')}; "
+      f"mean |steps| {_f(bz['mean_abs_steps'], '.2f')}; mean |steps| to the nearest "
+      f"zero crossing {_f(bz['mean_abs_steps_to_crossing'], '.2f')} "
+      f"({bz['rows_with_crossing']} rows cross zero).",
+      f"- Curvature rises with the noise ({cn['rule']}) in "
+      f"{_f(cn['fraction_rows_increasing'], '.0%')} of rows; median signed Spearman "
+      f"{_f(cn['median_spearman'], '+.2f')}.",
+      f"- |curvature| vs {score} over all cells: {_ci(a['correlation_pooled'])}; "
+      f"centred per row: {_ci(a['correlation_pooled_row_centred'])} "
+      "(Pearson [CI] | Spearman [CI]).",
+      "",
+  ]
   return lines
 
 
 def _markdown(numbers):
-  lines = ["# Reproduction report: measured numbers", "",
-           f"Generated by `python experiments/reproduction_report.py "
-           f"--runs={numbers['runs']}` from the sweeps listed below; every number is also in "
-           "`numbers.json` (NaN as null).", ""]
+  lines = [
+      "# Reproduction report: measured numbers",
+      "",
+      f"Generated by `python experiments/reproduction_report.py "
+      f"--runs={numbers['runs']}` from the sweeps listed below; every number is also in "
+      "`numbers.json` (NaN as null).",
+      "",
+  ]
   missing = [n for n, s in numbers["sweeps"].items() if s.get("status") != "ok"]
   found = ", ".join(n for n in numbers["sweeps"] if n not in missing) or "none"
   lines += [f"Sweeps found: {found}."]
   for n in missing:
     s = numbers["sweeps"][n]
     lines.append(f"- **{n} skipped**: {s['status']}{': ' + s['error'] if 'error' in s else ''}.")
-  lines += ["", "## Conventions", "",
-            "- Diverged nets (a non-finite loss or update, or a loss above `divergence_factor` "
-            "times the first one, during training; frozen at their last finite state) are "
-            "left out of every mean, std and correlation; their number is reported per sweep.",
-            "- Cell mean over the valid seeds, std = sample std (ddof=1).",
-            f"- Sign of a cell's curvature: `+` / `-` if its mean is more than "
-            f"{analysis.SIGN_SE_FACTOR:g} standard errors (std/sqrt(n)) above / below 0, "
-            "`0` otherwise, `.` if no valid net; with a single valid seed, the sign of the mean. "
-            "Sign strings list the columns (x axis) left to right.",
-            "- Curvature: `d_0 - d_{L-1}` of the train-set trace-separation load curve unless "
-            "named otherwise (`c_pinv`: pinv separation, `c_test`: test set).",
-            f"- Bootstrap: {numbers['num_boot']} resamples, NumPy seed {numbers['boot_seed']}: "
-            "each cell's seeds are resampled with replacement independently per cell, the cell "
-            "means of curvature and accuracy recomputed, |mean curvature| correlated with mean "
-            "accuracy over the cells; 95% percentile intervals. They measure seed noise "
-            "only (the cells themselves are fixed) and, with few seeds (3 seeds give 10 "
-            "distinct resamples of a cell), they are narrow: they say whether a number is "
-            "robust to which seeds were drawn, not how it would vary over new grids.", ""]
+  lines += [
+      "",
+      "## Conventions",
+      "",
+      "- Diverged nets (a non-finite loss or update, or a loss above `divergence_factor` "
+      "times the first one, during training; frozen at their last finite state) are "
+      "left out of every mean, std and correlation; their number is reported per sweep.",
+      "- Cell mean over the valid seeds, std = sample std (ddof=1).",
+      f"- Sign of a cell's curvature: `+` / `-` if its mean is more than "
+      f"{analysis.SIGN_SE_FACTOR:g} standard errors (std/sqrt(n)) above / below 0, "
+      "`0` otherwise, `.` if no valid net; with a single valid seed, the sign of the mean. "
+      "Sign strings list the columns (x axis) left to right.",
+      "- Curvature: `d_0 - d_{L-1}` of the train-set trace-separation load curve unless "
+      "named otherwise (`c_pinv`: pinv separation, `c_test`: test set).",
+      f"- Bootstrap: {numbers['num_boot']} resamples, NumPy seed {numbers['boot_seed']}: "
+      "each cell's seeds are resampled with replacement independently per cell, the cell "
+      "means of curvature and accuracy recomputed, |mean curvature| correlated with mean "
+      "accuracy over the cells; 95% percentile intervals. They measure seed noise "
+      "only (the cells themselves are fixed) and, with few seeds (3 seeds give 10 "
+      "distinct resamples of a cell), they are narrow: they say whether a number is "
+      "robust to which seeds were drawn, not how it would vary over new grids.",
+      "",
+  ]
   central = numbers.get("central_check")
   lines += ["## Central check: |curvature| against test accuracy", ""]
   if central:
-    lines += ["Prediction (SPEC §2): test accuracy peaks near the linear load curve, i.e. a "
-              "negative correlation between |curvature| and accuracy. Pearson / Spearman over "
-              "cells with bootstrap 95% CIs. *Row-centred*: |curvature| and accuracy are both "
-              "centred within each grid row (one alpha, depth or width) before correlating — "
-              "the partial correlation given the row. Linear and weakly nonlinear nets are "
-              "less accurate regardless of curvature and grids differ in their accuracy "
-              "level (Fashion-MNIST vs MNIST), so the raw pooled number mixes those level "
-              "differences with the within-row effect the paper describes; the row-centred "
-              "number removes them.", ""]
+    lines += [
+        "Prediction (SPEC §2): test accuracy peaks near the linear load curve, i.e. a "
+        "negative correlation between |curvature| and accuracy. Pearson / Spearman over "
+        "cells with bootstrap 95% CIs. *Row-centred*: |curvature| and accuracy are both "
+        "centred within each grid row (one alpha, depth or width) before correlating — "
+        "the partial correlation given the row. Linear and weakly nonlinear nets are "
+        "less accurate regardless of curvature and grids differ in their accuracy "
+        "level (Fashion-MNIST vs MNIST), so the raw pooled number mixes those level "
+        "differences with the within-row effect the paper describes; the row-centred "
+        "number removes them.",
+        "",
+    ]
     rows = []
     for name, c in central["per_grid"].items():
-      rows.append([name, c["pooled"]["num_cells"], _ci(c["pooled"]),
-                   _ci(c["pooled_row_centred"])])
-    rows.append(["**all grids**", central["pooled"]["num_cells"], _ci(central["pooled"]),
-                 _ci(central["pooled_row_centred"])])
-    lines += _table(["grid", "cells", "Pearson [CI]; Spearman [CI]",
-                     "row-centred Pearson [CI]; Spearman [CI]"],
-                    [[r[0], r[1], r[2].replace(" | ", "; "), r[3].replace(" | ", "; ")]
-                     for r in rows])
+      rows.append([name, c["pooled"]["num_cells"], _ci(c["pooled"]), _ci(c["pooled_row_centred"])])
+    rows.append(
+        [
+            "**all grids**",
+            central["pooled"]["num_cells"],
+            _ci(central["pooled"]),
+            _ci(central["pooled_row_centred"]),
+        ]
+    )
+    lines += _table(
+        ["grid", "cells", "Pearson [CI]; Spearman [CI]", "row-centred Pearson [CI]; Spearman [CI]"],
+        [[r[0], r[1], r[2].replace(" | ", "; "), r[3].replace(" | ", "; ")] for r in rows],
+    )
     for key in ("pooled_curvature_pinv", "pooled_curvature_test"):
       if key in central:
-        lines.append(f"- With {key.replace('pooled_', '')} in place of the train trace "
-                     f"curvature (all grids): {_ci(central[key])}; row-centred "
-                     f"{_ci(central[key + '_row_centred'])}.")
-    lines += ["", "Within each row (across the x axis), median over rows of the Pearson "
-              "correlation, and the fraction of rows where it is negative with a CI "
-              "excluding 0:", ""]
-    lines += _table(["grid", "rows", "median r", "rows r<0 (CI<0)", "median rho",
-                     "rows rho<0 (CI<0)"],
-                    [[n, r["num_rows"], _f(r["median_pearson"], "+.2f"),
-                      f"{r['negative_pearson']} ({r['significant_negative_pearson']})",
-                      _f(r["median_spearman"], "+.2f"),
-                      f"{r['negative_spearman']} ({r['significant_negative_spearman']})"]
-                     for n, r in ((n, c["rows"]) for n, c in central["per_grid"].items())])
+        lines.append(
+            f"- With {key.replace('pooled_', '')} in place of the train trace "
+            f"curvature (all grids): {_ci(central[key])}; row-centred "
+            f"{_ci(central[key + '_row_centred'])}."
+        )
+    lines += [
+        "",
+        "Within each row (across the x axis), median over rows of the Pearson "
+        "correlation, and the fraction of rows where it is negative with a CI "
+        "excluding 0:",
+        "",
+    ]
+    lines += _table(
+        ["grid", "rows", "median r", "rows r<0 (CI<0)", "median rho", "rows rho<0 (CI<0)"],
+        [
+            [
+                n,
+                r["num_rows"],
+                _f(r["median_pearson"], "+.2f"),
+                f"{r['negative_pearson']} ({r['significant_negative_pearson']})",
+                _f(r["median_spearman"], "+.2f"),
+                f"{r['negative_spearman']} ({r['significant_negative_spearman']})",
+            ]
+            for n, r in ((n, c["rows"]) for n, c in central["per_grid"].items())
+        ],
+    )
     lines += ["Figure: `curvature_vs_accuracy.png`.", ""]
   else:
     lines += ["No classification phase-diagram sweep was found.", ""]
   for name in SWEEPS:
     s = numbers["sweeps"].get(name, {})
     if s.get("status") != "ok":
-      lines += [f"## {name}: {TITLES.get(name, name)}", "", f"Skipped: {s.get('status')}"
-                f"{': ' + s['error'] if 'error' in s else ''}.", ""]
+      lines += [
+          f"## {name}: {TITLES.get(name, name)}",
+          "",
+          f"Skipped: {s.get('status')}" f"{': ' + s['error'] if 'error' in s else ''}.",
+          "",
+      ]
       continue
     a = numbers["results"][name]
     if name in CLASSIFICATION_GRIDS or name in REGRESSION_GRIDS:
@@ -312,51 +423,102 @@ def _markdown(numbers):
       if a.get("figure"):
         lines += [f"Figure: `{a['figure']}`.", ""]
     elif name.startswith("fig4"):
-      lines += [f"## {name}: {a['title']}", "",
-                "Seed-mean curvature of the train load curve over time (unit: "
-                f"{a['time_unit']}; evaluated times only): start (first evaluated time), "
-                "end, extremes (and when); final curvature +- seed std.",
-                ""]
-      lines += _table(["case", "start", "end", "min (at)", "max (at)", "final ± std", "sign"]
-                      + (["theory"] if any("theory_curvature" in c for c in a["cases"]) else [])
-                      + (["test acc."] if any("accuracy" in c for c in a["cases"]) else []),
-                      [[c["case"], _f(c.get("start"), "+.3f"), _f(c.get("end"), "+.3f"),
-                        f"{_f(c.get('min'), '+.3f')} ({_f(c.get('min_time'))})",
-                        f"{_f(c.get('max'), '+.3f')} ({_f(c.get('max_time'))})",
-                        _pm(c["final_curvature"], c["final_curvature_std"]),
-                        f"`{c['final_sign']}`"]
-                       + ([_f(c.get("theory_curvature"), "+.3f")] if "theory_curvature" in c
-                          else [])
-                       + ([_f(c.get("accuracy"), ".4f")] if "accuracy" in c else [])
-                       for c in a["cases"]])
+      lines += [
+          f"## {name}: {a['title']}",
+          "",
+          "Seed-mean curvature of the train load curve over time (unit: "
+          f"{a['time_unit']}; evaluated times only): start (first evaluated time), "
+          "end, extremes (and when); final curvature +- seed std.",
+          "",
+      ]
+      lines += _table(
+          ["case", "start", "end", "min (at)", "max (at)", "final ± std", "sign"]
+          + (["theory"] if any("theory_curvature" in c for c in a["cases"]) else [])
+          + (["test acc."] if any("accuracy" in c for c in a["cases"]) else []),
+          [
+              [
+                  c["case"],
+                  _f(c.get("start"), "+.3f"),
+                  _f(c.get("end"), "+.3f"),
+                  f"{_f(c.get('min'), '+.3f')} ({_f(c.get('min_time'))})",
+                  f"{_f(c.get('max'), '+.3f')} ({_f(c.get('max_time'))})",
+                  _pm(c["final_curvature"], c["final_curvature_std"]),
+                  f"`{c['final_sign']}`",
+              ]
+              + ([_f(c.get("theory_curvature"), "+.3f")] if "theory_curvature" in c else [])
+              + ([_f(c.get("accuracy"), ".4f")] if "accuracy" in c else [])
+              for c in a["cases"]
+          ],
+      )
     elif name == "fig5a":
-      lines += [f"## {name}: {a['title']}", "", "Final train load curves (mean over seeds), "
-                "curvature ± seed std:", ""]
+      lines += [
+          f"## {name}: {a['title']}",
+          "",
+          "Final train load curves (mean over seeds), " "curvature ± seed std:",
+          "",
+      ]
       rows = []
       for c in a["cases"]:
-        rows.append([c["case"], " ".join(_f(v, ".2f") for v in c["load_curve"]),
-                     f"{_f(c['curvature'], '+.3f')}±{_f(c['curvature_std'], '.3f')} "
-                     f"`{c['curvature_sign']}`",
-                     " ".join(_f(v, ".2f") for v in c["load_curve_pinv"]),
-                     f"{_f(c['curvature_pinv'], '+.3f')}±{_f(c['curvature_pinv_std'], '.3f')} "
-                     f"`{c['curvature_pinv_sign']}`",
-                     _f(c.get("final_train_loss"), ".4f"), c["diverged"]])
-      lines += _table(["case", "trace D_l", "curvature", "pinv D'_l", "pinv curvature",
-                       "final train loss", "diverged"], rows)
+        rows.append(
+            [
+                c["case"],
+                " ".join(_f(v, ".2f") for v in c["load_curve"]),
+                f"{_f(c['curvature'], '+.3f')}±{_f(c['curvature_std'], '.3f')} "
+                f"`{c['curvature_sign']}`",
+                " ".join(_f(v, ".2f") for v in c["load_curve_pinv"]),
+                f"{_f(c['curvature_pinv'], '+.3f')}±{_f(c['curvature_pinv_std'], '.3f')} "
+                f"`{c['curvature_pinv_sign']}`",
+                _f(c.get("final_train_loss"), ".4f"),
+                c["diverged"],
+            ]
+        )
+      lines += _table(
+          [
+              "case",
+              "trace D_l",
+              "curvature",
+              "pinv D'_l",
+              "pinv curvature",
+              "final train loss",
+              "diverged",
+          ],
+          rows,
+      )
     elif name == "s2":
-      lines += [f"## {name}: {a['title']}", "",
-                f"Dropout {a['base_dropout']:g} for {a['switch_epoch']} epochs, then the rate "
-                f"of each row until epoch {a['num_epochs']} (metrics every {a['eval_every']} "
-                "epochs; the last evaluated epoch at or before the switch / the end).", ""]
-      lines += _table(["rate after", "curvature before", "curvature end", "pinv before",
-                       "pinv end", "test acc. before", "test acc. end", "acc. change"],
-                      [[_f(c["rate"]),
-                        f"{_pm(c['curvature_before'], c['curvature_before_std'])} "
-                        f"`{c['before_sign']}`",
-                        f"{_pm(c['curvature_end'], c['curvature_end_std'])} `{c['end_sign']}`",
-                        _f(c["curvature_pinv_before"], "+.3f"), _f(c["curvature_pinv_end"], "+.3f"),
-                        _f(c["accuracy_before"], ".4f"), _f(c["accuracy_end"], ".4f"),
-                        _f(c["accuracy_change"], "+.4f")] for c in a["cases"]])
+      lines += [
+          f"## {name}: {a['title']}",
+          "",
+          f"Dropout {a['base_dropout']:g} for {a['switch_epoch']} epochs, then the rate "
+          f"of each row until epoch {a['num_epochs']} (metrics every {a['eval_every']} "
+          "epochs; the last evaluated epoch at or before the switch / the end).",
+          "",
+      ]
+      lines += _table(
+          [
+              "rate after",
+              "curvature before",
+              "curvature end",
+              "pinv before",
+              "pinv end",
+              "test acc. before",
+              "test acc. end",
+              "acc. change",
+          ],
+          [
+              [
+                  _f(c["rate"]),
+                  f"{_pm(c['curvature_before'], c['curvature_before_std'])} "
+                  f"`{c['before_sign']}`",
+                  f"{_pm(c['curvature_end'], c['curvature_end_std'])} `{c['end_sign']}`",
+                  _f(c["curvature_pinv_before"], "+.3f"),
+                  _f(c["curvature_pinv_end"], "+.3f"),
+                  _f(c["accuracy_before"], ".4f"),
+                  _f(c["accuracy_end"], ".4f"),
+                  _f(c["accuracy_change"], "+.4f"),
+              ]
+              for c in a["cases"]
+          ],
+      )
     if a.get("figure") and name not in CLASSIFICATION_GRIDS + REGRESSION_GRIDS:
       lines += [f"Figure: `{a['figure']}`.", ""]
   for name, *_ in ROW_CURVES:
@@ -364,57 +526,88 @@ def _markdown(numbers):
     if a is None:
       continue
     (first, first_c), (second, second_c) = a["pairs"]
-    lines += [f"## {name}: {TITLES[name]}", "",
-              f"From `{a['source']}`, alpha = {a['alpha']:g}; mean over seeds (curves: layer 0 "
-              "... L; range = max - min of the mean curve).", ""]
+    lines += [
+        f"## {name}: {TITLES[name]}",
+        "",
+        f"From `{a['source']}`, alpha = {a['alpha']:g}; mean over seeds (curves: layer 0 "
+        "... L; range = max - min of the mean curve).",
+        "",
+    ]
     rows = []
     for c in a["cells"]:
-      rows.append([_f(c[a["x"]]),
-                   " ".join(_f(v, ".2f") for v in c[first]), _f(c[first + "_range"], ".3f"),
-                   _pm(c[first_c]["mean"], c[first_c]["std"]),
-                   " ".join(_f(v, ".2f") for v in c[second]), _f(c[second + "_range"], ".3f"),
-                   _pm(c[second_c]["mean"], c[second_c]["std"]),
-                   _f(c["accuracy"]["mean"], ".4f") if "accuracy" in c else "-"])
-    lines += _table([a["x"], first, "range", first_c, second, "range", second_c,
-                     "test accuracy"], rows)
+      rows.append(
+          [
+              _f(c[a["x"]]),
+              " ".join(_f(v, ".2f") for v in c[first]),
+              _f(c[first + "_range"], ".3f"),
+              _pm(c[first_c]["mean"], c[first_c]["std"]),
+              " ".join(_f(v, ".2f") for v in c[second]),
+              _f(c[second + "_range"], ".3f"),
+              _pm(c[second_c]["mean"], c[second_c]["std"]),
+              _f(c["accuracy"]["mean"], ".4f") if "accuracy" in c else "-",
+          ]
+      )
+    lines += _table(
+        [a["x"], first, "range", first_c, second, "range", second_c, "test accuracy"], rows
+    )
     lines += [f"Figure: `{a['figure']}`.", ""]
   if numbers.get("s10_figure"):
-    lines += ["## s10: trace vs pinv phase diagram (Fig. 1(c) sweep)", "",
-              "Signs and correlations of `curvature_pinv` are in the fig1c tables above "
-              f"(`sign c_pinv`). Figure: `{numbers['s10_figure']}`.", ""]
+    lines += [
+        "## s10: trace vs pinv phase diagram (Fig. 1(c) sweep)",
+        "",
+        "Signs and correlations of `curvature_pinv` are in the fig1c tables above "
+        f"(`sign c_pinv`). Figure: `{numbers['s10_figure']}`.",
+        "",
+    ]
   lines += [f"## Spring-block chains (sweeps {', '.join(CHAIN_PHASE_GRIDS)})", ""]
   for dynamics, s in numbers["springs"].items():
     if s.get("status") != "ok":
-      lines += [f"- {dynamics}: {s.get('status')}{': ' + s['error'] if 'error' in s else ''}.",
-                ""]
+      lines += [f"- {dynamics}: {s.get('status')}{': ' + s['error'] if 'error' in s else ''}.", ""]
       continue
     runtime = ", ".join(f"{k} {v}" for k, v in s["runtime"].items())
-    lines += [f"### {dynamics} ({os.path.basename(s['workdir'])}, {s['num_seeds']} seeds; "
-              f"{runtime})", "",
-              f"Curvature rises with noise (Spearman >= {analysis.MONOTONE_RHO}) in "
-              f"{_f(s['fraction_rows_increasing'], '.0%')} of friction rows.", ""]
+    lines += [
+        f"### {dynamics} ({os.path.basename(s['workdir'])}, {s['num_seeds']} seeds; " f"{runtime})",
+        "",
+        f"Curvature rises with noise (Spearman >= {analysis.MONOTONE_RHO}) in "
+        f"{_f(s['fraction_rows_increasing'], '.0%')} of friction rows.",
+        "",
+    ]
     theory = "theory_critical_noise" in s["rows"][0] if s["rows"] else False
-    lines += _table(["mu", "signs over noise", "mean curvature over noise", "rho",
-                     "measured crossing"] + (["theory eps*"] if theory else []),
-                    [[_f(r["mu"]), f"`{sign}`",
-                      " ".join(_f(v, "+.2f") for v in s["curvature_mean"][i]),
-                      _f(r["spearman_curvature_vs_noise"], "+.2f"),
-                      ", ".join(_f(v, ".3g") for v in r["crossings_noise"]) or "none"]
-                     + ([_f(r["theory_critical_noise"], ".3g")] if theory else [])
-                     for i, (r, sign) in enumerate(zip(s["rows"], s["sign"]))])
+    lines += _table(
+        ["mu", "signs over noise", "mean curvature over noise", "rho", "measured crossing"]
+        + (["theory eps*"] if theory else []),
+        [
+            [
+                _f(r["mu"]),
+                f"`{sign}`",
+                " ".join(_f(v, "+.2f") for v in s["curvature_mean"][i]),
+                _f(r["spearman_curvature_vs_noise"], "+.2f"),
+                ", ".join(_f(v, ".3g") for v in r["crossings_noise"]) or "none",
+            ]
+            + ([_f(r["theory_critical_noise"], ".3g")] if theory else [])
+            for i, (r, sign) in enumerate(zip(s["rows"], s["sign"]))
+        ],
+    )
   runtimes = numbers.get("runtimes")
   lines += ["## Runtimes", ""]
   walls = numbers.get("wall_times_s") or {}
   if walls:
-    lines += ["Sweep wall time from each result's sidecar (sum over its chunks, including "
-              "compiles; the machine was shared with other work during these runs):", ""]
+    lines += [
+        "Sweep wall time from each result's sidecar (sum over its chunks, including "
+        "compiles; the machine was shared with other work during these runs):",
+        "",
+    ]
     lines += _table(["sweep", "seconds"], [[n, _f(w, ".0f")] for n, w in walls.items()])
-    lines += ["`runtimes.tsv` (each `experiments/reproduce.sh` step, sweep + plots; a step "
-              "whose sweep had already finished shows only the time to check and re-plot):", ""]
+    lines += [
+        "`runtimes.tsv` (each `experiments/reproduce.sh` step, sweep + plots; a step "
+        "whose sweep had already finished shows only the time to check and re-plot):",
+        "",
+    ]
   if runtimes:
-    lines += _table(["name", "seconds", "command"],
-                    [[r["name"], f"{r['seconds']:.0f}", f"`{r['command']}`"]
-                     for r in runtimes["rows"]])
+    lines += _table(
+        ["name", "seconds", "command"],
+        [[r["name"], f"{r['seconds']:.0f}", f"`{r['command']}`"] for r in runtimes["rows"]],
+    )
     total = runtimes["total_seconds"]
     lines += [f"Total: {total:.0f} s ({total / 3600:.2f} h).", ""]
   else:
@@ -432,10 +625,15 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
   path = lambda stem: os.path.join(out, stem)
   if name in CLASSIFICATION_GRIDS or name in REGRESSION_GRIDS:
     regression = name in REGRESSION_GRIDS or "accuracy" not in sweep.arrays
-    a = _titled(name, analysis.analyse_phase_grid(
-        sweep, "rmse" if regression else "accuracy", not regression, num_boot, boot_seed))
-    a["figure"] = os.path.basename(figures.phase_beside_score(
-        sweep, a, TITLES.get(name, name), path(f"phase_{name}.png"), dpi))
+    a = _titled(
+        name,
+        analysis.analyse_phase_grid(
+            sweep, "rmse" if regression else "accuracy", not regression, num_boot, boot_seed
+        ),
+    )
+    a["figure"] = os.path.basename(
+        figures.phase_beside_score(sweep, a, TITLES.get(name, name), path(f"phase_{name}.png"), dpi)
+    )
     if not regression:
       found["grids"][name], found["analyses"][name] = sweep, a
   elif name.startswith("fig4"):
@@ -444,13 +642,15 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
   elif name == "fig5a":
     a, (get, labels) = analysis.final_load_curves(sweep, CASE_NAMES.get(name, ()))
     a = _titled(name, a)
-    a["figure"] = os.path.basename(figures.final_load_curves(
-        get, labels, path("fig5a_load_curves.png"), dpi))
+    a["figure"] = os.path.basename(
+        figures.final_load_curves(get, labels, path("fig5a_load_curves.png"), dpi)
+    )
   elif name == "s2":
     a, (series, rates, switch) = analysis.before_and_after_switch(sweep)
     a = _titled(name, a)
-    a["figure"] = os.path.basename(figures.dropout_switch(series, rates, switch,
-                                                          path("s2_switch.png"), dpi))
+    a["figure"] = os.path.basename(
+        figures.dropout_switch(series, rates, switch, path("s2_switch.png"), dpi)
+    )
   return a
 
 
@@ -461,8 +661,13 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
     The numbers (as written to numbers.json, before NaN -> null).
   """
   os.makedirs(out, exist_ok=True)
-  numbers = {"runs": runs, "num_boot": num_boot, "boot_seed": boot_seed, "sweeps": {},
-             "results": {}}
+  numbers = {
+      "runs": runs,
+      "num_boot": num_boot,
+      "boot_seed": boot_seed,
+      "sweeps": {},
+      "results": {},
+  }
   found = {"grids": {}, "analyses": {}, "dynamics": {}}
 
   def attempt(name, fn):
@@ -486,8 +691,12 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
     elif not merged(workdir):
       numbers["sweeps"][name] = {"status": "incomplete (no merged results.npz/json)"}
     else:
-      attempt(name, lambda name=name, workdir=workdir: _analyse_sweep(
-          name, workdir, out, dpi, num_boot, boot_seed, found))
+      attempt(
+          name,
+          lambda name=name, workdir=workdir: _analyse_sweep(
+              name, workdir, out, dpi, num_boot, boot_seed, found
+          ),
+      )
 
   for name, source, alpha, x_shown, pairs in ROW_CURVES:
     source_dir = os.path.join(runs, source)
@@ -496,10 +705,12 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
       continue
 
     def run_row(name=name, source_dir=source_dir, alpha=alpha, x_shown=x_shown, pairs=pairs):
-      a = analysis.row_load_curves(analysis.FinishedSweep.load(source_dir), alpha, x_shown,
-                                   pairs)
-      a["figure"] = os.path.basename(figures.row_load_curves(
-          a, TITLES.get(name, name), os.path.join(out, f"{name}_load_curves.png"), dpi))
+      a = analysis.row_load_curves(analysis.FinishedSweep.load(source_dir), alpha, x_shown, pairs)
+      a["figure"] = os.path.basename(
+          figures.row_load_curves(
+              a, TITLES.get(name, name), os.path.join(out, f"{name}_load_curves.png"), dpi
+          )
+      )
       return a
 
     attempt(name, run_row)
@@ -507,21 +718,31 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
   if "fig1c" in found["grids"]:
     # S10: the same sweep coloured by either metric's curvature.
     try:
-      numbers["s10_figure"] = os.path.basename(figures.trace_vs_pinv(
-          found["grids"]["fig1c"], f"S10: {TITLES['fig1c']}, trace vs pinv",
-          os.path.join(out, "s10_trace_vs_pinv.png"), dpi))
+      numbers["s10_figure"] = os.path.basename(
+          figures.trace_vs_pinv(
+              found["grids"]["fig1c"],
+              f"S10: {TITLES['fig1c']}, trace vs pinv",
+              os.path.join(out, "s10_trace_vs_pinv.png"),
+              dpi,
+          )
+      )
     except Exception:  # pylint: disable=broad-except
       logging.error("s10 figure failed:\n%s", traceback.format_exc())
       plt.close("all")
 
   numbers["wall_times_s"] = {
       name: results.load(os.path.join(runs, name, "results"))[1].get("wall_time_s")
-      for name in SWEEPS if merged(os.path.join(runs, name))}
+      for name in SWEEPS
+      if merged(os.path.join(runs, name))
+  }
 
   if found["dynamics"]:
     try:
-      path = os.path.basename(figures.curvature_over_time(
-          found["dynamics"], TITLES, os.path.join(out, "fig4_curvature.png"), dpi))
+      path = os.path.basename(
+          figures.curvature_over_time(
+              found["dynamics"], TITLES, os.path.join(out, "fig4_curvature.png"), dpi
+          )
+      )
       for name in found["dynamics"]:
         if name in numbers["results"]:
           numbers["results"][name]["figure"] = path
@@ -529,25 +750,36 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
       logging.error("fig4 figure failed:\n%s", traceback.format_exc())
       plt.close("all")
 
-  central, scatter = analysis.pooled_correlations(found["grids"], found["analyses"], num_boot,
-                                                  boot_seed)
+  central, scatter = analysis.pooled_correlations(
+      found["grids"], found["analyses"], num_boot, boot_seed
+  )
   numbers["central_check"] = central
   if central:
-    central["figure"] = os.path.basename(figures.curvature_vs_accuracy(
-        scatter, central, os.path.join(out, "curvature_vs_accuracy.png"), dpi))
+    central["figure"] = os.path.basename(
+        figures.curvature_vs_accuracy(
+            scatter, central, os.path.join(out, "curvature_vs_accuracy.png"), dpi
+        )
+    )
 
   try:
     numbers["springs"] = analysis.analyse_chain_phases(
-        [os.path.join(runs, name) for name in CHAIN_PHASE_GRIDS])
+        [os.path.join(runs, name) for name in CHAIN_PHASE_GRIDS]
+    )
   except Exception as err:  # pylint: disable=broad-except
     logging.error("springs failed:\n%s", traceback.format_exc())
     numbers["springs"] = {"all": {"status": "error", "error": f"{type(err).__name__}: {err}"}}
   # Figures the runs draw themselves, copied so the report links stay inside docs/.
-  sources = [(os.path.join(s["workdir"], "figures", drawn), f"springs_{dynamics}_{kind}.png")
-             for dynamics, s in numbers["springs"].items() if s.get("status") == "ok"
-             for drawn, kind, only in CHAIN_FIGURES if only in (None, dynamics)]
-  sources += [(path, f"fig4_beside_{os.path.basename(path)}")
-              for path in sorted(glob.glob(os.path.join(runs, "fig4_beside", "*.png")))]
+  sources = [
+      (os.path.join(s["workdir"], "figures", drawn), f"springs_{dynamics}_{kind}.png")
+      for dynamics, s in numbers["springs"].items()
+      if s.get("status") == "ok"
+      for drawn, kind, only in CHAIN_FIGURES
+      if only in (None, dynamics)
+  ]
+  sources += [
+      (path, f"fig4_beside_{os.path.basename(path)}")
+      for path in sorted(glob.glob(os.path.join(runs, "fig4_beside", "*.png")))
+  ]
   copied = []
   for path, target in sources:
     if os.path.exists(path):
@@ -566,11 +798,15 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
   results.write_json(os.path.join(out, "numbers.json"), numbers)
   with open(os.path.join(out, "numbers.md"), "w") as f:
     f.write(markdown)
-  total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out)
-              if os.path.isfile(os.path.join(out, f)))
+  total = sum(
+      os.path.getsize(os.path.join(out, f))
+      for f in os.listdir(out)
+      if os.path.isfile(os.path.join(out, f))
+  )
   if total > SIZE_BUDGET_BYTES:
-    logging.warning("%s holds %.1f MB, over the report's 3 MB budget; lower --dpi", out,
-                    total / 2**20)
+    logging.warning(
+        "%s holds %.1f MB, over the report's 3 MB budget; lower --dpi", out, total / 2**20
+    )
   return numbers
 
 
@@ -579,8 +815,10 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   numbers = write_report(_RUNS.value, _OUT.value, _NUM_BOOT.value, _BOOT_SEED.value, _DPI.value)
   skipped = [f"{n} ({s['status']})" for n, s in numbers["sweeps"].items() if s["status"] != "ok"]
-  print(f"Wrote {os.path.join(_OUT.value, 'numbers.md')} and numbers.json; "
-        f"skipped: {', '.join(skipped) or 'none'}")
+  print(
+      f"Wrote {os.path.join(_OUT.value, 'numbers.md')} and numbers.json; "
+      f"skipped: {', '.join(skipped) or 'none'}"
+  )
 
 
 if __name__ == "__main__":

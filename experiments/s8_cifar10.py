@@ -1,8 +1,8 @@
 r"""Paper S8: CIFAR-10 (resized to 10x10x3, 300 features), nonlinearity against dropout.
 
-  python -m launch.sweep --config=experiments/s8_cifar10.py --workdir=runs/s8_cifar10
-  python -m launch.plot --workdir=runs/s8_cifar10
-  # smoke test: --config=experiments/s8_cifar10.py:runlocal
+python -m launch.sweep --config=experiments/s8_cifar10.py --workdir=runs/s8_cifar10
+python -m launch.plot --workdir=runs/s8_cifar10
+# smoke test: --config=experiments/s8_cifar10.py:runlocal
 """
 
 from featurespring import sweep

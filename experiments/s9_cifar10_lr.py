@@ -1,8 +1,8 @@
 r"""Paper S9: CIFAR-10, nonlinearity against learning rate (200 epochs).
 
-  python -m launch.sweep --config=experiments/s9_cifar10_lr.py --workdir=runs/s9_cifar10_lr
-  python -m launch.plot --workdir=runs/s9_cifar10_lr
-  # smoke test: --config=experiments/s9_cifar10_lr.py:runlocal
+python -m launch.sweep --config=experiments/s9_cifar10_lr.py --workdir=runs/s9_cifar10_lr
+python -m launch.plot --workdir=runs/s9_cifar10_lr
+# smoke test: --config=experiments/s9_cifar10_lr.py:runlocal
 """
 
 from featurespring import sweep

@@ -25,12 +25,15 @@ from featurespring import springs
 from featurespring import sweep
 from featurespring.sweep import figures
 
-_OUTDIR = flags.DEFINE_string("outdir", "runs/springs", "Where the sweep workdirs go, one "
-                              "per config.")
-_SEEDS = flags.DEFINE_integer("seeds", None, "Independent chains per grid cell (default: "
-                              "each config's seeds).")
-_DYNAMICS = flags.DEFINE_list("dynamics", list(springs.DYNAMICS), "Dynamics to run: the "
-                              "configs whose chains have them.")
+_OUTDIR = flags.DEFINE_string(
+    "outdir", "runs/springs", "Where the sweep workdirs go, one " "per config."
+)
+_SEEDS = flags.DEFINE_integer(
+    "seeds", None, "Independent chains per grid cell (default: " "each config's seeds)."
+)
+_DYNAMICS = flags.DEFINE_list(
+    "dynamics", list(springs.DYNAMICS), "Dynamics to run: the " "configs whose chains have them."
+)
 _QUICK = flags.DEFINE_bool("quick", False, "Each config's :runlocal (smoke test).")
 
 # Workdir name -> sweep config in experiments/ and its argument.
@@ -46,8 +49,9 @@ def load_config(name, quick=False, seeds=None):
   """The sweep config of workdir ``name``, as ``--config=...[:runlocal]`` loads it."""
   path, arg = CONFIGS[name]
   arg = ",".join(filter(None, (arg, "runlocal" if quick else "")))
-  config = sweep.load_config(os.path.join(os.path.dirname(os.path.abspath(__file__)), path)
-                             + (f":{arg}" if arg else ""))
+  config = sweep.load_config(
+      os.path.join(os.path.dirname(os.path.abspath(__file__)), path) + (f":{arg}" if arg else "")
+  )
   if seeds is not None:
     config.seeds = seeds
   return config

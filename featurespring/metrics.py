@@ -47,8 +47,10 @@ def curvature(load_curve):
   """
   d = layer_contributions(load_curve)
   if d.shape[-1] < 1:
-    raise ValueError("load_curve needs at least 2 points along its last axis, "
-                     f"got shape {jnp.shape(load_curve)}")
+    raise ValueError(
+        "load_curve needs at least 2 points along its last axis, "
+        f"got shape {jnp.shape(load_curve)}"
+    )
   return d[..., 0] - d[..., -1]
 
 
@@ -117,8 +119,7 @@ def _jacobi_eigh(matrix, sweeps: int = JACOBI_SWEEPS):
     a_pq = a[p, q]
     off = a_pq != 0
     tau = (a[q, q] - a[p, p]) / (2.0 * jnp.where(off, a_pq, 1.0))
-    t = jnp.where(off, jnp.sign(tau) / (jnp.abs(tau) + jnp.sqrt(1.0 + tau**2)),
-                  0.0)
+    t = jnp.where(off, jnp.sign(tau) / (jnp.abs(tau) + jnp.sqrt(1.0 + tau**2)), 0.0)
     t = jnp.where(off & (tau == 0), 1.0, t)
     c = jax.lax.rsqrt(1.0 + t**2)
     s = t * c
@@ -126,15 +127,14 @@ def _jacobi_eigh(matrix, sweeps: int = JACOBI_SWEEPS):
     row_p, row_q = a[p], a[q]
     a = a.at[p].set(c * row_p - s * row_q).at[q].set(s * row_p + c * row_q)
     col_p, col_q = a[:, p], a[:, q]
-    a = a.at[:, p].set(c * col_p - s * col_q).at[:, q].set(s * col_p
-                                                           + c * col_q)
+    a = a.at[:, p].set(c * col_p - s * col_q).at[:, q].set(s * col_p + c * col_q)
     vec_p, vec_q = v[:, p], v[:, q]
-    v = v.at[:, p].set(c * vec_p - s * vec_q).at[:, q].set(s * vec_p
-                                                           + c * vec_q)
+    v = v.at[:, p].set(c * vec_p - s * vec_q).at[:, q].set(s * vec_p + c * vec_q)
     return a, v
 
-  a, v = jax.lax.fori_loop(0, sweeps * len(pairs), rotate,
-                           (matrix, jnp.eye(size, dtype=matrix.dtype)))
+  a, v = jax.lax.fori_loop(
+      0, sweeps * len(pairs), rotate, (matrix, jnp.eye(size, dtype=matrix.dtype))
+  )
   return jnp.diagonal(a), v
 
 
@@ -149,6 +149,7 @@ class _ClassMoments(NamedTuple):
       an empty class).
     total: ``sum_i |h_i - m|^2 = N tr(S_w + S_b)``.
   """
+
   centred_NxD: jax.Array
   one_hot_NxC: jax.Array
   counts_C: jax.Array
@@ -234,8 +235,9 @@ def _pinv_separation(moments: _ClassMoments, rcond):
   # projections of one example, so round-off stays relative to |h_i - m|,
   # as when Z is formed, not to a sum over examples.
   directions_DxK = _matmul(between_CxD.T, vectors_CxK)
-  projected_NxK = (_matmul(centred_NxD, directions_DxK)
-                   - _matmul(one_hot_NxC, _matmul(means_CxD, directions_DxK)))
+  projected_NxK = _matmul(centred_NxD, directions_DxK) - _matmul(
+      one_hot_NxC, _matmul(means_CxD, directions_DxK)
+  )
   scaled_within_K = jnp.sum(jnp.square(projected_NxK), axis=0) / num_examples
   safe_eigen_K = jnp.where(keep_K, eigen_K, 1.0)
   terms_K = jnp.where(keep_K, scaled_within_K / jnp.square(safe_eigen_K), 0.0)
@@ -267,12 +269,10 @@ def separation(features, labels, num_classes: int):
   Returns:
     A scalar.
   """
-  return _trace_separation(_class_moments(features, labels, num_classes),
-                           labels)
+  return _trace_separation(_class_moments(features, labels, num_classes), labels)
 
 
-def separation_pinv(features, labels, num_classes: int,
-                    rcond: float = PINV_RCOND):
+def separation_pinv(features, labels, num_classes: int, rcond: float = PINV_RCOND):
   """Pseudo-inverse separation ``log tr(S_w S_b^+)`` (SPEC §1, SM S4).
 
   ``S_b = M^T M`` with the ``[C, D]`` matrix ``M`` of rows
@@ -313,12 +313,10 @@ def separation_pinv(features, labels, num_classes: int,
   Returns:
     A scalar.
   """
-  return _pinv_separation(_class_moments(features, labels, num_classes),
-                          rcond)
+  return _pinv_separation(_class_moments(features, labels, num_classes), rcond)
 
 
-def separations(features, labels, num_classes: int,
-                rcond: float = PINV_RCOND, axis_name=None):
+def separations(features, labels, num_classes: int, rcond: float = PINV_RCOND, axis_name=None):
   """``(separation, separation_pinv)`` of one layer from one pass of class sums.
 
   Equal to calling `separation` and `separation_pinv`, but the centring, the
@@ -339,8 +337,7 @@ def separations(features, labels, num_classes: int,
     Two scalars.
   """
   moments = _class_moments(features, labels, num_classes)
-  return (_trace_separation(moments, labels, axis_name),
-          _pinv_separation(moments, rcond))
+  return (_trace_separation(moments, labels, axis_name), _pinv_separation(moments, rcond))
 
 
 def regression_load(features, targets, rcond: float = LSTSQ_RCOND):
@@ -385,7 +382,8 @@ def regression_load(features, targets, rcond: float = LSTSQ_RCOND):
     remaining_NxD = remaining_NxD - jnp.outer(unit_N, _matmul(unit_N, remaining_NxD)) * later_D
     return remaining_NxD, residual_NxK
 
-  _, residual_NxK = jax.lax.fori_loop(0, num_features, project_out_column,
-                                      (centred_NxD, centred_NxK))
+  _, residual_NxK = jax.lax.fori_loop(
+      0, num_features, project_out_column, (centred_NxD, centred_NxK)
+  )
   rmse = jnp.sqrt(jnp.mean(jnp.square(residual_NxK)))
   return jnp.where(finite & jnp.all(jnp.isfinite(targets_NxK)), rmse, jnp.nan)

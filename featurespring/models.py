@@ -94,8 +94,7 @@ def dropout(x, rate, key):
   """
   levels = 2.0**32
   # The largest float32 below 2^32 keeps the uint32 cast in range.
-  threshold = jnp.clip(jnp.round(jnp.asarray(rate, jnp.float32) * levels), 0.0,
-                       levels - 256.0)
+  threshold = jnp.clip(jnp.round(jnp.asarray(rate, jnp.float32) * levels), 0.0, levels - 256.0)
   keep = hash_bits(key, x.shape) >= threshold.astype(jnp.uint32)
   scale = levels / (levels - threshold)
   return jnp.where(keep, x * scale.astype(x.dtype), jnp.zeros((), x.dtype))
@@ -130,8 +129,7 @@ def orthogonal_init(key, shape, dtype=jnp.float32):
   """
   rows, cols = shape
   tall = rows >= cols
-  gaussian = jax.random.normal(key, (rows, cols) if tall else (cols, rows),
-                               jnp.float32)
+  gaussian = jax.random.normal(key, (rows, cols) if tall else (cols, rows), jnp.float32)
 
   def orthonormalise_column(j, matrix):
     column = matrix[:, j]
@@ -149,17 +147,17 @@ def _initializers(init_scheme: str, fan_in: int):
   if init_scheme == "torch":
     bound = 1.0 / math.sqrt(fan_in)
     # variance_scaling(1/3, fan_in, uniform) is U(-1/sqrt(fan_in), +...).
-    kernel_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in",
-                                                   "uniform")
+    kernel_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+
     def bias_init(key, shape, dtype=jnp.float32):
       return jax.random.uniform(key, shape, dtype, -bound, bound)
+
     return kernel_init, bias_init
   if init_scheme == "lecun":
     return nn.initializers.lecun_normal(), nn.initializers.zeros
   if init_scheme == "orthogonal":
     return orthogonal_init, nn.initializers.zeros
-  raise ValueError(
-      f"init_scheme must be one of {INITS}, got {init_scheme!r}")
+  raise ValueError(f"init_scheme must be one of {INITS}, got {init_scheme!r}")
 
 
 @jax.checkpoint
@@ -188,14 +186,15 @@ def conv_same(x, kernel):
   _, h, w, _ = x.shape
   padded = jnp.pad(x, ((0, 0), (k_h // 2,) * 2, (k_w // 2,) * 2, (0, 0)))
   # Tap-major, channel-minor: the order of kernel.reshape(-1, O)'s rows.
-  patches = jnp.concatenate([padded[:, dy:dy + h, dx:dx + w]
-                             for dy in range(k_h) for dx in range(k_w)],
-                            axis=-1)
+  patches = jnp.concatenate(
+      [padded[:, dy : dy + h, dx : dx + w] for dy in range(k_h) for dx in range(k_w)], axis=-1
+  )
   return patches @ kernel.reshape(-1, outputs)
 
 
 class _Conv(nn.Module):
   """``nn.Conv`` (stride 1, ``SAME``) by `conv_same`; same parameters."""
+
   features: int
   kernel_size: tuple
   kernel_init: Any
@@ -203,20 +202,20 @@ class _Conv(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    kernel = self.param("kernel", self.kernel_init,
-                        (*self.kernel_size, x.shape[-1], self.features))
+    kernel = self.param("kernel", self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
     bias = self.param("bias", self.bias_init, (self.features,))
     return conv_same(x, kernel) + bias
 
 
 def _batch_norm(train: bool):
-  return nn.BatchNorm(use_running_average=not train,
-                      momentum=BATCH_NORM_MOMENTUM,
-                      epsilon=BATCH_NORM_EPSILON)
+  return nn.BatchNorm(
+      use_running_average=not train, momentum=BATCH_NORM_MOMENTUM, epsilon=BATCH_NORM_EPSILON
+  )
 
 
 class _Block(nn.Module):
   """Normalisation, LeakyReLU and dropout shared by the MLP and CNN layers."""
+
   batch_norm: bool
 
   @nn.compact
@@ -244,6 +243,7 @@ class MLP(nn.Module):
     init_scheme: one of `INITS` (``init`` would shadow ``Module.init``).
     use_bias: biases in every linear layer.
   """
+
   depth: int = 7
   width: int = 100
   num_outputs: int = 10
@@ -252,8 +252,7 @@ class MLP(nn.Module):
   use_bias: bool = True
 
   @nn.compact
-  def __call__(self, x, alpha, dropout_rate=0.0, dropout_key=None,
-               train: bool = False):
+  def __call__(self, x, alpha, dropout_rate=0.0, dropout_key=None, train: bool = False):
     """Returns ``(logits [N, num_outputs], features)``, see module docstring.
 
     Args:
@@ -269,15 +268,16 @@ class MLP(nn.Module):
     features = [x]
     for layer in range(self.depth):
       kernel_init, bias_init = _initializers(self.init_scheme, x.shape[-1])
-      x = nn.Dense(self.width, use_bias=self.use_bias, kernel_init=kernel_init,
-                   bias_init=bias_init)(x)
-      layer_key = (None if dropout_key is None
-                   else jax.random.fold_in(dropout_key, layer))
+      x = nn.Dense(
+          self.width, use_bias=self.use_bias, kernel_init=kernel_init, bias_init=bias_init
+      )(x)
+      layer_key = None if dropout_key is None else jax.random.fold_in(dropout_key, layer)
       x = _Block(self.batch_norm)(x, alpha, dropout_rate, layer_key, train)
       features.append(x)
     kernel_init, bias_init = _initializers(self.init_scheme, x.shape[-1])
-    logits = nn.Dense(self.num_outputs, use_bias=self.use_bias,
-                      kernel_init=kernel_init, bias_init=bias_init)(x)
+    logits = nn.Dense(
+        self.num_outputs, use_bias=self.use_bias, kernel_init=kernel_init, bias_init=bias_init
+    )(x)
     return logits, tuple(features)
 
   def normalised_away(self) -> tuple[tuple[str, str], ...]:
@@ -288,8 +288,7 @@ class MLP(nn.Module):
     """
     if not self.batch_norm:
       return ()
-    hidden = tuple((f"Dense_{layer}", "bias") for layer in range(self.depth)
-                   if self.use_bias)
+    hidden = tuple((f"Dense_{layer}", "bias") for layer in range(self.depth) if self.use_bias)
     return (("BatchNorm_0", "bias"),) + hidden
 
 
@@ -309,6 +308,7 @@ class CNN(nn.Module):
     batch_norm: as for `MLP`.
     init_scheme: one of `INITS` (``init`` would shadow ``Module.init``).
   """
+
   image_shape: Sequence[int] = (10, 10, 1)
   depth: int = 7
   channels: int = 16
@@ -317,25 +317,23 @@ class CNN(nn.Module):
   init_scheme: str = "torch"
 
   @nn.compact
-  def __call__(self, x, alpha, dropout_rate=0.0, dropout_key=None,
-               train: bool = False):
+  def __call__(self, x, alpha, dropout_rate=0.0, dropout_key=None, train: bool = False):
     """Same contract as `MLP.__call__`; features are flattened maps."""
     height, width, _ = self.image_shape
     if height % 2 or width % 2:
-      raise ValueError(f"image_shape height and width must be even for 2x2 "
-                       f"pooling + upsampling, got {self.image_shape}")
+      raise ValueError(
+          f"image_shape height and width must be even for 2x2 "
+          f"pooling + upsampling, got {self.image_shape}"
+      )
     x = x.reshape((x.shape[0], *self.image_shape))
     if self.batch_norm:
       x = _batch_norm(train)(x)
     features = [x.reshape(x.shape[0], -1)]
     for layer in range(self.depth):
-      kernel_init, bias_init = _initializers(self.init_scheme,
-                                             9 * x.shape[-1])
+      kernel_init, bias_init = _initializers(self.init_scheme, 9 * x.shape[-1])
       # Named as nn.Conv would be: the same parameter tree and init keys.
-      x = _Conv(self.channels, (3, 3), kernel_init, bias_init,
-                name=f"Conv_{layer}")(x)
-      layer_key = (None if dropout_key is None
-                   else jax.random.fold_in(dropout_key, layer))
+      x = _Conv(self.channels, (3, 3), kernel_init, bias_init, name=f"Conv_{layer}")(x)
+      layer_key = None if dropout_key is None else jax.random.fold_in(dropout_key, layer)
       # Dropout goes after resampling so that it acts on the layer's output.
       x = _Block(self.batch_norm)(x, alpha, 0.0, None, train)
       x = nn.max_pool(x, (2, 2), strides=(2, 2))
@@ -345,8 +343,7 @@ class CNN(nn.Module):
       features.append(x.reshape(x.shape[0], -1))
     flat = x.reshape(x.shape[0], -1)
     kernel_init, bias_init = _initializers(self.init_scheme, flat.shape[-1])
-    logits = nn.Dense(self.num_outputs, kernel_init=kernel_init,
-                      bias_init=bias_init)(flat)
+    logits = nn.Dense(self.num_outputs, kernel_init=kernel_init, bias_init=bias_init)(flat)
     return logits, tuple(features)
 
   def normalised_away(self) -> tuple[tuple[str, str], ...]:
@@ -387,8 +384,7 @@ def stop_normalised_away(model, params):
   """
   params = dict(params)
   for module, name in model.normalised_away():
-    params[module] = {**params[module],
-                      name: jax.lax.stop_gradient(params[module][name])}
+    params[module] = {**params[module], name: jax.lax.stop_gradient(params[module][name])}
   return params
 
 
@@ -398,7 +394,9 @@ def scale_kernels(params, scale):
   Used after ``init`` to apply the weight-init scale hyperparameter, which
   may be a traced array.
   """
+
   def scale_leaf(path, leaf):
     is_kernel = getattr(path[-1], "key", None) == "kernel"
     return leaf * scale if is_kernel else leaf
+
   return jax.tree_util.tree_map_with_path(scale_leaf, params)

@@ -95,14 +95,25 @@ def value_to_index(values, query):
   """
   values = np.asarray(values, np.float64)
   order = np.argsort(values)
-  return np.interp(query, values[order], np.arange(len(values))[order],
-                   left=np.nan, right=np.nan)
+  return np.interp(query, values[order], np.arange(len(values))[order], left=np.nan, right=np.nan)
 
 
-def plot_phase_diagram(ax, x_values, y_values, curvature, *, accuracy=None,
-                       theory_line=None, theory_label="theory: zero curvature",
-                       x_label="noise", y_label="nonlinearity",
-                       title=None, vmax=None, colorbar=True, annotate=False):
+def plot_phase_diagram(
+    ax,
+    x_values,
+    y_values,
+    curvature,
+    *,
+    accuracy=None,
+    theory_line=None,
+    theory_label="theory: zero curvature",
+    x_label="noise",
+    y_label="nonlinearity",
+    title=None,
+    vmax=None,
+    colorbar=True,
+    annotate=False,
+):
   """Curvature heatmap over (noise x, nonlinearity y), centred on zero.
 
   Args:
@@ -123,18 +134,28 @@ def plot_phase_diagram(ax, x_values, y_values, curvature, *, accuracy=None,
   curvature = np.asarray(curvature, np.float64)
   x_values, y_values = np.asarray(x_values), np.asarray(y_values)
   if curvature.shape != (len(y_values), len(x_values)):
-    raise ValueError(f"curvature must have shape [len(y_values), len(x_values)] = "
-                     f"{(len(y_values), len(x_values))}, got {curvature.shape}")
+    raise ValueError(
+        f"curvature must have shape [len(y_values), len(x_values)] = "
+        f"{(len(y_values), len(x_values))}, got {curvature.shape}"
+    )
   if vmax is None:
     finite = np.abs(curvature[np.isfinite(curvature)])
     vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
   norm = mcolors.TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
   cmap = plt.get_cmap(CURVATURE_CMAP).with_extremes(bad=NONFINITE_COLOR)
-  mesh = ax.pcolormesh(_cell_edges(len(x_values)), _cell_edges(len(y_values)),
-                       np.ma.masked_invalid(curvature), cmap=cmap, norm=norm)
+  mesh = ax.pcolormesh(
+      _cell_edges(len(x_values)),
+      _cell_edges(len(y_values)),
+      np.ma.masked_invalid(curvature),
+      cmap=cmap,
+      norm=norm,
+  )
   for i, j in zip(*np.nonzero(~np.isfinite(curvature))):
-    ax.add_patch(mpatches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xx",
-                                    edgecolor="0.5", linewidth=0))
+    ax.add_patch(
+        mpatches.Rectangle(
+            (j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xx", edgecolor="0.5", linewidth=0
+        )
+    )
   if annotate:
     for (i, j), c in np.ndenumerate(curvature):
       ax.text(j, i, f"{c:.2g}", ha="center", va="center", fontsize=6)
@@ -142,18 +163,31 @@ def plot_phase_diagram(ax, x_values, y_values, curvature, *, accuracy=None,
     accuracy = np.asarray(accuracy, np.float64)
     xx, yy = np.meshgrid(np.arange(len(x_values)), np.arange(len(y_values)))
     if min(accuracy.shape) > 1 and np.isfinite(accuracy).sum() > 3:
-      contours = ax.contour(xx, yy, np.ma.masked_invalid(accuracy), colors="k",
-                            linewidths=0.7, alpha=0.7, levels=6)
+      contours = ax.contour(
+          xx, yy, np.ma.masked_invalid(accuracy), colors="k", linewidths=0.7, alpha=0.7, levels=6
+      )
       ax.clabel(contours, fontsize=6, fmt="%.3f")
     if np.isfinite(accuracy).any():
       i, j = np.unravel_index(np.nanargmax(accuracy), accuracy.shape)
-      ax.plot(j, i, marker="*", color="gold", markeredgecolor="k", markersize=14,
-              label=f"best test acc. {accuracy[i, j]:.3f}")
+      ax.plot(
+          j,
+          i,
+          marker="*",
+          color="gold",
+          markeredgecolor="k",
+          markersize=14,
+          label=f"best test acc. {accuracy[i, j]:.3f}",
+      )
       ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
   if theory_line is not None:
     line_x, line_y = (np.asarray(v, np.float64) for v in theory_line)
-    ax.plot(value_to_index(x_values, line_x), value_to_index(y_values, line_y),
-            "k--", linewidth=1.5, label=theory_label)
+    ax.plot(
+        value_to_index(x_values, line_x),
+        value_to_index(y_values, line_y),
+        "k--",
+        linewidth=1.5,
+        label=theory_label,
+    )
     ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
   xt, xl = _tick_labels(x_values)
   yt, yl = _tick_labels(y_values)
@@ -173,9 +207,17 @@ def plot_phase_diagram(ax, x_values, y_values, curvature, *, accuracy=None,
   return mesh
 
 
-def plot_load_curves(ax, load_curves, labels: Optional[Sequence[str]] = None, *,
-                     colors=None, linestyle="-", normalize=False, title=None,
-                     ylabel="separation $D_l$"):
+def plot_load_curves(
+    ax,
+    load_curves,
+    labels: Optional[Sequence[str]] = None,
+    *,
+    colors=None,
+    linestyle="-",
+    normalize=False,
+    title=None,
+    ylabel="separation $D_l$",
+):
   """Mean load curves with a seed band (mean +- std).
 
   Args:
@@ -204,11 +246,13 @@ def plot_load_curves(ax, load_curves, labels: Optional[Sequence[str]] = None, *,
     note = nonfinite_note(int((~finite[i]).sum()), finite.shape[1], "seeds")
     if label is not None and note:
       label = f"{label} ({note})"
-    (line,) = ax.plot(layers, mean[i], linestyle, marker="o", markersize=3,
-                      color=color, label=label)
+    (line,) = ax.plot(
+        layers, mean[i], linestyle, marker="o", markersize=3, color=color, label=label
+    )
     if curves.shape[1] > 1:
-      ax.fill_between(layers, mean[i] - std[i], mean[i] + std[i], color=line.get_color(),
-                      alpha=0.2, linewidth=0)
+      ax.fill_between(
+          layers, mean[i] - std[i], mean[i] + std[i], color=line.get_color(), alpha=0.2, linewidth=0
+      )
     lines.append(line)
   ax.set_xlabel("layer / block $l$")
   ax.set_ylabel(ylabel)
@@ -222,8 +266,17 @@ def plot_load_curves(ax, load_curves, labels: Optional[Sequence[str]] = None, *,
   return lines
 
 
-def plot_load_curve_dynamics(ax, trajectory, times, *, num_curves=12, cmap="viridis",
-                             title=None, time_label="time", ylabel="separation $D_l$"):
+def plot_load_curve_dynamics(
+    ax,
+    trajectory,
+    times,
+    *,
+    num_curves=12,
+    cmap="viridis",
+    title=None,
+    time_label="time",
+    ylabel="separation $D_l$",
+):
   """Load curves over time, coloured from early (dark) to late (bright).
 
   Args:
@@ -242,8 +295,7 @@ def plot_load_curve_dynamics(ax, trajectory, times, *, num_curves=12, cmap="viri
   colormap = plt.get_cmap(cmap)
   layers = np.arange(traj.shape[-1])
   for t in picks:
-    ax.plot(layers, traj[t], color=colormap(norm(times[t])), marker="o", markersize=2,
-            linewidth=1)
+    ax.plot(layers, traj[t], color=colormap(norm(times[t])), marker="o", markersize=2, linewidth=1)
   mappable = plt.cm.ScalarMappable(norm=norm, cmap=colormap)
   cbar = ax.figure.colorbar(mappable, ax=ax, fraction=0.046, pad=0.04)
   cbar.set_label(time_label, fontsize=7)
@@ -273,8 +325,7 @@ def plot_curvature_over_time(ax, trajectory, times, *, label=None, time_label="t
     label = f"{label} ({note})"
   (line,) = ax.plot(times, mean, label=label)
   if traj.shape[0] > 1:
-    ax.fill_between(times, mean - std, mean + std, color=line.get_color(), alpha=0.2,
-                    linewidth=0)
+    ax.fill_between(times, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
   ax.axhline(0.0, color="k", linewidth=0.5)
   ax.set_xlabel(time_label)
   ax.set_ylabel("curvature")
@@ -285,5 +336,11 @@ def plot_curvature_over_time(ax, trajectory, times, *, label=None, time_label="t
 
 def new_figure(rows=1, cols=1, *, width=4.2, height=3.4, **kwargs):
   """``plt.subplots`` with a per-panel size, squeezed=False for uniform code."""
-  return plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
-                      constrained_layout=True, **kwargs)
+  return plt.subplots(
+      rows,
+      cols,
+      figsize=(width * cols, height * rows),
+      squeeze=False,
+      constrained_layout=True,
+      **kwargs,
+  )

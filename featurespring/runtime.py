@@ -42,13 +42,16 @@ def configure_xla_cpu() -> None:
         f"{EIGEN_FLAG}=false is not in effect; vmapped training on CPU may "
         "hang. Import featurespring before running any JAX computation, or "
         f"set XLA_FLAGS='{EIGEN_FLAG}=false' before starting Python.",
-        RuntimeWarning, stacklevel=3)
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def _jax_backends_started() -> bool:
   """Whether JAX has created its backends (after which flags are fixed)."""
   try:
     from jax._src import xla_bridge  # pylint: disable=g-import-not-at-top
+
     return bool(xla_bridge.backends_are_initialized())
   except (ImportError, AttributeError):  # a JAX without this private probe
     return False

@@ -25,6 +25,7 @@ from ml_collections import config_dict
 @dataclasses.dataclass(frozen=True)
 class Setting:
   """One config field: where it is defined, its default and its doc."""
+
   name: str
   default: Any
   doc: str
@@ -61,8 +62,9 @@ def _public_owner(owner: str) -> str:
   return ".".join(parts[1:] if parts[0] == "featurespring" else parts)
 
 
-def dataclass_settings(cls, *, exclude: Iterable[str] = (),
-                       rename: Mapping[str, str] | None = None) -> list[Setting]:
+def dataclass_settings(
+    cls, *, exclude: Iterable[str] = (), rename: Mapping[str, str] | None = None
+) -> list[Setting]:
   """The fields of dataclass ``cls`` as settings (declaration order).
 
   Args:
@@ -83,14 +85,21 @@ def dataclass_settings(cls, *, exclude: Iterable[str] = (),
       default = field.default_factory()
     else:
       raise ValueError(f"{cls.__name__}.{field.name} has no default; a setting needs one")
-    settings.append(Setting(rename.get(field.name, field.name), default,
-                            docs.get(field.name, ""), f"{cls.__module__}.{cls.__qualname__}",
-                            _declared_type(field.type, default)))
+    settings.append(
+        Setting(
+            rename.get(field.name, field.name),
+            default,
+            docs.get(field.name, ""),
+            f"{cls.__module__}.{cls.__qualname__}",
+            _declared_type(field.type, default),
+        )
+    )
   return settings
 
 
-def signature_settings(function, *, include: Iterable[str],
-                       rename: Mapping[str, str] | None = None) -> list[Setting]:
+def signature_settings(
+    function, *, include: Iterable[str], rename: Mapping[str, str] | None = None
+) -> list[Setting]:
   """Keyword parameters of ``function`` as settings (docs from ``Args:``)."""
   rename = dict(rename or {})
   parameters = inspect.signature(function).parameters
@@ -109,10 +118,15 @@ def signature_settings(function, *, include: Iterable[str],
     default = parameters[param].default
     if default is inspect.Parameter.empty:
       raise ValueError(f"{function.__qualname__}({param}) has no default; a setting needs one")
-    settings.append(Setting(rename.get(param, param), default,
-                            " ".join(docs.get(param, "").split()),
-                            f"{function.__module__}.{function.__qualname__}",
-                            _declared_type(parameters[param].annotation, default)))
+    settings.append(
+        Setting(
+            rename.get(param, param),
+            default,
+            " ".join(docs.get(param, "").split()),
+            f"{function.__module__}.{function.__qualname__}",
+            _declared_type(parameters[param].annotation, default),
+        )
+    )
   return settings
 
 
@@ -139,8 +153,10 @@ def to_config(settings: Iterable[Setting]) -> ml_collections.ConfigDict:
   seen = {}
   for setting in settings:
     if setting.name in seen:
-      raise ValueError(f"setting {setting.name!r} is defined twice: in {seen[setting.name]} "
-                       f"and {setting.owner}")
+      raise ValueError(
+          f"setting {setting.name!r} is defined twice: in {seen[setting.name]} "
+          f"and {setting.owner}"
+      )
     seen[setting.name] = setting.owner
     if setting.default is None and setting.field_type is not None:
       config[setting.name] = config_dict.placeholder(setting.field_type)
@@ -154,6 +170,8 @@ def markdown_table(settings: Iterable[Setting]) -> str:
   rows = ["| field | default | defined in | meaning |", "| --- | --- | --- | --- |"]
   for s in settings:
     default = repr(s.default).replace("|", "\\|")
-    rows.append(f"| `{s.name}` | `{default}` | `{_public_owner(s.owner)}` | "
-                f"{_first_sentence(s.doc).replace('|', '/')} |")
+    rows.append(
+        f"| `{s.name}` | `{default}` | `{_public_owner(s.owner)}` | "
+        f"{_first_sentence(s.doc).replace('|', '/')} |"
+    )
   return "\n".join(rows)

@@ -24,9 +24,11 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 MEMBER_AXIS = "members"
 
 
-def initialize_distributed(coordinator_address: str | None = None,
-                           num_processes: int | None = None,
-                           process_id: int | None = None) -> None:
+def initialize_distributed(
+    coordinator_address: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+) -> None:
   """Starts ``jax.distributed`` (multi-host) and logs this process's place.
 
   Arguments left as None come from the environment. ``jax.distributed``
@@ -49,11 +51,16 @@ def initialize_distributed(coordinator_address: str | None = None,
     num_processes = int(os.environ["JAX_NUM_PROCESSES"])
   if process_id is None and "JAX_PROCESS_ID" in os.environ:
     process_id = int(os.environ["JAX_PROCESS_ID"])
-  jax.distributed.initialize(coordinator_address=coordinator_address,
-                             num_processes=num_processes, process_id=process_id)
-  logging.info("jax.distributed: process %d of %d, %d local / %d global devices",
-               jax.process_index(), jax.process_count(),
-               jax.local_device_count(), jax.device_count())
+  jax.distributed.initialize(
+      coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+  )
+  logging.info(
+      "jax.distributed: process %d of %d, %d local / %d global devices",
+      jax.process_index(),
+      jax.process_count(),
+      jax.local_device_count(),
+      jax.device_count(),
+  )
 
 
 def member_mesh(devices=None) -> Mesh:
@@ -87,8 +94,7 @@ def shard_members(tree, mesh: Mesh, size: int | None = None):
     impl = jax.random.key_impl(leaf) if is_key else None
     host = np.asarray(jax.random.key_data(leaf) if is_key else leaf)
     host = _pad(host, size or padded_size(host.shape[0], mesh))
-    placed = jax.make_array_from_callback(host.shape, sharding,
-                                          lambda index: host[index])
+    placed = jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
     return jax.random.wrap_key_data(placed, impl=impl) if is_key else placed
 
   return jax.tree.map(place, tree)
@@ -108,8 +114,7 @@ def shard_state(tree, mesh: Mesh, size: int):
   def place(leaf):
     if not isinstance(leaf, jax.Array):
       return leaf
-    return jax.device_put(leaf, member if leaf.ndim and leaf.shape[0] == size
-                          else replicated)
+    return jax.device_put(leaf, member if leaf.ndim and leaf.shape[0] == size else replicated)
 
   return jax.tree.map(place, tree)
 
@@ -151,8 +156,7 @@ def place_like(host: np.ndarray, template):
   if sharding is None:
     placed = jax.numpy.asarray(host)
   else:
-    placed = jax.make_array_from_callback(host.shape, sharding,
-                                          lambda index: host[index])
+    placed = jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
   if is_key:
     return jax.random.wrap_key_data(placed, impl=jax.random.key_impl(template))
   return placed

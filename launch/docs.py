@@ -1,6 +1,6 @@
 """Writes docs/config.md, the config reference, from the engines' dataclasses.
 
-  python -m launch.docs
+python -m launch.docs
 """
 
 import os
@@ -9,8 +9,9 @@ from absl import app
 
 from featurespring.sweep import config as config_lib
 
-PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                    "docs", "config.md")
+PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "config.md"
+)
 
 
 def main(argv):

@@ -18,12 +18,14 @@ from absl import logging
 from featurespring import sweep
 from featurespring.sweep import figures
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Where both sweeps and the figures go.",
-                               required=True)
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Where both sweeps and the figures go.", required=True
+)
 _RUNLOCAL = flags.DEFINE_bool("runlocal", False, "Smoke-test sizes (seconds).")
 
-CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                      "experiments", "main.py")
+CONFIG = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "experiments", "main.py"
+)
 
 
 def main(argv):
@@ -37,8 +39,9 @@ def main(argv):
     sweep.run(sweep.load_config(f"{CONFIG}:{arg}"), workdirs[engine])
   outdir = os.path.join(_WORKDIR.value, "figures")
   figures.make_figures(workdirs["springs"], os.path.join(outdir, "springs"))
-  written = figures.make_figures(workdirs["dnn"], os.path.join(outdir, "dnn"),
-                                 beside=workdirs["springs"])
+  written = figures.make_figures(
+      workdirs["dnn"], os.path.join(outdir, "dnn"), beside=workdirs["springs"]
+  )
   logging.info("figures in %s (e.g. %s)", outdir, written[-2])
 
 

@@ -18,24 +18,33 @@ from absl import logging
 
 from featurespring.sweep import figures
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "A workdir holding a merged sweep "
-                               "(results.npz/.json).", required=True)
-_OUTDIR = flags.DEFINE_string("outdir", None, "Where the figures go (default: "
-                              "<workdir>/figures).")
-_BESIDE = flags.DEFINE_string("beside", None, "Workdir of a sweep of the other "
-                              "engine (recorded dynamics) for the DNN-beside-chain "
-                              "figure (paper Fig. 4).")
-_X = flags.DEFINE_string("x", None, "Grid axis on the phase diagram's x axis "
-                         "(default: the config's plot.x).")
-_Y = flags.DEFINE_string("y", None, "Grid axis on the phase diagram's y axis "
-                         "(default: the config's plot.y).")
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "A workdir holding a merged sweep " "(results.npz/.json).", required=True
+)
+_OUTDIR = flags.DEFINE_string(
+    "outdir", None, "Where the figures go (default: " "<workdir>/figures)."
+)
+_BESIDE = flags.DEFINE_string(
+    "beside",
+    None,
+    "Workdir of a sweep of the other "
+    "engine (recorded dynamics) for the DNN-beside-chain "
+    "figure (paper Fig. 4).",
+)
+_X = flags.DEFINE_string(
+    "x", None, "Grid axis on the phase diagram's x axis " "(default: the config's plot.x)."
+)
+_Y = flags.DEFINE_string(
+    "y", None, "Grid axis on the phase diagram's y axis " "(default: the config's plot.y)."
+)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  for path in figures.make_figures(_WORKDIR.value, _OUTDIR.value, _BESIDE.value,
-                                   _X.value, _Y.value):
+  for path in figures.make_figures(
+      _WORKDIR.value, _OUTDIR.value, _BESIDE.value, _X.value, _Y.value
+  ):
     logging.info("wrote %s", path)
 
 

@@ -39,42 +39,74 @@ from featurespring.sweep import dryrun
 from featurespring.sweep import lock
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None,
+    "config",
+    None,
     "Experiment config file, e.g. experiments/fig3_springs.py (append ':runlocal' "
     "for a smoke-test size). Override any field with --config.<field>=<value>; "
     "--config.grid.<name>=<values> adds or replaces a grid axis.",
-    lock_config=True)
+    lock_config=True,
+)
 _WORKDIR = flags.DEFINE_string(
-    "workdir", None, "Directory for the manifest, parts, checkpoints and results; "
-    "rerunning with the same workdir resumes.", required=True)
+    "workdir",
+    None,
+    "Directory for the manifest, parts, checkpoints and results; "
+    "rerunning with the same workdir resumes.",
+    required=True,
+)
 _TASK_INDEX = flags.DEFINE_integer(
-    "task_index", None, "This task's index in an array job (default: "
-    "SLURM_ARRAY_TASK_ID, else 0).", lower_bound=0)
+    "task_index",
+    None,
+    "This task's index in an array job (default: " "SLURM_ARRAY_TASK_ID, else 0).",
+    lower_bound=0,
+)
 _NUM_TASKS = flags.DEFINE_integer(
-    "num_tasks", None, "Number of tasks in the array job (default: "
-    "SLURM_ARRAY_TASK_COUNT, else 1).", lower_bound=1)
+    "num_tasks",
+    None,
+    "Number of tasks in the array job (default: " "SLURM_ARRAY_TASK_COUNT, else 1).",
+    lower_bound=1,
+)
 _MERGE = flags.DEFINE_enum(
-    "merge", "auto", ["auto", "always", "never"],
-    "Merge the parts into results.npz after running: 'auto' does it for a "
-    "single-task job only.")
+    "merge",
+    "auto",
+    ["auto", "always", "never"],
+    "Merge the parts into results.npz after running: 'auto' does it for a " "single-task job only.",
+)
 _MERGE_ONLY = flags.DEFINE_bool(
-    "merge_only", False, "Only merge the finished parts in --workdir (no "
-    "--config needed); fails naming the missing chunks if any.")
+    "merge_only",
+    False,
+    "Only merge the finished parts in --workdir (no "
+    "--config needed); fails naming the missing chunks if any.",
+)
 _MULTIHOST = flags.DEFINE_bool(
-    "multihost", False, "Call jax.distributed.initialize() first and shard "
-    "every chunk over the devices of all hosts (TPU pods, multi-node GPU).")
+    "multihost",
+    False,
+    "Call jax.distributed.initialize() first and shard "
+    "every chunk over the devices of all hosts (TPU pods, multi-node GPU).",
+)
 _DRY_RUN = flags.DEFINE_bool(
-    "dry_run", False, "Print the grid, the chunks and each task's share, and "
-    "estimate the run time from one short measured step; writes nothing.")
+    "dry_run",
+    False,
+    "Print the grid, the chunks and each task's share, and "
+    "estimate the run time from one short measured step; writes nothing.",
+)
 _DRY_RUN_MEASURE = flags.DEFINE_bool(
-    "dry_run_measure", True, "With --dry_run: also compile and time one step "
-    "(seconds to minutes); false prints the plan alone.")
+    "dry_run_measure",
+    True,
+    "With --dry_run: also compile and time one step "
+    "(seconds to minutes); false prints the plan alone.",
+)
 
 _GRID_PREFIX = "--config.grid."
 
 # Errors a user can fix from the command line or the config: shown as one line.
-_USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError,
-                sweep.WorkdirMismatchError, lock.WorkdirLockedError)
+_USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    NotADirectoryError,
+    FileExistsError,
+    sweep.WorkdirMismatchError,
+    lock.WorkdirLockedError,
+)
 
 
 def _fail(message: str):
@@ -94,8 +126,8 @@ def _grid_overrides(argv: list[str]) -> tuple[list[str], dict[str, str]]:
   rest, grid = [], {}
   args = iter(argv)
   for arg in args:
-    if arg.startswith(_GRID_PREFIX) and "." not in arg[len(_GRID_PREFIX):].split("=")[0]:
-      name, has_value, value = arg[len(_GRID_PREFIX):].partition("=")
+    if arg.startswith(_GRID_PREFIX) and "." not in arg[len(_GRID_PREFIX) :].split("=")[0]:
+      name, has_value, value = arg[len(_GRID_PREFIX) :].partition("=")
       if not has_value:
         value = next(args, None)
         if value is None:
@@ -113,8 +145,10 @@ def _parse_values(name: str, text: str):
   except (ValueError, SyntaxError):
     value = tuple(v.strip() for v in text.strip("()[] ").split(",") if v.strip())
     if not value:
-      _fail(f"config.grid.{name}: cannot read values from {text!r}; write e.g. "
-            f"--config.grid.{name}='(0.0,0.1)'")
+      _fail(
+          f"config.grid.{name}: cannot read values from {text!r}; write e.g. "
+          f"--config.grid.{name}='(0.0,0.1)'"
+      )
   return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
@@ -136,15 +170,18 @@ def _unknown_field_message(argv: list[str], error: Exception) -> str:
   for arg in argv:
     if not arg.startswith("--config."):
       continue
-    path = arg[len("--config."):].split("=", 1)[0].split(".")
+    path = arg[len("--config.") :].split("=", 1)[0].split(".")
     node, walked = config, ["config"]
     for part in path:
       if not isinstance(node, ml_collections.ConfigDict):
         break
       if part not in node:
         close = difflib.get_close_matches(part, list(node.keys()), n=1)
-        hint = f"; did you mean {'.'.join(walked + close)}?" if close else (
-            f"; fields there: {', '.join(sorted(node.keys()))}")
+        hint = (
+            f"; did you mean {'.'.join(walked + close)}?"
+            if close
+            else (f"; fields there: {', '.join(sorted(node.keys()))}")
+        )
         return f"{'.'.join(walked + [part])} is not a field of the config{hint}"
       node, walked = node[part], walked + [part]
   return f"could not apply a --config override: {error}"
@@ -181,9 +218,11 @@ def main(argv):
   if len(argv) > 1:
     _fail(f"unexpected arguments: {argv[1:]}")
   if "://" in _WORKDIR.value:
-    _fail(f"--workdir {_WORKDIR.value}: only local or mounted POSIX paths are "
-          "supported (atomic renames and file locks); mount the bucket (gcsfuse) "
-          "and pass the mount path")
+    _fail(
+        f"--workdir {_WORKDIR.value}: only local or mounted POSIX paths are "
+        "supported (atomic renames and file locks); mount the bucket (gcsfuse) "
+        "and pass the mount path"
+    )
   try:
     if _MERGE_ONLY.value:
       logging.info("merged into %s.npz", sweep.merge(_WORKDIR.value))
@@ -199,8 +238,9 @@ def main(argv):
     # Validated once, before anything compiles; the plan is what runs.
     plan = sweep.plan(config)
     merge = {"auto": None, "always": True, "never": False}[_MERGE.value]
-    stem = sweep.run(plan, _WORKDIR.value, task_index=_TASK_INDEX.value,
-                     num_tasks=_NUM_TASKS.value, merge=merge)
+    stem = sweep.run(
+        plan, _WORKDIR.value, task_index=_TASK_INDEX.value, num_tasks=_NUM_TASKS.value, merge=merge
+    )
   except _USER_ERRORS as err:
     _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
   if stem:

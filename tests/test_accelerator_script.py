@@ -19,9 +19,19 @@ TIMEOUT_S = 180  # a hang guard, not the expected time
 def run_script(out_dir, *flags):
   env = dict(os.environ, JAX_PLATFORMS="cpu")
   process = subprocess.run(
-      [sys.executable, os.path.join(REPO, "benchmarks", "accelerator.py"), "--quick",
-       f"--out={out_dir}", *flags],
-      cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+      [
+          sys.executable,
+          os.path.join(REPO, "benchmarks", "accelerator.py"),
+          "--quick",
+          f"--out={out_dir}",
+          *flags,
+      ],
+      cwd=REPO,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=TIMEOUT_S,
+  )
   assert process.returncode == 0, process.stderr[-4000:]
   printed = json.loads(process.stdout)
   with open(os.path.join(out_dir, "accelerator_result_cpu.json")) as f:
@@ -58,8 +68,15 @@ def test_quick_run_reports_every_section(tmp_path):
   networks = report["sections"]["networks"]
   assert set(networks["matmul_peaks"]) >= {"bf16_flops_per_s", "f32_default_flops_per_s"}
   timed = networks["diagrams"]["fig1c_dropout"]
-  for key in ("wall_s", "net_epochs_per_s", "matmul_flops_per_s", "epoch_scale",
-              "full_length_wall_s_estimate", "chunk_size", "dataset"):
+  for key in (
+      "wall_s",
+      "net_epochs_per_s",
+      "matmul_flops_per_s",
+      "epoch_scale",
+      "full_length_wall_s_estimate",
+      "chunk_size",
+      "dataset",
+  ):
     assert key in timed, key
   assert timed["net_epochs_per_s"] > 0
   for name in ("fig1a_label_noise", "fig1b_learning_rate", "fig1d_batch_size"):

@@ -8,7 +8,6 @@ from featurespring import analysis
 from featurespring import sweep
 from test_sweep import tiny_springs_config  # tests/ is on sys.path under pytest
 
-
 # --- Statistics ----------------------------------------------------------------
 
 
@@ -18,8 +17,7 @@ def correlated_cells(num_cells=24, num_seeds=5, seed=0):
   rng = np.random.default_rng(seed)
   centre = rng.uniform(-1.0, 1.0, num_cells)
   curvature = centre[:, None] + 0.3 * rng.normal(size=(num_cells, num_seeds))
-  accuracy = (0.9 - 0.1 * np.abs(centre))[:, None] + 0.02 * rng.normal(
-      size=(num_cells, num_seeds))
+  accuracy = (0.9 - 0.1 * np.abs(centre))[:, None] + 0.02 * rng.normal(size=(num_cells, num_seeds))
   return curvature, accuracy
 
 
@@ -35,8 +33,9 @@ def reference(curvature, accuracy):
 
 def test_point_estimate_is_corrcoef_of_cell_means_and_ci_contains_it():
   curvature, accuracy = correlated_cells()
-  out = analysis.curvature_accuracy_correlation(curvature, accuracy, np.random.default_rng(0),
-                                                num_boot=500)
+  out = analysis.curvature_accuracy_correlation(
+      curvature, accuracy, np.random.default_rng(0), num_boot=500
+  )
   pearson, spearman = reference(curvature, accuracy)
   np.testing.assert_allclose(out["pearson"], pearson, rtol=1e-12)
   np.testing.assert_allclose(out["spearman"], spearman, rtol=1e-12)
@@ -67,8 +66,7 @@ def test_nan_entries_are_left_out_of_means_and_resampling():
 
 def test_bootstrap_is_deterministic_given_the_seed():
   curvature, accuracy = correlated_cells(seed=2)
-  run = lambda rng: analysis.curvature_accuracy_correlation(curvature, accuracy, rng,
-                                                            num_boot=200)
+  run = lambda rng: analysis.curvature_accuracy_correlation(curvature, accuracy, rng, num_boot=200)
   assert run(np.random.default_rng(7)) == run(np.random.default_rng(7))
   assert run(np.random.default_rng(7))["pearson_ci"] != run(np.random.default_rng(8))["pearson_ci"]
   assert run(np.random.default_rng(7))["pearson"] == run(np.random.default_rng(8))["pearson"]
@@ -81,16 +79,19 @@ def test_bootstrap_is_deterministic_given_the_seed():
 
 def test_single_seed_cells_give_a_point_interval_and_groups_centre_both_variables():
   curvature, accuracy = correlated_cells(num_seeds=1, seed=4)
-  out = analysis.curvature_accuracy_correlation(curvature, accuracy, np.random.default_rng(0),
-                                                num_boot=50)
+  out = analysis.curvature_accuracy_correlation(
+      curvature, accuracy, np.random.default_rng(0), num_boot=50
+  )
   np.testing.assert_allclose(out["pearson_ci"], [out["pearson"]] * 2, rtol=1e-12)
   groups = np.repeat(np.arange(6), 4)
   centred = analysis.curvature_accuracy_correlation(
-      curvature, accuracy, np.random.default_rng(0), num_boot=50, groups=groups)
+      curvature, accuracy, np.random.default_rng(0), num_boot=50, groups=groups
+  )
   x, y = np.abs(curvature[:, 0]), accuracy[:, 0]
   centre = lambda v: v - np.repeat(v.reshape(6, 4).mean(1), 4)
-  np.testing.assert_allclose(centred["pearson"], np.corrcoef(centre(x), centre(y))[0, 1],
-                             rtol=1e-10)
+  np.testing.assert_allclose(
+      centred["pearson"], np.corrcoef(centre(x), centre(y))[0, 1], rtol=1e-10
+  )
   assert centred["centred"] and centred["num_cells"] == 24
 
 
@@ -110,26 +111,39 @@ def test_cell_stats_and_correlations_match_numpy_and_scipy_on_random_data():
   assert analysis.stats_entry(values[2, 3])["n"] == n[2, 3]
   x, y = rng.normal(size=(3, 20)), rng.integers(0, 5, size=(3, 20)).astype(float)  # ties in y
   for i in range(3):
-    np.testing.assert_allclose(analysis.pearson(x, y)[i], np.corrcoef(x[i], y[i])[0, 1],
-                               rtol=1e-12)
-    np.testing.assert_allclose(analysis.spearman(x, y)[i], stats.spearmanr(x[i], y[i]).statistic,
-                               rtol=1e-12)
+    np.testing.assert_allclose(analysis.pearson(x, y)[i], np.corrcoef(x[i], y[i])[0, 1], rtol=1e-12)
+    np.testing.assert_allclose(
+        analysis.spearman(x, y)[i], stats.spearmanr(x[i], y[i]).statistic, rtol=1e-12
+    )
   assert np.isnan(analysis.pearson(x[0], np.full(20, 0.3)))  # no variance
 
 
 def test_sign_pattern_and_correlation_summary():
-  mean, std, n = np.array([0.5, -0.5, 0.1, np.nan, 0.3]), np.array([0.1, 0.1, 0.5, 0.1, 0.0]), \
-      np.array([4, 4, 4, 0, 1])
+  mean, std, n = (
+      np.array([0.5, -0.5, 0.1, np.nan, 0.3]),
+      np.array([0.1, 0.1, 0.5, 0.1, 0.0]),
+      np.array([4, 4, 4, 0, 1]),
+  )
   assert "".join(analysis.sign_pattern(mean, std, n)) == "+-0.+"
   assert "".join(analysis.sign_pattern(mean, std, n, factor=100.0)) == "000.+"
-  rows = [{"pearson": -0.5, "spearman": -0.4, "pearson_ci": [-0.9, -0.1],
-           "spearman_ci": [-0.8, 0.2]},
-          {"pearson": 0.3, "spearman": np.nan, "pearson_ci": [-0.2, 0.6],
-           "spearman_ci": [np.nan, np.nan]}]
+  rows = [
+      {"pearson": -0.5, "spearman": -0.4, "pearson_ci": [-0.9, -0.1], "spearman_ci": [-0.8, 0.2]},
+      {
+          "pearson": 0.3,
+          "spearman": np.nan,
+          "pearson_ci": [-0.2, 0.6],
+          "spearman_ci": [np.nan, np.nan],
+      },
+  ]
   assert analysis.correlation_summary(rows) == {
-      "num_rows": 2, "median_pearson": -0.1, "median_spearman": -0.4, "negative_pearson": 1,
-      "negative_spearman": 1, "significant_negative_pearson": 1,
-      "significant_negative_spearman": 0}
+      "num_rows": 2,
+      "median_pearson": -0.1,
+      "median_spearman": -0.4,
+      "negative_pearson": 1,
+      "negative_spearman": 1,
+      "significant_negative_pearson": 1,
+      "significant_negative_spearman": 0,
+  }
 
 
 # --- Crossings -----------------------------------------------------------------
@@ -181,8 +195,9 @@ def test_finished_sweep_cells_follow_the_named_axes(springs_workdir):
   assert finished.fixed_axes() == {"target": 1.0}
   # Against xarray's named dimensions (sweep.load), an independent route to the same cells.
   named = sweep.load(springs_workdir)["load_curve"].isel(target=0)
-  np.testing.assert_array_equal(finished.cells("load_curve"),
-                                named.transpose("mu", "noise", "seed", "layer").values)
+  np.testing.assert_array_equal(
+      finished.cells("load_curve"), named.transpose("mu", "noise", "seed", "layer").values
+  )
   assert finished.cells("curvature").shape == (2, 3, 2) and names[-1] == "seed"
   np.testing.assert_array_equal(finished.values("noise"), [0.0, 0.004, 0.008])
   assert not finished.diverged().any()
@@ -204,14 +219,16 @@ def test_finished_sweep_masks_diverged_runs(springs_workdir):
 
 def test_chain_phases_are_read_from_sweep_workdirs(springs_workdir, tmp_path):
   from featurespring import springs  # pylint: disable=g-import-not-at-top
+
   out = analysis.analyse_chain_phases([str(tmp_path / "never_run"), springs_workdir])
   assert out["second_order"] == out["langevin"] == {"status": "missing"}
   chains = out["first_order"]
   assert chains["status"] == "ok" and chains["workdir"] == springs_workdir
   # Friction rows x noise columns at the first target; the overflowing one is not shown.
   finished = analysis.FinishedSweep.load(springs_workdir, x="noise", y="mu")
-  np.testing.assert_allclose(chains["curvature_mean"], finished.cells("curvature").mean(-1),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+      chains["curvature_mean"], finished.cells("curvature").mean(-1), rtol=1e-6
+  )
   np.testing.assert_array_equal(chains["noise"], [0.0, 0.004, 0.008])
   assert chains["num_seeds"] == 2 and len(chains["sign"]) == 2
   assert chains["runtime"]["chains"] == 2 * 3 * 2 * 2 and chains["runtime"]["num_steps"] == 300
@@ -227,14 +244,25 @@ def test_chain_phases_are_read_from_sweep_workdirs(springs_workdir, tmp_path):
 
 def alpha_sweep(curvature, accuracy, **config):
   """A FinishedSweep of [alpha, noise, seed] values, built in memory."""
-  alpha, noise = np.array([0.0, 0.5, 1.0])[:curvature.shape[0]], np.arange(curvature.shape[1])
-  arrays = {"curvature": curvature, "accuracy": accuracy,
-            "diverged": np.zeros(curvature.shape, bool), "axis/alpha": alpha,
-            "axis/noise": noise * 0.1, "axis/seed": np.arange(curvature.shape[2])}
+  alpha, noise = np.array([0.0, 0.5, 1.0])[: curvature.shape[0]], np.arange(curvature.shape[1])
+  arrays = {
+      "curvature": curvature,
+      "accuracy": accuracy,
+      "diverged": np.zeros(curvature.shape, bool),
+      "axis/alpha": alpha,
+      "axis/noise": noise * 0.1,
+      "axis/seed": np.arange(curvature.shape[2]),
+  }
   arrays["diverged"][0, 0, 0] = True
   plot = {"x": "noise", "y": "alpha", "metric": "curvature", **config}
-  return analysis.FinishedSweep(arrays, {"engine": "dnn", "plot": plot},
-                                ["alpha", "noise", "seed"], "noise", "alpha", name="fake")
+  return analysis.FinishedSweep(
+      arrays,
+      {"engine": "dnn", "plot": plot},
+      ["alpha", "noise", "seed"],
+      "noise",
+      "alpha",
+      name="fake",
+  )
 
 
 def test_rows_are_drawn_by_nonlinearity_and_listed_by_value():

@@ -11,14 +11,37 @@ from featurespring import sweep
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Experiment files that are sweep configs (springs_phase_diagram.py is a script).
-CONFIGS = sorted(p for p in glob.glob(os.path.join(REPO, "experiments", "*.py"))
-                 if "get_config" in open(p).read())
+CONFIGS = sorted(
+    p
+    for p in glob.glob(os.path.join(REPO, "experiments", "*.py"))
+    if "get_config" in open(p).read()
+)
 
 
 def test_there_is_a_config_per_figure():
   names = {os.path.basename(p) for p in CONFIGS}
-  for prefix in ("fig1a", "fig1b", "fig1c", "fig1d", "fig3", "fig4", "fig5a", "s4", "s5",
-                 "s2", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "main"):
+  for prefix in (
+      "fig1a",
+      "fig1b",
+      "fig1c",
+      "fig1d",
+      "fig3",
+      "fig4",
+      "fig5a",
+      "s4",
+      "s5",
+      "s2",
+      "s6",
+      "s7",
+      "s8",
+      "s9",
+      "s10",
+      "s11",
+      "s12",
+      "s13",
+      "s14",
+      "main",
+  ):
     assert any(n.startswith(prefix + "_") or n == prefix + ".py" for n in names), prefix
 
 
@@ -50,14 +73,33 @@ def test_command_line_overrides_reach_the_config(tmp_path):
       "C = config_flags.DEFINE_config_file('config', lock_config=True)\n"
       "def main(_):\n  c = C.value\n"
       "  print(c.seeds, c.grid.mu, c.springs.num_steps, c.grid.noise)\n"
-      "app.run(main)\n")
+      "app.run(main)\n"
+  )
   out = subprocess.run(
-      [sys.executable, str(script), "--config=experiments/fig3_springs.py",
-       "--config.seeds=3", "--config.grid.mu=(0.0,0.5)", "--config.springs.num_steps=7",
-       "--config.grid.noise=0.1,0.2"],
-      cwd=REPO, check=True, capture_output=True, text=True).stdout
+      [
+          sys.executable,
+          str(script),
+          "--config=experiments/fig3_springs.py",
+          "--config.seeds=3",
+          "--config.grid.mu=(0.0,0.5)",
+          "--config.springs.num_steps=7",
+          "--config.grid.noise=0.1,0.2",
+      ],
+      cwd=REPO,
+      check=True,
+      capture_output=True,
+      text=True,
+  ).stdout
   assert out.split() == ["3", "(0.0,", "0.5)", "7", "(0.1,", "0.2)"]
   bad = subprocess.run(
-      [sys.executable, str(script), "--config=experiments/fig3_springs.py",
-       "--config.springs.no_such_field=1"], cwd=REPO, capture_output=True, text=True)
+      [
+          sys.executable,
+          str(script),
+          "--config=experiments/fig3_springs.py",
+          "--config.springs.no_such_field=1",
+      ],
+      cwd=REPO,
+      capture_output=True,
+      text=True,
+  )
   assert bad.returncode != 0 and "no_such_field" in bad.stderr

@@ -78,9 +78,7 @@ def write_small_cifar_dir(directory, per_batch=12, num_test=20, seed=0):
   rng = np.random.default_rng(seed)
   directory.mkdir(parents=True, exist_ok=True)
   written = {}
-  for name, n in [(f"data_batch_{i}", per_batch) for i in range(1, 6)] + [
-      ("test_batch", num_test)
-  ]:
+  for name, n in [(f"data_batch_{i}", per_batch) for i in range(1, 6)] + [("test_batch", num_test)]:
     batch = {
         b"batch_label": name.encode(),
         b"labels": [int(c) for c in rng.integers(0, 10, n)],
@@ -128,28 +126,20 @@ def test_real_dataset_default_preprocessing(shared_dir, name):
   assert raw.x_train.shape == (60000, 28, 28, 1)
   assert raw.x_test.shape == (10000, 28, 28, 1)
   ds = data.load(name, data_dir=shared_dir)
-  assert (
-      ds.name == name and ds.num_classes == 10 and ds.image_shape == (10, 10, 1)
-  )
+  assert ds.name == name and ds.num_classes == 10 and ds.image_shape == (10, 10, 1)
   assert ds.x_train.shape == (2560, 100) and ds.x_train.dtype == np.float32
   assert ds.y_train.shape == (2560,) and ds.y_train.dtype == np.int32
-  assert (
-      ds.x_test.shape == (10000, 100) and ds.num_test == 10000 and ds.dim == 100
-  )
+  assert ds.x_test.shape == (10000, 100) and ds.num_test == 10000 and ds.dim == 100
   for x in (ds.x_train, ds.x_test):
     assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.5
   # Class-balanced subset; the test set is the whole test split, in order.
-  np.testing.assert_array_equal(
-      np.bincount(ds.y_train, minlength=10), np.full(10, 256)
-  )
+  np.testing.assert_array_equal(np.bincount(ds.y_train, minlength=10), np.full(10, 256))
   np.testing.assert_array_equal(ds.y_test, raw.y_test)
   # Antialiased downscaling averages pixels, so the mean intensity survives up
   # to edge effects (the kernel is renormalised where it overhangs the border;
   # measured: 0.2% for MNIST, 1.1% for Fashion-MNIST, whose items reach the
   # edge).
-  np.testing.assert_allclose(
-      ds.x_test.mean(), raw.x_test.mean() / 255.0, rtol=2e-2
-  )
+  np.testing.assert_allclose(ds.x_test.mean(), raw.x_test.mean() / 255.0, rtol=2e-2)
 
 
 def test_default_data_dir_is_shared_data_or_env(monkeypatch, tmp_path):
@@ -178,16 +168,12 @@ def test_num_test_limit_is_balanced_and_independent_of_train(mnist_raw):
   full = data.preprocess(mnist_raw, name="mnist", seed=0)
   small = data.preprocess(mnist_raw, name="mnist", seed=0, num_test=1000)
   assert small.x_test.shape == (1000, 100)
-  np.testing.assert_array_equal(
-      np.bincount(small.y_test, minlength=10), np.full(10, 100)
-  )
+  np.testing.assert_array_equal(np.bincount(small.y_test, minlength=10), np.full(10, 100))
   np.testing.assert_array_equal(small.x_train, full.x_train)
 
 
 def test_no_resize_keeps_pixels_and_full_training_set(mnist_raw):
-  ds = data.preprocess(
-      mnist_raw, name="mnist", resize=None, num_train=None, num_test=10
-  )
+  ds = data.preprocess(mnist_raw, name="mnist", resize=None, num_train=None, num_test=10)
   assert ds.x_train.shape == (60000, 784) and ds.image_shape == (28, 28, 1)
   # The full training set is a permutation of the raw one.
   np.testing.assert_array_equal(np.sort(ds.y_train), np.sort(mnist_raw.y_train))
@@ -208,9 +194,7 @@ def test_resize_preserves_constants_and_range():
   out = data.resize_images(images, (10, 10))
   assert out.shape == (4, 10, 10, 3) and out.min() >= 0.0 and out.max() <= 1.0
   constant = np.full((2, 28, 28, 1), 0.25, np.float32)
-  np.testing.assert_allclose(
-      data.resize_images(constant, (10, 10)), 0.25, atol=1e-6
-  )
+  np.testing.assert_allclose(data.resize_images(constant, (10, 10)), 0.25, atol=1e-6)
   np.testing.assert_array_equal(data.resize_images(images, (28, 28)), images)
 
 
@@ -223,9 +207,7 @@ def test_stratified_indices_balance_and_shortfall():
   # larger.
   counts = np.bincount(labels[idx], minlength=3)
   assert counts[0] == 2 and sorted(counts[1:]) == [4, 5]
-  np.testing.assert_array_equal(
-      np.sort(data.stratified_indices(labels, 22, rng)), np.arange(22)
-  )
+  np.testing.assert_array_equal(np.sort(data.stratified_indices(labels, 22, rng)), np.arange(22))
   with pytest.raises(ValueError, match="size"):
     data.stratified_indices(labels, 23, rng)
 
@@ -240,9 +222,7 @@ def test_cifar10_from_official_pickle_format(tmp_path):
   assert raw.x_test.shape == (20, 32, 32, 3)
   # Rows hold the R, G, B planes one after another; images are channels-last.
   first = written["data_batch_1"][0][0]
-  np.testing.assert_array_equal(
-      raw.x_train[0, :, :, 1], first[1024:2048].reshape(32, 32)
-  )
+  np.testing.assert_array_equal(raw.x_train[0, :, :, 1], first[1024:2048].reshape(32, 32))
   np.testing.assert_array_equal(raw.y_test, written["test_batch"][1])
 
   ds = data.load("cifar10", data_dir=tmp_path, num_train=30)
@@ -280,12 +260,8 @@ def test_mnist_embedded_split():
   ds = data.load("mnist_embedded")
   assert ds.name == "mnist_embedded" and ds.image_shape == (10, 10, 1)
   assert ds.x_train.shape == (2560, 100) and ds.x_test.shape == (2440, 100)
-  np.testing.assert_array_equal(
-      np.bincount(ds.y_train, minlength=10), np.full(10, 256)
-  )
-  np.testing.assert_array_equal(
-      np.bincount(ds.y_test, minlength=10), np.full(10, 244)
-  )
+  np.testing.assert_array_equal(np.bincount(ds.y_train, minlength=10), np.full(10, 256))
+  np.testing.assert_array_equal(np.bincount(ds.y_test, minlength=10), np.full(10, 244))
   # Held-out really held out: no training image reappears in the test set.
   raw = data.preprocess(data.read_mnist_embedded(), name="e", resize=None)
   train_rows = {r.tobytes() for r in raw.x_train}
@@ -310,10 +286,7 @@ def test_mnist_embedded_raw_and_import_hygiene():
       "labels = sorted(set(raw.y_train.tolist()))\n"
       "print(raw.x_train.shape, raw.x_train.max(), labels, bad)\n"
   )
-  assert (
-      out.split()
-      == "(5000, 28, 28, 1) 255 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] []".split()
-  )
+  assert out.split() == "(5000, 28, 28, 1) 255 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] []".split()
 
 
 # --------------------------------------------------------------- synthetic ---
@@ -332,9 +305,7 @@ def test_synthetic_gaussian_mixture():
   assert ds.image_shape == (20,) and ds.num_classes == 4
   np.testing.assert_array_equal(np.bincount(ds.y_train), np.full(4, 500))
   means = np.stack([ds.x_train[ds.y_train == c].mean(0) for c in range(4)])
-  distances = np.linalg.norm(means[:, None] - means[None], axis=-1)[
-      np.triu_indices(4, 1)
-  ]
+  distances = np.linalg.norm(means[:, None] - means[None], axis=-1)[np.triu_indices(4, 1)]
   # Sample means are off by about sqrt(dim / 500) = 0.2 in norm.
   np.testing.assert_allclose(distances, 5.0, atol=0.5)
   within = ds.x_train - means[ds.y_train]
@@ -370,13 +341,9 @@ def test_tfds_offline_builder_matches_local_files(tmp_path):
   for name in ("mnist", "cifar10"):
     kwargs = dict(data_dir=tmp_path / "raw", verify=False, num_train=50, seed=2)
     local = data.load(name, source="local", **kwargs)
-    via_tfds = data.load(
-        name, source="tfds", tfds_data_dir=tmp_path / "tfds", **kwargs
-    )
+    via_tfds = data.load(name, source="tfds", tfds_data_dir=tmp_path / "tfds", **kwargs)
     for field in ("x_train", "y_train", "x_test", "y_test"):
-      np.testing.assert_array_equal(
-          getattr(local, field), getattr(via_tfds, field)
-      )
+      np.testing.assert_array_equal(getattr(local, field), getattr(via_tfds, field))
     assert (tmp_path / "tfds" / "featurespring_raw" / name).is_dir()
   assert "tensorflow" not in sys.modules
 
@@ -396,9 +363,7 @@ def test_tfds_stock_without_prepared_data_or_download(tmp_path):
 
 
 def test_unknown_name_and_source():
-  with pytest.raises(
-      ValueError, match="unknown dataset name 'mnsit'.*mnist_embedded"
-  ):
+  with pytest.raises(ValueError, match="unknown dataset name 'mnsit'.*mnist_embedded"):
     data.load("mnsit")
   with pytest.raises(ValueError, match="unknown source 'web'.*'local'"):
     data.load("mnist", source="web")
@@ -431,9 +396,7 @@ def test_missing_file_is_named(tmp_path):
 def test_wrong_checksum(tmp_path):
   write_small_idx_dir(tmp_path / "mnist")
   for source in ("local", "tfds"):
-    with pytest.raises(
-        ValueError, match="checksum mismatch.*train-images.*verify=False"
-    ):
+    with pytest.raises(ValueError, match="checksum mismatch.*train-images.*verify=False"):
       data.load(
           "mnist",
           data_dir=tmp_path,
@@ -457,9 +420,7 @@ def test_subset_larger_than_data(tmp_path):
   with pytest.raises(ValueError, match=r"num_train=121 .* 1\.\.120"):
     data.load("mnist", data_dir=tmp_path, verify=False, num_train=121)
   with pytest.raises(ValueError, match=r"num_test=41 .* 1\.\.40"):
-    data.load(
-        "mnist", data_dir=tmp_path, verify=False, num_train=10, num_test=41
-    )
+    data.load("mnist", data_dir=tmp_path, verify=False, num_train=10, num_test=41)
   with pytest.raises(ValueError, match="num_train=5000"):
     data.load("mnist_embedded", num_train=5000)
   with pytest.raises(ValueError, match="num_train=None .* no test set"):

@@ -29,8 +29,11 @@ def make_engine(config):
   (chunk,) = plan.chunks
   engine = plan.engine_cls(config, chunk.static, plan.grid)
   static = set(plan.engine_cls.static_fields_of(config))
-  points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-            for f, v in plan.grid.points(chunk.members).items() if f not in static}
+  points = {
+      f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+      for f, v in plan.grid.points(chunk.members).items()
+      if f not in static
+  }
   return engine, engine.init(points)
 
 
@@ -52,8 +55,7 @@ def test_dropout_switch_applies_at_its_epoch_and_resumes_exactly(tmp_path):
   straight = engine.advance(start, 4)
   resumed, uninterrupted = engine.finalize(state), engine.finalize(straight)
   for key in uninterrupted:
-    np.testing.assert_allclose(resumed[key], uninterrupted[key], rtol=2e-4, atol=2e-5,
-                               err_msg=key)
+    np.testing.assert_allclose(resumed[key], uninterrupted[key], rtol=2e-4, atol=2e-5, err_msg=key)
   # Same seed: both nets are one run until the switch, then dropout changes it.
   loss = uninterrupted["history/loss/train"]
   np.testing.assert_array_equal(loss[0, :2], loss[1, :2])
@@ -90,8 +92,9 @@ def test_regression_sweep_reports_load_curves_and_rmse():
   assert out["trajectory"].shape == (2, 2, 3) and out["curvature"].shape == (2,)
   assert "accuracy" not in out and "load_curve_pinv" not in out and "rmse" in out
   assert np.all(np.isfinite(out["load_curve"])) and np.all(np.isfinite(out["rmse"]))
-  load = np.asarray(train.evaluate(state["nets"], engine.dataset.x_train,
-                                   engine.dataset.y_train)["load/eval"])
+  load = np.asarray(
+      train.evaluate(state["nets"], engine.dataset.x_train, engine.dataset.y_train)["load/eval"]
+  )
   # The input layer's load is the affine fit of the standardised target: in (0, 1).
   assert load.shape == (2, 3) and np.all((load[:, 0] > 0) & (load[:, 0] < 1))
   bad = tiny_config(regression="teacher")  # cross-entropy on real targets

@@ -13,16 +13,29 @@ SPRINGS = ("--config=experiments/fig3_springs.py:runlocal", "--config.springs.nu
 
 
 def launch(module, *args, check=True):
-  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, check=check,
-                        capture_output=True, text=True, timeout=300,
-                        env=dict(os.environ, JAX_PLATFORMS="cpu"))
+  return subprocess.run(
+      [sys.executable, "-m", module, *args],
+      cwd=REPO,
+      check=check,
+      capture_output=True,
+      text=True,
+      timeout=300,
+      env=dict(os.environ, JAX_PLATFORMS="cpu"),
+  )
 
 
 def test_help_lists_every_flag():
   # absl prints the help and exits with status 1.
   text = launch("launch.sweep", "--help", check=False).stdout
-  for flag in ("--config:", "--workdir:", "--task_index:", "--num_tasks:",
-               "--[no]merge_only:", "--[no]multihost:", "--merge:"):
+  for flag in (
+      "--config:",
+      "--workdir:",
+      "--task_index:",
+      "--num_tasks:",
+      "--[no]merge_only:",
+      "--[no]multihost:",
+      "--merge:",
+  ):
     assert flag in text, flag
   text = launch("launch.plot", "--help", check=False).stdout
   for flag in ("--workdir:", "--outdir:", "--beside:", "--x:", "--y:"):
@@ -32,8 +45,14 @@ def test_help_lists_every_flag():
 def test_array_job_then_merge_then_plot(tmp_path):
   workdir = str(tmp_path / "run")
   for task in ("0", "1"):
-    result = launch("launch.sweep", *SPRINGS, "--config.chunk_size=2", f"--workdir={workdir}",
-                    f"--task_index={task}", "--num_tasks=2")
+    result = launch(
+        "launch.sweep",
+        *SPRINGS,
+        "--config.chunk_size=2",
+        f"--workdir={workdir}",
+        f"--task_index={task}",
+        "--num_tasks=2",
+    )
     assert "chunk" in result.stderr  # progress lines
   assert not os.path.exists(os.path.join(workdir, "results.npz"))
   launch("launch.sweep", f"--workdir={workdir}", "--merge_only")
@@ -45,8 +64,9 @@ def test_array_job_then_merge_then_plot(tmp_path):
   launch("launch.sweep", *SPRINGS, "--config.chunk_size=2", f"--workdir={single}")
   np.testing.assert_array_equal(sweep.load_result(single)[0]["load_curve"], arrays["load_curve"])
   # A different config in the same workdir is refused with a clear message.
-  refused = launch("launch.sweep", *SPRINGS, "--config.springs.k=2.0", f"--workdir={workdir}",
-                   check=False)
+  refused = launch(
+      "launch.sweep", *SPRINGS, "--config.springs.k=2.0", f"--workdir={workdir}", check=False
+  )
   assert refused.returncode != 0 and "different config" in refused.stderr
   launch("launch.plot", f"--workdir={workdir}")
   for name in ("phase_diagram", "load_curves"):
@@ -67,14 +87,17 @@ def test_config_mistakes_end_in_one_line_naming_the_config_path(tmp_path):
   workdir = f"--workdir={tmp_path / 'w'}"
   typo = _error_line(launch("launch.sweep", *SPRINGS, workdir, "--config.sedes=3", check=False))
   assert "config.sedes is not a field" in typo and "did you mean config.seeds?" in typo
-  nested = _error_line(launch("launch.sweep", *SPRINGS, workdir, "--config.springs.nosie=0.1",
-                              check=False))
+  nested = _error_line(
+      launch("launch.sweep", *SPRINGS, workdir, "--config.springs.nosie=0.1", check=False)
+  )
   assert "did you mean config.springs.noise?" in nested
-  bad_value = _error_line(launch("launch.sweep", *SPRINGS, workdir,
-                                 "--config.springs.noise_dist=foo", check=False))
+  bad_value = _error_line(
+      launch("launch.sweep", *SPRINGS, workdir, "--config.springs.noise_dist=foo", check=False)
+  )
   assert "noise_dist must be one of" in bad_value
-  not_a_field = _error_line(launch("launch.sweep", *SPRINGS, workdir,
-                                   "--config.grid.dropout=(0.0,0.1)", check=False))
+  not_a_field = _error_line(
+      launch("launch.sweep", *SPRINGS, workdir, "--config.grid.dropout=(0.0,0.1)", check=False)
+  )
   assert "config.grid sweeps 'dropout', which is not a field of config.springs" in not_a_field
   assert not os.path.exists(tmp_path / "w"), "a refused config must write nothing"
 
@@ -90,8 +113,14 @@ def test_a_new_grid_axis_from_the_command_line_is_swept(tmp_path):
 
 def test_dry_run_plans_warns_of_idle_tasks_and_writes_nothing(tmp_path):
   workdir = tmp_path / "w"
-  result = launch("launch.sweep", *SPRINGS, f"--workdir={workdir}", "--dry_run",
-                  "--num_tasks=3", "--config.chunk_size=2")
+  result = launch(
+      "launch.sweep",
+      *SPRINGS,
+      f"--workdir={workdir}",
+      "--dry_run",
+      "--num_tasks=3",
+      "--config.chunk_size=2",
+  )
   out = result.stdout
   assert "grid: mu[2] x noise[2] x seed[1] = 4 chains" in out
   assert "chunks: 2" in out and "task 2/3: 0 chunk(s)" in out

@@ -24,8 +24,17 @@ LAUNCH = os.path.join(REPO, "launch")
 # Arguments the remote shell would mangle if quoted wrongly: parentheses and a
 # comma, spaces, a quote, a $ and a glob.
 TRICKY = ("--config.grid.noise=(0.0,0.1)", "--config.name=a b  c", "it's $HOME *")
-TEMPLATE_VARIABLES = ("TPU_NAME", "ZONE", "PROJECT", "REPO_DIR", "CONFIG", "WORKDIR", "INSTALL",
-                      "PYTHON", "JAX_PLATFORMS")
+TEMPLATE_VARIABLES = (
+    "TPU_NAME",
+    "ZONE",
+    "PROJECT",
+    "REPO_DIR",
+    "CONFIG",
+    "WORKDIR",
+    "INSTALL",
+    "PYTHON",
+    "JAX_PLATFORMS",
+)
 
 
 def write_fake(path, record):
@@ -63,14 +72,22 @@ def calls(record):
 
 
 def run_script(script, *args, env, cwd, check=True):
-  return subprocess.run(["bash", script, *args], cwd=cwd, env=env, check=check,
-                        capture_output=True, text=True, timeout=60)
+  return subprocess.run(
+      ["bash", script, *args],
+      cwd=cwd,
+      env=env,
+      check=check,
+      capture_output=True,
+      text=True,
+      timeout=60,
+  )
 
 
 def sbatch_options(script):
   with open(script) as f:
-    return [line.split(None, 1)[1].split("#")[0].strip()
-            for line in f if line.startswith("#SBATCH")]
+    return [
+        line.split(None, 1)[1].split("#")[0].strip() for line in f if line.startswith("#SBATCH")
+    ]
 
 
 @pytest.fixture
@@ -79,23 +96,33 @@ def fakes(tmp_path):
   bindir = tmp_path / "bin"
   bindir.mkdir()
   # Without the caller's settings of the variables the scripts read.
-  env = {k: v for k, v in os.environ.items()
-         if not k.startswith(("SBATCH_", "SLURM_")) and k not in TEMPLATE_VARIABLES}
+  env = {
+      k: v
+      for k, v in os.environ.items()
+      if not k.startswith(("SBATCH_", "SLURM_")) and k not in TEMPLATE_VARIABLES
+  }
   env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
   return bindir, env
 
 
-@pytest.mark.parametrize("script", sorted(glob.glob(os.path.join(LAUNCH, "*.sh"))),
-                         ids=os.path.basename)
+@pytest.mark.parametrize(
+    "script", sorted(glob.glob(os.path.join(LAUNCH, "*.sh"))), ids=os.path.basename
+)
 def test_every_template_parses(script):
   subprocess.run(["bash", "-n", script], check=True, capture_output=True, text=True)
 
 
 def test_the_documented_templates_exist():
   names = {os.path.basename(p) for p in glob.glob(os.path.join(LAUNCH, "*.sh"))}
-  assert {"slurm_submit.sh", "slurm_array.sh", "slurm_merge.sh", "slurm_multinode.sh",
-          "tpu_vm.sh"} <= names
+  assert {
+      "slurm_submit.sh",
+      "slurm_array.sh",
+      "slurm_merge.sh",
+      "slurm_multinode.sh",
+      "tpu_vm.sh",
+  } <= names
   import launch  # pylint: disable=import-outside-toplevel
+
   for name in names:
     assert f"launch/{name}" in launch.__doc__, name
 
@@ -116,15 +143,26 @@ def test_slurm_submit_makes_logs_then_array_then_dependent_merge(tmp_path, fakes
   # An SBATCH_ GPU request in the caller's environment is meant for the array.
   env = dict(env, SBATCH_GRES="gpu:2", SBATCH_ARRAY_INX="0-3", SBATCH_PARTITION="p")
 
-  result = run_script(str(root / "launch" / "slurm_submit.sh"), "--config=experiments/x.py",
-                      "--workdir=runs/x", *TRICKY, env=env, cwd=elsewhere)
+  result = run_script(
+      str(root / "launch" / "slurm_submit.sh"),
+      "--config=experiments/x.py",
+      "--workdir=runs/x",
+      *TRICKY,
+      env=env,
+      cwd=elsewhere,
+  )
 
   array, merge = calls(record)
   for call in (array, merge):
     assert call["logs_dir"], "logs/ must exist before sbatch opens --output=logs/..."
     assert os.path.realpath(call["cwd"]) == os.path.realpath(root)  # SLURM_SUBMIT_DIR
-  assert array["argv"] == ["--parsable", "launch/slurm_array.sh", "--config=experiments/x.py",
-                           "--workdir=runs/x", *TRICKY]
+  assert array["argv"] == [
+      "--parsable",
+      "launch/slurm_array.sh",
+      "--config=experiments/x.py",
+      "--workdir=runs/x",
+      *TRICKY,
+  ]
   assert array["env"]["SBATCH_GRES"] == "gpu:2"
   assert merge["argv"][-2:] == ["launch/slurm_merge.sh", "--workdir=runs/x"]
   assert "--dependency=afterok:123" in merge["argv"]
@@ -143,8 +181,9 @@ def test_slurm_submit_without_workdir_submits_nothing(tmp_path, fakes):
   root = tmp_path / "repo"
   shutil.copytree(LAUNCH, root / "launch")
   for args in (["--config=experiments/x.py"], ["--workdir=gs://bucket/runs/x"]):
-    result = run_script(str(root / "launch" / "slurm_submit.sh"), *args, env=env, cwd=root,
-                        check=False)
+    result = run_script(
+        str(root / "launch" / "slurm_submit.sh"), *args, env=env, cwd=root, check=False
+    )
     assert result.returncode != 0
   assert not calls(record)
 
@@ -159,8 +198,7 @@ def test_slurm_merge_job_is_small_and_gpu_free(tmp_path, fakes):
   bindir, env = fakes
   record = str(tmp_path / "python.jsonl")
   write_fake(bindir / "python", record)
-  run_script(os.path.join(LAUNCH, "slurm_merge.sh"), "--workdir=runs/x", env=env,
-             cwd=tmp_path)
+  run_script(os.path.join(LAUNCH, "slurm_merge.sh"), "--workdir=runs/x", env=env, cwd=tmp_path)
   (call,) = calls(record)
   assert call["argv"] == ["-m", "launch.sweep", "--merge_only", "--workdir=runs/x"]
   assert call["env"]["JAX_PLATFORMS"] == "cpu"
@@ -170,8 +208,13 @@ def test_slurm_array_task_forwards_flags_intact(tmp_path, fakes):
   bindir, env = fakes
   record = str(tmp_path / "python.jsonl")
   write_fake(bindir / "python", record)
-  run_script(os.path.join(LAUNCH, "slurm_array.sh"), "--workdir=runs/x", *TRICKY,
-             env=dict(env, SLURM_SUBMIT_DIR=str(tmp_path)), cwd=REPO)
+  run_script(
+      os.path.join(LAUNCH, "slurm_array.sh"),
+      "--workdir=runs/x",
+      *TRICKY,
+      env=dict(env, SLURM_SUBMIT_DIR=str(tmp_path)),
+      cwd=REPO,
+  )
   (call,) = calls(record)
   assert call["argv"] == ["-m", "launch.sweep", "--workdir=runs/x", *TRICKY]
   assert os.path.realpath(call["cwd"]) == os.path.realpath(tmp_path)
@@ -189,13 +232,25 @@ def test_slurm_multinode_runs_one_multihost_process_per_gpu_under_srun(tmp_path,
   bindir, env = fakes
   record = str(tmp_path / "srun.jsonl")
   write_fake(bindir / "srun", record)
-  run_script(os.path.join(LAUNCH, "slurm_multinode.sh"), "--config=experiments/x.py",
-             "--workdir=runs/x", *TRICKY, env=dict(env, SLURM_SUBMIT_DIR=str(tmp_path)),
-             cwd=REPO)
+  run_script(
+      os.path.join(LAUNCH, "slurm_multinode.sh"),
+      "--config=experiments/x.py",
+      "--workdir=runs/x",
+      *TRICKY,
+      env=dict(env, SLURM_SUBMIT_DIR=str(tmp_path)),
+      cwd=REPO,
+  )
   (call,) = calls(record)
   python = call["argv"].index("python")
-  assert call["argv"][python:] == ["python", "-m", "launch.sweep", "--multihost",
-                                   "--config=experiments/x.py", "--workdir=runs/x", *TRICKY]
+  assert call["argv"][python:] == [
+      "python",
+      "-m",
+      "launch.sweep",
+      "--multihost",
+      "--config=experiments/x.py",
+      "--workdir=runs/x",
+      *TRICKY,
+  ]
 
 
 # TPU VM.
@@ -218,21 +273,28 @@ def run_tpu_vm(tmp_path, fakes, *args, **variables):
   recorder = tmp_path / "recorder" / "python3"
   recorder.parent.mkdir()
   write_fake(recorder, python_record)
-  env = dict(env, HOME=str(local_home), PYTHON=str(recorder), TPU_NAME="tpu-1", ZONE="z-1",
-             **variables)
+  env = dict(
+      env, HOME=str(local_home), PYTHON=str(recorder), TPU_NAME="tpu-1", ZONE="z-1", **variables
+  )
   run_script(os.path.join(LAUNCH, "tpu_vm.sh"), *args, env=env, cwd=REPO)
 
   (gcloud,) = calls(gcloud_record)
   command = [a for a in gcloud["argv"] if a.startswith("--command=")]
   assert len(command) == 1, gcloud["argv"]
-  remote = command[0][len("--command="):]
+  remote = command[0][len("--command=") :]
   # The worker: a login shell in the remote home, where the checkout exists.
   for repo in ("featurespring", "other"):
     (remote_home / repo).mkdir(exist_ok=True)
   worker_env = {"HOME": str(remote_home), "PATH": os.environ["PATH"]}
   started = time.monotonic()
-  subprocess.run(["bash", "-c", remote], cwd=remote_home, env=worker_env, check=True,
-                 timeout=30, capture_output=True)
+  subprocess.run(
+      ["bash", "-c", remote],
+      cwd=remote_home,
+      env=worker_env,
+      check=True,
+      timeout=30,
+      capture_output=True,
+  )
   # The ssh command returns at once; the job runs on in the background.
   assert time.monotonic() - started < 20
   expected = 2 if variables.get("INSTALL", "1") == "1" else 1
@@ -243,13 +305,19 @@ def run_tpu_vm(tmp_path, fakes, *args, **variables):
 
 
 def test_tpu_vm_forwards_arguments_intact(tmp_path, fakes):
-  gcloud, _, (sweep,), remote_home = run_tpu_vm(tmp_path, fakes, *TRICKY, INSTALL="0",
-                                                WORKDIR="/mnt/shared/runs/x")
+  gcloud, _, (sweep,), remote_home = run_tpu_vm(
+      tmp_path, fakes, *TRICKY, INSTALL="0", WORKDIR="/mnt/shared/runs/x"
+  )
   assert gcloud[:5] == ["compute", "tpus", "tpu-vm", "ssh", "tpu-1"]
   assert "--zone=z-1" in gcloud and "--worker=all" in gcloud
-  assert sweep["argv"] == ["-m", "launch.sweep", "--multihost",
-                           "--config=experiments/fig1c_dropout.py",
-                           "--workdir=/mnt/shared/runs/x", *TRICKY]
+  assert sweep["argv"] == [
+      "-m",
+      "launch.sweep",
+      "--multihost",
+      "--config=experiments/fig1c_dropout.py",
+      "--workdir=/mnt/shared/runs/x",
+      *TRICKY,
+  ]
   assert sweep["cwd"] == str(remote_home / "featurespring")
   # One log per worker, named after its host.
   log = remote_home / "featurespring" / "logs" / f"tpu_vm-{socket.gethostname()}.log"
@@ -262,8 +330,9 @@ def test_tpu_vm_does_not_expand_home_locally(tmp_path, fakes):
   assert sweep["cwd"] == str(remote_home / "featurespring")
   # A literal ~/ (quoted, so the local shell kept it) means the remote home.
   (tmp_path / "tilde").mkdir()
-  _, remote, (sweep,), remote_home = run_tpu_vm(tmp_path / "tilde", fakes, INSTALL="0",
-                                                REPO_DIR="~/other")
+  _, remote, (sweep,), remote_home = run_tpu_vm(
+      tmp_path / "tilde", fakes, INSTALL="0", REPO_DIR="~/other"
+  )
   assert sweep["cwd"] == str(remote_home / "other")
 
 
@@ -281,7 +350,11 @@ def test_tpu_vm_refuses_a_url_workdir(tmp_path, fakes):
   bindir, env = fakes
   record = str(tmp_path / "gcloud.jsonl")
   write_fake(bindir / "gcloud", record)
-  result = run_script(os.path.join(LAUNCH, "tpu_vm.sh"),
-                      env=dict(env, WORKDIR="gs://bucket/runs/x"), cwd=REPO, check=False)
+  result = run_script(
+      os.path.join(LAUNCH, "tpu_vm.sh"),
+      env=dict(env, WORKDIR="gs://bucket/runs/x"),
+      cwd=REPO,
+      check=False,
+  )
   assert result.returncode != 0 and "gs://" in result.stderr
   assert not calls(record)

@@ -26,8 +26,8 @@ def test_curvature_and_spread_match_numpy_on_random_curves():
 def test_sign_convention():
   layers = np.arange(8.0)
   linear = 3.0 - 0.4 * layers
-  concave = 3.0 - 0.05 * layers ** 2        # deep layers take more load: lazy
-  convex = 3.0 * np.exp(-0.3 * layers)      # shallow layers take more load: active
+  concave = 3.0 - 0.05 * layers**2  # deep layers take more load: lazy
+  convex = 3.0 * np.exp(-0.3 * layers)  # shallow layers take more load: active
   assert abs(float(metrics.curvature(linear))) < 1e-6
   assert float(metrics.spread(linear)) < 1e-6
   assert metrics.curvature(concave) < 0

@@ -43,7 +43,9 @@ METRICS = {
     # As the training loop evaluates them: vmapped over the population.
     "separations_vmapped": jax.vmap(
         lambda f, y: metrics.separations(f, y, NUM_CLASSES, axis_name="nets"),
-        in_axes=(0, None), axis_name="nets"),
+        in_axes=(0, None),
+        axis_name="nets",
+    ),
     "regression_load": lambda f, y: metrics.regression_load(f, y.astype(f.dtype)),
 }
 

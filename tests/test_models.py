@@ -46,21 +46,23 @@ def test_dropout_with_traced_rate_under_vmap_matches_single_calls():
   batched(rates + 0.1, keys)  # new values, no retrace
   for i in range(3):
     np.testing.assert_array_equal(out[i], models.dropout(x, rates[i], keys[i]))
-  np.testing.assert_allclose(jnp.mean(out == 0, axis=(1, 2)), rates,
-                             atol=0.01)
+  np.testing.assert_allclose(jnp.mean(out == 0, axis=(1, 2)), rates, atol=0.01)
 
 
-@pytest.mark.parametrize("module, dim", [
-    (models.MLP(depth=3, width=16), 12),
-    (models.MLP(depth=2, width=8, batch_norm=False), 12),
-    (models.CNN(image_shape=(4, 6, 1), depth=2, channels=3), 24),
-])
+@pytest.mark.parametrize(
+    "module, dim",
+    [
+        (models.MLP(depth=3, width=16), 12),
+        (models.MLP(depth=2, width=8, batch_norm=False), 12),
+        (models.CNN(image_shape=(4, 6, 1), depth=2, channels=3), 24),
+    ],
+)
 def test_models_return_logits_and_depth_plus_one_features(module, dim):
   x = jax.random.uniform(jax.random.key(6), (5, dim))
   variables = module.init(jax.random.key(7), x, 0.1)
   (logits, features), _ = module.apply(
-      variables, x, 0.1, 0.2, jax.random.key(8), train=True,
-      mutable=["batch_stats"])
+      variables, x, 0.1, 0.2, jax.random.key(8), train=True, mutable=["batch_stats"]
+  )
   assert logits.shape == (5, 10)
   assert len(features) == module.depth + 1
   assert all(f.ndim == 2 and f.shape[0] == 5 for f in features)
@@ -95,8 +97,7 @@ def test_torch_init_bounds_and_kernel_scaling():
   assert float(jnp.max(jnp.abs(params["Dense_0"]["bias"]))) <= bound
   scaled = models.scale_kernels(params, 2.0)
   np.testing.assert_allclose(scaled["Dense_0"]["kernel"], 2.0 * kernel)
-  np.testing.assert_array_equal(scaled["Dense_0"]["bias"],
-                                params["Dense_0"]["bias"])
+  np.testing.assert_array_equal(scaled["Dense_0"]["bias"], params["Dense_0"]["bias"])
 
 
 def test_orthogonal_init_gives_orthogonal_square_kernels():
@@ -110,20 +111,23 @@ def test_orthogonal_init_gives_orthogonal_square_kernels():
 def test_orthogonal_init_is_orthogonal_and_haar_like(shape):
   # Vmapped over keys, as a population initialises (no LAPACK involved).
   draws = jax.vmap(lambda k: models.orthogonal_init(k, shape))(
-      jax.random.split(jax.random.key(3), 64))
+      jax.random.split(jax.random.key(3), 64)
+  )
   small = min(shape)
-  gram = (np.einsum("kij,kil->kjl", draws, draws) if shape[0] >= shape[1]
-          else np.einsum("kji,kli->kjl", draws, draws))
-  np.testing.assert_allclose(gram, np.broadcast_to(np.eye(small), gram.shape),
-                             atol=2e-5)
+  gram = (
+      np.einsum("kij,kil->kjl", draws, draws)
+      if shape[0] >= shape[1]
+      else np.einsum("kji,kli->kjl", draws, draws)
+  )
+  np.testing.assert_allclose(gram, np.broadcast_to(np.eye(small), gram.shape), atol=2e-5)
   # Haar: every entry has mean 0 and variance 1 / max(shape).
   entries = np.asarray(draws).ravel()
   assert abs(entries.mean()) < 3 * np.sqrt(1 / max(shape) / entries.size)
   np.testing.assert_allclose(entries.var(), 1 / max(shape), rtol=0.05)
   # A fixed draw does not depend on the others in the batch.
   np.testing.assert_allclose(
-      draws[5], models.orthogonal_init(jax.random.split(jax.random.key(3), 64)[5], shape),
-      atol=1e-6)
+      draws[5], models.orthogonal_init(jax.random.split(jax.random.key(3), 64)[5], shape), atol=1e-6
+  )
 
 
 @pytest.mark.parametrize("kernel_shape", [(3, 3, 2, 5), (5, 3, 4, 1), (1, 1, 3, 2)])
@@ -133,13 +137,15 @@ def test_conv_same_is_xla_same_convolution_with_its_gradients(kernel_shape):
 
   def reference(x, kernel):
     return jax.lax.conv_general_dilated(
-        x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
 
-  np.testing.assert_allclose(models.conv_same(x, kernel),
-                             reference(x, kernel), atol=1e-5)
+  np.testing.assert_allclose(models.conv_same(x, kernel), reference(x, kernel), atol=1e-5)
   loss = lambda conv: lambda x, k: jnp.sum(jnp.sin(conv(x, k)))
-  for got, expected in zip(jax.grad(loss(models.conv_same), (0, 1))(x, kernel),
-                           jax.grad(loss(reference), (0, 1))(x, kernel)):
+  for got, expected in zip(
+      jax.grad(loss(models.conv_same), (0, 1))(x, kernel),
+      jax.grad(loss(reference), (0, 1))(x, kernel),
+  ):
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
@@ -152,5 +158,6 @@ def test_cnn_parameters_are_those_of_flax_conv_layers():
   cnn = models.CNN(image_shape=(4, 4, 2), depth=2, channels=3)
   params = cnn.init(jax.random.key(0), jnp.ones((2, 32)), 0.0)["params"]
   flax_conv = models.nn.Conv(3, (3, 3), padding="SAME").init(
-      jax.random.key(0), jnp.ones((2, 4, 4, 3)))["params"]
+      jax.random.key(0), jnp.ones((2, 4, 4, 3))
+  )["params"]
   chex.assert_trees_all_equal_shapes(params["Conv_1"], flax_conv)

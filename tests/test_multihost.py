@@ -23,9 +23,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = "experiments/fig3_springs.py:runlocal"
 # 2 mu x 3 noise x 3 seeds = 18 members in chunks of 9: each padded to 12 over
 # the 4 global devices, so both processes own real and padding members.
-OVERRIDES = ("--config.seeds=3", "--config.grid.mu=(0.0,0.02)",
-             "--config.grid.noise=(0.0,0.004,0.008)", "--config.chunk_size=9",
-             "--config.springs.num_steps=300")
+OVERRIDES = (
+    "--config.seeds=3",
+    "--config.grid.mu=(0.0,0.02)",
+    "--config.grid.noise=(0.0,0.004,0.008)",
+    "--config.chunk_size=9",
+    "--config.springs.num_steps=300",
+)
 NUM_PROCESSES = 2
 DEVICES_PER_PROCESS = 2
 TIMEOUT_S = 120
@@ -41,18 +45,32 @@ def run_multihost(workdir) -> list[str]:
   """Runs the sweep in 2 processes; returns their logs (raises on failure)."""
   flags = os.environ.get("XLA_FLAGS", "")  # keeps conftest's Eigen setting
   base_env = dict(
-      os.environ, JAX_PLATFORMS="cpu", JAX_CPU_COLLECTIVES_IMPLEMENTATION="gloo",
+      os.environ,
+      JAX_PLATFORMS="cpu",
+      JAX_CPU_COLLECTIVES_IMPLEMENTATION="gloo",
       JAX_COORDINATOR_ADDRESS=f"localhost:{_free_port()}",
       JAX_NUM_PROCESSES=str(NUM_PROCESSES),
-      XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count="
-                f"{DEVICES_PER_PROCESS}")
+      XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count=" f"{DEVICES_PER_PROCESS}",
+  )
   processes = [
       subprocess.Popen(
-          [sys.executable, "-m", "launch.sweep", f"--config={CONFIG}", *OVERRIDES,
-           f"--workdir={workdir}", "--multihost"],
-          cwd=REPO, env=dict(base_env, JAX_PROCESS_ID=str(index)),
-          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-      for index in range(NUM_PROCESSES)]
+          [
+              sys.executable,
+              "-m",
+              "launch.sweep",
+              f"--config={CONFIG}",
+              *OVERRIDES,
+              f"--workdir={workdir}",
+              "--multihost",
+          ],
+          cwd=REPO,
+          env=dict(base_env, JAX_PROCESS_ID=str(index)),
+          stdout=subprocess.PIPE,
+          stderr=subprocess.STDOUT,
+          text=True,
+      )
+      for index in range(NUM_PROCESSES)
+  ]
   logs, timed_out = [], False
   try:
     for process in processes:
@@ -88,5 +106,4 @@ def test_two_process_sweep_equals_one_process(tmp_path):
   assert single_sidecar["config_hash"] == sidecar["config_hash"]
   assert sorted(single) == sorted(multi)
   for key in single:
-    np.testing.assert_allclose(multi[key], single[key], rtol=1e-6, atol=1e-7,
-                               err_msg=key)
+    np.testing.assert_allclose(multi[key], single[key], rtol=1e-6, atol=1e-7, err_msg=key)

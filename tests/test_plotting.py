@@ -7,15 +7,15 @@ import numpy as np
 from featurespring import plotting
 
 
-
 def test_phase_diagram_with_theory_line_and_accuracy(tmp_path):
   x = np.linspace(0, 0.01, 6)
   y = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
   curvature = np.subtract.outer(y, 50 * x)  # changes sign across the grid
   accuracy = 0.9 - np.abs(curvature) / 10
   fig, axes = plotting.new_figure()
-  mesh = plotting.plot_phase_diagram(axes[0, 0], x, y, curvature, accuracy=accuracy,
-                                     theory_line=(x, 50 * x))
+  mesh = plotting.plot_phase_diagram(
+      axes[0, 0], x, y, curvature, accuracy=accuracy, theory_line=(x, 50 * x)
+  )
   norm = mesh.norm
   assert norm.vcenter == 0.0 and norm.vmin == -norm.vmax  # centred diverging map
   paths = plotting.save_figure(fig, str(tmp_path / "phase"))

@@ -19,9 +19,11 @@ def fake_result(workdir, engine, names, shape, layers=4, epochs=3, rng_seed=0):
   """A merged result with the arrays plotting reads, from a real config."""
   rng = np.random.default_rng(rng_seed)
   config = sweep.base_config(engine)
-  arrays = {"load_curve": rng.normal(size=shape + (layers,)),
-            "trajectory": rng.normal(size=shape + (epochs, layers)),
-            "trajectory_time": np.broadcast_to(np.arange(epochs), shape + (epochs,))}
+  arrays = {
+      "load_curve": rng.normal(size=shape + (layers,)),
+      "trajectory": rng.normal(size=shape + (epochs, layers)),
+      "trajectory_time": np.broadcast_to(np.arange(epochs), shape + (epochs,)),
+  }
   arrays["curvature"] = arrays["load_curve"][..., 0] - arrays["load_curve"][..., -1]
   if engine == "dnn":
     arrays["accuracy"] = rng.uniform(size=shape)
@@ -29,12 +31,16 @@ def fake_result(workdir, engine, names, shape, layers=4, epochs=3, rng_seed=0):
   for name, n in zip(names, shape):
     arrays[f"axis/{name}"] = np.linspace(0.0, 1.0, n) if name != "seed" else np.arange(n)
   config.plot.x, config.plot.y = names[1], names[0]
-  results.save(os.path.join(workdir, "results"), arrays,
-               {"config": results.config_to_dict(config), "grid_names": list(names)})
+  results.save(
+      os.path.join(workdir, "results"),
+      arrays,
+      {"config": results.config_to_dict(config), "grid_names": list(names)},
+  )
 
 
-@pytest.mark.parametrize("engine, names", [("springs", ("mu", "noise", "seed")),
-                                           ("dnn", ("alpha", "noise", "seed"))])
+@pytest.mark.parametrize(
+    "engine, names", [("springs", ("mu", "noise", "seed")), ("dnn", ("alpha", "noise", "seed"))]
+)
 def test_every_figure_type_is_written(tmp_path, engine, names):
   fake_result(str(tmp_path / engine), engine, names, (3, 4, 2))
   other = "dnn" if engine == "springs" else "springs"
@@ -58,8 +64,7 @@ def test_chain_corners_show_the_theory_where_it_is_derived(tmp_path, dynamics, d
   arrays, sidecar = sweep.load_result(str(tmp_path))
   arrays["theory/load_curve"] = arrays["load_curve"] + 1.0
   sidecar["config"]["springs"]["dynamics"] = dynamics
-  finished = analysis.FinishedSweep(arrays, sidecar["config"], sidecar["grid_names"], "noise",
-                                    "mu")
+  finished = analysis.FinishedSweep(arrays, sidecar["config"], sidecar["grid_names"], "noise", "mu")
   fig, axes = plotting.new_figure(1, 2)
   figures.load_curves(axes[0, 0], finished)
   styles = [line.get_linestyle() for line in axes[0, 0].get_lines()]
@@ -77,6 +82,5 @@ def test_dynamics_figure_ends_with_curvature_over_time(tmp_path):
   finished = analysis.FinishedSweep.load(str(tmp_path))
   figures.dynamics(axes[0, :3], finished)
   figures.curvature_over_time(axes[0, 3], finished)
-  assert [t.get_text() for t in axes[0, 3].get_legend().get_texts()] == ["lazy", "linear",
-                                                                         "active"]
+  assert [t.get_text() for t in axes[0, 3].get_legend().get_texts()] == ["lazy", "linear", "active"]
   plt.close(fig)

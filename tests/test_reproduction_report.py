@@ -34,8 +34,11 @@ report = _load_report_module()
 
 def save_fake(workdir, config, names, arrays):
   """A merged result as the sweep runner leaves it."""
-  results.save(os.path.join(workdir, "results"), arrays,
-               {"config": results.config_to_dict(config), "grid_names": list(names)})
+  results.save(
+      os.path.join(workdir, "results"),
+      arrays,
+      {"config": results.config_to_dict(config), "grid_names": list(names)},
+  )
 
 
 def fake_classification_grid(workdir):
@@ -50,10 +53,16 @@ def fake_classification_grid(workdir):
   diverged = np.zeros(shape, bool)
   diverged[1, 2, 0] = True
   curvature[1, 2, 0], accuracy[1, 2, 0] = 1e6, 0.1
-  arrays = {"curvature": curvature, "accuracy": accuracy, "diverged": diverged,
-            "curvature_pinv": curvature * 2, "curvature_test": curvature,
-            "axis/alpha": np.array([0.0, 0.5, 1.0]), "axis/noise": np.array([0.0, 0.2, 0.4, 0.6]),
-            "axis/seed": np.arange(3)}
+  arrays = {
+      "curvature": curvature,
+      "accuracy": accuracy,
+      "diverged": diverged,
+      "curvature_pinv": curvature * 2,
+      "curvature_test": curvature,
+      "axis/alpha": np.array([0.0, 0.5, 1.0]),
+      "axis/noise": np.array([0.0, 0.2, 0.4, 0.6]),
+      "axis/seed": np.arange(3),
+  }
   save_fake(workdir, config, ("alpha", "noise", "seed"), arrays)
   return arrays
 
@@ -74,11 +83,17 @@ def fake_switch_sweep(workdir):
   curve[..., ~evaluated, :] = np.nan
   diverged = np.zeros(shape + (epochs,), bool)
   diverged[0, 0, 1, 4:] = True  # rate 0, seed 1 diverges in epoch 5
-  arrays = {"history/acc/test": acc, "history/sep/train": curve,
-            "history/sep_pinv/train": curve, "history/diverged": diverged,
-            "diverged": diverged[..., -1], "curvature": np.zeros(shape),
-            "axis/alpha": np.array([0.0]), "axis/dropout_switch_rate": np.array([0.0, 0.3]),
-            "axis/seed": np.arange(2)}
+  arrays = {
+      "history/acc/test": acc,
+      "history/sep/train": curve,
+      "history/sep_pinv/train": curve,
+      "history/diverged": diverged,
+      "diverged": diverged[..., -1],
+      "curvature": np.zeros(shape),
+      "axis/alpha": np.array([0.0]),
+      "axis/dropout_switch_rate": np.array([0.0, 0.3]),
+      "axis/seed": np.arange(2),
+  }
   save_fake(workdir, config, ("alpha", "dropout_switch_rate", "seed"), arrays)
 
 
@@ -93,10 +108,13 @@ def report_dir(tmp_path_factory):
   fake_switch_sweep(str(runs / "s2"))
   os.makedirs(runs / "fig1b")  # started, never merged
   # A real (tiny) chain phase diagram, S13's smoke test: 2 x 2 cells, 1 seed.
-  sweep.run(sweep.load_config(
-      os.path.join(REPO, "experiments/s13_springs_second_order.py:runlocal")), str(runs / "s13"))
-  (runs / "runtimes.tsv").write_text("fig1c\t12\texperiments/fig1c_dropout.py\n"
-                                     "fig1a\t30\texperiments/fig1a_label_noise.py\n")
+  sweep.run(
+      sweep.load_config(os.path.join(REPO, "experiments/s13_springs_second_order.py:runlocal")),
+      str(runs / "s13"),
+  )
+  (runs / "runtimes.tsv").write_text(
+      "fig1c\t12\texperiments/fig1c_dropout.py\n" "fig1a\t30\texperiments/fig1a_label_noise.py\n"
+  )
   out = tmp_path_factory.mktemp("out")
   numbers = report.write_report(str(runs), str(out), num_boot=200, boot_seed=0, dpi=60)
   return out, numbers, fake
@@ -111,9 +129,20 @@ def test_report_numbers_and_figures(report_dir):
   assert status["fig1c"] == status["fig1a"] == status["s2"] == "ok", written["sweeps"]
   assert status["fig1d"] == "missing" and status["fig1b"].startswith("incomplete")
   fig1c = written["results"]["fig1c"]
-  for key in ("curvature", "curvature_pinv", "curvature_test", "curvature_pinv_test",
-              "accuracy", "diverged", "rows", "best_vs_zero", "curvature_vs_noise",
-              "correlation_pooled", "correlation_pooled_row_centred", "best_cell"):
+  for key in (
+      "curvature",
+      "curvature_pinv",
+      "curvature_test",
+      "curvature_pinv_test",
+      "accuracy",
+      "diverged",
+      "rows",
+      "best_vs_zero",
+      "curvature_vs_noise",
+      "correlation_pooled",
+      "correlation_pooled_row_centred",
+      "best_cell",
+  ):
     assert key in fig1c, key
   assert np.shape(fig1c["curvature"]["mean"]) == (2, 2)
   assert fig1c["y_values"] == [0.0, 1.0]  # rows by ascending alpha
@@ -142,12 +171,19 @@ def test_report_numbers_and_figures(report_dir):
   assert np.shape(chains["curvature_mean"]) == (2, 2) and len(chains["rows"]) == 2
   assert "theory_critical_noise" not in chains["rows"][0]  # first-order chains only
   assert written["runtimes"]["total_seconds"] == 42
-  for name in ("phase_fig1c.png", "phase_fig1a.png", "curvature_vs_accuracy.png",
-               "s2_switch.png"):
+  for name in ("phase_fig1c.png", "phase_fig1a.png", "curvature_vs_accuracy.png", "s2_switch.png"):
     assert os.path.getsize(out / name) > 1000, name
   assert sum(os.path.getsize(out / f) for f in os.listdir(out)) < 3 * 2**20
   markdown = (out / "numbers.md").read_text()
-  for text in ("## Central check", "## fig1c", "## fig1d", "Skipped: missing", "## s2",
-               "partial correlation", "### second_order (s13, 1 seeds", "- first_order: missing",
-               "## Runtimes"):
+  for text in (
+      "## Central check",
+      "## fig1c",
+      "## fig1d",
+      "Skipped: missing",
+      "## s2",
+      "partial correlation",
+      "### second_order (s13, 1 seeds",
+      "- first_order: missing",
+      "## Runtimes",
+  ):
     assert text in markdown, text

@@ -24,21 +24,35 @@ def _defaults(cls, exclude=()):
 
 
 def test_springs_config_fields_and_defaults_are_the_dataclasses():
-  expected = {**_defaults(springs.ChainConfig, ("mu_right", "mu_left")),
-              **_defaults(springs_engine.ChainRun)}
+  expected = {
+      **_defaults(springs.ChainConfig, ("mu_right", "mu_left")),
+      **_defaults(springs_engine.ChainRun),
+  }
   assert sweep.base_config("springs").springs.to_dict() == expected
 
 
 def test_dnn_config_fields_and_defaults_are_the_dataclasses_and_load():
   load = inspect.signature(data.load).parameters
-  expected = {"dataset": dnn_engine.DataChoice.dataset,
-              **{("data_seed" if a == "seed" else a): load[a].default
-                 for a in ("data_dir", "resize", "num_train", "num_test", "seed",
-                           "grayscale", "regression")},
-              **_defaults(train.Config, ("image_shape", "regression", "num_classes",
-                                         "use_dropout", "use_noise")),
-              **_defaults(train.HParams, ("seed",)),
-              **_defaults(train.Schedule)}
+  expected = {
+      "dataset": dnn_engine.DataChoice.dataset,
+      **{
+          ("data_seed" if a == "seed" else a): load[a].default
+          for a in (
+              "data_dir",
+              "resize",
+              "num_train",
+              "num_test",
+              "seed",
+              "grayscale",
+              "regression",
+          )
+      },
+      **_defaults(
+          train.Config, ("image_shape", "regression", "num_classes", "use_dropout", "use_noise")
+      ),
+      **_defaults(train.HParams, ("seed",)),
+      **_defaults(train.Schedule),
+  }
   assert sweep.base_config("dnn").dnn.to_dict() == expected
 
 
@@ -46,9 +60,11 @@ def test_a_new_dataclass_field_reaches_the_sweep_config_and_its_overrides(monkey
   @dataclasses.dataclass(frozen=True)
   class Extended(train.Schedule):
     """Attributes:
-      warmup_epochs: epochs before the first controller move.
+    warmup_epochs: epochs before the first controller move.
     """
+
     warmup_epochs: int = 3
+
   monkeypatch.setattr(train, "Schedule", Extended)
   config = sweep.base_config("dnn")
   assert config.dnn.warmup_epochs == 3
@@ -76,5 +92,6 @@ def test_none_defaults_are_typed_placeholders_that_take_overrides():
 
 def test_config_reference_doc_is_current():
   current = (REPO / "docs" / "config.md").read_text()
-  assert current == config_lib.reference_markdown(), (
-      "docs/config.md is stale: regenerate it with `python -m launch.docs`")
+  assert (
+      current == config_lib.reference_markdown()
+  ), "docs/config.md is stale: regenerate it with `python -m launch.docs`"

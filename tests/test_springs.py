@@ -13,18 +13,22 @@ from featurespring.springs import _simulate
 DT = 0.05
 
 
-@pytest.mark.parametrize("num_blocks,k,mu,target", [
-    (7, 1.0, 0.01, 1.0),
-    (3, 0.5, 0.0, 2.0),
-    (10, 2.0, 0.005, 1.5),
-    (5, 0.3, 0.004, 0.8),
-])
+@pytest.mark.parametrize(
+    "num_blocks,k,mu,target",
+    [
+        (7, 1.0, 0.01, 1.0),
+        (3, 0.5, 0.0, 2.0),
+        (10, 2.0, 0.005, 1.5),
+        (5, 0.3, 0.004, 0.8),
+    ],
+)
 def test_noiseless_first_order_reaches_closed_form(num_blocks, k, mu, target):
   # The slowest chain mode relaxes in ~(L+1)^2 / (pi^2 k) time units; run
   # for ~20 of those so that the remaining error is far below tolerance.
-  num_steps = int(20 * (num_blocks + 1) ** 2 / (np.pi ** 2 * k) / DT)
-  cfg = springs.ChainConfig(num_blocks=num_blocks, k=k, target=target,
-                            mu_right=mu, mu_left=2 * mu, dt=DT)
+  num_steps = int(20 * (num_blocks + 1) ** 2 / (np.pi**2 * k) / DT)
+  cfg = springs.ChainConfig(
+      num_blocks=num_blocks, k=k, target=target, mu_right=mu, mu_left=2 * mu, dt=DT
+  )
   result = springs.simulate(cfg, jax.random.key(0), num_steps)
   expected = springs.equilibrium_load_curve(num_blocks, target, k, mu)
   assert target / (num_blocks + 1) >= mu * num_blocks / (2 * k)  # all blocks move
@@ -37,8 +41,9 @@ def test_noiseless_first_order_reaches_closed_form(num_blocks, k, mu, target):
 def test_shallow_blocks_stay_put_when_friction_is_too_large():
   num_blocks, k, mu, target = 7, 1.0, 0.1, 1.0
   assert target / (num_blocks + 1) < mu * num_blocks / (2 * k)
-  cfg = springs.ChainConfig(num_blocks=num_blocks, k=k, target=target,
-                            mu_right=mu, mu_left=mu, dt=DT)
+  cfg = springs.ChainConfig(
+      num_blocks=num_blocks, k=k, target=target, mu_right=mu, mu_left=mu, dt=DT
+  )
   result = springs.simulate(cfg, jax.random.key(0), 8000, record_every=100)
   positions = np.asarray(result.positions)
   # Only the deepest n blocks move, n the largest with 2ky >= mu n (n+1) = 3.
@@ -47,13 +52,15 @@ def test_shallow_blocks_stay_put_when_friction_is_too_large():
   # Stuck blocks never moved at any time, not just at the end.
   np.testing.assert_array_equal(np.asarray(result.trajectory)[:, 1:5], target)
   np.testing.assert_allclose(
-      result.load_curve, springs.equilibrium_load_curve(num_blocks, target, k, mu), rtol=1e-3)
+      result.load_curve, springs.equilibrium_load_curve(num_blocks, target, k, mu), rtol=1e-3
+  )
 
 
 def test_second_order_block_stays_stuck_below_static_threshold():
   # One block, force k*y = 0.05 below mu_right = 0.06: static friction holds it.
-  cfg = springs.ChainConfig(num_blocks=1, k=0.1, target=0.5, mu_right=0.06,
-                            mu_left=0.06, dt=DT, dynamics="second_order")
+  cfg = springs.ChainConfig(
+      num_blocks=1, k=0.1, target=0.5, mu_right=0.06, mu_left=0.06, dt=DT, dynamics="second_order"
+  )
   result = springs.simulate(cfg, jax.random.key(0), 2000)
   np.testing.assert_array_equal(result.positions, 0.0)
   np.testing.assert_array_equal(result.velocities, 0.0)
@@ -86,7 +93,8 @@ def test_effective_friction_is_largest_root_of_mean_activation(noise_dist, eps):
   mean_act = springs.mean_friction_activation(forces, mu_r, mu_l, eps, DT, noise_dist)
   assert np.all(np.diff(mean_act) >= -1e-15)  # non-decreasing in the force
   np.testing.assert_allclose(
-      springs.mean_friction_activation(mu_eff, mu_r, mu_l, eps, DT, noise_dist), 0.0, atol=1e-15)
+      springs.mean_friction_activation(mu_eff, mu_r, mu_l, eps, DT, noise_dist), 0.0, atol=1e-15
+  )
   # No root above mu_eff: the mean activation is strictly positive there.
   assert np.all(mean_act[forces > mu_eff + 1e-6] > 0)
 
@@ -120,14 +128,20 @@ def test_unit_noise_moments_and_bounds(noise_dist):
 def test_counter_hash_streams_are_uncorrelated():
   words = _noise.chain_keys(jax.random.key(0), (512,))
   steps = [jnp.int32(s) for s in range(64)]
-  draws = np.stack([np.asarray(_noise.unit_noise(
-      _noise.counter_bits(words, s, 7, False), "uniform", 2.0)) for s in steps])  # [T, L, B]
+  draws = np.stack(
+      [
+          np.asarray(_noise.unit_noise(_noise.counter_bits(words, s, 7, False), "uniform", 2.0))
+          for s in steps
+      ]
+  )  # [T, L, B]
   flat = draws.reshape(64, 7, 512)
+
   def corr(a, b):
     return np.corrcoef(a.ravel(), b.ravel())[0, 1]
+
   limit = 4 / np.sqrt(flat[1:].size)
-  assert abs(corr(flat[1:], flat[:-1])) < limit          # consecutive steps
-  assert abs(corr(flat[:, 1:], flat[:, :-1])) < limit    # neighbouring blocks
+  assert abs(corr(flat[1:], flat[:-1])) < limit  # consecutive steps
+  assert abs(corr(flat[:, 1:], flat[:, :-1])) < limit  # neighbouring blocks
   assert abs(corr(flat[..., 1:], flat[..., :-1])) < limit  # neighbouring chains
 
 
@@ -137,8 +151,17 @@ def _noise_grid_config(dynamics, **kwargs):
   # eps ~ 0.0035 vs ~ 0.0022 after 12k steps).
   middle = 0.002 if dynamics == "first_order" else 0.0035
   noise = jnp.array([0.0, middle, 0.008])[:, None]
-  defaults = dict(num_blocks=7, k=1.0, target=1.0, mu_right=0.02, mu_left=0.04,
-                  noise=noise, dt=DT, dynamics=dynamics, noise_dist="truncated_normal")
+  defaults = dict(
+      num_blocks=7,
+      k=1.0,
+      target=1.0,
+      mu_right=0.02,
+      mu_left=0.04,
+      noise=noise,
+      dt=DT,
+      dynamics=dynamics,
+      noise_dist="truncated_normal",
+  )
   defaults.update(kwargs)
   return springs.ChainConfig(**defaults)
 
@@ -160,8 +183,16 @@ def test_noise_takes_curvature_from_concave_through_linear_to_convex(dynamics):
 @pytest.mark.parametrize("noise_dist", ["uniform", "truncated_normal"])
 def test_long_run_mean_at_large_bounded_noise_matches_effective_theory(noise_dist):
   mu_r, eps = 0.02, 0.02
-  cfg = springs.ChainConfig(num_blocks=7, k=1.0, target=1.0, mu_right=mu_r, mu_left=2 * mu_r,
-                            noise=eps, dt=DT, noise_dist=noise_dist)
+  cfg = springs.ChainConfig(
+      num_blocks=7,
+      k=1.0,
+      target=1.0,
+      mu_right=mu_r,
+      mu_left=2 * mu_r,
+      noise=eps,
+      dt=DT,
+      noise_dist=noise_dist,
+  )
   keys = jax.random.split(jax.random.key(0), 32)
   result = springs.simulate(cfg, keys, 30_000, record_every=100)
   mean_curve = np.asarray(result.trajectory)[:, 100:].mean(axis=(0, 1))  # 2nd..end, seeds
@@ -172,20 +203,31 @@ def test_long_run_mean_at_large_bounded_noise_matches_effective_theory(noise_dis
   # Stated tolerance: 0.5% of the pull y on every point, 5% on the curvature.
   np.testing.assert_allclose(mean_curve, expected, atol=5e-3)
   assert float(metrics.curvature(mean_curve)) == pytest.approx(
-      float(metrics.curvature(expected)), rel=0.05)
+      float(metrics.curvature(expected)), rel=0.05
+  )
 
 
-@pytest.mark.parametrize("dynamics,synchronous,generator", [
-    ("first_order", False, "counter_hash"),
-    ("second_order", True, "threefry"),
-    ("langevin", False, "counter_hash"),
-])
+@pytest.mark.parametrize(
+    "dynamics,synchronous,generator",
+    [
+        ("first_order", False, "counter_hash"),
+        ("second_order", True, "threefry"),
+        ("langevin", False, "counter_hash"),
+    ],
+)
 def test_grid_equals_chains_simulated_one_by_one(dynamics, synchronous, generator):
   mu = jnp.array([0.0, 0.01, 0.03])[:, None, None]
   eps = jnp.array([0.0, 0.004])[None, :, None]
   keys = jax.random.split(jax.random.key(7), 2)
-  cfg = springs.ChainConfig(mu_right=mu, mu_left=2 * mu, noise=eps, dynamics=dynamics,
-                            synchronous=synchronous, generator=generator, noise_decay=0.01)
+  cfg = springs.ChainConfig(
+      mu_right=mu,
+      mu_left=2 * mu,
+      noise=eps,
+      dynamics=dynamics,
+      synchronous=synchronous,
+      generator=generator,
+      noise_decay=0.01,
+  )
   grid = springs.simulate(cfg, keys, 500, record_every=100)
   assert grid.load_curve.shape == (3, 2, 2, 8)
   assert grid.trajectory.shape == (3, 2, 2, 6, 8)
@@ -215,8 +257,12 @@ def test_generators_agree_statistically():
   eps = jnp.array([0.0015, 0.004])[:, None]
   cfg = springs.ChainConfig(mu_right=0.02, mu_left=0.04, noise=eps)
   keys = jax.random.split(jax.random.key(5), 64)
-  curv = {g: np.asarray(metrics.curvature(
-      springs.simulate(cfg.replace(generator=g), keys, 6000).load_curve)) for g in springs.GENERATORS}
+  curv = {
+      g: np.asarray(
+          metrics.curvature(springs.simulate(cfg.replace(generator=g), keys, 6000).load_curve)
+      )
+      for g in springs.GENERATORS
+  }
   a, b = curv["counter_hash"], curv["threefry"]
   se = np.sqrt(a.var(-1) / a.shape[-1] + b.var(-1) / b.shape[-1])
   assert np.all(np.abs(a.mean(-1) - b.mean(-1)) < 4 * se + 1e-4)
@@ -237,8 +283,9 @@ def test_trajectory_snapshots_and_remainder_steps():
 
 def test_stopping_rule_freezes_each_chain_at_its_own_step():
   target = jnp.array([0.5, 1.0, 2.0])
-  cfg = springs.ChainConfig(mu_right=0.01, mu_left=0.02, target=target, stop_rtol=1e-4,
-                            stop_window=50)
+  cfg = springs.ChainConfig(
+      mu_right=0.01, mu_left=0.02, target=target, stop_rtol=1e-4, stop_window=50
+  )
   short = springs.simulate(cfg, jax.random.key(0), 20_000)
   long = springs.simulate(cfg, jax.random.key(0), 40_000)
   stop = np.asarray(short.stop_step)
@@ -249,19 +296,22 @@ def test_stopping_rule_freezes_each_chain_at_its_own_step():
   np.testing.assert_array_equal(off.stop_step, 2000)
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("mu_right", -0.1, "mu_right"),
-    ("mu_left", jnp.array([0.1, -0.2]), "mu_left"),
-    ("k", 0.0, "k .* must be > 0"),
-    ("dt", -1.0, "dt .* must be > 0"),
-    ("num_blocks", 0, "num_blocks must be an integer >= 1"),
-    ("num_blocks", 2.5, "num_blocks"),
-    ("dynamics", "third_order", "dynamics must be one of"),
-    ("noise_dist", "cauchy", "noise_dist must be one of"),
-    ("noise", np.nan, "noise"),
-    ("noise_cut", 0.0, "noise_cut"),
-    ("generator", "mt19937", "generator"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("mu_right", -0.1, "mu_right"),
+        ("mu_left", jnp.array([0.1, -0.2]), "mu_left"),
+        ("k", 0.0, "k .* must be > 0"),
+        ("dt", -1.0, "dt .* must be > 0"),
+        ("num_blocks", 0, "num_blocks must be an integer >= 1"),
+        ("num_blocks", 2.5, "num_blocks"),
+        ("dynamics", "third_order", "dynamics must be one of"),
+        ("noise_dist", "cauchy", "noise_dist must be one of"),
+        ("noise", np.nan, "noise"),
+        ("noise_cut", 0.0, "noise_cut"),
+        ("generator", "mt19937", "generator"),
+    ],
+)
 def test_bad_config_is_rejected_naming_the_field(field, value, message):
   with pytest.raises(ValueError, match=message):
     springs.ChainConfig(**{field: value})
@@ -301,8 +351,15 @@ def test_equilibrium_load_curve_broadcasts_and_is_linear_without_friction():
 def test_a_run_split_into_calls_equals_one_call_bit_for_bit(dynamics, stop_rtol):
   # What lets a sweep checkpoint a chunk of chains and resume it exactly.
   mu = np.array([0.0, 0.02])[:, None]
-  cfg = springs.ChainConfig(num_blocks=5, mu_right=mu, mu_left=2 * mu, noise=[0.0, 0.004],
-                            dynamics=dynamics, stop_rtol=stop_rtol, stop_window=50)
+  cfg = springs.ChainConfig(
+      num_blocks=5,
+      mu_right=mu,
+      mu_left=2 * mu,
+      noise=[0.0, 0.004],
+      dynamics=dynamics,
+      stop_rtol=stop_rtol,
+      stop_window=50,
+  )
   keys = jax.random.split(jax.random.key(3), 2)
   whole = springs.simulate(cfg, keys, 900, record_every=100)
   state = springs.init_state(cfg, keys, 900)

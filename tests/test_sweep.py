@@ -46,21 +46,29 @@ def test_zipped_axis_moves_its_fields_together():
   grid = sweep.Grid.from_config(config)
   assert grid.names == ("case", "mu", "noise", "seed")
   points = grid.points(np.arange(grid.size))
-  np.testing.assert_array_equal(np.unique(np.stack([points["k"], points["dt"]], -1), axis=0),
-                                [[1.0, 0.05], [2.0, 0.02]])
+  np.testing.assert_array_equal(
+      np.unique(np.stack([points["k"], points["dt"]], -1), axis=0), [[1.0, 0.05], [2.0, 0.02]]
+  )
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda c: setattr(c, "seeds", 0), "config.seeds"),
-    (lambda c: c.grid.update({"mu": ()}), "config.grid.mu"),
-    (lambda c: c.grid.update({"friction": (0.1,)}), "'friction', which is not a field"),
-    (lambda c: c.grid.update({"noise": (-0.1, 0.0)}), "noise"),
-    (lambda c: setattr(c, "chunk_size", -1), "config.chunk_size"),  # 0 is auto
-    (lambda c: setattr(c.springs, "num_steps", 0), "config.springs.num_steps"),
-    (lambda c: setattr(c, "engine", "nope"), "config.engine"),
-    (lambda c: c.grid.update({"case": ml_collections.ConfigDict({"k": (1.0,), "dt": (1.0, 2.0)})}),
-     "config.grid.case"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: setattr(c, "seeds", 0), "config.seeds"),
+        (lambda c: c.grid.update({"mu": ()}), "config.grid.mu"),
+        (lambda c: c.grid.update({"friction": (0.1,)}), "'friction', which is not a field"),
+        (lambda c: c.grid.update({"noise": (-0.1, 0.0)}), "noise"),
+        (lambda c: setattr(c, "chunk_size", -1), "config.chunk_size"),  # 0 is auto
+        (lambda c: setattr(c.springs, "num_steps", 0), "config.springs.num_steps"),
+        (lambda c: setattr(c, "engine", "nope"), "config.engine"),
+        (
+            lambda c: c.grid.update(
+                {"case": ml_collections.ConfigDict({"k": (1.0,), "dt": (1.0, 2.0)})}
+            ),
+            "config.grid.case",
+        ),
+    ],
+)
 def test_bad_config_values_raise_naming_the_field(mutate, message):
   config = tiny_springs_config()
   mutate(config)
@@ -79,8 +87,7 @@ def test_chunks_split_static_groups_and_tasks_cover_each_chunk_once():
 
 
 def test_task_from_env_reads_slurm_array_variables():
-  env = {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1",
-         "SLURM_ARRAY_TASK_COUNT": "8"}
+  env = {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "8"}
   assert sweep.task_from_env(None, None, env) == (4, 8)
   assert sweep.task_from_env(2, 3, env) == (2, 3)
   assert sweep.task_from_env(None, None, {}) == (0, 1)
@@ -109,14 +116,21 @@ def test_springs_sweep_end_to_end_matches_direct_simulation(tmp_path):
   assert {"versions", "device_kind"} <= set(sidecar["environment"])
   # One cell, simulated directly with the member's key, gives the same curve.
   keys = jax.random.key(1)[None]  # seed index 1 with config.seed = 0; one key per chain
-  direct = springs.simulate(springs.ChainConfig(mu_right=0.02, mu_left=0.04, noise=0.004,
-                                                dt=config.springs.dt), keys, 300, unroll=1)
-  np.testing.assert_allclose(arrays["load_curve"][1, 1, 1], np.asarray(direct.load_curve)[0],
-                             rtol=1e-6)
+  direct = springs.simulate(
+      springs.ChainConfig(mu_right=0.02, mu_left=0.04, noise=0.004, dt=config.springs.dt),
+      keys,
+      300,
+      unroll=1,
+  )
+  np.testing.assert_allclose(
+      arrays["load_curve"][1, 1, 1], np.asarray(direct.load_curve)[0], rtol=1e-6
+  )
   curve = arrays["load_curve"]
-  np.testing.assert_allclose(arrays["curvature"],
-                             (curve[..., 0] - curve[..., 1]) - (curve[..., -2] - curve[..., -1]),
-                             atol=1e-6)
+  np.testing.assert_allclose(
+      arrays["curvature"],
+      (curve[..., 0] - curve[..., 1]) - (curve[..., -2] - curve[..., -1]),
+      atol=1e-6,
+  )
 
 
 def test_rerun_skips_finished_chunks_and_refuses_a_different_config(tmp_path):
@@ -162,6 +176,7 @@ def test_atomic_write_leaves_no_partial_file_when_writing_fails(tmp_path):
   results.write_npz(str(path), {"a": np.arange(3)})
 
   class Unsaveable:
+
     def __array__(self, *args, **kwargs):
       raise RuntimeError("boom")
 
@@ -177,8 +192,7 @@ def test_atomic_write_leaves_no_partial_file_when_writing_fails(tmp_path):
 
 def test_progress_line_shows_slow_rates_and_the_eta():
   clock = iter([0.0, 200.0]).__next__
-  progress = sweep_progress.Progress(num_chunks=1, total_work=360,
-                                     unit_name="epoch", clock=clock)
+  progress = sweep_progress.Progress(num_chunks=1, total_work=360, unit_name="epoch", clock=clock)
   progress.update(0, "chunk_00000", 10, 40, work=90, force=True)
   line = progress.lines[-1]
   # 90 net-epochs in 200 s: 0.45 net-epochs/s, not "0"; 270 left: 600 s.
@@ -188,14 +202,17 @@ def test_progress_line_shows_slow_rates_and_the_eta():
 
 def test_springs_chunk_checkpoints_inside_the_run_and_resumes_exactly(tmp_path):
   from featurespring.sweep import checkpoint, springs_engine  # pylint: disable=import-outside-toplevel
+
   config = tiny_springs_config()
   config.springs.record_every = 30
   plan = sweep.plan(config)
   engine_cls = springs_engine.SpringsEngine
   units = engine_cls.num_units(config)
   assert units == 10  # 300 steps in segments of 30 (whole snapshot intervals)
-  points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-            for f, v in plan.grid.points(plan.chunks[0].members).items()}
+  points = {
+      f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+      for f, v in plan.grid.points(plan.chunks[0].members).items()
+  }
   engine = engine_cls(config, plan.chunks[0].static, plan.grid)
   straight = engine.finalize(engine.advance(engine.init(points), units))
   # Three units, a checkpoint, a fresh process's template, the rest.
@@ -209,14 +226,14 @@ def test_springs_chunk_checkpoints_inside_the_run_and_resumes_exactly(tmp_path):
     np.testing.assert_array_equal(resumed[key], straight[key], err_msg=key)
   # The same numbers as one springs.simulate call.
   chain = engine._chain_config(engine._fields(), points)  # pylint: disable=protected-access
-  whole = springs.simulate(chain, jax.vmap(jax.random.key)(points["seed"]), 300,
-                           record_every=30)
+  whole = springs.simulate(chain, jax.vmap(jax.random.key)(points["seed"]), 300, record_every=30)
   np.testing.assert_array_equal(straight["trajectory"], whole.trajectory)
   np.testing.assert_array_equal(straight["load_curve"], whole.load_curve)
 
 
 def test_automatic_chunk_size_is_fixed_by_the_workdirs_first_run(tmp_path, monkeypatch):
   from featurespring.sweep import memory  # pylint: disable=import-outside-toplevel
+
   config = tiny_springs_config()
   config.chunk_size = 0  # fit the device memory
   sizes = iter([5, 5, 3])  # free memory changed before the last run
@@ -233,5 +250,6 @@ def test_automatic_chunk_size_is_fixed_by_the_workdirs_first_run(tmp_path, monke
   assert sidecar["parts"]["chunk_00000"]["resumed_from_unit"] == 0
   straight = tiny_springs_config()
   sweep.run(straight, str(tmp_path / "straight"))
-  np.testing.assert_array_equal(arrays["load_curve"],
-                                sweep.load_result(str(tmp_path / "straight"))[0]["load_curve"])
+  np.testing.assert_array_equal(
+      arrays["load_curve"], sweep.load_result(str(tmp_path / "straight"))[0]["load_curve"]
+  )

@@ -41,8 +41,9 @@ def test_springs_sweep_loads_with_named_axes_and_values(tmp_path):
   # Values are the merged arrays, unchanged; selection by value reaches the
   # same cell as indexing the raw array.
   np.testing.assert_array_equal(ds.load_curve.values, arrays["load_curve"])
-  np.testing.assert_array_equal(ds.curvature.sel(mu=0.02, noise=0.004).values,
-                                arrays["curvature"][1, 1])
+  np.testing.assert_array_equal(
+      ds.curvature.sel(mu=0.02, noise=0.004).values, arrays["curvature"][1, 1]
+  )
   assert json.loads(ds.attrs["config"])["springs"]["num_steps"] == 300
   # The dimension names are stored with the result, for any reader.
   assert sidecar["dims"]["trajectory"] == ["mu", "noise", "seed", "time", "layer"]
@@ -62,23 +63,28 @@ def test_zipped_axis_has_its_fields_as_coordinates(tmp_path):
   assert ds.curvature.dims == ("case", "mu", "noise", "seed")
   np.testing.assert_array_equal(ds.k.values, [1.0, 2.0])
   assert ds.k.dims == ("case",)
-  np.testing.assert_array_equal(ds.curvature.sel(case=1).values,
-                                ds.curvature.where(ds.dt == 0.02, drop=True).squeeze("case").values)
+  np.testing.assert_array_equal(
+      ds.curvature.sel(case=1).values,
+      ds.curvature.where(ds.dt == 0.02, drop=True).squeeze("case").values,
+  )
 
 
-@pytest.mark.parametrize("key, ndim, engine, expected", [
-    ("load_curve", 1, "springs", ("layer",)),
-    ("trajectory", 2, "springs", ("time", "layer")),
-    ("curvature", 0, "dnn", ()),
-    ("trajectory_test", 2, "dnn", ("epoch", "layer")),
-    ("trajectory_time", 1, "dnn", ("epoch",)),
-    ("history/acc/train", 1, "dnn", ("epoch",)),
-    ("history/sep/train", 2, "dnn", ("epoch", "layer")),
-    ("history/steps/sep/train", 3, "dnn", ("epoch", "step", "layer")),
-    ("history/steps/step", 2, "dnn", ("epoch", "step")),
-    ("load_curve_pinv_test", 1, "dnn", ("layer",)),
-    ("new/output", 2, "dnn", ("layer", "new_output_dim1")),
-])
+@pytest.mark.parametrize(
+    "key, ndim, engine, expected",
+    [
+        ("load_curve", 1, "springs", ("layer",)),
+        ("trajectory", 2, "springs", ("time", "layer")),
+        ("curvature", 0, "dnn", ()),
+        ("trajectory_test", 2, "dnn", ("epoch", "layer")),
+        ("trajectory_time", 1, "dnn", ("epoch",)),
+        ("history/acc/train", 1, "dnn", ("epoch",)),
+        ("history/sep/train", 2, "dnn", ("epoch", "layer")),
+        ("history/steps/sep/train", 3, "dnn", ("epoch", "step", "layer")),
+        ("history/steps/step", 2, "dnn", ("epoch", "step")),
+        ("load_curve_pinv_test", 1, "dnn", ("layer",)),
+        ("new/output", 2, "dnn", ("layer", "new_output_dim1")),
+    ],
+)
 def test_trailing_axis_names(key, ndim, engine, expected):
   assert dataset_lib.array_dims(key, ndim, engine) == expected
 

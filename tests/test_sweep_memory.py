@@ -15,8 +15,15 @@ from featurespring.train import loop
 
 def small_dnn_config():
   config = sweep.base_config("dnn")
-  config.dnn.update(dataset="mnist_embedded", num_train=512, num_test=256,
-                    depth=3, width=32, batch_size=512, num_epochs=2)
+  config.dnn.update(
+      dataset="mnist_embedded",
+      num_train=512,
+      num_test=256,
+      depth=3,
+      width=32,
+      batch_size=512,
+      num_epochs=2,
+  )
   config.grid.dropout = (0.0, 0.1)
   config.seeds = 3
   return config
@@ -31,18 +38,18 @@ def test_dnn_estimate_bounds_the_compiled_epoch_program():
   config = small_dnn_config()
   engine = dnn_engine.DnnEngine(config, {}, sweep.Grid.from_config(config))
   num_nets = 4
-  state = train.init(engine.train_config,
-                     train.HParams.create(seed=np.arange(num_nets), dropout=0.1),
-                     engine.data)
+  state = train.init(
+      engine.train_config, train.HParams.create(seed=np.arange(num_nets), dropout=0.1), engine.data
+  )
   train_epochs = loop._train_epochs_jit  # pylint: disable=protected-access
   compiled = train_epochs.lower(state, engine.data, 1).compile()
   analysis = compiled.memory_analysis()
   if analysis is None:
     pytest.skip("this backend reports no memory analysis")
-  measured = (analysis.temp_size_in_bytes + analysis.argument_size_in_bytes
-              + analysis.output_size_in_bytes)
-  estimated = (num_nets * memory.estimate_member_bytes(config)
-               + memory.shared_bytes(config))
+  measured = (
+      analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+  )
+  estimated = num_nets * memory.estimate_member_bytes(config) + memory.shared_bytes(config)
   # An upper bound that is not wasteful: 1.08x measured here.
   assert measured <= estimated <= 1.5 * measured, (measured, estimated)
 

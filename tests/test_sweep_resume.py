@@ -12,9 +12,14 @@ from featurespring import sweep
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Tiny networks, 6 epochs, a checkpoint after every epoch.
-ARGS = ("--config=experiments/fig1a_label_noise.py:runlocal", "--config.dnn.num_epochs=6",
-        "--config.checkpoint_every=1", "--config.dnn.num_train=128", "--config.dnn.num_test=64",
-        "--config.dnn.batch_size=64")
+ARGS = (
+    "--config=experiments/fig1a_label_noise.py:runlocal",
+    "--config.dnn.num_epochs=6",
+    "--config.checkpoint_every=1",
+    "--config.dnn.num_train=128",
+    "--config.dnn.num_test=64",
+    "--config.dnn.batch_size=64",
+)
 
 
 def sweep_command(workdir):
@@ -23,12 +28,16 @@ def sweep_command(workdir):
 
 def test_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
   # The resumed process reuses the killed one's compiled program from disk.
-  env = dict(os.environ, JAX_PLATFORMS="cpu",
-             JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"))
+  env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"))
   workdir = tmp_path / "killed"
   checkpoint = workdir / "checkpoints" / "chunk_00000.npz"
-  process = subprocess.Popen(sweep_command(workdir), cwd=REPO, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  process = subprocess.Popen(
+      sweep_command(workdir),
+      cwd=REPO,
+      env=env,
+      stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL,
+  )
   try:
     deadline = time.monotonic() + 240
     while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -39,8 +48,15 @@ def test_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
     process.kill()
     process.wait()
   assert not (workdir / "results.json").exists()
-  resumed = subprocess.run(sweep_command(workdir), cwd=REPO, env=env, check=True,
-                           capture_output=True, text=True, timeout=300)
+  resumed = subprocess.run(
+      sweep_command(workdir),
+      cwd=REPO,
+      env=env,
+      check=True,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   assert "resumed from checkpoint at epoch" in resumed.stderr
   assert not checkpoint.exists()  # removed once the chunk's part is written
   # The uninterrupted reference, in this process.

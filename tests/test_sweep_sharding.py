@@ -15,19 +15,38 @@ from featurespring import sweep
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 2 mu x 3 noise x 3 seeds = 18 members in chunks of 7, 7 and 4: none divides
 # 4 devices evenly, so padding is exercised.
-OVERRIDES = ("--config.seeds=3", "--config.grid.mu=(0.0,0.02)",
-             "--config.grid.noise=(0.0,0.004,0.008)", "--config.chunk_size=7",
-             "--config.springs.num_steps=300", "--config.springs.unroll=1")
+OVERRIDES = (
+    "--config.seeds=3",
+    "--config.grid.mu=(0.0,0.02)",
+    "--config.grid.noise=(0.0,0.004,0.008)",
+    "--config.chunk_size=7",
+    "--config.springs.num_steps=300",
+    "--config.springs.unroll=1",
+)
 
 
 def run_entry_point(workdir, device_count):
   flags = os.environ.get("XLA_FLAGS", "")  # keeps conftest's Eigen setting
-  env = dict(os.environ, JAX_PLATFORMS="cpu",
-             XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count={device_count}")
-  subprocess.run([sys.executable, "-m", "launch.sweep",
-                  "--config=experiments/fig3_springs.py:runlocal", *OVERRIDES,
-                  f"--workdir={workdir}"], cwd=REPO, env=env, check=True,
-                 capture_output=True, text=True)
+  env = dict(
+      os.environ,
+      JAX_PLATFORMS="cpu",
+      XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count={device_count}",
+  )
+  subprocess.run(
+      [
+          sys.executable,
+          "-m",
+          "launch.sweep",
+          "--config=experiments/fig3_springs.py:runlocal",
+          *OVERRIDES,
+          f"--workdir={workdir}",
+      ],
+      cwd=REPO,
+      env=env,
+      check=True,
+      capture_output=True,
+      text=True,
+  )
 
 
 def test_sharded_sweep_equals_unsharded(tmp_path):

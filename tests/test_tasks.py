@@ -47,7 +47,7 @@ def test_regression_targets_are_standardised_smooth_and_deterministic():
   # Nonlinear but learnable: a linear fit explains part of the variance, not all.
   design = np.c_[base.x_train, np.ones(400)]
   residual = ds.y_train - design @ np.linalg.lstsq(design, ds.y_train, rcond=None)[0]
-  assert 0.05 < np.sqrt(np.mean(residual ** 2)) < 0.95
+  assert 0.05 < np.sqrt(np.mean(residual**2)) < 0.95
   # The test targets come from the same function (train-set standardisation).
   assert abs(ds.y_test.mean()) < 0.3 and 0.7 < ds.y_test.std() < 1.3
   digit = data.regression_targets(base, "digit")

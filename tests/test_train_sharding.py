@@ -32,10 +32,20 @@ SCRIPT = textwrap.dedent("""
 
 def _run(path, device_count):
   flags = os.environ.get("XLA_FLAGS", "")
-  env = dict(os.environ, JAX_PLATFORMS="cpu",
-             XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count={device_count}")
-  subprocess.run([sys.executable, "-c", SCRIPT, str(path)], cwd=REPO, env=env, check=True,
-                 capture_output=True, text=True, timeout=600)
+  env = dict(
+      os.environ,
+      JAX_PLATFORMS="cpu",
+      XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count={device_count}",
+  )
+  subprocess.run(
+      [sys.executable, "-c", SCRIPT, str(path)],
+      cwd=REPO,
+      env=env,
+      check=True,
+      capture_output=True,
+      text=True,
+      timeout=600,
+  )
   return np.load(path)
 
 

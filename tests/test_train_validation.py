@@ -21,8 +21,7 @@ TINY = train.Config(depth=2, width=16, batch_size=64)
 
 @functools.lru_cache(maxsize=None)
 def _arrays():
-  dataset = data_lib.load("synthetic", num_train=64, num_test=32,
-                          resize=(2, 5))
+  dataset = data_lib.load("synthetic", num_train=64, num_test=32, resize=(2, 5))
   return dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
 
 
@@ -42,26 +41,32 @@ def _set(index, value):
     array = array.astype(np.result_type(array, value))
     array[index] = value
     return array
+
   return change
 
 
 BAD_ARRAYS = [
-    ("y_train", _set(5, -1),
-     r"y_train holds labels outside \[0, 2147483648\): -1 \(1 example\)"),
+    ("y_train", _set(5, -1), r"y_train holds labels outside \[0, 2147483648\): -1 \(1 example\)"),
     # Would wrap to 0 as int32.
-    ("y_test", _set(slice(0, 3), np.int64(2**40)),
-     r"y_test .* 1099511627776 \(3 examples\)"),
-    ("x_train", _set((3, 2), np.nan),
-     r"x_train holds non-finite values \[nan\] in 1 example\(s\), the first "
-     r"at index 3"),
+    ("y_test", _set(slice(0, 3), np.int64(2**40)), r"y_test .* 1099511627776 \(3 examples\)"),
+    (
+        "x_train",
+        _set((3, 2), np.nan),
+        r"x_train holds non-finite values \[nan\] in 1 example\(s\), the first " r"at index 3",
+    ),
     ("x_test", _set((7, 0), np.inf), r"x_test holds non-finite values \[inf\]"),
     ("y_train", lambda y: y[:-1], "x_train has 64 examples but y_train has 63"),
-    ("x_test", lambda x: x[:, :4], r"x_test examples have shape \(4,\) but "
-     r"x_train ones \(10,\)"),
-    ("y_train", lambda y: y.reshape(-1, 1),
-     r"y_train must be \[N\] integer labels, got shape \(64, 1\)"),
-    ("y_test", lambda y: y.astype(str), "y_test must hold integer labels or "
-     "float targets"),
+    (
+        "x_test",
+        lambda x: x[:, :4],
+        r"x_test examples have shape \(4,\) but " r"x_train ones \(10,\)",
+    ),
+    (
+        "y_train",
+        lambda y: y.reshape(-1, 1),
+        r"y_train must be \[N\] integer labels, got shape \(64, 1\)",
+    ),
+    ("y_test", lambda y: y.astype(str), "y_test must hold integer labels or " "float targets"),
 ]
 
 
@@ -90,23 +95,25 @@ def test_labels_that_do_not_fit_the_config_raise_before_compiling():
   data = train.Data.create(**_with("y_test", _set(4, 37)))
   _assert_raises_before_compiling(
       lambda: train.init(TINY, train.HParams.create(), data),
-      r"y_test holds labels outside \[0, 10\): 37 \(1 example\)")
+      r"y_test holds labels outside \[0, 10\): 37 \(1 example\)",
+  )
   # Labels of 10 classes, two too many for an 8-class config.
   good = train.Data.create(*_arrays())
   _assert_raises_before_compiling(
-      lambda: train.init(TINY.replace(num_classes=8), train.HParams.create(),
-                         good),
-      r"y_train holds labels outside \[0, 8\): 8 \(\d+ examples\), 9 ")
+      lambda: train.init(TINY.replace(num_classes=8), train.HParams.create(), good),
+      r"y_train holds labels outside \[0, 8\): 8 \(\d+ examples\), 9 ",
+  )
   x_train, y_train, x_test, y_test = _arrays()
-  floats = train.Data.create(x_train, y_train.astype(np.float32), x_test,
-                             y_test.astype(np.float32))
+  floats = train.Data.create(x_train, y_train.astype(np.float32), x_test, y_test.astype(np.float32))
   _assert_raises_before_compiling(
       lambda: train.init(TINY, train.HParams.create(), floats),
-      "y_train holds float targets but Config.regression is False")
+      "y_train holds float targets but Config.regression is False",
+  )
   regression = TINY.replace(regression=True, loss="mse")
   _assert_raises_before_compiling(
       lambda: train.init(regression, train.HParams.create(), good),
-      "y_train holds integer labels but Config.regression is True")
+      "y_train holds integer labels but Config.regression is True",
+  )
 
 
 def test_regression_targets_still_pass():
@@ -123,8 +130,7 @@ def test_evaluate_checks_its_examples():
   state = train.init(TINY, train.HParams.create(), data)
   x_train, y_train, _, _ = _copies()
   y_train[:2] = 10
-  with pytest.raises(ValueError, match=r"y holds labels outside \[0, 10\): "
-                     r"10 \(2 examples\)"):
+  with pytest.raises(ValueError, match=r"y holds labels outside \[0, 10\): " r"10 \(2 examples\)"):
     train.evaluate(state, x_train, y_train)
   with pytest.raises(ValueError, match="x has 64 examples but y has 10"):
     train.evaluate(state, x_train, y_train[:10])
@@ -134,10 +140,8 @@ def test_evaluate_checks_its_examples():
 def _trained(learning_rates, config=TINY, num_epochs=3):
   """``(state, metrics)`` of nets with seeds 0, 1, ... and these rates."""
   data = train.Data.create(*_arrays())
-  hparams = train.HParams.create(seed=np.arange(len(learning_rates)),
-                                 learning_rate=learning_rates)
-  return train.train_epochs(train.init(config, hparams, data), data,
-                            num_epochs)
+  hparams = train.HParams.create(seed=np.arange(len(learning_rates)), learning_rate=learning_rates)
+  return train.train_epochs(train.init(config, hparams, data), data, num_epochs)
 
 
 # One Adam step of lr 1e3 takes TINY's loss from 2.4 to 7.5e6 at chance
@@ -148,25 +152,23 @@ FIVE = (1e-2,) * 5
 
 def test_a_huge_finite_loss_diverges_and_leaves_the_others_bit_for_bit():
   with_bad, bad_metrics = _trained(FIVE[:2] + (HUGE_LR,) + FIVE[3:])
-  np.testing.assert_array_equal(with_bad.diverged,
-                                [False, False, True, False, False])
+  np.testing.assert_array_equal(with_bad.diverged, [False, False, True, False, False])
   # Full batch: the first step sets the scale, the second runs away.
   assert int(with_bad.diverge_epoch[2]) == 2
   np.testing.assert_array_equal(with_bad.step, [3, 3, 2, 3, 3])
   # Frozen with the parameters that gave the runaway loss: finite.
-  assert all(np.all(np.isfinite(leaf[2]))
-             for leaf in jax.tree_util.tree_leaves(with_bad.params))
+  assert all(np.all(np.isfinite(leaf[2])) for leaf in jax.tree_util.tree_leaves(with_bad.params))
   # The same population with an ordinary net in that slot: the others are
   # the same to the last bit.
   clean, clean_metrics = _trained(FIVE)
   assert not np.any(clean.diverged)
   others = np.array([0, 1, 3, 4])
-  for got, expected in zip(jax.tree_util.tree_leaves(with_bad.params),
-                           jax.tree_util.tree_leaves(clean.params)):
+  for got, expected in zip(
+      jax.tree_util.tree_leaves(with_bad.params), jax.tree_util.tree_leaves(clean.params)
+  ):
     np.testing.assert_array_equal(got[others], expected[others])
   for key, value in clean_metrics.items():
-    np.testing.assert_array_equal(bad_metrics[key][others], value[others],
-                                  err_msg=key)
+    np.testing.assert_array_equal(bad_metrics[key][others], value[others], err_msg=key)
 
 
 def test_divergence_factor_zero_checks_only_for_non_finite_losses():
@@ -181,32 +183,35 @@ def test_divergence_factor_zero_checks_only_for_non_finite_losses():
 def test_bad_divergence_factor_raises_before_compiling(factor):
   data = train.Data.create(*_arrays())
   _assert_raises_before_compiling(
-      lambda: train.init(TINY.replace(divergence_factor=factor),
-                         train.HParams.create(), data),
-      "divergence_factor")
+      lambda: train.init(TINY.replace(divergence_factor=factor), train.HParams.create(), data),
+      "divergence_factor",
+  )
 
 
-@pytest.mark.parametrize("axes, message", [
-    ({"depth": [2, 2.5]}, r"grid axis 'depth' must hold integers >= 1, got "
-     r"\[2.5\]"),
-    ({"width": [8, 0]}, r"grid axis 'width' .* got \[0\]"),
-    ({"batch_size": [16.5]}, r"grid axis 'batch_size' .* got \[16.5\]"),
-    ({"seed": [0, 2**40]}, r"grid axis 'seed' must hold integers "
-     r"\[0, 2147483647\], got \[1099511627776\]"),
-    ({"seed": [1.7, -1]}, r"grid axis 'seed' .* got \[1.7, -1.0\]"),
-])
+@pytest.mark.parametrize(
+    "axes, message",
+    [
+        ({"depth": [2, 2.5]}, r"grid axis 'depth' must hold integers >= 1, got " r"\[2.5\]"),
+        ({"width": [8, 0]}, r"grid axis 'width' .* got \[0\]"),
+        ({"batch_size": [16.5]}, r"grid axis 'batch_size' .* got \[16.5\]"),
+        (
+            {"seed": [0, 2**40]},
+            r"grid axis 'seed' must hold integers " r"\[0, 2147483647\], got \[1099511627776\]",
+        ),
+        ({"seed": [1.7, -1]}, r"grid axis 'seed' .* got \[1.7, -1.0\]"),
+    ],
+)
 def test_grid_rejects_non_integer_axes_and_wrapping_seeds(axes, message):
   data = train.Data.create(*_arrays())
-  _assert_raises_before_compiling(
-      lambda: train.train_grid(TINY, axes, data, 1), message)
+  _assert_raises_before_compiling(lambda: train.train_grid(TINY, axes, data, 1), message)
 
 
 def test_grid_reports_a_float_config_shape_instead_of_truncating_it():
   data = train.Data.create(*_arrays())
   _assert_raises_before_compiling(
-      lambda: train.train_grid(TINY.replace(depth=2.5), {"seed": [0]}, data,
-                               1),
-      "depth must be an integer")
+      lambda: train.train_grid(TINY.replace(depth=2.5), {"seed": [0]}, data, 1),
+      "depth must be an integer",
+  )
 
 
 @pytest.mark.parametrize("seed", [2**31, 2**40, -1, 1.7, np.nan])
@@ -216,10 +221,8 @@ def test_hparams_reject_seeds_that_would_wrap_or_truncate(seed):
 
 
 def test_integral_values_pass_and_become_ints():
-  hparams_lib.check_integers("seed", np.array([0.0, 3.0, 2**31 - 1]), 0,
-                             hparams_lib.MAX_SEED)
-  np.testing.assert_array_equal(
-      train.HParams.create(seed=[2.0, 2**31 - 1]).seed, [2, 2**31 - 1])
+  hparams_lib.check_integers("seed", np.array([0.0, 3.0, 2**31 - 1]), 0, hparams_lib.MAX_SEED)
+  np.testing.assert_array_equal(train.HParams.create(seed=[2.0, 2**31 - 1]).seed, [2, 2**31 - 1])
 
 
 # Stated in `featurespring.train.step` and `metrics.separation_pinv`: the
@@ -232,9 +235,7 @@ TRACE_TOLERANCE, PINV_TOLERANCE = 1e-5, 1e-4
 def test_a_net_alone_and_in_a_population_of_five_agree_to_round_off():
   _, alone = _trained(FIVE[:1])
   _, five = _trained(FIVE)
-  for key, tolerance in (("sep", TRACE_TOLERANCE),
-                         ("sep_pinv", PINV_TOLERANCE)):
+  for key, tolerance in (("sep", TRACE_TOLERANCE), ("sep_pinv", PINV_TOLERANCE)):
     for split in ("train", "test"):
       name = f"{key}/{split}"
-      np.testing.assert_allclose(five[name][:1], alone[name], rtol=0,
-                                 atol=tolerance, err_msg=name)
+      np.testing.assert_allclose(five[name][:1], alone[name], rtol=0, atol=tolerance, err_msg=name)

@@ -58,15 +58,24 @@ def strip_checksums(workdir):
       (workdir / "parts" / name).write_text(json.dumps(sidecar))
 
 
-@pytest.mark.parametrize("damage, bad_file", [
-    (lambda w: truncate(w / "parts" / "chunk_00001.npz"), "chunk_00001.npz"),
-    (lambda w: (strip_checksums(w), truncate(w / "parts" / "chunk_00001.npz")),
-     "chunk_00001.npz"),
-    (lambda w: (w / "parts" / "chunk_00002.json").write_text('{"chunk": "chunk_0'),
-     "chunk_00002.json"),
-], ids=["truncated_npz", "truncated_npz_old_sidecar", "garbage_sidecar"])
-def test_damaged_part_is_named_then_set_aside_and_computed_again(tmp_path, caplog, damage,
-                                                                bad_file):
+@pytest.mark.parametrize(
+    "damage, bad_file",
+    [
+        (lambda w: truncate(w / "parts" / "chunk_00001.npz"), "chunk_00001.npz"),
+        (
+            lambda w: (strip_checksums(w), truncate(w / "parts" / "chunk_00001.npz")),
+            "chunk_00001.npz",
+        ),
+        (
+            lambda w: (w / "parts" / "chunk_00002.json").write_text('{"chunk": "chunk_0'),
+            "chunk_00002.json",
+        ),
+    ],
+    ids=["truncated_npz", "truncated_npz_old_sidecar", "garbage_sidecar"],
+)
+def test_damaged_part_is_named_then_set_aside_and_computed_again(
+    tmp_path, caplog, damage, bad_file
+):
   config = tiny_springs_config()
   sweep.run(config, str(tmp_path))
   expected, _ = sweep.load_result(str(tmp_path))
@@ -173,15 +182,23 @@ def test_second_run_is_refused_naming_the_first_and_a_killed_run_frees_the_workd
   workdir = tmp_path / "w"
   holder = subprocess.Popen(
       [sys.executable, "-c", HOLDER.format(tests=os.path.join(REPO, "tests")), str(workdir)],
-      cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+      cwd=REPO,
+      stdout=subprocess.DEVNULL,
+      stderr=subprocess.PIPE,
+      text=True,
+  )
   try:
     deadline = time.monotonic() + 120
-    while (holder.poll() is None and time.monotonic() < deadline
-           and f'"pid": {holder.pid}' not in read_text(workdir / ".lock")):
+    while (
+        holder.poll() is None
+        and time.monotonic() < deadline
+        and f'"pid": {holder.pid}' not in read_text(workdir / ".lock")
+    ):
       time.sleep(0.05)
     assert holder.poll() is None, holder.communicate()[1][-3000:]
-    with pytest.raises(lock.WorkdirLockedError,
-                       match=f"in use by another run: pid {holder.pid} on host .* since "):
+    with pytest.raises(
+        lock.WorkdirLockedError, match=f"in use by another run: pid {holder.pid} on host .* since "
+    ):
       sweep.run(tiny_springs_config(), str(workdir))
     holder.send_signal(signal.SIGKILL)
     holder.wait()
@@ -225,16 +242,24 @@ def test_merge_refuses_a_part_from_another_config(tmp_path):
   sweep.run(other, str(tmp_path / "b"), merge=False)
   for ext in (".npz", ".json"):
     shutil.copy(tmp_path / "b" / "parts" / f"chunk_00001{ext}", tmp_path / "a" / "parts")
-  with pytest.raises(ValueError, match=(
-      rf"chunk_00001\.json was computed with config_hash {sweep.config_hash(other)}, "
-      rf"but the sweep in .*sweep\.json has config_hash {sweep.config_hash(config)}")):
+  with pytest.raises(
+      ValueError,
+      match=(
+          rf"chunk_00001\.json was computed with config_hash {sweep.config_hash(other)}, "
+          rf"but the sweep in .*sweep\.json has config_hash {sweep.config_hash(config)}"
+      ),
+  ):
     sweep.merge(str(tmp_path / "a"))
 
 
 def test_missing_empty_or_file_workdir_is_named(tmp_path):
   for workdir in (tmp_path / "missing", tmp_path):
-    with pytest.raises(FileNotFoundError, match=(
-        f"^no sweep in {workdir}: sweep.json not found; run launch.sweep with --config first$")):
+    with pytest.raises(
+        FileNotFoundError,
+        match=(
+            f"^no sweep in {workdir}: sweep.json not found; run launch.sweep with --config first$"
+        ),
+    ):
       sweep.merge(str(workdir))
   path = tmp_path / "a_file"
   path.write_text("")

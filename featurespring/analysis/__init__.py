@@ -30,10 +30,24 @@ from featurespring.analysis.cases import case_labels, curvature_over_time, final
 from featurespring.analysis.chains import analyse_chain_phases
 from featurespring.analysis.crossings import last_finite, x_at, zero_crossings
 from featurespring.analysis.finished import FinishedSweep
-from featurespring.analysis.phase import (CURVATURE_KEYS, NOISE_DIRECTION, analyse_phase_grid,
-                                          row_load_curves)
+from featurespring.analysis.phase import (
+    CURVATURE_KEYS,
+    NOISE_DIRECTION,
+    analyse_phase_grid,
+    row_load_curves,
+)
 from featurespring.analysis.pooled import pooled_correlations
-from featurespring.analysis.stats import (MONOTONE_RHO, SIGN_SE_FACTOR, bootstrap_rng, cell_stats,
-                                          correlation_summary, curvature_accuracy_correlation,
-                                          pearson, quiet, sign_pattern, spearman, stats_entry)
+from featurespring.analysis.stats import (
+    MONOTONE_RHO,
+    SIGN_SE_FACTOR,
+    bootstrap_rng,
+    cell_stats,
+    correlation_summary,
+    curvature_accuracy_correlation,
+    pearson,
+    quiet,
+    sign_pattern,
+    spearman,
+    stats_entry,
+)
 from featurespring.analysis.switch import before_and_after_switch

@@ -56,13 +56,25 @@ def curvature_over_time(sweep, names=()):
     mean, std, _ = stats.cell_stats(np.moveaxis(curvature[c], 0, -1))  # over seeds: [T]
     t = times[c, 0]
     ok = np.flatnonzero(np.isfinite(mean))
-    case = {"case": label, "num_seeds": int((~diverged[c]).sum()),
-            "diverged": int(diverged[c].sum())}
+    case = {
+        "case": label,
+        "num_seeds": int((~diverged[c]).sum()),
+        "diverged": int(diverged[c].sum()),
+    }
     if ok.size:
       lo, hi = ok[np.argmin(mean[ok])], ok[np.argmax(mean[ok])]
-      case.update(start=mean[ok[0]], start_time=t[ok[0]], end=mean[ok[-1]],
-                  end_std=std[ok[-1]], end_time=t[ok[-1]], min=mean[lo], min_time=t[lo],
-                  max=mean[hi], max_time=t[hi], evaluated_times=int(ok.size))
+      case.update(
+          start=mean[ok[0]],
+          start_time=t[ok[0]],
+          end=mean[ok[-1]],
+          end_std=std[ok[-1]],
+          end_time=t[ok[-1]],
+          min=mean[lo],
+          min_time=t[lo],
+          max=mean[hi],
+          max_time=t[hi],
+          evaluated_times=int(ok.size),
+      )
     fm, fs, fn = stats.cell_stats(final[c])
     case.update(final_curvature=fm, final_curvature_std=fs)
     case["final_sign"] = str(stats.sign_pattern(fm, fs, fn))
@@ -71,8 +83,11 @@ def curvature_over_time(sweep, names=()):
     if "accuracy" in sweep.arrays:
       case["accuracy"] = stats.cell_stats(sweep.masked_cells("accuracy")[0, c])[0]
     cases.append(case)
-  out = {"engine": sweep.engine, "cases": cases,
-         "time_unit": "epoch" if sweep.engine == "dnn" else "time (step x dt)"}
+  out = {
+      "engine": sweep.engine,
+      "cases": cases,
+      "time_unit": "epoch" if sweep.engine == "dnn" else "time (step x dt)",
+  }
   return out, (trajectory, times, diverged, labels)
 
 
@@ -100,10 +115,13 @@ def final_load_curves(sweep, names=()):
         case[curve] = np.nanmean(get(curve)[c], 0)
         case[curve + "_std"] = np.nanstd(get(curve)[c], 0)
       m, s, n = stats.cell_stats(get(metric)[c])
-      case.update({metric: m, metric + "_std": s,
-                   metric + "_sign": str(stats.sign_pattern(m, s, n))})
-    for key, field in (("accuracy_train", "accuracy_train"),
-                       ("history/loss/train", "final_train_loss")):
+      case.update(
+          {metric: m, metric + "_std": s, metric + "_sign": str(stats.sign_pattern(m, s, n))}
+      )
+    for key, field in (
+        ("accuracy_train", "accuracy_train"),
+        ("history/loss/train", "final_train_loss"),
+    ):
       if key in sweep.arrays:
         values = get(key)[c]
         if values.ndim == 2:  # a history: the last evaluated epoch

@@ -40,12 +40,18 @@ def critical_noise(sweep: finished.FinishedSweep, mu):
   shows it (:meth:`FinishedSweep.cells`).
   """
   from featurespring import springs  # pylint: disable=g-import-not-at-top
+
   c = sweep.config["springs"]
   mu_ratio = sweep.values("mu_ratio")[0] if "mu_ratio" in sweep.names else c["mu_ratio"]
   # Gaussian noise is unbounded: its line is the finite-horizon one of the run.
-  return springs.critical_noise(mu, c["dt"], c["noise_dist"], c["noise_cut"],
-                                horizon=int(c["num_steps"]),
-                                mu_left=mu_ratio * np.asarray(mu, np.float64))
+  return springs.critical_noise(
+      mu,
+      c["dt"],
+      c["noise_dist"],
+      c["noise_cut"],
+      horizon=int(c["num_steps"]),
+      mu_left=mu_ratio * np.asarray(mu, np.float64),
+  )
 
 
 def _analyse(sweep: finished.FinishedSweep, workdir: str) -> dict:
@@ -54,26 +60,49 @@ def _analyse(sweep: finished.FinishedSweep, workdir: str) -> dict:
   noise = np.asarray(sweep.axis("noise"), np.float64)
   mean, std, n = stats.cell_stats(sweep.finite_cells("curvature"))  # [mu, noise]
   wall = results.read_json(os.path.join(workdir, merging.RESULT_STEM + ".json"))["wall_time_s"]
-  entry = {"status": "ok", "workdir": workdir, "mu": mu, "noise": noise,
-           "num_seeds": sweep.num_seeds, "curvature_mean": mean, "curvature_std": std,
-           "sign": ["".join(r) for r in stats.sign_pattern(mean, std, n)],
-           "runtime": {"chains": int(sweep.arrays["curvature"].size),
-                       "num_steps": int(sweep.config["springs"]["num_steps"]),
-                       "seconds": round(float(wall), 2)}}
+  entry = {
+      "status": "ok",
+      "workdir": workdir,
+      "mu": mu,
+      "noise": noise,
+      "num_seeds": sweep.num_seeds,
+      "curvature_mean": mean,
+      "curvature_std": std,
+      "sign": ["".join(r) for r in stats.sign_pattern(mean, std, n)],
+      "runtime": {
+          "chains": int(sweep.arrays["curvature"].size),
+          "num_steps": int(sweep.config["springs"]["num_steps"]),
+          "seconds": round(float(wall), 2),
+      },
+  }
   rows = []
   for i, m in enumerate(mu):
-    rows.append({"mu": m, "spearman_curvature_vs_noise": float(stats.spearman(noise, mean[i]))
-                 if np.isfinite(mean[i]).all() else None,
-                 "crossings_noise": [crossings.x_at(c, noise)
-                                     for c in crossings.zero_crossings(mean[i])]})
+    rows.append(
+        {
+            "mu": m,
+            "spearman_curvature_vs_noise": float(stats.spearman(noise, mean[i]))
+            if np.isfinite(mean[i]).all()
+            else None,
+            "crossings_noise": [
+                crossings.x_at(c, noise) for c in crossings.zero_crossings(mean[i])
+            ],
+        }
+    )
   if theory_applies(sweep):
     for row, eps in zip(rows, np.atleast_1d(critical_noise(sweep, mu))):
       row["theory_critical_noise"] = float(eps)
   entry["rows"] = rows
-  rhos = np.array([r["spearman_curvature_vs_noise"] for r in rows if
-                   r["spearman_curvature_vs_noise"] is not None], np.float64)
-  entry["fraction_rows_increasing"] = (float(np.mean(rhos >= stats.MONOTONE_RHO))
-                                       if rhos.size else None)
+  rhos = np.array(
+      [
+          r["spearman_curvature_vs_noise"]
+          for r in rows
+          if r["spearman_curvature_vs_noise"] is not None
+      ],
+      np.float64,
+  )
+  entry["fraction_rows_increasing"] = (
+      float(np.mean(rhos >= stats.MONOTONE_RHO)) if rhos.size else None
+  )
   return entry
 
 
@@ -99,6 +128,7 @@ def analyse_chain_phases(workdirs) -> dict:
       or two hold the same dynamics.
   """
   from featurespring import springs  # pylint: disable=g-import-not-at-top
+
   out = {}
   for workdir in workdirs:
     if not results.exists(os.path.join(workdir, merging.RESULT_STEM)):

@@ -52,7 +52,7 @@ def last_finite(values, upto):
     ``(value, index)``: ``[...]`` values (NaN where none is finite) and the
     0-based positions used (``-1`` where none).
   """
-  values = np.asarray(values, np.float64)[..., :upto + 1]
+  values = np.asarray(values, np.float64)[..., : upto + 1]
   finite = np.isfinite(values)
   positions = np.where(finite, np.arange(values.shape[-1]), -1).max(-1)
   picked = np.take_along_axis(values, np.maximum(positions, 0)[..., None], -1)[..., 0]

@@ -42,25 +42,38 @@ def phase_beside_score(sweep, analysis, title, path, dpi):
   sweep_figures.phase_diagram(left, sweep)
   # Table row i (rows by value) is drawn at row row_order[i].
   row_order = sweep.row_order()
-  best = [(row_order[i], r["best_col"]) for i, r in enumerate(analysis["rows"])
-          if r["best_col"] is not None]
+  best = [
+      (row_order[i], r["best_col"])
+      for i, r in enumerate(analysis["rows"])
+      if r["best_col"] is not None
+  ]
   for ax in (left, right):
     if best:
-      ax.plot([b[1] for b in best], [b[0] for b in best], "o", markerfacecolor="none",
-              markeredgecolor="k", markersize=8, label="best per row")
+      ax.plot(
+          [b[1] for b in best],
+          [b[0] for b in best],
+          "o",
+          markerfacecolor="none",
+          markeredgecolor="k",
+          markersize=8,
+          label="best per row",
+      )
   left.legend(loc="upper right", fontsize=6, framealpha=0.8)
   with stats.quiet():
     values = np.nanmean(sweep.masked_cells(score), axis=2)
   ny, nx = values.shape
-  mesh = right.pcolormesh(np.arange(nx + 1) - 0.5, np.arange(ny + 1) - 0.5,
-                          np.ma.masked_invalid(values),
-                          cmap="viridis" if analysis["higher_is_better"] else "viridis_r")
+  mesh = right.pcolormesh(
+      np.arange(nx + 1) - 0.5,
+      np.arange(ny + 1) - 0.5,
+      np.ma.masked_invalid(values),
+      cmap="viridis" if analysis["higher_is_better"] else "viridis_r",
+  )
   cbar = fig.colorbar(mesh, ax=right, fraction=0.046, pad=0.04)
   cbar.set_label(f"mean test {score}", fontsize=7)
-  right.set_xticks(left.get_xticks(), [t.get_text() for t in left.get_xticklabels()],
-                   rotation=45, fontsize=7)
-  right.set_yticks(left.get_yticks(), [t.get_text() for t in left.get_yticklabels()],
-                   fontsize=7)
+  right.set_xticks(
+      left.get_xticks(), [t.get_text() for t in left.get_xticklabels()], rotation=45, fontsize=7
+  )
+  right.set_yticks(left.get_yticks(), [t.get_text() for t in left.get_yticklabels()], fontsize=7)
   right.set_xlim(left.get_xlim())
   right.set_ylim(left.get_ylim())
   right.set_xlabel(left.get_xlabel())
@@ -106,10 +119,14 @@ def curvature_vs_accuracy(scatter, correlation, path, dpi):
     xr, yr = (v - _group_mean(v, rows[ok]) for v in (x, y))
     axes[0, 1].scatter(xr, yr, s=9, color=colors(k % 10), alpha=0.8)
   raw, centred = correlation["pooled"], correlation["pooled_row_centred"]
-  axes[0, 0].set_title(f"cell means: Pearson {raw['pearson']:.2f}, Spearman "
-                       f"{raw['spearman']:.2f}", fontsize=8)
-  axes[0, 1].set_title(f"centred per grid row: Pearson {centred['pearson']:.2f}, "
-                       f"Spearman {centred['spearman']:.2f}", fontsize=8)
+  axes[0, 0].set_title(
+      f"cell means: Pearson {raw['pearson']:.2f}, Spearman " f"{raw['spearman']:.2f}", fontsize=8
+  )
+  axes[0, 1].set_title(
+      f"centred per grid row: Pearson {centred['pearson']:.2f}, "
+      f"Spearman {centred['spearman']:.2f}",
+      fontsize=8,
+  )
   axes[0, 0].set_xlabel("|mean curvature| (train, trace)")
   axes[0, 0].set_ylabel("mean test accuracy")
   axes[0, 1].set_xlabel("|curvature| - row mean")
@@ -135,9 +152,13 @@ def curvature_over_time(series, titles, path, dpi):
         continue
       # Only the evaluated times (NaN between with eval_every > 1).
       evaluated = np.isfinite(curves).all(axis=(0, 2))
-      plotting.plot_curvature_over_time(ax, curves[:, evaluated], times[c, 0][evaluated],
-                                        label=label.split(" (")[0],
-                                        time_label="epoch" if "dnn" in name else "time")
+      plotting.plot_curvature_over_time(
+          ax,
+          curves[:, evaluated],
+          times[c, 0][evaluated],
+          label=label.split(" (")[0],
+          time_label="epoch" if "dnn" in name else "time",
+      )
     ax.set_title(titles.get(name, name), fontsize=8)
     ax.legend(fontsize=6)
   return save(fig, path, dpi)
@@ -150,10 +171,16 @@ def final_load_curves(get, labels, path, dpi):
   """
   fig, axes = plotting.new_figure(1, 2, width=3.8, height=3.0)
   short = [label.split(" (")[0] for label in labels]
-  plotting.plot_load_curves(axes[0, 0], get("load_curve"), short, title="trace separation",
-                            normalize=False)
-  plotting.plot_load_curves(axes[0, 1], get("load_curve_pinv"), short,
-                            title="pinv separation", ylabel="pinv separation $D'_l$")
+  plotting.plot_load_curves(
+      axes[0, 0], get("load_curve"), short, title="trace separation", normalize=False
+  )
+  plotting.plot_load_curves(
+      axes[0, 1],
+      get("load_curve_pinv"),
+      short,
+      title="pinv separation",
+      ylabel="pinv separation $D'_l$",
+  )
   return save(fig, path, dpi)
 
 
@@ -167,8 +194,13 @@ def dropout_switch(series, rates, switch, path, dpi):
     for r, rate in enumerate(rates):
       values = series[key][r]
       ok = np.isfinite(values)
-      ax.plot(np.flatnonzero(ok) + 1, values[ok], marker="o", markersize=2,
-              label=f"rate after switch {rate:g}")
+      ax.plot(
+          np.flatnonzero(ok) + 1,
+          values[ok],
+          marker="o",
+          markersize=2,
+          label=f"rate after switch {rate:g}",
+      )
     ax.axvline(switch, color="k", linestyle=":", linewidth=1)
     ax.set_xlabel("epoch")
     ax.set_ylabel("curvature (train, trace)" if key == "curvature" else "test accuracy")
@@ -189,12 +221,19 @@ def row_load_curves(analysis, title, path, dpi):
     for key, style in ((first, "-"), (second, "--")):
       mean, std = np.asarray(cell[key]), np.asarray(cell[key + "_std"])
       layers = np.arange(len(mean))
-      ax.plot(layers, mean, style, color=colour, marker=".",
-              label=f"{analysis['x']}={cell[analysis['x']]:g}" if style == "-" else None)
+      ax.plot(
+          layers,
+          mean,
+          style,
+          color=colour,
+          marker=".",
+          label=f"{analysis['x']}={cell[analysis['x']]:g}" if style == "-" else None,
+      )
       ax.fill_between(layers, mean - std, mean + std, color=colour, alpha=0.15)
   ax.set_xlabel("layer $l$")
   ax.set_ylabel("separation")
-  ax.set_title(f"{title}\nalpha={analysis['alpha']:g}; solid: {first}, dashed: {second}",
-               fontsize=8)
+  ax.set_title(
+      f"{title}\nalpha={analysis['alpha']:g}; solid: {first}, dashed: {second}", fontsize=8
+  )
   ax.legend(fontsize=7)
   return save(fig, path, dpi)

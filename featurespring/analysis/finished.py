@@ -40,6 +40,7 @@ class FinishedSweep:
     x, y: names of the phase diagram's axes.
     name: a label, by default the workdir's base name (``fig1c``).
   """
+
   arrays: dict
   config: dict
   names: list
@@ -111,8 +112,9 @@ class FinishedSweep:
     if "diverged" in self.arrays:
       diverged = self.cells("diverged").astype(bool)
     else:
-      diverged = np.zeros([self.arrays[f"axis/{a}"].size
-                           for a in (self.y, self.x, grid_lib.SEED_AXIS)], bool)
+      diverged = np.zeros(
+          [self.arrays[f"axis/{a}"].size for a in (self.y, self.x, grid_lib.SEED_AXIS)], bool
+      )
     return diverged[self.row_order()] if by_value else diverged
 
   def masked_cells(self, key, by_value=False):
@@ -122,8 +124,7 @@ class FinishedSweep:
     """
     values = self.cells(key).astype(np.float64)
     diverged = self.diverged()
-    values = np.where(diverged.reshape(diverged.shape + (1,) * (values.ndim - 3)), np.nan,
-                      values)
+    values = np.where(diverged.reshape(diverged.shape + (1,) * (values.ndim - 3)), np.nan, values)
     return values[self.row_order()] if by_value else values
 
   def finite_cells(self, key):
@@ -133,8 +134,11 @@ class FinishedSweep:
 
   def fixed_axes(self):
     """Other axes with several values, held at their first (see :meth:`cells`)."""
-    return {n: self.arrays[f"axis/{n}"][0].item() for n in self.names
-            if n not in (self.x, self.y, grid_lib.SEED_AXIS) and self.arrays[f"axis/{n}"].size > 1}
+    return {
+        n: self.arrays[f"axis/{n}"][0].item()
+        for n in self.names
+        if n not in (self.x, self.y, grid_lib.SEED_AXIS) and self.arrays[f"axis/{n}"].size > 1
+    }
 
   def corner_cells(self, metric="curvature"):
     """(row, column) of the lazy, linear and active cells on the most nonlinear row.

@@ -22,8 +22,7 @@ CURVATURE_KEYS = ("curvature", "curvature_pinv", "curvature_test", "curvature_pi
 NOISE_DIRECTION = {"batch_size": -1.0}
 
 
-def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=2000,
-                       boot_seed=0):
+def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=2000, boot_seed=0):
   """Everything measured on one phase-diagram sweep.
 
   Args:
@@ -44,19 +43,31 @@ def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=
   x, y = sweep.x, sweep.y
   x_values, y_values = sweep.values(x), sweep.raw_y_values(by_value=True)
   direction = NOISE_DIRECTION.get(x, 1.0)
-  out = {"x": x, "y": y, "x_values": x_values, "y_values": y_values,
-         "num_seeds": sweep.num_seeds, "score": score, "higher_is_better": higher_is_better,
-         "noise_direction": direction, "fixed_axes": sweep.fixed_axes(),
-         "sign_rule": f"|mean| > {stats.SIGN_SE_FACTOR:g} * std/sqrt(n)"}
+  out = {
+      "x": x,
+      "y": y,
+      "x_values": x_values,
+      "y_values": y_values,
+      "num_seeds": sweep.num_seeds,
+      "score": score,
+      "higher_is_better": higher_is_better,
+      "noise_direction": direction,
+      "fixed_axes": sweep.fixed_axes(),
+      "sign_rule": f"|mean| > {stats.SIGN_SE_FACTOR:g} * std/sqrt(n)",
+  }
   diverged = sweep.diverged(by_value=True)
-  out["diverged"] = {"per_cell": diverged.sum(-1), "total": int(diverged.sum()),
-                     "num_nets": int(diverged.size)}
+  out["diverged"] = {
+      "per_cell": diverged.sum(-1),
+      "total": int(diverged.sum()),
+      "num_nets": int(diverged.size),
+  }
   for key in CURVATURE_KEYS + (score, "accuracy_train", "spread"):
     if key in sweep.arrays and key not in out:
       entry = stats.stats_entry(sweep.masked_cells(key, by_value=True))
       if key.startswith("curvature"):
-        entry["sign"] = ["".join(r) for r in stats.sign_pattern(entry["mean"], entry["std"],
-                                                                 entry["n"])]
+        entry["sign"] = [
+            "".join(r) for r in stats.sign_pattern(entry["mean"], entry["std"], entry["n"])
+        ]
       out[key] = entry
   curvature = sweep.masked_cells("curvature", by_value=True)
   scores = sweep.masked_cells(score, by_value=True)
@@ -72,15 +83,21 @@ def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=
     best = int(pick(s_row)) if np.isfinite(s_row).any() else None
     zero = int(np.argmin(abs_c)) if np.isfinite(c_row).any() else None
     found = crossings.zero_crossings(c_row)
-    row.update(best_col=best, best_x=None if best is None else x_values[best],
-               best_score=None if best is None else s_row[best],
-               zero_col=zero, zero_x=None if zero is None else x_values[zero],
-               zero_curvature=None if zero is None else c_row[zero],
-               crossings=found, crossings_x=[crossings.x_at(c, x_values, log_x) for c in found])
+    row.update(
+        best_col=best,
+        best_x=None if best is None else x_values[best],
+        best_score=None if best is None else s_row[best],
+        zero_col=zero,
+        zero_x=None if zero is None else x_values[zero],
+        zero_curvature=None if zero is None else c_row[zero],
+        crossings=found,
+        crossings_x=[crossings.x_at(c, x_values, log_x) for c in found],
+    )
     if best is not None and zero is not None:
       # 0: the best-score cell is the one nearest zero curvature.
-      row["best_rank_by_abs_curvature"] = int(np.flatnonzero(np.argsort(abs_c, kind="stable")
-                                                             == best)[0])
+      row["best_rank_by_abs_curvature"] = int(
+          np.flatnonzero(np.argsort(abs_c, kind="stable") == best)[0]
+      )
       row["best_minus_zero_steps"] = best - zero
       row["best_curvature"] = c_row[best]
       if found:
@@ -93,23 +110,28 @@ def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=
       steps = np.diff(c_row[finite]) * direction
       row["fraction_steps_up_with_noise"] = float(np.mean(steps > 0))
     row["correlation"] = stats.curvature_accuracy_correlation(
-        curvature[i], scores[i], stats.bootstrap_rng(boot_seed, f"{sweep.name}/row/{i}"),
-        num_boot)
+        curvature[i], scores[i], stats.bootstrap_rng(boot_seed, f"{sweep.name}/row/{i}"), num_boot
+    )
     rows.append(row)
   out["rows"] = rows
 
   rhos = np.array([r.get("spearman_curvature_vs_x", np.nan) for r in rows]) * direction
   with stats.quiet():
     out["curvature_vs_noise"] = {
-        "spearman_per_row": rhos, "median_spearman": float(np.nanmedian(rhos)),
+        "spearman_per_row": rhos,
+        "median_spearman": float(np.nanmedian(rhos)),
         "fraction_rows_increasing": float(np.mean(rhos[np.isfinite(rhos)] >= stats.MONOTONE_RHO))
-        if np.isfinite(rhos).any() else None,
+        if np.isfinite(rhos).any()
+        else None,
         "rule": f"Spearman(curvature, x) * direction >= {stats.MONOTONE_RHO}; direction = "
-                f"{direction:+g} (which way x raises the noise)"}
+        f"{direction:+g} (which way x raises the noise)",
+    }
   with_both = [r for r in rows if "best_minus_zero_steps" in r]
   steps = np.array([r["best_minus_zero_steps"] for r in with_both], np.float64)
-  crossing_steps = np.array([r["best_minus_crossing_steps"] for r in with_both
-                             if "best_minus_crossing_steps" in r], np.float64)
+  crossing_steps = np.array(
+      [r["best_minus_crossing_steps"] for r in with_both if "best_minus_crossing_steps" in r],
+      np.float64,
+  )
   out["best_vs_zero"] = {
       "rows": len(with_both),
       "fraction_best_is_nearest_zero": float(np.mean(steps == 0)) if steps.size else None,
@@ -117,17 +139,30 @@ def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=
       "mean_abs_steps": float(np.mean(np.abs(steps))) if steps.size else None,
       "rows_with_crossing": int(crossing_steps.size),
       "mean_abs_steps_to_crossing": float(np.mean(np.abs(crossing_steps)))
-      if crossing_steps.size else None}
+      if crossing_steps.size
+      else None,
+  }
   if np.isfinite(score_mean).any():
     i, j = np.unravel_index(pick(score_mean), score_mean.shape)
-    out["best_cell"] = {"y": y_values[i], "x": x_values[j], "row": int(i),
-                        "col": int(j), "score": score_mean[i, j], "curvature": curv_mean[i, j]}
+    out["best_cell"] = {
+        "y": y_values[i],
+        "x": x_values[j],
+        "row": int(i),
+        "col": int(j),
+        "score": score_mean[i, j],
+        "curvature": curv_mean[i, j],
+    }
   row_ids = np.broadcast_to(np.arange(len(y_values))[:, None], curv_mean.shape)
   out["correlation_pooled"] = stats.curvature_accuracy_correlation(
-      curvature, scores, stats.bootstrap_rng(boot_seed, f"{sweep.name}/pooled"), num_boot)
+      curvature, scores, stats.bootstrap_rng(boot_seed, f"{sweep.name}/pooled"), num_boot
+  )
   out["correlation_pooled_row_centred"] = stats.curvature_accuracy_correlation(
-      curvature, scores, stats.bootstrap_rng(boot_seed, f"{sweep.name}/pooled_centred"),
-      num_boot, groups=row_ids)
+      curvature,
+      scores,
+      stats.bootstrap_rng(boot_seed, f"{sweep.name}/pooled_centred"),
+      num_boot,
+      groups=row_ids,
+  )
   return out
 
 
@@ -156,12 +191,19 @@ def row_load_curves(sweep, alpha, x_shown, pairs):
       with stats.quiet():
         entry[curve_key] = np.nanmean(curves, axis=0)
         entry[curve_key + "_std"] = np.nanstd(curves, axis=0, ddof=1)
-        entry[curve_key + "_range"] = float(np.nanmax(entry[curve_key])
-                                            - np.nanmin(entry[curve_key]))
+        entry[curve_key + "_range"] = float(
+            np.nanmax(entry[curve_key]) - np.nanmin(entry[curve_key])
+        )
       entry[curvature_key] = stats.stats_entry(
-          sweep.masked_cells(curvature_key, by_value=True)[row, col])
+          sweep.masked_cells(curvature_key, by_value=True)[row, col]
+      )
     if "accuracy" in sweep.arrays:
       entry["accuracy"] = stats.stats_entry(sweep.masked_cells("accuracy", by_value=True)[row, col])
     cells.append(entry)
-  return {"source": sweep.name, "alpha": float(y_values[row]), "x": sweep.x,
-          "pairs": [list(p) for p in pairs], "cells": cells}
+  return {
+      "source": sweep.name,
+      "alpha": float(y_values[row]),
+      "x": sweep.x,
+      "pairs": [list(p) for p in pairs],
+      "cells": cells,
+  }

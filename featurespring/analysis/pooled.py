@@ -16,8 +16,10 @@ from featurespring.analysis import stats
 
 
 def _pad_seeds(arrays, num_seeds):
-  return [np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, num_seeds - a.shape[-1])],
-                 constant_values=np.nan) for a in arrays]
+  return [
+      np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, num_seeds - a.shape[-1])], constant_values=np.nan)
+      for a in arrays
+  ]
 
 
 def pooled_correlations(sweeps, analyses, num_boot, boot_seed):
@@ -39,13 +41,18 @@ def pooled_correlations(sweeps, analyses, num_boot, boot_seed):
   per_grid, pooled = {}, {}
   for name, sweep in sweeps.items():
     a = analyses[name]
-    per_grid[name] = {"pooled": a["correlation_pooled"],
-                      "pooled_row_centred": a["correlation_pooled_row_centred"],
-                      "rows": stats.correlation_summary([r["correlation"] for r in a["rows"]])}
+    per_grid[name] = {
+        "pooled": a["correlation_pooled"],
+        "pooled_row_centred": a["correlation_pooled_row_centred"],
+        "rows": stats.correlation_summary([r["correlation"] for r in a["rows"]]),
+    }
     ny, nx = a["curvature"]["mean"].shape
     rows = np.broadcast_to(np.arange(ny)[:, None], (ny, nx)).reshape(-1)
-    pooled[name] = {key: sweep.masked_cells(key, by_value=True).reshape(ny * nx, -1)
-                    for key in ("accuracy",) + phase.CURVATURE_KEYS if key in sweep.arrays}
+    pooled[name] = {
+        key: sweep.masked_cells(key, by_value=True).reshape(ny * nx, -1)
+        for key in ("accuracy",) + phase.CURVATURE_KEYS
+        if key in sweep.arrays
+    }
     pooled[name]["rows"] = rows
   out = {"per_grid": per_grid}
   if not pooled:
@@ -60,9 +67,10 @@ def pooled_correlations(sweeps, analyses, num_boot, boot_seed):
     acc = np.concatenate(_pad_seeds([p["accuracy"] for p in pooled.values()], num_seeds))
     suffix = "" if key == "curvature" else "_" + key
     out["pooled" + suffix] = stats.curvature_accuracy_correlation(
-        curv, acc, stats.bootstrap_rng(boot_seed, f"all/{key}"), num_boot)
+        curv, acc, stats.bootstrap_rng(boot_seed, f"all/{key}"), num_boot
+    )
     out["pooled" + suffix + "_row_centred"] = stats.curvature_accuracy_correlation(
-        curv, acc, stats.bootstrap_rng(boot_seed, f"all/{key}/centred"), num_boot,
-        groups=groups)
+        curv, acc, stats.bootstrap_rng(boot_seed, f"all/{key}/centred"), num_boot, groups=groups
+    )
   scatter = {n: (p["curvature"], p["accuracy"], p["rows"]) for n, p in pooled.items()}
   return out, scatter

@@ -100,8 +100,9 @@ def bootstrap_rng(seed, label):
   return np.random.default_rng([seed, zlib.crc32(label.encode())])
 
 
-def curvature_accuracy_correlation(curvature, accuracy, rng, num_boot=2000, groups=None,
-                                   ci=0.95, block=250):
+def curvature_accuracy_correlation(
+    curvature, accuracy, rng, num_boot=2000, groups=None, ci=0.95, block=250
+):
   """Correlation of |mean curvature| with mean accuracy over cells, bootstrap CI.
 
   The point estimate correlates, over cells, ``|mean over seeds of the
@@ -134,8 +135,10 @@ def curvature_accuracy_correlation(curvature, accuracy, rng, num_boot=2000, grou
   curvature = np.asarray(curvature, np.float64)
   accuracy = np.asarray(accuracy, np.float64)
   if curvature.shape != accuracy.shape or curvature.ndim < 1:
-    raise ValueError(f"curvature and accuracy need one shape [..., seeds], got "
-                     f"{curvature.shape} and {accuracy.shape}")
+    raise ValueError(
+        f"curvature and accuracy need one shape [..., seeds], got "
+        f"{curvature.shape} and {accuracy.shape}"
+    )
   num_seeds = curvature.shape[-1]
   curvature = curvature.reshape(-1, num_seeds)
   accuracy = accuracy.reshape(-1, num_seeds)
@@ -160,9 +163,16 @@ def curvature_accuracy_correlation(curvature, accuracy, rng, num_boot=2000, grou
   curvature = np.take_along_axis(curvature, order, -1)[:, :num_seeds]
   accuracy = np.take_along_axis(accuracy, order, -1)[:, :num_seeds]
   num_cells = int(keep.sum())
-  out = {"num_cells": num_cells, "num_nets": int(counts.sum()), "num_boot": int(num_boot),
-         "centred": groups is not None, "pearson": math.nan, "spearman": math.nan,
-         "pearson_ci": [math.nan, math.nan], "spearman_ci": [math.nan, math.nan]}
+  out = {
+      "num_cells": num_cells,
+      "num_nets": int(counts.sum()),
+      "num_boot": int(num_boot),
+      "centred": groups is not None,
+      "pearson": math.nan,
+      "spearman": math.nan,
+      "pearson_ci": [math.nan, math.nan],
+      "spearman_ci": [math.nan, math.nan],
+  }
   if num_cells < 3:
     return out
   if groups is not None:
@@ -176,8 +186,9 @@ def curvature_accuracy_correlation(curvature, accuracy, rng, num_boot=2000, grou
     x, y = centre(np.abs(curv_means)), centre(acc_means)
     return pearson(x, y), spearman(x, y)
 
-  point_pearson, point_spearman = correlations(curvature.sum(-1) / counts,
-                                               accuracy.sum(-1) / counts)
+  point_pearson, point_spearman = correlations(
+      curvature.sum(-1) / counts, accuracy.sum(-1) / counts
+  )
   out["pearson"], out["spearman"] = float(point_pearson), float(point_spearman)
   boots = []
   positions = np.arange(num_seeds)
@@ -207,15 +218,20 @@ def correlation_summary(correlations):
     ``negative_*``: how many are below 0; ``significant_negative_*``: how
     many have the whole CI below 0.
   """
-  values = {key: np.array([c[key] for c in correlations], np.float64)
-            for key in ("pearson", "spearman")}
-  high = {key: np.array([c[key + "_ci"][1] for c in correlations], np.float64)
-          for key in ("pearson", "spearman")}
+  values = {
+      key: np.array([c[key] for c in correlations], np.float64) for key in ("pearson", "spearman")
+  }
+  high = {
+      key: np.array([c[key + "_ci"][1] for c in correlations], np.float64)
+      for key in ("pearson", "spearman")
+  }
   with quiet():
-    return {"num_rows": len(correlations),
-            "median_pearson": float(np.nanmedian(values["pearson"])),
-            "median_spearman": float(np.nanmedian(values["spearman"])),
-            "negative_pearson": int(np.sum(values["pearson"] < 0)),
-            "negative_spearman": int(np.sum(values["spearman"] < 0)),
-            "significant_negative_pearson": int(np.sum(high["pearson"] < 0)),
-            "significant_negative_spearman": int(np.sum(high["spearman"] < 0))}
+    return {
+        "num_rows": len(correlations),
+        "median_pearson": float(np.nanmedian(values["pearson"])),
+        "median_spearman": float(np.nanmedian(values["spearman"])),
+        "negative_pearson": int(np.sum(values["pearson"] < 0)),
+        "negative_spearman": int(np.sum(values["spearman"] < 0)),
+        "significant_negative_pearson": int(np.sum(high["pearson"] < 0)),
+        "significant_negative_spearman": int(np.sum(high["spearman"] < 0)),
+    }

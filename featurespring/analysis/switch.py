@@ -33,10 +33,11 @@ def before_and_after_switch(sweep):
   num_epochs = int(config["num_epochs"])
   rates = sweep.values(sweep.x)
   get = lambda key: sweep.cells(key)[0].astype(np.float64)  # [rate, seed, ...]
-  history = {"curvature": np.asarray(metrics.curvature(get("history/sep/train")), np.float64),
-             "curvature_pinv": np.asarray(metrics.curvature(get("history/sep_pinv/train")),
-                                          np.float64),
-             "accuracy": get("history/acc/test")}
+  history = {
+      "curvature": np.asarray(metrics.curvature(get("history/sep/train")), np.float64),
+      "curvature_pinv": np.asarray(metrics.curvature(get("history/sep_pinv/train")), np.float64),
+      "accuracy": get("history/acc/test"),
+  }
   diverged = sweep.cells("history/diverged")[0].astype(bool)  # [rate, seed, E]
   # History position i holds the metrics after epoch i + 1; the switch acts
   # at the start of epoch switch + 1, so position switch - 1 is "before".
@@ -62,7 +63,11 @@ def before_and_after_switch(sweep):
   for key, values in history.items():
     masked = np.where(diverged, np.nan, values)
     series[key] = stats.cell_stats(np.moveaxis(masked, 1, -1))[0]  # [rate, E]
-  out = {"switch_epoch": switch, "num_epochs": num_epochs,
-         "eval_every": int(config.get("eval_every", 1)), "base_dropout": config["dropout"],
-         "cases": cases}
+  out = {
+      "switch_epoch": switch,
+      "num_epochs": num_epochs,
+      "eval_every": int(config.get("eval_every", 1)),
+      "base_dropout": config["dropout"],
+      "cases": cases,
+  }
   return out, (series, rates, switch)

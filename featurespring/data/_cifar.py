@@ -35,9 +35,7 @@ class _SafeUnpickler(pickle.Unpickler):
       # NumPy 2 renamed numpy.core to numpy._core; old pickles use the old name.
       module = "numpy._core." + module[len("numpy.core.") :]
     if (module, name) not in _ALLOWED_GLOBALS:
-      raise pickle.UnpicklingError(
-          f"refusing to load global {module}.{name} from a CIFAR-10 batch"
-      )
+      raise pickle.UnpicklingError(f"refusing to load global {module}.{name} from a CIFAR-10 batch")
     return super().find_class(module, name)
 
 
@@ -49,23 +47,14 @@ def _read_batch(path: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
       batch = _SafeUnpickler(f, encoding="bytes").load()
   except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
     raise ValueError(f"{path} is not a CIFAR-10 python batch: {e}") from e
-  if (
-      not isinstance(batch, dict)
-      or b"data" not in batch
-      or b"labels" not in batch
-  ):
+  if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
     raise ValueError(f"{path}: expected a dict with keys b'data' and b'labels'")
   data = np.asarray(batch[b"data"])
   labels = np.asarray(batch[b"labels"], np.int64)
   if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-    raise ValueError(
-        f"{path}: b'data' must be uint8 [N, 3072], got "
-        f"{data.dtype} {data.shape}"
-    )
+    raise ValueError(f"{path}: b'data' must be uint8 [N, 3072], got " f"{data.dtype} {data.shape}")
   if labels.shape != (data.shape[0],):
-    raise ValueError(
-        f"{path}: {labels.shape[0]} labels for {data.shape[0]} images"
-    )
+    raise ValueError(f"{path}: {labels.shape[0]} labels for {data.shape[0]} images")
   # Each row stores the red, green and blue 32x32 planes one after another.
   images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
   return np.ascontiguousarray(images), labels

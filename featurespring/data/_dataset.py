@@ -92,8 +92,7 @@ class Dataset:
       # Real-valued targets mark a regression task; labels stay integers.
       y = y.astype(np.float32 if self.regression else np.int32)
       ndims = (1, 2) if self.regression else (1,)
-      if (x.ndim != 2 or x.shape[1] != dim or y.ndim not in ndims
-          or y.shape[0] != x.shape[0]):
+      if x.ndim != 2 or x.shape[1] != dim or y.ndim not in ndims or y.shape[0] != x.shape[0]:
         raise ValueError(
             f"{split} split: expected x [N, {dim}] and y [N] for image_shape "
             f"{self.image_shape}, got {x.shape} and {y.shape}"
@@ -101,9 +100,7 @@ class Dataset:
       # The dataclass is frozen: normalised arrays go in via object.__setattr__.
       object.__setattr__(self, f"x_{split}", _read_only(x))
       object.__setattr__(self, f"y_{split}", _read_only(y))
-    object.__setattr__(
-        self, "image_shape", tuple(int(s) for s in self.image_shape)
-    )
+    object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
 
   @property
   def regression(self) -> bool:

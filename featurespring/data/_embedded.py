@@ -54,10 +54,7 @@ def read_mnist_embedded() -> RawData:
   path = embedded_mnist_path()
   table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
   if table.shape != (_NUM_ROWS, _NUM_COLUMNS):
-    raise ValueError(
-        f"{path}: expected a {_NUM_ROWS}x{_NUM_COLUMNS} table, got "
-        f"{table.shape}"
-    )
+    raise ValueError(f"{path}: expected a {_NUM_ROWS}x{_NUM_COLUMNS} table, got " f"{table.shape}")
   images = table[:, :-1].reshape(-1, 28, 28, 1)
   return RawData(
       x_train=np.ascontiguousarray(images),

@@ -50,14 +50,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   if len(data) < 4 or data[0] != 0 or data[1] != 0:
     raise ValueError(f"{path} is not an IDX file (bad magic number)")
   if data[2] != _UINT8_CODE:
-    raise ValueError(
-        f"{path}: IDX type code {data[2]:#04x} is not uint8 (0x08)"
-    )
+    raise ValueError(f"{path}: IDX type code {data[2]:#04x} is not uint8 (0x08)")
   ndim = data[3]
   header = 4 + 4 * ndim
-  shape = tuple(
-      int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
-  )
+  shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
   if len(data) != header + int(np.prod(shape)):
     raise ValueError(
         f"{path}: header says shape {shape} ({int(np.prod(shape))} "

@@ -18,8 +18,7 @@ from featurespring.data import _tasks
 from featurespring.data import _tfds
 from featurespring.data._dataset import Dataset, RawData
 
-DATASETS = ("mnist", "fashion_mnist", "cifar10", "mnist_embedded", "synthetic",
-            "orthogonal_binary")
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "mnist_embedded", "synthetic", "orthogonal_binary")
 # Built in: no files, no tfds source.
 _BUILT_IN = ("mnist_embedded", "synthetic", "orthogonal_binary")
 SOURCES = ("auto", "local", "tfds")
@@ -46,9 +45,7 @@ def read_local(
       official values (CIFAR-10 files are only checked for format).
   """
   if name not in _tfds.TFDS_NAMES:
-    raise ValueError(
-        f"read_local: unknown name {name!r}; allowed: {list(_tfds.TFDS_NAMES)}"
-    )
+    raise ValueError(f"read_local: unknown name {name!r}; allowed: {list(_tfds.TFDS_NAMES)}")
   directory = _paths.dataset_dir(name, data_dir)
   if name == "cifar10":
     return _cifar.read_cifar10(directory)
@@ -75,9 +72,7 @@ def _read(name, data_dir, source, verify, tfds_data_dir, download) -> RawData:
       if verify and name in _checksums.SHA256:
         for f in files:
           _checksums.verify_file(directory / f, name)
-      return _tfds.read_tfds(
-          name, raw_dir=directory, tfds_data_dir=tfds_data_dir
-      )
+      return _tfds.read_tfds(name, raw_dir=directory, tfds_data_dir=tfds_data_dir)
     return _tfds.read_tfds(name, tfds_data_dir=tfds_data_dir, download=download)
   # source == "auto" without local files: fail at once, naming the folder.
   # Falling back to a TFDS download would retry the network for minutes on
@@ -163,40 +158,49 @@ def load(
     FileNotFoundError: raw files missing (each one is named).
   """
   if name not in DATASETS:
-    raise ValueError(
-        f"unknown dataset name {name!r}; allowed: {list(DATASETS)}"
-    )
+    raise ValueError(f"unknown dataset name {name!r}; allowed: {list(DATASETS)}")
   if source not in SOURCES:
     raise ValueError(f"unknown source {source!r}; allowed: {list(SOURCES)}")
   if name in _BUILT_IN and source == "tfds":
     raise ValueError(
-        f"{name!r} is built in and has no tfds source; use "
-        "source='auto' (or 'local')"
+        f"{name!r} is built in and has no tfds source; use " "source='auto' (or 'local')"
     )
 
   if regression is not None:
     # Checked first: a typo should not cost a dataset load.
     if regression not in _tasks.REGRESSION_TARGETS:
-      raise ValueError(f"regression must be None or one of "
-                       f"{_tasks.REGRESSION_TARGETS}, got {regression!r}")
-    dataset = load(name, data_dir=data_dir, resize=resize, num_train=num_train,
-                   num_test=num_test, seed=seed, source=source, verify=verify,
-                   grayscale=grayscale, tfds_data_dir=tfds_data_dir,
-                   download=download)
+      raise ValueError(
+          f"regression must be None or one of " f"{_tasks.REGRESSION_TARGETS}, got {regression!r}"
+      )
+    dataset = load(
+        name,
+        data_dir=data_dir,
+        resize=resize,
+        num_train=num_train,
+        num_test=num_test,
+        seed=seed,
+        source=source,
+        verify=verify,
+        grayscale=grayscale,
+        tfds_data_dir=tfds_data_dir,
+        download=download,
+    )
     return _tasks.regression_targets(dataset, regression)
 
   if name in ("synthetic", "orthogonal_binary"):
     resize = _preprocess.check_resize(resize)
     if resize is None:
       raise ValueError(
-          f"{name}: resize sets the feature dimension "
-          "(height * width) and cannot be None"
+          f"{name}: resize sets the feature dimension " "(height * width) and cannot be None"
       )
     dim = int(np.prod(resize))
     if name == "orthogonal_binary":
       return _tasks.orthogonal_binary(
           num_train=dim if num_train is None else num_train,
-          num_test=dim if num_test is None else num_test, dim=dim, seed=seed)
+          num_test=dim if num_test is None else num_test,
+          dim=dim,
+          seed=seed,
+      )
     return _synthetic.synthetic_gaussian_mixture(
         num_train=2560 if num_train is None else num_train,
         num_test=10000 if num_test is None else num_test,

@@ -43,10 +43,6 @@ def dataset_dir(name: str, data_dir: str | os.PathLike | None) -> pathlib.Path:
     itself (so a user may point straight at a folder of raw files). Whether
     the files are really there is checked by the readers, which name them.
   """
-  root = (
-      default_data_dir()
-      if data_dir is None
-      else pathlib.Path(data_dir).expanduser()
-  )
+  root = default_data_dir() if data_dir is None else pathlib.Path(data_dir).expanduser()
   sub = root / SUBDIRS[name]
   return sub if sub.is_dir() else root

@@ -88,9 +88,7 @@ def check_resize(resize) -> tuple[int, int] | None:
   try:
     height, width = (int(s) for s in resize)
   except (TypeError, ValueError):
-    raise ValueError(
-        f"resize must be None or (height, width), got {resize!r}"
-    ) from None
+    raise ValueError(f"resize must be None or (height, width), got {resize!r}") from None
   if height < 1 or width < 1 or (height, width) != tuple(resize):
     raise ValueError(f"resize must be two positive integers, got {resize!r}")
   return height, width
@@ -156,11 +154,7 @@ def preprocess(
     ValueError: a subset larger than the data, or an invalid argument.
   """
   resize = check_resize(resize)
-  if (
-      isinstance(seed, bool)
-      or not isinstance(seed, (int, np.integer))
-      or seed < 0
-  ):
+  if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
     raise ValueError(f"seed must be a non-negative int, got {seed!r}")
   # Separate streams for the two subsets, so that num_test does not change the
   # training subset and vice versa.
@@ -182,9 +176,7 @@ def preprocess(
         f"{name} (keeping at least one for the test set)",
     )
   else:
-    num_train = _check_count(
-        "num_train", num_train, num_pool, f"{name}'s training split"
-    )
+    num_train = _check_count("num_train", num_train, num_pool, f"{name}'s training split")
   train_idx = stratified_indices(
       raw.y_train, num_train, np.random.default_rng(train_seq), raw.num_classes
   )
@@ -196,9 +188,7 @@ def preprocess(
     x_test_all, y_test_all = raw.x_train[test_pool], raw.y_train[test_pool]
   else:
     x_test_all, y_test_all = raw.x_test, raw.y_test
-  num_test = _check_count(
-      "num_test", num_test, len(y_test_all), f"{name}'s test set"
-  )
+  num_test = _check_count("num_test", num_test, len(y_test_all), f"{name}'s test set")
   if num_test < len(y_test_all):
     test_idx = np.sort(
         stratified_indices(

@@ -43,11 +43,7 @@ def synthetic_gaussian_mixture(
       ("dim", dim),
       ("num_classes", num_classes),
   ):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < 1
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
       raise ValueError(f"{parameter} must be a positive int, got {value!r}")
   if not np.isfinite(separation) or separation < 0:
     raise ValueError(f"separation must be finite and >= 0, got {separation!r}")

@@ -27,8 +27,7 @@ TEACHER_GAIN = 1.5
 
 
 def _check_positive_int(name, value):
-  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-      or value < 1):
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
     raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
@@ -65,13 +64,14 @@ def orthogonal_binary(
     A `Dataset` named ``"orthogonal_binary"``, 2 classes, ``image_shape
     == (dim,)``.
   """
-  for name, value in (("num_train", num_train), ("num_test", num_test),
-                      ("dim", dim)):
+  for name, value in (("num_train", num_train), ("num_test", num_test), ("dim", dim)):
     _check_positive_int(name, value)
   if num_train > dim or num_test > dim:
-    raise ValueError(f"orthogonal_binary: num_train ({num_train}) and num_test "
-                     f"({num_test}) must be <= dim ({dim}): the examples are "
-                     "rows of a dim x dim orthogonal matrix")
+    raise ValueError(
+        f"orthogonal_binary: num_train ({num_train}) and num_test "
+        f"({num_test}) must be <= dim ({dim}): the examples are "
+        "rows of a dim x dim orthogonal matrix"
+    )
   rng = np.random.default_rng(seed)
 
   def draw(n):
@@ -80,8 +80,15 @@ def orthogonal_binary(
 
   x_train, y_train = draw(num_train)
   x_test, y_test = draw(num_test)
-  return Dataset(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
-                 num_classes=2, name="orthogonal_binary", image_shape=(dim,))
+  return Dataset(
+      x_train=x_train,
+      y_train=y_train,
+      x_test=x_test,
+      y_test=y_test,
+      num_classes=2,
+      name="orthogonal_binary",
+      image_shape=(dim,),
+  )
 
 
 def regression_targets(dataset: Dataset, target: str = "teacher") -> Dataset:
@@ -107,8 +114,7 @@ def regression_targets(dataset: Dataset, target: str = "teacher") -> Dataset:
     named ``<name>_regression_<target>``.
   """
   if target not in REGRESSION_TARGETS:
-    raise ValueError(f"regression target must be one of {REGRESSION_TARGETS}, "
-                     f"got {target!r}")
+    raise ValueError(f"regression target must be one of {REGRESSION_TARGETS}, " f"got {target!r}")
   if dataset.regression:
     raise ValueError(f"{dataset.name} is already a regression dataset")
   if target == "digit":
@@ -130,7 +136,11 @@ def regression_targets(dataset: Dataset, target: str = "teacher") -> Dataset:
     y_train, y_test = teacher(dataset.x_train), teacher(dataset.x_test)
   centre, spread = y_train.mean(), y_train.std() + 1e-12
   return Dataset(
-      x_train=dataset.x_train, y_train=((y_train - centre) / spread).astype(np.float32),
-      x_test=dataset.x_test, y_test=((y_test - centre) / spread).astype(np.float32),
-      num_classes=0, name=f"{dataset.name}_regression_{target}",
-      image_shape=dataset.image_shape)
+      x_train=dataset.x_train,
+      y_train=((y_train - centre) / spread).astype(np.float32),
+      x_test=dataset.x_test,
+      y_test=((y_test - centre) / spread).astype(np.float32),
+      num_classes=0,
+      name=f"{dataset.name}_regression_{target}",
+      image_shape=dataset.image_shape,
+  )

@@ -80,9 +80,7 @@ def read_tfds(
     ImportError: preparing the stock dataset needs TensorFlow, not installed.
   """
   if name not in TFDS_NAMES:
-    raise ValueError(
-        f"unknown tfds dataset {name!r}; allowed: {list(TFDS_NAMES)}"
-    )
+    raise ValueError(f"unknown tfds dataset {name!r}; allowed: {list(TFDS_NAMES)}")
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
   kwargs = dict(

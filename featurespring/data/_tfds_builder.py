@@ -35,9 +35,7 @@ class FeaturespringRaw(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
-  BUILDER_CONFIGS = [
-      tfds.core.BuilderConfig(name=name) for name in _IMAGE_SHAPES
-  ]
+  BUILDER_CONFIGS = [tfds.core.BuilderConfig(name=name) for name in _IMAGE_SHAPES]
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
       "Put the official raw files in the manual dir: for mnist and "
       f"fashion_mnist the IDX files {list(_idx.IDX_FILES.values())}; for "
@@ -50,9 +48,7 @@ class FeaturespringRaw(tfds.core.GeneratorBasedBuilder):
     # metadata files (README, citations) beside this module.
     return tfds.core.DatasetInfo(
         builder=self,
-        description=(
-            f"{self.builder_config.name}, prepared from local raw files."
-        ),
+        description=(f"{self.builder_config.name}, prepared from local raw files."),
         features=tfds.features.FeaturesDict(
             {
                 "image": tfds.features.Tensor(
@@ -72,9 +68,7 @@ class FeaturespringRaw(tfds.core.GeneratorBasedBuilder):
     if name == "cifar10":
       raw = _cifar.read_cifar10(dl_manager.manual_dir)
     else:
-      raw = _idx.read_idx_dataset(
-          dl_manager.manual_dir, dataset=name, verify=False
-      )
+      raw = _idx.read_idx_dataset(dl_manager.manual_dir, dataset=name, verify=False)
     return {
         "train": self._generate_examples(raw.x_train, raw.y_train),
         "test": self._generate_examples(raw.x_test, raw.y_test),

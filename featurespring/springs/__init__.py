@@ -39,8 +39,21 @@ from featurespring.springs._theory import mean_friction_activation
 from featurespring.springs._theory import partial_expectation
 
 __all__ = [
-    "ChainConfig", "DYNAMICS", "GENERATORS", "MAX_NUM_STEPS", "NOISE_DISTS",
-    "ChainState", "SimulationResult", "advance", "check_run_args", "init_state", "result",
-    "simulate", "critical_noise", "effective_friction", "equilibrium_load_curve",
-    "mean_friction_activation", "partial_expectation",
+    "ChainConfig",
+    "DYNAMICS",
+    "GENERATORS",
+    "MAX_NUM_STEPS",
+    "NOISE_DISTS",
+    "ChainState",
+    "SimulationResult",
+    "advance",
+    "check_run_args",
+    "init_state",
+    "result",
+    "simulate",
+    "critical_noise",
+    "effective_friction",
+    "equilibrium_load_curve",
+    "mean_friction_activation",
+    "partial_expectation",
 ]

@@ -132,34 +132,40 @@ class ChainConfig:
     and that ``k`` and ``dt`` keep the time step stable (see
     ``_dynamics.STABILITY_NUMBERS`` for the bound of each dynamics).
     """
-    if (isinstance(self.num_blocks, bool)
+    if (
+        isinstance(self.num_blocks, bool)
         or not isinstance(self.num_blocks, numbers.Integral)
-        or self.num_blocks < 1):
-      raise ValueError(
-          f"ChainConfig.num_blocks must be an integer >= 1, got {self.num_blocks!r}")
+        or self.num_blocks < 1
+    ):
+      raise ValueError(f"ChainConfig.num_blocks must be an integer >= 1, got {self.num_blocks!r}")
     if self.dynamics not in DYNAMICS:
-      raise ValueError(f"ChainConfig.dynamics must be one of {DYNAMICS}, "
-                       f"got {self.dynamics!r}")
+      raise ValueError(f"ChainConfig.dynamics must be one of {DYNAMICS}, " f"got {self.dynamics!r}")
     if self.noise_dist not in NOISE_DISTS:
-      raise ValueError(f"ChainConfig.noise_dist must be one of {NOISE_DISTS}, "
-                       f"got {self.noise_dist!r}")
-    if self.generator not in GENERATORS:
-      raise ValueError(f"ChainConfig.generator must be one of {GENERATORS}, "
-                       f"got {self.generator!r}")
-    if not isinstance(self.synchronous, (bool, np.bool_)):
       raise ValueError(
-          f"ChainConfig.synchronous must be a bool, got {self.synchronous!r}")
-    if (isinstance(self.stop_window, bool)
+          f"ChainConfig.noise_dist must be one of {NOISE_DISTS}, " f"got {self.noise_dist!r}"
+      )
+    if self.generator not in GENERATORS:
+      raise ValueError(
+          f"ChainConfig.generator must be one of {GENERATORS}, " f"got {self.generator!r}"
+      )
+    if not isinstance(self.synchronous, (bool, np.bool_)):
+      raise ValueError(f"ChainConfig.synchronous must be a bool, got {self.synchronous!r}")
+    if (
+        isinstance(self.stop_window, bool)
         or not isinstance(self.stop_window, numbers.Integral)
-        or self.stop_window < 1):
-      raise ValueError("ChainConfig.stop_window must be an integer >= 1, "
-                       f"got {self.stop_window!r}")
+        or self.stop_window < 1
+    ):
+      raise ValueError(
+          "ChainConfig.stop_window must be an integer >= 1, " f"got {self.stop_window!r}"
+      )
     values = {name: _concrete(name, getattr(self, name)) for name in NUMERIC_FIELDS}
     _check_broadcast(self, values)
     for name, value in values.items():
       if value is not None and not np.all(np.isfinite(value)):
-        raise ValueError(f"ChainConfig.{name} ({_MEANINGS[name]}) must be finite, "
-                         f"got {_describe(value[~np.isfinite(value)])}")
+        raise ValueError(
+            f"ChainConfig.{name} ({_MEANINGS[name]}) must be finite, "
+            f"got {_describe(value[~np.isfinite(value)])}"
+        )
     for name, low, inclusive in _NUMERIC_BOUNDS:
       value = values[name]
       if value is None:
@@ -167,15 +173,18 @@ class ChainConfig:
       bad = value < low if inclusive else value <= low
       if np.any(bad):
         allowed = f">= {low}" if inclusive else f"> {low}"
-        raise ValueError(f"ChainConfig.{name} ({_MEANINGS[name]}) must be {allowed}, "
-                         f"got {_describe(value[bad])}")
+        raise ValueError(
+            f"ChainConfig.{name} ({_MEANINGS[name]}) must be {allowed}, "
+            f"got {_describe(value[bad])}"
+        )
     if self.dynamics != "first_order":
       gamma = values["gamma"]
       if gamma is not None and np.any(gamma <= 0):
         raise ValueError(
             f"ChainConfig.gamma (damping) must be > 0 for dynamics="
             f"{self.dynamics!r}: without damping a second-order chain never "
-            f"settles; got {_describe(gamma[gamma <= 0])}")
+            f"settles; got {_describe(gamma[gamma <= 0])}"
+        )
     _check_float32(values, self.dynamics)
     _check_stability(values, self.dynamics, self.num_blocks)
     return self
@@ -189,13 +198,23 @@ class ChainConfig:
     return dataclasses.replace(self, **changes)
 
 
-NUMERIC_FIELDS = ("k", "target", "mu_right", "mu_left", "noise", "dt", "gamma",
-                  "noise_decay", "noise_cut", "stop_rtol")
-STATIC_FIELDS = ("num_blocks", "noise_dist", "synchronous", "dynamics",
-                 "stop_window", "generator")
+NUMERIC_FIELDS = (
+    "k",
+    "target",
+    "mu_right",
+    "mu_left",
+    "noise",
+    "dt",
+    "gamma",
+    "noise_decay",
+    "noise_cut",
+    "stop_rtol",
+)
+STATIC_FIELDS = ("num_blocks", "noise_dist", "synchronous", "dynamics", "stop_window", "generator")
 
 jax.tree_util.register_dataclass(
-    ChainConfig, data_fields=list(NUMERIC_FIELDS), meta_fields=list(STATIC_FIELDS))
+    ChainConfig, data_fields=list(NUMERIC_FIELDS), meta_fields=list(STATIC_FIELDS)
+)
 
 
 def _concrete(name, value):
@@ -215,8 +234,10 @@ def _concrete(name, value):
     # read it; the sweep checked the same values on the host before sharding.
     return None
   if isinstance(value, (str, bytes, bool, np.bool_, complex, np.complexfloating)):
-    raise ValueError(f"ChainConfig.{name} ({_MEANINGS[name]}) must be a real number or "
-                     f"an array of them, got {type(value).__name__} {value!r}")
+    raise ValueError(
+        f"ChainConfig.{name} ({_MEANINGS[name]}) must be a real number or "
+        f"an array of them, got {type(value).__name__} {value!r}"
+    )
   if isinstance(value, numbers.Real):
     return np.asarray(value, dtype=np.float64)
   if type(value) in (list, tuple):
@@ -227,20 +248,25 @@ def _concrete(name, value):
     try:
       array = np.asarray(value)
     except (TypeError, ValueError) as err:  # ragged nested lists
-      raise ValueError(f"ChainConfig.{name} ({_MEANINGS[name]}) must be a real number or "
-                       f"an array of them, got {_short_repr(value)} ({err})") from err
+      raise ValueError(
+          f"ChainConfig.{name} ({_MEANINGS[name]}) must be a real number or "
+          f"an array of them, got {_short_repr(value)} ({err})"
+      ) from err
     if array.dtype.kind not in "iuf":
-      raise ValueError(f"ChainConfig.{name} ({_MEANINGS[name]}) must be a real number or "
-                       f"an array of them, got an array of dtype {array.dtype}: "
-                       f"{_short_repr(value)}")
+      raise ValueError(
+          f"ChainConfig.{name} ({_MEANINGS[name]}) must be a real number or "
+          f"an array of them, got an array of dtype {array.dtype}: "
+          f"{_short_repr(value)}"
+      )
     return array.astype(np.float64)
   return None
 
 
 def _is_literal(leaf):
   """Whether ``leaf`` is a value a user wrote (as opposed to a tracer or placeholder)."""
-  return (isinstance(leaf, (numbers.Number, str, bytes, np.ndarray, np.generic))
-          or (isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer)))
+  return isinstance(leaf, (numbers.Number, str, bytes, np.ndarray, np.generic)) or (
+      isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer)
+  )
 
 
 def _short_repr(value, limit=80):
@@ -269,15 +295,17 @@ def _check_broadcast(config, values):
       raise ValueError(
           f"ChainConfig.{name} has shape {shape}, which does not broadcast with the "
           f"other array fields ({others}); numeric fields must broadcast to one grid "
-          "shape, e.g. [N, 1] against [1, M]") from None
+          "shape, e.g. [N, 1] against [1, M]"
+      ) from None
     shapes[name] = shape
 
 
 def _check_float32(values, dynamics):
   """Raises ValueError if a field, or the noise per step, is not a normal float32."""
   with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-    singles = {name: None if value is None else value.astype(np.float32)
-               for name, value in values.items()}
+    singles = {
+        name: None if value is None else value.astype(np.float32) for name, value in values.items()
+    }
     for name, single in singles.items():
       if single is None:
         continue
@@ -285,7 +313,8 @@ def _check_float32(values, dynamics):
         raise ValueError(
             f"ChainConfig.{name} ({_MEANINGS[name]}) overflows float32, the simulation's "
             f"precision (largest {_FLOAT32.max:.4g}): got "
-            f"{_describe(values[name][~np.isfinite(single)])}")
+            f"{_describe(values[name][~np.isfinite(single)])}"
+        )
       if name not in _POSITIVE_FIELDS:
         continue  # a subnormal acting as 0 is harmless where 0 is allowed
       tiny = np.abs(single) < _FLOAT32.tiny
@@ -293,7 +322,8 @@ def _check_float32(values, dynamics):
         raise ValueError(
             f"ChainConfig.{name} ({_MEANINGS[name]}) underflows float32, the simulation's "
             f"precision (smallest normal {_FLOAT32.tiny:.4g}, smaller values act as 0): "
-            f"got {_describe(values[name][tiny])}")
+            f"got {_describe(values[name][tiny])}"
+        )
     noise, dt = singles["noise"], singles["dt"]
     if noise is None or dt is None:
       return
@@ -307,7 +337,8 @@ def _check_float32(values, dynamics):
       noise64, dt64 = np.broadcast_arrays(values["noise"], values["dt"])
       raise ValueError(
           f"ChainConfig {label} overflows float32 (largest {_FLOAT32.max:.4g}): "
-          f"got noise={_describe(noise64[bad])}, dt={_describe(dt64[bad])}")
+          f"got noise={_describe(noise64[bad])}, dt={_describe(dt64[bad])}"
+      )
 
 
 def _check_stability(values, dynamics, num_blocks):
@@ -328,7 +359,8 @@ def _check_stability(values, dynamics, num_blocks):
       f"{bad.size} grid points, e.g. {examples}: it needs {label} < 2 / lambda_max = "
       f"{limit:.4g} for num_blocks={num_blocks} (lambda_max = 4 sin^2(pi L / (2 (L + 1))) "
       f"= {_dynamics.max_stiffness_eigenvalue(num_blocks):.4g}, the largest eigenvalue of "
-      f"the stiffness matrix / k), got {label} = {_describe(number[bad])}; lower dt")
+      f"the stiffness matrix / k), got {label} = {_describe(number[bad])}; lower dt"
+  )
 
 
 def _describe(bad_values: np.ndarray) -> str:

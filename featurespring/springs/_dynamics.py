@@ -19,6 +19,7 @@ import numpy as np
 
 class ChainParams(NamedTuple):
   """Per-chain numeric parameters, each ``[B]`` (already broadcast)."""
+
   k: jax.Array
   target: jax.Array
   mu_right: jax.Array
@@ -55,15 +56,15 @@ def _acceleration_with_friction(net_force, v, mu_right, mu_left):
   leaving exactly phi(net_force).
   """
   static = friction_activation(net_force, mu_right, mu_left)
-  return jnp.where(v > 0, net_force - mu_right,
-                   jnp.where(v < 0, net_force + mu_left, static))
+  return jnp.where(v > 0, net_force - mu_right, jnp.where(v < 0, net_force + mu_left, static))
 
 
 def _stop_at_reversal(v_old, v_new):
   # Sliding friction decelerates a block to rest but never reverses it: a
   # sign change within one step means the block stopped during that step.
-  return jnp.where(v_old > 0, jnp.maximum(v_new, 0.0),
-                   jnp.where(v_old < 0, jnp.minimum(v_new, 0.0), v_new))
+  return jnp.where(
+      v_old > 0, jnp.maximum(v_new, 0.0), jnp.where(v_old < 0, jnp.minimum(v_new, 0.0), v_new)
+  )
 
 
 def noise_scale(params: ChainParams, step):
@@ -84,8 +85,11 @@ def second_order_step(x, v, xi, params: ChainParams, eps_t):
   Semi-implicit (symplectic) Euler: velocity first, then position with the
   new velocity, which keeps the undamped oscillation bounded.
   """
-  net = (elastic_force(x, params.k, params.target)
-         + (eps_t * jax.lax.rsqrt(params.dt)) * xi - params.gamma * v)
+  net = (
+      elastic_force(x, params.k, params.target)
+      + (eps_t * jax.lax.rsqrt(params.dt)) * xi
+      - params.gamma * v
+  )
   accel = _acceleration_with_friction(net, v, params.mu_right, params.mu_left)
   v_new = _stop_at_reversal(v, v + params.dt * accel)
   return x + params.dt * v_new, v_new

@@ -64,8 +64,10 @@ def _as_typed_key(key):
     return key
   if key.dtype == jnp.uint32 and key.shape[-1:] == (2,):
     return jax.random.wrap_key_data(key)
-  raise ValueError("key must be a jax.random.key / PRNGKey or an array of them, "
-                   f"got dtype {key.dtype} and shape {key.shape}")
+  raise ValueError(
+      "key must be a jax.random.key / PRNGKey or an array of them, "
+      f"got dtype {key.dtype} and shape {key.shape}"
+  )
 
 
 def counter_bits(words, step, num_blocks, synchronous):
@@ -108,8 +110,8 @@ def unit_noise(bits, noise_dist, noise_cut):
   """
   # Centred 24-bit uniform: odd integers in (-2^24, 2^24), exact in float32,
   # so the result is symmetric and never +-1 (where erfinv is infinite).
-  odd = (bits >> 8).astype(jnp.int32) * 2 - (2 ** 24 - 1)
-  signed = odd.astype(jnp.float32) * (2.0 ** -24)
+  odd = (bits >> 8).astype(jnp.int32) * 2 - (2**24 - 1)
+  signed = odd.astype(jnp.float32) * (2.0**-24)
   if noise_dist == "uniform":
     return _SQRT3 * signed
   if noise_dist == "gaussian":

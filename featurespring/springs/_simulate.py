@@ -42,6 +42,7 @@ class SimulationResult:
       the first chain's dt; steps are shared by all chains), or None.
     steps: ``[T]`` step indices of the snapshots, or None.
   """
+
   load_curve: jax.Array
   positions: jax.Array
   velocities: jax.Array
@@ -54,9 +55,18 @@ class SimulationResult:
 
 jax.tree_util.register_dataclass(
     SimulationResult,
-    data_fields=["load_curve", "positions", "velocities", "stop_step", "diverged",
-                 "trajectory", "times", "steps"],
-    meta_fields=[])
+    data_fields=[
+        "load_curve",
+        "positions",
+        "velocities",
+        "stop_step",
+        "diverged",
+        "trajectory",
+        "times",
+        "steps",
+    ],
+    meta_fields=[],
+)
 
 
 # The scan's step counter (and stop_step) is int32.
@@ -65,28 +75,40 @@ MAX_NUM_STEPS = int(np.iinfo(np.int32).max)
 
 def check_run_args(num_steps, record_every=None, unroll=1) -> None:
   """Raises ValueError naming the first bad run-length argument of :func:`simulate`."""
-  for name, value, low, optional in (("num_steps", num_steps, 0, False),
-                                     ("record_every", record_every, 1, True),
-                                     ("unroll", unroll, 1, False)):
+  for name, value, low, optional in (
+      ("num_steps", num_steps, 0, False),
+      ("record_every", record_every, 1, True),
+      ("unroll", unroll, 1, False),
+  ):
     if optional and value is None:
       continue
-    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-        or not low <= value <= MAX_NUM_STEPS):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not low <= value <= MAX_NUM_STEPS
+    ):
       allowed = "None or an integer" if optional else "an integer"
       raise ValueError(
           f"{name} must be {allowed} in [{low}, 2**31 - 1 = {MAX_NUM_STEPS}] (the "
-          f"scan's step counter is int32), got {value!r}")
+          f"scan's step counter is int32), got {value!r}"
+      )
 
 
 def _key_batch_shape(key) -> tuple[int, ...]:
   """The batch shape of ``key``; raises ValueError if it is not a key (array)."""
-  allowed = ("a jax.random.key(seed), an array of such keys, or legacy uint32 "
-             "jax.random.PRNGKey data of shape [..., 2]")
+  allowed = (
+      "a jax.random.key(seed), an array of such keys, or legacy uint32 "
+      "jax.random.PRNGKey data of shape [..., 2]"
+  )
   if not isinstance(key, (jax.Array, np.ndarray)):
-    hint = (f"; for a seed, pass jax.random.key({key})"
-            if isinstance(key, numbers.Integral) and not isinstance(key, bool) else "")
-    raise ValueError(f"key must be {allowed}, got {type(key).__name__} "
-                     f"{_config._short_repr(key)}{hint}")
+    hint = (
+        f"; for a seed, pass jax.random.key({key})"
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool)
+        else ""
+    )
+    raise ValueError(
+        f"key must be {allowed}, got {type(key).__name__} " f"{_config._short_repr(key)}{hint}"
+    )
   if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
     return tuple(key.shape)
   if key.dtype == np.uint32 and key.shape[-1:] == (2,):
@@ -110,6 +132,7 @@ class ChainState:
     step: ``[]`` int32 steps taken so far; the noise of step ``s`` is a
       function of ``(key, s)``, so a run split into calls equals one call.
   """
+
   positions: jax.Array
   velocities: jax.Array
   reference: jax.Array
@@ -119,8 +142,10 @@ class ChainState:
 
 
 jax.tree_util.register_dataclass(
-    ChainState, data_fields=["positions", "velocities", "reference", "stopped",
-                             "stop_step", "step"], meta_fields=[])
+    ChainState,
+    data_fields=["positions", "velocities", "reference", "stopped", "stop_step", "step"],
+    meta_fields=[],
+)
 
 
 def _batch_shape(config: _config.ChainConfig, key) -> tuple[int, ...]:
@@ -131,7 +156,8 @@ def _batch_shape(config: _config.ChainConfig, key) -> tuple[int, ...]:
     raise ValueError(
         f"key has batch shape {key_batch_shape}, which does not broadcast with the "
         f"config's batch shape {config.batch_shape}: pass one key (split over the grid) or "
-        "keys whose shape broadcasts with it (e.g. a trailing seed axis)") from err
+        "keys whose shape broadcasts with it (e.g. a trailing seed axis)"
+    ) from err
 
 
 def init_state(config: _config.ChainConfig, key, num_steps: int) -> ChainState:
@@ -147,13 +173,25 @@ def init_state(config: _config.ChainConfig, key, num_steps: int) -> ChainState:
   check_run_args(num_steps)
   num_chains = int(np.prod(_batch_shape(config, key)))
   zeros = jnp.zeros((config.num_blocks, num_chains), jnp.float32)
-  return ChainState(zeros, zeros, zeros, jnp.zeros(num_chains, bool),
-                    jnp.full(num_chains, num_steps, jnp.int32), jnp.zeros((), jnp.int32))
+  return ChainState(
+      zeros,
+      zeros,
+      zeros,
+      jnp.zeros(num_chains, bool),
+      jnp.full(num_chains, num_steps, jnp.int32),
+      jnp.zeros((), jnp.int32),
+  )
 
 
-def advance(config: _config.ChainConfig, key, state: ChainState, num_steps: int,
-            record_every: Optional[int] = None, *, unroll: int = 1
-            ) -> tuple[ChainState, Optional[jax.Array]]:
+def advance(
+    config: _config.ChainConfig,
+    key,
+    state: ChainState,
+    num_steps: int,
+    record_every: Optional[int] = None,
+    *,
+    unroll: int = 1,
+) -> tuple[ChainState, Optional[jax.Array]]:
   """``num_steps`` more steps of every chain in ``state``.
 
   Running ``a`` then ``b`` steps gives the same numbers as ``a + b`` (the
@@ -180,24 +218,40 @@ def advance(config: _config.ChainConfig, key, state: ChainState, num_steps: int,
   # the rule is certainly off.
   stop_rtol = _config._concrete("stop_rtol", config.stop_rtol)
   use_stop = stop_rtol is None or bool(np.any(stop_rtol > 0))
-  numeric = {name: jnp.asarray(getattr(config, name), dtype=jnp.float32)
-             for name in _config.NUMERIC_FIELDS}
+  numeric = {
+      name: jnp.asarray(getattr(config, name), dtype=jnp.float32) for name in _config.NUMERIC_FIELDS
+  }
   return _advance_jit(
-      numeric, jnp.asarray(key), state, batch_shape=batch_shape,
-      num_blocks=config.num_blocks, dynamics=config.dynamics, noise_dist=config.noise_dist,
-      synchronous=bool(config.synchronous), generator=config.generator,
-      stop_window=config.stop_window, use_stop=use_stop, num_steps=int(num_steps),
-      record_every=None if record_every is None else int(record_every), unroll=int(unroll))
+      numeric,
+      jnp.asarray(key),
+      state,
+      batch_shape=batch_shape,
+      num_blocks=config.num_blocks,
+      dynamics=config.dynamics,
+      noise_dist=config.noise_dist,
+      synchronous=bool(config.synchronous),
+      generator=config.generator,
+      stop_window=config.stop_window,
+      use_stop=use_stop,
+      num_steps=int(num_steps),
+      record_every=None if record_every is None else int(record_every),
+      unroll=int(unroll),
+  )
 
 
 def result(config: _config.ChainConfig, state: ChainState, batch_shape) -> SimulationResult:
   """The :class:`SimulationResult` of ``state`` (without a trajectory)."""
-  return _result_jit(jnp.asarray(config.target, jnp.float32), state,
-                     batch_shape=tuple(batch_shape))
+  return _result_jit(jnp.asarray(config.target, jnp.float32), state, batch_shape=tuple(batch_shape))
 
 
-def simulate(config: _config.ChainConfig, key, num_steps: int,
-             record_every: Optional[int] = None, *, unroll: int = 1) -> SimulationResult:
+def simulate(
+    config: _config.ChainConfig,
+    key,
+    num_steps: int,
+    record_every: Optional[int] = None,
+    *,
+    unroll: int = 1,
+) -> SimulationResult:
   """Simulates every chain of ``config`` for ``num_steps`` steps from rest at 0.
 
   Args:
@@ -233,34 +287,70 @@ def simulate(config: _config.ChainConfig, key, num_steps: int,
   steps = jnp.arange(num_steps // record_every + 1, dtype=jnp.int32) * record_every
   dt = jnp.ravel(jnp.broadcast_to(jnp.asarray(config.dt, jnp.float32), batch_shape))[:1]
   return dataclasses.replace(
-      out, trajectory=jnp.concatenate([initial, snapshots], axis=-2),
+      out,
+      trajectory=jnp.concatenate([initial, snapshots], axis=-2),
       times=steps.astype(jnp.float32) * dt[0] if dt.size else steps.astype(jnp.float32),
-      steps=steps)
+      steps=steps,
+  )
 
 
-@functools.partial(jax.jit, static_argnames=(
-    "batch_shape", "num_blocks", "dynamics", "noise_dist", "synchronous", "generator",
-    "stop_window", "use_stop", "num_steps", "record_every", "unroll"))
-def _advance_jit(numeric, key, state, *, batch_shape, num_blocks, dynamics, noise_dist,
-                 synchronous, generator, stop_window, use_stop, num_steps,
-                 record_every, unroll):
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "batch_shape",
+        "num_blocks",
+        "dynamics",
+        "noise_dist",
+        "synchronous",
+        "generator",
+        "stop_window",
+        "use_stop",
+        "num_steps",
+        "record_every",
+        "unroll",
+    ),
+)
+def _advance_jit(
+    numeric,
+    key,
+    state,
+    *,
+    batch_shape,
+    num_blocks,
+    dynamics,
+    noise_dist,
+    synchronous,
+    generator,
+    stop_window,
+    use_stop,
+    num_steps,
+    record_every,
+    unroll,
+):
   num_chains = int(np.prod(batch_shape))
-  params = _dynamics.ChainParams(**{
-      name: jnp.broadcast_to(value, batch_shape).reshape(num_chains)
-      for name, value in numeric.items()})
+  params = _dynamics.ChainParams(
+      **{
+          name: jnp.broadcast_to(value, batch_shape).reshape(num_chains)
+          for name, value in numeric.items()
+      }
+  )
   if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
     key = jax.random.wrap_key_data(key)
   words = _noise.chain_keys(key, batch_shape).reshape(2, num_chains)
   step_fn = _dynamics.STEP_FUNCTIONS[dynamics]
 
   if generator == "counter_hash":
+
     def draw(step):
       bits = _noise.counter_bits(words, step, num_blocks, synchronous)
       return _noise.unit_noise(bits, noise_dist, params.noise_cut)
+
   else:
+
     def draw(step):
-      return _noise.threefry_noise(words.T, step, num_blocks, synchronous,
-                                   noise_dist, params.noise_cut)
+      return _noise.threefry_noise(
+          words.T, step, num_blocks, synchronous, noise_dist, params.noise_cut
+      )
 
   def one_step(carry, _):
     x, v, x_ref, stopped, stop_step, step = carry
@@ -274,18 +364,28 @@ def _advance_jit(numeric, key, state, *, batch_shape, num_blocks, dynamics, nois
           step % stop_window == 0,
           functools.partial(_check_stop, params.stop_rtol),
           lambda x_new, x_ref, stopped, stop_step, step: (x_ref, stopped, stop_step),
-          x_new, x_ref, stopped, stop_step, step)
+          x_new,
+          x_ref,
+          stopped,
+          stop_step,
+          step,
+      )
     return (x_new, v_new, x_ref, stopped, stop_step, step), None
 
   def run(carry, length):
     if length == 0:
       return carry
-    carry, _ = jax.lax.scan(one_step, carry, None, length=length,
-                            unroll=min(unroll, length))
+    carry, _ = jax.lax.scan(one_step, carry, None, length=length, unroll=min(unroll, length))
     return carry
 
-  carry = (state.positions, state.velocities, state.reference, state.stopped,
-           state.stop_step, state.step)
+  carry = (
+      state.positions,
+      state.velocities,
+      state.reference,
+      state.stopped,
+      state.stop_step,
+      state.step,
+  )
   trajectory = None
   if record_every is None:
     carry = run(carry, num_steps)
@@ -318,12 +418,13 @@ def _result_jit(target, state, *, batch_shape):
       positions=positions,
       velocities=v.T.reshape(batch_shape + (num_blocks,)),
       stop_step=state.stop_step.reshape(batch_shape),
-      diverged=diverged.reshape(batch_shape))
+      diverged=diverged.reshape(batch_shape),
+  )
 
 
 def _check_stop(stop_rtol, x_new, x_ref, stopped, stop_step, step):
   change = jnp.sqrt(jnp.sum((x_new - x_ref) ** 2, axis=0))
-  size = jnp.sqrt(jnp.sum(x_new ** 2, axis=0))
+  size = jnp.sqrt(jnp.sum(x_new**2, axis=0))
   newly = (~stopped) & (stop_rtol > 0) & (change < stop_rtol * size)
   return x_new, stopped | newly, jnp.where(newly, step, stop_step)
 

@@ -30,7 +30,11 @@ def equilibrium_load_curve(num_blocks, target, k, mu):
 
   Args broadcast against each other; ``num_blocks`` is a Python int.
   """
-  if isinstance(num_blocks, bool) or not isinstance(num_blocks, (int, np.integer)) or num_blocks < 1:
+  if (
+      isinstance(num_blocks, bool)
+      or not isinstance(num_blocks, (int, np.integer))
+      or num_blocks < 1
+  ):
     raise ValueError(f"num_blocks must be an integer >= 1, got {num_blocks!r}")
   target, k, mu = np.broadcast_arrays(*(np.asarray(a, np.float64) for a in (target, k, mu)))
   if np.any(k <= 0):
@@ -43,7 +47,9 @@ def equilibrium_load_curve(num_blocks, target, k, mu):
   stuck = num_blocks - moving
   j = blocks - stuck[..., None]  # index within the moving part
   n = moving[..., None]
-  moving_part = (n + 1 - j) * (target[..., None] / (n + 1) + mu[..., None] * j / (2.0 * k[..., None]))
+  moving_part = (n + 1 - j) * (
+      target[..., None] / (n + 1) + mu[..., None] * j / (2.0 * k[..., None])
+  )
   return np.where(j <= 0, target[..., None], moving_part)
 
 
@@ -67,25 +73,30 @@ def partial_expectation(threshold, noise_dist, noise_cut=2.0):
   raise ValueError(f"noise_dist must be one of {_config.NOISE_DISTS}, got {noise_dist!r}")
 
 
-def mean_friction_activation(force, mu_right, mu_left, noise, dt,
-                             noise_dist="truncated_normal", noise_cut=2.0):
+def mean_friction_activation(
+    force, mu_right, mu_left, noise, dt, noise_dist="truncated_normal", noise_cut=2.0
+):
   """``E_xi[phi(F + eps_bar xi)]`` with ``eps_bar = eps / sqrt(dt)``, closed form.
 
   ``phi(G) = (G - mu_r)_+ - (-mu_l - G)_+``, and by the symmetry of xi each
   ramp's mean is ``eps_bar * E[(xi - t)_+]`` at the matching threshold.
   """
   force, mu_right, mu_left, noise, dt = np.broadcast_arrays(
-      *(np.asarray(a, np.float64) for a in (force, mu_right, mu_left, noise, dt)))
+      *(np.asarray(a, np.float64) for a in (force, mu_right, mu_left, noise, dt))
+  )
   scale = noise / np.sqrt(dt)
   noiseless = np.maximum(force - mu_right, 0.0) + np.minimum(force + mu_left, 0.0)
   safe = np.where(scale > 0, scale, 1.0)
-  noisy = safe * (partial_expectation((mu_right - force) / safe, noise_dist, noise_cut)
-                  - partial_expectation((mu_left + force) / safe, noise_dist, noise_cut))
+  noisy = safe * (
+      partial_expectation((mu_right - force) / safe, noise_dist, noise_cut)
+      - partial_expectation((mu_left + force) / safe, noise_dist, noise_cut)
+  )
   return np.where(scale > 0, noisy, noiseless)
 
 
-def effective_friction(mu_right, mu_left, noise, dt, noise_dist="truncated_normal",
-                       noise_cut=2.0, horizon=None):
+def effective_friction(
+    mu_right, mu_left, noise, dt, noise_dist="truncated_normal", noise_cut=2.0, horizon=None
+):
   """``mu_eff``: the largest root ``F*`` of ``E[phi(F + eps_bar xi)] = 0`` (SPEC §3).
 
   For symmetric noise bounded by ``b`` (in units of its std), the mean
@@ -109,7 +120,8 @@ def effective_friction(mu_right, mu_left, noise, dt, noise_dist="truncated_norma
   if noise_dist not in _config.NOISE_DISTS:
     raise ValueError(f"noise_dist must be one of {_config.NOISE_DISTS}, got {noise_dist!r}")
   mu_right, mu_left, noise, dt, noise_cut = np.broadcast_arrays(
-      *(np.asarray(a, np.float64) for a in (mu_right, mu_left, noise, dt, noise_cut)))
+      *(np.asarray(a, np.float64) for a in (mu_right, mu_left, noise, dt, noise_cut))
+  )
   for name, value in (("mu_right", mu_right), ("mu_left", mu_left), ("noise", noise)):
     if np.any(value < 0):
       raise ValueError(f"{name} must be >= 0")
@@ -126,8 +138,9 @@ def effective_friction(mu_right, mu_left, noise, dt, noise_dist="truncated_norma
   return np.maximum(mu_right - shift, 0.5 * (mu_right - mu_left))
 
 
-def critical_noise(mu_right, dt, noise_dist="truncated_normal", noise_cut=2.0,
-                   horizon=None, *, mu_left=None):
+def critical_noise(
+    mu_right, dt, noise_dist="truncated_normal", noise_cut=2.0, horizon=None, *, mu_left=None
+):
   """Noise level at which ``mu_eff = 0`` (linear load curve) when ``mu_l > mu_r``.
 
   The theory's zero-curvature line ``eps* = mu_r sqrt(dt) / b`` of the spring
@@ -144,10 +157,13 @@ def critical_noise(mu_right, dt, noise_dist="truncated_normal", noise_cut=2.0,
   if mu_left is None:
     warnings.warn(
         "critical_noise without mu_left assumes mu_left > mu_right; pass mu_left= to get "
-        "NaN where no zero crossing exists", stacklevel=2)
+        "NaN where no zero crossing exists",
+        stacklevel=2,
+    )
     mu_left = np.inf
   mu_right, mu_left, dt, noise_cut = np.broadcast_arrays(
-      *(np.asarray(a, np.float64) for a in (mu_right, mu_left, dt, noise_cut)))
+      *(np.asarray(a, np.float64) for a in (mu_right, mu_left, dt, noise_cut))
+  )
   bound = _noise.noise_bound(noise_dist, noise_cut)
   if noise_dist == "gaussian" and horizon is not None:
     bound = np.full_like(bound, special.ndtri(1.0 - 1.0 / horizon))

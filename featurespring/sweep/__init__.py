@@ -36,4 +36,3 @@ from featurespring.sweep.progress import Progress
 from featurespring.sweep.results import HARMLESS_FIELDS, config_hash
 from featurespring.sweep.runner import WorkdirMismatchError, plan, run, validate
 from featurespring.sharding import initialize_distributed, member_mesh
-

@@ -82,8 +82,11 @@ def _read(path: str, leaves) -> list[np.ndarray] | None:
     logging.warning("%s", message)
     return None
   stored = [arrays.get(f"leaf_{i:04d}") for i in range(len(leaves))]
-  fits = (len(arrays) == len(leaves) + 1 and _UNIT in arrays and all(
-      s is not None and s.shape == _host_shape(t) for s, t in zip(stored, leaves)))
+  fits = (
+      len(arrays) == len(leaves) + 1
+      and _UNIT in arrays
+      and all(s is not None and s.shape == _host_shape(t) for s, t in zip(stored, leaves))
+  )
   if not fits:
     logging.warning("checkpoint %s does not fit this run's state; ignoring it", path)
     return None
@@ -110,7 +113,12 @@ def restore(path: str, template):
   if candidate != path:
     logging.warning("resuming from the previous checkpoint %s", candidate)
   *stored, unit = stored
-  restored = [sharding.place_like(s, t) if isinstance(t, jax.Array)
-              else type(t)(s) if np.ndim(s) == 0 else s
-              for s, t in zip(stored, leaves)]
+  restored = [
+      sharding.place_like(s, t)
+      if isinstance(t, jax.Array)
+      else type(t)(s)
+      if np.ndim(s) == 0
+      else s
+      for s, t in zip(stored, leaves)
+  ]
   return jax.tree.unflatten(treedef, restored), int(unit)

@@ -24,19 +24,19 @@ def base_config(engine: str) -> ml_collections.ConfigDict:
   """
   engine_cls = engine_lib.engine_class_named(engine)
   c = ml_collections.ConfigDict()
-  c.engine = engine                 # springs | dnn (or a "module:Class" engine)
-  c.seed = 0                        # root PRNG seed; member keys fold in the seed index
-  c.seeds = 1                       # independent runs per grid cell (the last grid axis)
+  c.engine = engine  # springs | dnn (or a "module:Class" engine)
+  c.seed = 0  # root PRNG seed; member keys fold in the seed index
+  c.seeds = 1  # independent runs per grid cell (the last grid axis)
   c.grid = ml_collections.ConfigDict()  # axis -> values; each sweeps config.<engine>.<axis>
   c.chunk_size = engine_cls.default_chunk_size  # most members per compiled batch (and part file)
-  c.checkpoint_every = 10           # units (epochs, segments) between checkpoints of a chunk
+  c.checkpoint_every = 10  # units (epochs, segments) between checkpoints of a chunk
   c.progress = ml_collections.ConfigDict()
-  c.progress.log_every_s = 10.0     # seconds between progress lines
+  c.progress.log_every_s = 10.0  # seconds between progress lines
   c.plot = ml_collections.ConfigDict()
-  c.plot.x = "noise"                # grid axis on the phase diagram's x axis (noise knob)
+  c.plot.x = "noise"  # grid axis on the phase diagram's x axis (noise knob)
   c.plot.y = engine_cls.default_plot_y  # grid axis on its y axis (nonlinearity, friction)
-  c.plot.log_x = False              # logarithmic x axis (learning rate, batch size)
-  c.plot.metric = "curvature"       # colour of the phase diagram
+  c.plot.log_x = False  # logarithmic x axis (learning rate, batch size)
+  c.plot.metric = "curvature"  # colour of the phase diagram
   c[engine_cls.name] = engine_cls.default_config()
   return c
 
@@ -62,7 +62,8 @@ def load_config(spec: str) -> ml_collections.ConfigDict:
   """Loads ``"path/to/config.py[:arg]"`` as ``--config=`` would (for notebooks, tests)."""
   path, _, arg = spec.partition(":")
   module_spec = importlib.util.spec_from_file_location(
-      "_featurespring_config_" + os.path.splitext(os.path.basename(path))[0], path)
+      "_featurespring_config_" + os.path.splitext(os.path.basename(path))[0], path
+  )
   if module_spec is None:
     raise FileNotFoundError(f"no config file at {path}")
   module = importlib.util.module_from_spec(module_spec)
@@ -91,12 +92,16 @@ def reference_markdown() -> str:
   current).
   """
   from featurespring import schema  # pylint: disable=g-import-not-at-top
-  parts = ["# Config reference", "",
-           "Generated from the dataclasses that define each setting "
-           "(`python -m launch.docs`); each is "
-           "`config.<engine>.<field>` in a sweep config, `--config.<engine>.<field>=...` "
-           "on the command line, and a grid axis with `--config.grid.<field>='(a,b)'` "
-           "(fields that change shapes compile once per value)."]
+
+  parts = [
+      "# Config reference",
+      "",
+      "Generated from the dataclasses that define each setting "
+      "(`python -m launch.docs`); each is "
+      "`config.<engine>.<field>` in a sweep config, `--config.<engine>.<field>=...` "
+      "on the command line, and a grid axis with `--config.grid.<field>='(a,b)'` "
+      "(fields that change shapes compile once per value).",
+  ]
   for name in sorted(engine_lib.ENGINES):
     engine_cls = engine_lib.engine_class_named(name)
     parts += ["", f"## `config.{name}`", "", schema.markdown_table(engine_cls.settings())]

@@ -53,12 +53,15 @@ def array_dims(key: str, trailing_ndim: int, engine: str) -> tuple[str, ...]:
   return tuple(names) + tuple(f"{stem}_dim{i}" for i in range(len(names), trailing_ndim))
 
 
-def result_dims(arrays: Mapping[str, np.ndarray], grid_names: Sequence[str],
-                engine: str) -> dict[str, list[str]]:
+def result_dims(
+    arrays: Mapping[str, np.ndarray], grid_names: Sequence[str], engine: str
+) -> dict[str, list[str]]:
   """``{array name: [dimension names]}`` for every non-axis array of a merge."""
-  return {key: list(grid_names) + list(array_dims(key, np.ndim(value) - len(grid_names),
-                                                  engine))
-          for key, value in arrays.items() if not key.startswith(_AXIS_PREFIX)}
+  return {
+      key: list(grid_names) + list(array_dims(key, np.ndim(value) - len(grid_names), engine))
+      for key, value in arrays.items()
+      if not key.startswith(_AXIS_PREFIX)
+  }
 
 
 def _trailing_coords(arrays, dims) -> dict[str, np.ndarray]:
@@ -107,8 +110,11 @@ def load(workdir: str | os.PathLike):
     if len(fields) > 1 or (fields and name not in fields):  # a zipped axis
       coords.update({field: (name, np.asarray(values)) for field, values in fields.items()})
   coords.update(_trailing_coords(arrays, dims))
-  data_vars = {key: (tuple(dims[key]), value) for key, value in arrays.items()
-               if not key.startswith(_AXIS_PREFIX)}
+  data_vars = {
+      key: (tuple(dims[key]), value)
+      for key, value in arrays.items()
+      if not key.startswith(_AXIS_PREFIX)
+  }
   environment = sidecar.get("environment", {})
   attrs = {
       "engine": engine,
@@ -123,5 +129,6 @@ def load(workdir: str | os.PathLike):
       "platform": environment.get("platform"),
       "workdir": os.fspath(workdir),
   }
-  return xr.Dataset(data_vars, coords=coords,
-                    attrs={k: v for k, v in attrs.items() if v is not None})
+  return xr.Dataset(
+      data_vars, coords=coords, attrs={k: v for k, v in attrs.items() if v is not None}
+  )

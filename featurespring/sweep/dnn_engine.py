@@ -51,6 +51,7 @@ from featurespring import schema
 from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import grid as grid_lib
 
+
 @dataclasses.dataclass(frozen=True)
 class DataChoice:
   """The dataset of a network sweep (its other data settings are `data.load`'s).
@@ -59,16 +60,15 @@ class DataChoice:
     dataset: mnist | fashion_mnist | cifar10 | mnist_embedded | synthetic |
       orthogonal_binary (see `featurespring.data.load`).
   """
+
   dataset: str = "mnist"
 
 
 # data.load keyword arguments that a sweep sets (seed named data_seed: the
 # sweep's seed axis is the nets' own).
-_LOAD_ARGS = ("data_dir", "resize", "num_train", "num_test", "seed", "grayscale",
-              "regression")
+_LOAD_ARGS = ("data_dir", "resize", "num_train", "num_test", "seed", "grayscale", "regression")
 # train.Config fields that follow from the data or the grid, not settings.
-_DERIVED_TRAIN_FIELDS = ("image_shape", "regression", "num_classes", "use_dropout",
-                         "use_noise")
+_DERIVED_TRAIN_FIELDS = ("image_shape", "regression", "num_classes", "use_dropout", "use_noise")
 
 
 def settings() -> list[schema.Setting]:
@@ -77,12 +77,14 @@ def settings() -> list[schema.Setting]:
   (the seed is the grid's seed axis) and `train.schedule.Schedule`."""
   from featurespring import data as data_lib  # pylint: disable=g-import-not-at-top
   from featurespring import train  # pylint: disable=g-import-not-at-top
-  return (schema.dataclass_settings(DataChoice)
-          + schema.signature_settings(data_lib.load, include=_LOAD_ARGS,
-                                      rename={"seed": "data_seed"})
-          + schema.dataclass_settings(train.Config, exclude=_DERIVED_TRAIN_FIELDS)
-          + schema.dataclass_settings(train.HParams, exclude=("seed",))
-          + schema.dataclass_settings(train.Schedule))
+
+  return (
+      schema.dataclass_settings(DataChoice)
+      + schema.signature_settings(data_lib.load, include=_LOAD_ARGS, rename={"seed": "data_seed"})
+      + schema.dataclass_settings(train.Config, exclude=_DERIVED_TRAIN_FIELDS)
+      + schema.dataclass_settings(train.HParams, exclude=("seed",))
+      + schema.dataclass_settings(train.Schedule)
+  )
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -96,18 +98,21 @@ def _field_names(cls, exclude=()) -> tuple[str, ...]:
 
 def _train_fields() -> tuple[str, ...]:
   from featurespring import train  # pylint: disable=g-import-not-at-top
+
   return _field_names(train.Config, _DERIVED_TRAIN_FIELDS)
 
 
 def hparam_fields() -> tuple[str, ...]:
   """Per-net hyperparameters (``train.HParams``, minus the seed)."""
   from featurespring import train  # pylint: disable=g-import-not-at-top
+
   return _field_names(train.HParams, ("seed",))
 
 
 def _per_net_fields() -> tuple[str, ...]:
   """Fields that vary across a compiled batch (the others change the program)."""
   from featurespring import train  # pylint: disable=g-import-not-at-top
+
   return hparam_fields() + train.schedule.PER_NET_FIELDS
 
 
@@ -116,14 +121,21 @@ def _load_data(data_settings: tuple):
   """Dataset as host and device arrays; cached so static groups share it."""
   from featurespring import data as data_lib  # pylint: disable=g-import-not-at-top
   from featurespring import train  # pylint: disable=g-import-not-at-top
+
   settings = dict(data_settings)
   dataset = data_lib.load(
-      settings["dataset"], data_dir=settings["data_dir"] or None,
-      resize=tuple(settings["resize"]) or None, num_train=settings["num_train"],
-      num_test=settings["num_test"] or None, seed=settings["data_seed"],
-      grayscale=settings["grayscale"], regression=settings["regression"] or None)
-  return dataset, train.Data.create(dataset.x_train, dataset.y_train,
-                                    dataset.x_test, dataset.y_test)
+      settings["dataset"],
+      data_dir=settings["data_dir"] or None,
+      resize=tuple(settings["resize"]) or None,
+      num_train=settings["num_train"],
+      num_test=settings["num_test"] or None,
+      seed=settings["data_seed"],
+      grayscale=settings["grayscale"],
+      regression=settings["regression"] or None,
+  )
+  return dataset, train.Data.create(
+      dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
+  )
 
 
 class DnnEngine(engine_lib.Engine):
@@ -167,8 +179,9 @@ class DnnEngine(engine_lib.Engine):
     if dnn.dropout_switch_epoch:
       dnn.dropout_switch_epoch = 1
     if "batch_size" in config.grid:
-      config.grid.batch_size = tuple(dict.fromkeys(min(b, dnn.num_train)
-                                                   for b in config.grid.batch_size))
+      config.grid.batch_size = tuple(
+          dict.fromkeys(min(b, dnn.num_train) for b in config.grid.batch_size)
+      )
     if dnn.eval_every_steps:
       # At most the steps per epoch of the largest batch.
       largest = max(config.grid.get("batch_size", (dnn.batch_size,)))
@@ -191,6 +204,7 @@ class DnnEngine(engine_lib.Engine):
   def validate(cls, config, grid):
     super().validate(config, grid)
     from featurespring import train  # pylint: disable=g-import-not-at-top
+
     c = config.dnn
     points = grid.points(np.arange(grid.size))
     use = cls._use_flags(c, points)
@@ -205,9 +219,13 @@ class DnnEngine(engine_lib.Engine):
     except ValueError as err:
       raise ValueError(f"config.dnn / config.grid: {err}") from err
     try:
-      train.schedule.validate(c.num_epochs, c.eval_every, c.dropout_switch_epoch,
-                              points.get("dropout_switch_rate", c.dropout_switch_rate),
-                              train_config)
+      train.schedule.validate(
+          c.num_epochs,
+          c.eval_every,
+          c.dropout_switch_epoch,
+          points.get("dropout_switch_rate", c.dropout_switch_rate),
+          train_config,
+      )
     except ValueError as err:
       raise ValueError(f"config.dnn.{err}") from err
 
@@ -219,12 +237,15 @@ class DnnEngine(engine_lib.Engine):
     dropout = np.asarray(value("dropout"))
     if int(c.dropout_switch_epoch) > 0:
       dropout = np.append(dropout, value("dropout_switch_rate"))
-    return {"use_dropout": bool(np.any(dropout > 0)),
-            "use_noise": bool(np.any(np.asarray(value("noise")) > 0))}
+    return {
+        "use_dropout": bool(np.any(dropout > 0)),
+        "use_noise": bool(np.any(np.asarray(value("noise")) > 0)),
+    }
 
   @staticmethod
   def _train_config(fields, num_classes, image_shape=None, **use):
     from featurespring import train  # pylint: disable=g-import-not-at-top
+
     settings = {f: fields[f] for f in _train_fields()}
     settings["regression"] = bool(fields.regression)
     if image_shape is not None:
@@ -234,8 +255,11 @@ class DnnEngine(engine_lib.Engine):
   @staticmethod
   def _hparams(c, points):
     from featurespring import train  # pylint: disable=g-import-not-at-top
-    return train.HParams.create(seed=points[grid_lib.SEED_AXIS], **{
-        f: points[f] if f in points else c[f] for f in hparam_fields()})
+
+    return train.HParams.create(
+        seed=points[grid_lib.SEED_AXIS],
+        **{f: points[f] if f in points else c[f] for f in hparam_fields()},
+    )
 
   def __init__(self, config, static, grid):
     super().__init__(config, static, grid)
@@ -244,30 +268,49 @@ class DnnEngine(engine_lib.Engine):
     self.fields = fields
     use = self._use_flags(config.dnn, grid.points(np.arange(grid.size)))
     self.dataset, self.data = _load_data(
-        tuple((f, fields[f]) for f in ("dataset", "data_seed") + _LOAD_ARGS if f != "seed"))
+        tuple((f, fields[f]) for f in ("dataset", "data_seed") + _LOAD_ARGS if f != "seed")
+    )
     self.train_config = self._train_config(
-        fields, self.dataset.num_classes,
-        image_shape=self.dataset.image_shape if fields.model == "cnn" else None, **use)
+        fields,
+        self.dataset.num_classes,
+        image_shape=self.dataset.image_shape if fields.model == "cnn" else None,
+        **use,
+    )
 
   def init(self, points: Mapping[str, jax.Array]):
     from featurespring import train  # pylint: disable=g-import-not-at-top
-    hparams = train.HParams(**{f: jnp.asarray(points[f]) if f in points else
-                               jnp.full_like(points["seed"], self.fields[f], jnp.float32)
-                               for f in hparam_fields() + ("seed",)})
+
+    hparams = train.HParams(
+        **{
+            f: jnp.asarray(points[f])
+            if f in points
+            else jnp.full_like(points["seed"], self.fields[f], jnp.float32)
+            for f in hparam_fields() + ("seed",)
+        }
+    )
     nets = train.init(self.train_config, hparams, self.data)
     state = {"nets": nets}
     if self._switch_epoch:
       f = "dropout_switch_rate"
-      state[f] = (jnp.asarray(points[f], jnp.float32) if f in points else
-                  jnp.full_like(points["seed"], self.fields[f], jnp.float32))
+      state[f] = (
+          jnp.asarray(points[f], jnp.float32)
+          if f in points
+          else jnp.full_like(points["seed"], self.fields[f], jnp.float32)
+      )
     # Per-epoch metrics go into preallocated [P, num_epochs, ...] arrays so
     # the state keeps one shape for checkpoints.
     shapes = jax.eval_shape(
-        functools.partial(train.loop.train_epochs_impl, num_epochs=1), nets, self.data)[1]
+        functools.partial(train.loop.train_epochs_impl, num_epochs=1), nets, self.data
+    )[1]
     num_epochs = self.num_units(self.config)
-    history = {k: jnp.full((s.shape[0], num_epochs) + s.shape[2:],
-                           np.nan if jnp.issubdtype(s.dtype, jnp.floating) else 0, s.dtype)
-               for k, s in shapes.items()}
+    history = {
+        k: jnp.full(
+            (s.shape[0], num_epochs) + s.shape[2:],
+            np.nan if jnp.issubdtype(s.dtype, jnp.floating) else 0,
+            s.dtype,
+        )
+        for k, s in shapes.items()
+    }
     return {**state, "history": history, "epoch": jnp.zeros((), jnp.int32)}
 
   @property
@@ -276,9 +319,15 @@ class DnnEngine(engine_lib.Engine):
 
   def advance(self, state, num_units):
     from featurespring import train  # pylint: disable=g-import-not-at-top
+
     nets, segments = train.schedule.train_scheduled(
-        state["nets"], self.data, int(state["epoch"]), int(num_units), self._switch_epoch,
-        state.get("dropout_switch_rate"))
+        state["nets"],
+        self.data,
+        int(state["epoch"]),
+        int(num_units),
+        self._switch_epoch,
+        state.get("dropout_switch_rate"),
+    )
     history = state["history"]
     for start, new in segments:
       history = _write_epochs(history, new, jnp.asarray(start, jnp.int32))
@@ -288,6 +337,7 @@ class DnnEngine(engine_lib.Engine):
     """A network's state (held twice) plus its largest transient step."""
     from featurespring.sweep import memory  # pylint: disable=g-import-not-at-top
     from featurespring.train import step as step_lib  # pylint: disable=g-import-not-at-top
+
     config, data = self.train_config, self.data
     model = step_lib.make_model(config, step_lib.output_size(config, data.y_train))
     # Shapes only (traced, nothing compiled or allocated): parameters and
@@ -296,35 +346,43 @@ class DnnEngine(engine_lib.Engine):
     variables = jax.eval_shape(model.init, jax.random.key(0), example, 0.0)
     opt_state = jax.eval_shape(step_lib.make_optimizer(config).init, variables["params"])
     _, features = jax.eval_shape(
-        lambda v, x: model.apply(v, x, 0.0, train=False), variables, example)
+        lambda v, x: model.apply(v, x, 0.0, train=False), variables, example
+    )
     bytes_per_example = memory.tree_bytes(features)
     num_test = data.x_test.shape[0]
     if config.test_eval_size is not None:
       num_test = min(num_test, config.test_eval_size)
-    transient = memory.activation_bytes((data.x_train.shape[0] + num_test) * bytes_per_example,
-                                        config.batch_size * bytes_per_example)
+    transient = memory.activation_bytes(
+        (data.x_train.shape[0] + num_test) * bytes_per_example,
+        config.batch_size * bytes_per_example,
+    )
     # The per-epoch metric history is left out: kilobytes per net.
     return memory.STATE_COPIES * memory.tree_bytes((variables, opt_state)) + transient
 
   def shared_bytes(self):
     """The dataset and its concatenated evaluation copy."""
     from featurespring.sweep import memory  # pylint: disable=g-import-not-at-top
+
     return 2 * memory.tree_bytes(self.data)
 
   def summary(self, state, num_members):
-    return _population_summary(state["nets"], state["history"], int(state["epoch"]),
-                               num_members)
+    return _population_summary(state["nets"], state["history"], int(state["epoch"]), num_members)
 
   def finalize(self, state):
     from featurespring import train  # pylint: disable=g-import-not-at-top
+
     nets, history = state["nets"], state["history"]
     num_members, num_epochs = nets.epoch.shape[0], self.num_units(self.config)
     outputs = {f"history/{k}": v for k, v in history.items()}
-    outputs.update({
-        "stop_epoch": nets.stop_epoch, "diverged": nets.diverged,
-        "trajectory_time": jnp.broadcast_to(jnp.arange(1, num_epochs + 1),
-                                            (num_members, num_epochs)),
-    })
+    outputs.update(
+        {
+            "stop_epoch": nets.stop_epoch,
+            "diverged": nets.diverged,
+            "trajectory_time": jnp.broadcast_to(
+                jnp.arange(1, num_epochs + 1), (num_members, num_epochs)
+            ),
+        }
+    )
     # The last epoch's metrics are the final ones (an early-stopped net is
     # frozen); only a capped per-epoch test set needs a full evaluation.
     final = {k: v[:, -1] for k, v in history.items()}
@@ -332,31 +390,44 @@ class DnnEngine(engine_lib.Engine):
       full = train.evaluate(nets, self.dataset.x_test, self.dataset.y_test)
       final.update({k.replace("/eval", "/test"): v for k, v in full.items()})
     if self.train_config.regression:
-      outputs.update({"load_curve": final["load/train"], "load_curve_test": final["load/test"],
-                      "rmse": jnp.sqrt(final["loss/test"]),
-                      "trajectory": history["load/train"],
-                      "trajectory_test": history["load/test"]})
+      outputs.update(
+          {
+              "load_curve": final["load/train"],
+              "load_curve_test": final["load/test"],
+              "rmse": jnp.sqrt(final["loss/test"]),
+              "trajectory": history["load/train"],
+              "trajectory_test": history["load/test"],
+          }
+      )
       for name in ("load_curve", "load_curve_test"):
         outputs[name.replace("load_curve", "curvature")] = metrics.curvature(outputs[name])
       outputs["spread"] = metrics.spread(outputs["load_curve"])
       return outputs
-    curves = {"load_curve": final["sep/train"], "load_curve_test": final["sep/test"],
-              "load_curve_pinv": final["sep_pinv/train"],
-              "load_curve_pinv_test": final["sep_pinv/test"]}
+    curves = {
+        "load_curve": final["sep/train"],
+        "load_curve_test": final["sep/test"],
+        "load_curve_pinv": final["sep_pinv/train"],
+        "load_curve_pinv_test": final["sep_pinv/test"],
+    }
     for name, curve in curves.items():
       outputs[name] = curve
       outputs[name.replace("load_curve", "curvature")] = metrics.curvature(curve)
-    outputs.update({
-        "spread": metrics.spread(curves["load_curve"]),
-        "accuracy": final["acc/test"], "accuracy_train": final["acc/train"],
-        "trajectory": history["sep/train"], "trajectory_test": history["sep/test"],
-    })
+    outputs.update(
+        {
+            "spread": metrics.spread(curves["load_curve"]),
+            "accuracy": final["acc/test"],
+            "accuracy_train": final["acc/train"],
+            "trajectory": history["sep/train"],
+            "trajectory_test": history["sep/test"],
+        }
+    )
     return outputs
 
 
 def _population_summary(nets, history, epoch: int, num_members: int) -> str:
   """Loss and accuracy quantiles, nets stopped and diverged (host NumPy)."""
   from featurespring import sharding  # pylint: disable=g-import-not-at-top
+
   host = lambda leaf: sharding.to_host(leaf)[:num_members]
   quantiles = lambda v: "/".join(f"{q:.3g}" for q in np.nanquantile(v, (0.1, 0.5, 0.9)))
   diverged, stopped = host(nets.diverged), host(nets.stopped)
@@ -369,14 +440,19 @@ def _population_summary(nets, history, epoch: int, num_members: int) -> str:
       evaluated = np.flatnonzero(np.isfinite(values).any(axis=0))
       if evaluated.size and (~diverged).any():
         parts.append(f"{key.replace('/', ' ')} {quantiles(values[~diverged, evaluated[-1]])}")
-  parts.append(f"stopped {int(stopped.sum())}/{num_members}, "
-               f"diverged {int(diverged.sum())}/{num_members}")
+  parts.append(
+      f"stopped {int(stopped.sum())}/{num_members}, "
+      f"diverged {int(diverged.sum())}/{num_members}"
+  )
   return " | ".join(parts)
 
 
 @jax.jit
 def _write_epochs(history, new, start):
   """Writes ``new`` ``[P, E, ...]`` metrics into ``history`` at epoch ``start``."""
-  return {k: jax.lax.dynamic_update_slice_in_dim(history[k], new[k].astype(history[k].dtype),
-                                                 start, axis=1)
-          for k in history}
+  return {
+      k: jax.lax.dynamic_update_slice_in_dim(
+          history[k], new[k].astype(history[k].dtype), start, axis=1
+      )
+      for k in history
+  }

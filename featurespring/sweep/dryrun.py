@@ -33,6 +33,7 @@ class Measurement:
     device_bytes: peak device memory in use after the step, where the
       device reports it (GPU, TPU); None on CPU.
   """
+
   compile_s: float
   unit_s: float
   members: int
@@ -44,18 +45,22 @@ def describe(sweep, num_tasks: int = 1) -> list[str]:
   grid, chunks = sweep.grid, sweep.chunks
   unit = sweep.engine_cls.unit_name
   runs = {"dnn": "nets", "springs": "chains"}.get(sweep.config.engine, "runs")
-  lines = [f"grid: {' x '.join(f'{a.name}[{len(a)}]' for a in grid.axes)} = "
-           f"{grid.size} {runs}, {sweep.engine_cls.num_units(sweep.config)} "
-           f"{unit}(s) each"]
+  lines = [
+      f"grid: {' x '.join(f'{a.name}[{len(a)}]' for a in grid.axes)} = "
+      f"{grid.size} {runs}, {sweep.engine_cls.num_units(sweep.config)} "
+      f"{unit}(s) each"
+  ]
   for axis in grid.axes:
     shown = {f: _short(v) for f, v in axis.fields.items()}
     text = "; ".join(f"{f}={v}" for f, v in shown.items())
     lines.append(f"  {axis.name} ({len(axis)}): {text}")
   sizes = [len(c.members) for c in chunks]
   groups = {tuple(sorted(c.static.items())) for c in chunks}
-  lines.append(f"chunks: {len(chunks)} (config.chunk_size = {sweep.config.chunk_size}; "
-               f"{len(groups)} static group(s); members per chunk "
-               f"{min(sizes)}..{max(sizes)})")
+  lines.append(
+      f"chunks: {len(chunks)} (config.chunk_size = {sweep.config.chunk_size}; "
+      f"{len(groups)} static group(s); members per chunk "
+      f"{min(sizes)}..{max(sizes)})"
+  )
   # A large array job lists its first and last tasks; the middle ones match.
   shown = range(num_tasks) if num_tasks <= 8 else [*range(4), *range(num_tasks - 2, num_tasks)]
   for task in shown:
@@ -64,18 +69,24 @@ def describe(sweep, num_tasks: int = 1) -> list[str]:
     mine = chunks_lib.chunks_for_task(chunks, task, num_tasks)
     members = sum(len(c.members) for c in mine)
     names = ", ".join(c.name for c in mine[:4]) + (", ..." if len(mine) > 4 else "")
-    lines.append(f"  task {task}/{num_tasks}: {len(mine)} chunk(s), {members} {runs}"
-                 + (f" ({names})" if mine else ""))
+    lines.append(
+        f"  task {task}/{num_tasks}: {len(mine)} chunk(s), {members} {runs}"
+        + (f" ({names})" if mine else "")
+    )
   idle = max(num_tasks - len(chunks), 0)
   if idle:
-    lines.append(f"WARNING: {idle} of {num_tasks} tasks would sit idle: the sweep has "
-                 f"only {len(chunks)} chunk(s). Use --num_tasks <= {len(chunks)} (or "
-                 f"#SBATCH --array=0-{len(chunks) - 1}), or a smaller config.chunk_size "
-                 f"(e.g. {math.ceil(grid.size / num_tasks)} for one chunk per task).")
+    lines.append(
+        f"WARNING: {idle} of {num_tasks} tasks would sit idle: the sweep has "
+        f"only {len(chunks)} chunk(s). Use --num_tasks <= {len(chunks)} (or "
+        f"#SBATCH --array=0-{len(chunks) - 1}), or a smaller config.chunk_size "
+        f"(e.g. {math.ceil(grid.size / num_tasks)} for one chunk per task)."
+    )
   elif num_tasks > 1 and len(chunks) % num_tasks:
     busiest = math.ceil(len(chunks) / num_tasks)
-    lines.append(f"note: {len(chunks)} chunks over {num_tasks} tasks: the busiest task "
-                 f"runs {busiest}, the others {len(chunks) // num_tasks}.")
+    lines.append(
+        f"note: {len(chunks)} chunks over {num_tasks} tasks: the busiest task "
+        f"runs {busiest}, the others {len(chunks) // num_tasks}."
+    )
   return lines
 
 
@@ -87,11 +98,16 @@ def memory_lines(sweep) -> list[str]:
   devices = jax.devices()
   per_device = -(-largest // len(devices)) * member + shared
   free = min(memory.device_free_bytes(d) for d in devices)
-  return [f"memory: about {member / 2**20:.3g} MiB per member, {per_device / 2**30:.3g} GiB "
-          f"per device for the largest chunk ({largest} members on {len(devices)} "
-          f"{devices[0].platform} device(s)); free now {free / 2**30:.3g} GiB per device"
-          + (" -- WARNING: may not fit; lower config.chunk_size or set it to 0 (auto)"
-             if per_device > memory.SAFETY_FRACTION * free else "")]
+  return [
+      f"memory: about {member / 2**20:.3g} MiB per member, {per_device / 2**30:.3g} GiB "
+      f"per device for the largest chunk ({largest} members on {len(devices)} "
+      f"{devices[0].platform} device(s)); free now {free / 2**30:.3g} GiB per device"
+      + (
+          " -- WARNING: may not fit; lower config.chunk_size or set it to 0 (auto)"
+          if per_device > memory.SAFETY_FRACTION * free
+          else ""
+      )
+  ]
 
 
 def _short(values: np.ndarray, most: int = 8) -> str:
@@ -110,8 +126,11 @@ def measure(sweep, mesh=None) -> Measurement:
   chunk = max(sweep.chunks, key=lambda c: len(c.members))
   engine = sweep.engine_cls(config, chunk.static, sweep.grid)
   static_fields = set(sweep.engine_cls.static_fields_of(config))
-  points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-            for f, v in sweep.grid.points(chunk.members).items() if f not in static_fields}
+  points = {
+      f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+      for f, v in sweep.grid.points(chunk.members).items()
+      if f not in static_fields
+  }
   size = sharding.padded_size(len(chunk.members), mesh)
   state = engine.init(sharding.shard_members(points, mesh, size))
   start = time.perf_counter()
@@ -121,9 +140,12 @@ def measure(sweep, mesh=None) -> Measurement:
   jax.block_until_ready(engine.advance(state, 1))
   warm = time.perf_counter() - start
   stats = getattr(jax.devices()[0], "memory_stats", lambda: None)() or {}
-  return Measurement(compile_s=max(first - warm, 0.0), unit_s=warm,
-                     members=len(chunk.members),
-                     device_bytes=stats.get("peak_bytes_in_use"))
+  return Measurement(
+      compile_s=max(first - warm, 0.0),
+      unit_s=warm,
+      members=len(chunk.members),
+      device_bytes=stats.get("peak_bytes_in_use"),
+  )
 
 
 def estimate_lines(sweep, measurement: Measurement, num_tasks: int = 1) -> list[str]:
@@ -131,15 +153,19 @@ def estimate_lines(sweep, measurement: Measurement, num_tasks: int = 1) -> list[
   units = sweep.engine_cls.num_units(sweep.config)
   per_chunk = measurement.unit_s * units
   busiest = math.ceil(len(sweep.chunks) / num_tasks)
-  lines = [f"measured: {measurement.unit_s:.3g} s per "
-           f"{sweep.engine_cls.unit_name} for a chunk of {measurement.members} "
-           f"(compile {measurement.compile_s:.3g} s, once per static group and process)",
-           f"estimate: about {_duration(per_chunk)} per chunk; the busiest task runs "
-           f"{busiest} chunk(s): about {_duration(busiest * per_chunk)} plus compiles "
-           f"(chunks of other static groups, e.g. deeper nets, take longer)"]
+  lines = [
+      f"measured: {measurement.unit_s:.3g} s per "
+      f"{sweep.engine_cls.unit_name} for a chunk of {measurement.members} "
+      f"(compile {measurement.compile_s:.3g} s, once per static group and process)",
+      f"estimate: about {_duration(per_chunk)} per chunk; the busiest task runs "
+      f"{busiest} chunk(s): about {_duration(busiest * per_chunk)} plus compiles "
+      f"(chunks of other static groups, e.g. deeper nets, take longer)",
+  ]
   if measurement.device_bytes is not None:
-    lines.append(f"device memory: peak {measurement.device_bytes / 2**30:.2f} GiB in use "
-                 f"for a chunk of {measurement.members}")
+    lines.append(
+        f"device memory: peak {measurement.device_bytes / 2**30:.2f} GiB in use "
+        f"for a chunk of {measurement.members}"
+    )
   return lines
 
 

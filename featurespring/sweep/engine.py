@@ -52,8 +52,9 @@ class Engine(abc.ABC):
   # Swept string or bool fields are static too, automatically.
   static_fields: tuple[str, ...] = ()
 
-  def __init__(self, config: ml_collections.ConfigDict, static: Mapping[str, Any],
-               grid: grid_lib.Grid):
+  def __init__(
+      self, config: ml_collections.ConfigDict, static: Mapping[str, Any], grid: grid_lib.Grid
+  ):
     """Builds the engine for ``config`` with the static fields set to ``static``.
 
     ``grid`` is the sweep's grid, built once per run (`runner.plan`).
@@ -71,6 +72,7 @@ class Engine(abc.ABC):
   def default_config(cls) -> ml_collections.ConfigDict:
     """``config.<name>``: every engine setting with its default."""
     from featurespring import schema  # pylint: disable=g-import-not-at-top
+
     return schema.to_config(cls.settings())
 
   @classmethod
@@ -96,10 +98,12 @@ class Engine(abc.ABC):
     return tuple(dict.fromkeys(cls.static_fields + implicit))
 
   @classmethod
-  def static_groups(cls, config: ml_collections.ConfigDict,
-                    grid: grid_lib.Grid) -> list[ml_collections.ConfigDict]:
+  def static_groups(
+      cls, config: ml_collections.ConfigDict, grid: grid_lib.Grid
+  ) -> list[ml_collections.ConfigDict]:
     """``config.<name>`` once per distinct combination of swept static values."""
     from featurespring.sweep import chunks as chunks_lib  # pylint: disable=g-import-not-at-top
+
     groups = []
     for chunk in chunks_lib.plan_chunks(grid, grid.size, cls.static_fields_of(config)):
       fields = ml_collections.ConfigDict(getattr(config, cls.name).to_dict())
@@ -121,16 +125,22 @@ class Engine(abc.ABC):
       if field == grid_lib.SEED_AXIS:
         continue
       if field not in fields:
-        raise ValueError(f"config.grid sweeps {field!r}, which is not a field of "
-                         f"config.{cls.name} (fields: {sorted(fields.keys())})")
+        raise ValueError(
+            f"config.grid sweeps {field!r}, which is not a field of "
+            f"config.{cls.name} (fields: {sorted(fields.keys())})"
+        )
       default, values = fields[field], grid.points(np.arange(grid.size))[field]
       if isinstance(default, (int, float)) and not isinstance(default, bool):
         if not np.issubdtype(values.dtype, np.number):
-          raise ValueError(f"config.grid.{field} must hold numbers like "
-                           f"config.{cls.name}.{field}, got {values.tolist()}")
+          raise ValueError(
+              f"config.grid.{field} must hold numbers like "
+              f"config.{cls.name}.{field}, got {values.tolist()}"
+          )
       elif isinstance(default, (str, bool)) and values.dtype.kind != np.asarray(default).dtype.kind:
-        raise ValueError(f"config.grid.{field} must hold {type(default).__name__} "
-                         f"values like config.{cls.name}.{field}, got {values.tolist()}")
+        raise ValueError(
+            f"config.grid.{field} must hold {type(default).__name__} "
+            f"values like config.{cls.name}.{field}, got {values.tolist()}"
+        )
 
   @classmethod
   @abc.abstractmethod
@@ -172,8 +182,10 @@ def engine_class_named(engine: str) -> type[Engine]:
   """The engine class called ``engine`` (a registry name or "module:Class")."""
   spec = ENGINES.get(engine, engine)
   if not isinstance(spec, str) or ":" not in spec:
-    raise ValueError(f"config.engine must be one of {sorted(ENGINES)} or a "
-                     f"'module:Class' path, got {engine!r}")
+    raise ValueError(
+        f"config.engine must be one of {sorted(ENGINES)} or a "
+        f"'module:Class' path, got {engine!r}"
+    )
   module, cls = spec.split(":")
   return getattr(importlib.import_module(module), cls)
 

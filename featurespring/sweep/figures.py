@@ -33,9 +33,15 @@ from featurespring.analysis import chains
 from featurespring.analysis import finished
 
 _CORNERS = ("lazy", "linear", "active")
-_LABELS = {"noise": "noise", "learning_rate": "learning rate", "dropout": "dropout rate",
-           "batch_size": "batch size", "dropout_switch_rate": "dropout rate after the switch",
-           "mu": r"friction $\mu_r$", "alpha": r"nonlinearity $1-\alpha$"}
+_LABELS = {
+    "noise": "noise",
+    "learning_rate": "learning rate",
+    "dropout": "dropout rate",
+    "batch_size": "batch size",
+    "dropout_switch_rate": "dropout rate after the switch",
+    "mu": r"friction $\mu_r$",
+    "alpha": r"nonlinearity $1-\alpha$",
+}
 
 
 def _system(sweep):
@@ -58,8 +64,11 @@ def phase_diagram(ax, sweep: finished.FinishedSweep, metric=None):
   metric = metric or sweep.config["plot"]["metric"]
   runs = sweep.finite_cells(metric)  # [Y, X, seed]
   curvature = plotting.finite_mean(runs, axis=2)
-  accuracy = (plotting.finite_mean(sweep.finite_cells("accuracy"), axis=2)
-              if "accuracy" in sweep.arrays else None)
+  accuracy = (
+      plotting.finite_mean(sweep.finite_cells("accuracy"), axis=2)
+      if "accuracy" in sweep.arrays
+      else None
+  )
   unit = "nets" if sweep.engine == "dnn" else "chains"
   left_out = plotting.nonfinite_note(int(np.isnan(runs).sum()), runs.size, unit)
   theory = None
@@ -67,11 +76,17 @@ def phase_diagram(ax, sweep: finished.FinishedSweep, metric=None):
     mu = np.linspace(sweep.y_values().min(), sweep.y_values().max(), 200)
     theory = (chains.critical_noise(sweep, mu), mu)
   return plotting.plot_phase_diagram(
-      ax, sweep.axis(sweep.x), sweep.y_values(), curvature, accuracy=accuracy,
-      theory_line=theory, x_label=_LABELS.get(sweep.x, sweep.x),
+      ax,
+      sweep.axis(sweep.x),
+      sweep.y_values(),
+      curvature,
+      accuracy=accuracy,
+      theory_line=theory,
+      x_label=_LABELS.get(sweep.x, sweep.x),
       y_label=_y_label(sweep),
       title=f"{_system(sweep)}: mean {metric.replace('_', ' ')}"
-            + (f" ({left_out}, left out)" if left_out else ""))
+      + (f" ({left_out}, left out)" if left_out else ""),
+  )
 
 
 def _cell_label(sweep, name, cell):
@@ -93,19 +108,28 @@ def load_curves(ax, sweep: finished.FinishedSweep):
   if dashed == "theory/load_curve" and not chains.theory_applies(sweep):
     dashed = None
   lines = plotting.plot_load_curves(
-      ax, np.stack([curves[c] for c in cells]),
+      ax,
+      np.stack([curves[c] for c in cells]),
       [f"{_cell_label(sweep, n, c)}, curv={curvature[c]:+.3f}" for n, c in zip(_CORNERS, cells)],
       ylabel=ylabel,
       title=f"{_system(sweep)}, {_LABELS.get(sweep.y, sweep.y)} = "
-            f"{sweep.y_values()[cells[0][0]]:.3g}"
-            + {"load_curve_test": "  (solid: train, dashed: test)",
-               "theory/load_curve": "  (dashed: theory)", None: ""}[dashed])
+      f"{sweep.y_values()[cells[0][0]]:.3g}"
+      + {
+          "load_curve_test": "  (solid: train, dashed: test)",
+          "theory/load_curve": "  (dashed: theory)",
+          None: "",
+      }[dashed],
+  )
   if dashed:
     # The theory holds whether or not a chain diverged; test curves do not.
     curves = (sweep.finite_cells if dashed == "load_curve_test" else sweep.cells)(dashed)
-    plotting.plot_load_curves(ax, np.stack([curves[c] for c in cells]),
-                              colors=[line.get_color() for line in lines], linestyle="--",
-                              ylabel=ylabel)
+    plotting.plot_load_curves(
+        ax,
+        np.stack([curves[c] for c in cells]),
+        colors=[line.get_color() for line in lines],
+        linestyle="--",
+        ylabel=ylabel,
+    )
   return lines
 
 
@@ -137,15 +161,22 @@ def dynamics(axes, sweep: finished.FinishedSweep):
     finite = np.flatnonzero(np.isfinite(trajectory[cell]).all(axis=(-2, -1)))
     seed = int(finite[0]) if finite.size else 0
     window = transient(trajectory[cell][seed])
-    note = ("" if seed == 0 and finite.size else
-            f"seed {seed}, seeds before it non-finite" if finite.size else
-            "every seed non-finite")
+    note = (
+        ""
+        if seed == 0 and finite.size
+        else f"seed {seed}, seeds before it non-finite"
+        if finite.size
+        else "every seed non-finite"
+    )
     plotting.plot_load_curve_dynamics(
-        ax, trajectory[cell][seed][window], times[cell][seed][window],
+        ax,
+        trajectory[cell][seed][window],
+        times[cell][seed][window],
         time_label=_time_label(sweep),
         title=f"{_system(sweep)}, {_cell_label(sweep, name, cell)}"
-              + (f" ({note})" if note else ""),
-        ylabel="separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$")
+        + (f" ({note})" if note else ""),
+        ylabel="separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$",
+    )
 
 
 def curvature_over_time(ax, sweep: finished.FinishedSweep):
@@ -154,9 +185,13 @@ def curvature_over_time(ax, sweep: finished.FinishedSweep):
   for name, cell in zip(_CORNERS, sweep.corner_cells()):
     # Only evaluated times: networks record their load curves every eval_every epochs.
     evaluated = np.isfinite(trajectory[cell]).all(axis=-1).any(axis=0)
-    plotting.plot_curvature_over_time(ax, trajectory[cell][:, evaluated],
-                                      times[cell][0][evaluated], label=name,
-                                      time_label=_time_label(sweep))
+    plotting.plot_curvature_over_time(
+        ax,
+        trajectory[cell][:, evaluated],
+        times[cell][0][evaluated],
+        label=name,
+        time_label=_time_label(sweep),
+    )
   ax.legend(fontsize=7)
   ax.set_title(f"{_system(sweep)}: curvature over time (mean +- std)", fontsize=9)
 
@@ -196,8 +231,10 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> 
   if beside:
     other = finished.FinishedSweep.load(beside)
     dnn, chain = (sweep, other) if sweep.engine == "dnn" else (other, sweep)
-    written += plotting.save_figure(dnn_beside_chain(dnn, chain),
-                                    os.path.join(outdir, "dnn_beside_chain"), dpi=dpi)
+    written += plotting.save_figure(
+        dnn_beside_chain(dnn, chain), os.path.join(outdir, "dnn_beside_chain"), dpi=dpi
+    )
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
   plt.close("all")
   return written

@@ -39,6 +39,7 @@ class Axis:
     values: the axis coordinates, shape ``[n]`` (case indices for a zipped axis).
     fields: engine field name -> values ``[n]`` that this axis sets per position.
   """
+
   name: str
   values: np.ndarray
   fields: Mapping[str, np.ndarray]
@@ -53,8 +54,9 @@ def _as_values(name, values):
     values = (values,)
   array = np.asarray(values)
   if array.ndim != 1 or array.size == 0:
-    raise ValueError(f"config.grid.{name} must be a non-empty 1-D tuple of "
-                     f"values, got {values!r}")
+    raise ValueError(
+        f"config.grid.{name} must be a non-empty 1-D tuple of " f"values, got {values!r}"
+    )
   if array.dtype == object:
     raise ValueError(f"config.grid.{name} mixes value types: {values!r}")
   return array
@@ -63,6 +65,7 @@ def _as_values(name, values):
 @dataclasses.dataclass(frozen=True)
 class Grid:
   """Named axes of a sweep and the flat member numbering over them."""
+
   axes: tuple[Axis, ...]
 
   @classmethod
@@ -80,8 +83,10 @@ class Grid:
         fields = {f: _as_values(f"{name}.{f}", v) for f, v in entry.items()}
         lengths = {f: len(v) for f, v in fields.items()}
         if not fields or len(set(lengths.values())) != 1:
-          raise ValueError(f"config.grid.{name} is a zipped axis: its fields must "
-                           f"be tuples of one common length, got {lengths}")
+          raise ValueError(
+              f"config.grid.{name} is a zipped axis: its fields must "
+              f"be tuples of one common length, got {lengths}"
+          )
         n = next(iter(lengths.values()))
         axes.append(Axis(name, np.arange(n), fields))
       else:
@@ -118,9 +123,11 @@ class Grid:
     """Field values per member: field name -> ``[len(members)]`` array."""
     members = np.asarray(members)
     positions = np.unravel_index(members, self.shape)
-    return {field: values[position]
-            for axis, position in zip(self.axes, positions)
-            for field, values in axis.fields.items()}
+    return {
+        field: values[position]
+        for axis, position in zip(self.axes, positions)
+        for field, values in axis.fields.items()
+    }
 
   def to_named(self, per_member: np.ndarray) -> np.ndarray:
     """Reshapes a ``[grid.size, ...]`` array to ``[*grid.shape, ...]``."""
@@ -128,9 +135,13 @@ class Grid:
 
   def describe(self) -> dict:
     """JSON-ready description: names, values and zipped fields of every axis."""
-    return {axis.name: {"values": axis.values.tolist(),
-                        "fields": {f: v.tolist() for f, v in axis.fields.items()}}
-            for axis in self.axes}
+    return {
+        axis.name: {
+            "values": axis.values.tolist(),
+            "fields": {f: v.tolist() for f, v in axis.fields.items()},
+        }
+        for axis in self.axes
+    }
 
 
 def pad_value(dtype):
@@ -139,8 +150,9 @@ def pad_value(dtype):
   return {"f": np.nan, "b": False}.get(dtype.kind, -1)
 
 
-def scatter_members(parts: Sequence[tuple[np.ndarray, Mapping[str, np.ndarray]]],
-                    size: int) -> dict[str, np.ndarray]:
+def scatter_members(
+    parts: Sequence[tuple[np.ndarray, Mapping[str, np.ndarray]]], size: int
+) -> dict[str, np.ndarray]:
   """Per-batch results back into one ``[size, ...]`` array per key.
 
   Args:
@@ -157,11 +169,13 @@ def scatter_members(parts: Sequence[tuple[np.ndarray, Mapping[str, np.ndarray]]]
   out = {}
   for key in parts[0][1]:
     arrays = [np.asarray(arrays_[key]) for _, arrays_ in parts]
-    trailing = (tuple(np.max([a.shape[1:] for a in arrays], axis=0).astype(int))
-                if arrays[0].ndim > 1 else ())
+    trailing = (
+        tuple(np.max([a.shape[1:] for a in arrays], axis=0).astype(int))
+        if arrays[0].ndim > 1
+        else ()
+    )
     dtype = np.result_type(*arrays)
     out[key] = np.full((size,) + trailing, pad_value(dtype), dtype=dtype)
     for (members, _), array in zip(parts, arrays):
       out[key][(np.asarray(members),) + tuple(slice(0, n) for n in array.shape[1:])] = array
   return out
-

@@ -76,8 +76,10 @@ class WorkdirLock:
     if jax.process_index() != 0:
       return self
     if fcntl is None:
-      logging.warning("no fcntl on this OS: %s is not locked; a concurrent run on it "
-                      "would not be detected", self.workdir)
+      logging.warning(
+          "no fcntl on this OS: %s is not locked; a concurrent run on it " "would not be detected",
+          self.workdir,
+      )
       return self
     os.makedirs(self.workdir, exist_ok=True)
     try:
@@ -109,23 +111,37 @@ class WorkdirLock:
       raise WorkdirLockedError(message) from None
     except OSError as e:
       f.close()
-      logging.warning("cannot lock %s (%s): this filesystem has no flock, so a "
-                      "concurrent run on %s would not be detected", path, e, self.workdir)
+      logging.warning(
+          "cannot lock %s (%s): this filesystem has no flock, so a "
+          "concurrent run on %s would not be detected",
+          path,
+          e,
+          self.workdir,
+      )
       return
     self._files.append(f)
     if mode == fcntl.LOCK_EX:
       f.seek(0)
       f.truncate()
-      f.write(json.dumps({
-          "pid": os.getpid(), "host": socket.gethostname(),
-          "since": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-          "task_index": self.task_index, "num_tasks": self.num_tasks}))
+      f.write(
+          json.dumps(
+              {
+                  "pid": os.getpid(),
+                  "host": socket.gethostname(),
+                  "since": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                  "task_index": self.task_index,
+                  "num_tasks": self.num_tasks,
+              }
+          )
+      )
       f.flush()
 
   def _refusal(self, f, path: str, mode: int) -> str:
     """Why ``path`` could not be locked in ``mode``, naming who holds it."""
-    retry = ("Wait for it to finish or stop it; the OS frees the lock of a run "
-             "that ends in any way, killed ones too.")
+    retry = (
+        "Wait for it to finish or stop it; the OS frees the lock of a run "
+        "that ends in any way, killed ones too."
+    )
     if mode == fcntl.LOCK_EX and os.path.basename(path) == LOCK_FILE:
       try:
         fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -133,12 +149,16 @@ class WorkdirLock:
         pass  # an exclusive holder: another single-task run, named below
       else:  # only shared holders: an array job's tasks (the lock goes with f)
         tasks = sorted(glob.glob(glob.escape(path) + ".task-*"))
-        return (f"workdir {self.workdir} is in use by the tasks of an array job, which "
-                f"hold {path} shared; running the whole sweep now would compute their "
-                f"chunks again. Their task lock files (the running ones among them): "
-                f"{'; '.join(f'{t}: {_holder(t)}' for t in tasks) or 'none yet'}. {retry}")
-    return (f"workdir {self.workdir} is in use by another run: {_holder(path)} holds "
-            f"{path}. {retry}")
+        return (
+            f"workdir {self.workdir} is in use by the tasks of an array job, which "
+            f"hold {path} shared; running the whole sweep now would compute their "
+            f"chunks again. Their task lock files (the running ones among them): "
+            f"{'; '.join(f'{t}: {_holder(t)}' for t in tasks) or 'none yet'}. {retry}"
+        )
+    return (
+        f"workdir {self.workdir} is in use by another run: {_holder(path)} holds "
+        f"{path}. {retry}"
+    )
 
 
 def _holder(path: str) -> str:
@@ -146,7 +166,9 @@ def _holder(path: str) -> str:
   try:
     with open(path, encoding="utf-8") as f:
       info = json.load(f)
-    return (f"pid {info['pid']} on host {info['host']} since {info['since']} (task "
-            f"{info['task_index']} of {info['num_tasks']})")
+    return (
+        f"pid {info['pid']} on host {info['host']} since {info['since']} (task "
+        f"{info['task_index']} of {info['num_tasks']})"
+    )
   except (OSError, ValueError, KeyError, TypeError):
     return "a process that has not written its details yet"

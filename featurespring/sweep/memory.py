@@ -81,8 +81,7 @@ def _grid(config, grid):
   return grid_lib.Grid.from_config(config) if grid is None else grid
 
 
-def _group_chunks(config: ml_collections.ConfigDict, grid: grid_lib.Grid
-                  ) -> list[chunks_lib.Chunk]:
+def _group_chunks(config: ml_collections.ConfigDict, grid: grid_lib.Grid) -> list[chunks_lib.Chunk]:
   """One chunk per static group: the groups' members."""
   engine_cls = engine_lib.engine_class(config)
   return chunks_lib.plan_chunks(grid, grid.size, engine_cls.static_fields_of(config))
@@ -94,17 +93,18 @@ def _groups(config: ml_collections.ConfigDict, grid: grid_lib.Grid):
   static_fields = set(engine_cls.static_fields_of(config))
   for chunk in _group_chunks(config, grid):
     # As the runner places them: the devices' default types, a member axis.
-    points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-              for f, v in grid.points(chunk.members[:1]).items()
-              if f not in static_fields}
+    points = {
+        f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+        for f, v in grid.points(chunk.members[:1]).items()
+        if f not in static_fields
+    }
     yield engine_cls(config, chunk.static, grid), points
 
 
 def activation_bytes(evaluated_bytes: int, trained_bytes: int) -> int:
   """Transient bytes of a step from the layer features it computes: those of
   the evaluation pass and of one training batch (see the module docstring)."""
-  return int(max(EVAL_ACTIVATION_FACTOR * evaluated_bytes,
-                 TRAIN_ACTIVATION_FACTOR * trained_bytes))
+  return int(max(EVAL_ACTIVATION_FACTOR * evaluated_bytes, TRAIN_ACTIVATION_FACTOR * trained_bytes))
 
 
 def _member_bytes(engine, points) -> int:
@@ -122,8 +122,9 @@ def _member_bytes(engine, points) -> int:
   return STATE_COPIES * tree_bytes(engine.init(points))
 
 
-def estimate_member_bytes(config: ml_collections.ConfigDict,
-                          grid: grid_lib.Grid | None = None) -> int:
+def estimate_member_bytes(
+    config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = None
+) -> int:
   """Estimated device bytes per member: the largest over the static groups.
 
   Args:
@@ -138,8 +139,7 @@ def estimate_member_bytes(config: ml_collections.ConfigDict,
   return max(_member_bytes(engine, points) for engine, points in _groups(config, grid))
 
 
-def shared_bytes(config: ml_collections.ConfigDict,
-                 grid: grid_lib.Grid | None = None) -> int:
+def shared_bytes(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = None) -> int:
   """Device bytes every device holds once, whatever the chunk
   (`Engine.shared_bytes`: a network sweep's dataset, 0 for chains)."""
   engine, _ = next(_groups(config, _grid(config, grid)))
@@ -175,10 +175,12 @@ def device_free_bytes(device) -> int:
   return available // max(sharing, 1)
 
 
-def auto_chunk_size(config: ml_collections.ConfigDict,
-                    devices: Sequence | None = None,
-                    safety: float = SAFETY_FRACTION,
-                    grid: grid_lib.Grid | None = None) -> int:
+def auto_chunk_size(
+    config: ml_collections.ConfigDict,
+    devices: Sequence | None = None,
+    safety: float = SAFETY_FRACTION,
+    grid: grid_lib.Grid | None = None,
+) -> int:
   """A chunk size whose members fit ``devices``' free memory.
 
   Each device holds ``chunk / len(devices)`` members (the member axis is

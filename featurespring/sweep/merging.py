@@ -38,8 +38,9 @@ def merge(workdir: str) -> str:
   results.check_workdir(workdir)
   manifest_path = os.path.join(workdir, "sweep.json")
   if not os.path.exists(manifest_path):
-    raise FileNotFoundError(f"no sweep in {workdir}: sweep.json not found; run "
-                            "launch.sweep with --config first")
+    raise FileNotFoundError(
+        f"no sweep in {workdir}: sweep.json not found; run " "launch.sweep with --config first"
+    )
   manifest = results.read_json(manifest_path)
   names = [c["name"] for c in manifest["chunks"]]
   stems = [os.path.join(workdir, "parts", n) for n in names]
@@ -48,49 +49,70 @@ def merge(workdir: str) -> str:
     raise FileNotFoundError(
         f"cannot merge {workdir}: {len(missing)} of {len(names)} chunks have no "
         f"result yet ({', '.join(missing[:8])}{', ...' if len(missing) > 8 else ''});"
-        " run the remaining tasks first")
+        " run the remaining tasks first"
+    )
   parts = []
   for stem in stems:
     try:
       parts.append(results.load(stem))
     except results.CorruptFileError as e:
       raise results.CorruptFileError(
-          e.path, f"{e.problem}. Rerun the sweep (its task) to move the part "
-          "aside and compute the chunk again") from e
+          e.path,
+          f"{e.problem}. Rerun the sweep (its task) to move the part "
+          "aside and compute the chunk again",
+      ) from e
     part_hash = parts[-1][1].get("config_hash")
     if part_hash != manifest["config_hash"]:
       raise ValueError(
           f"{stem}.json was computed with config_hash {part_hash}, but the sweep "
           f"in {manifest_path} has config_hash {manifest['config_hash']}: the part "
           "comes from another config. Move it out of the workdir and rerun the "
-          "sweep to compute its chunk again")
+          "sweep to compute its chunk again"
+      )
   grid_shape = tuple(manifest["grid_shape"])
   size = int(np.prod(grid_shape))
   flat = grid_lib.scatter_members(
-      [(arrays["members"], {k: v for k, v in arrays.items() if k != "members"})
-       for arrays, _ in parts], size)
+      [
+          (arrays["members"], {k: v for k, v in arrays.items() if k != "members"})
+          for arrays, _ in parts
+      ],
+      size,
+  )
   merged = {key: array.reshape(grid_shape + array.shape[1:]) for key, array in flat.items()}
   for name, axis in manifest["grid"].items():
     merged[f"axis/{name}"] = np.asarray(axis["values"])
   sidecars = [p[1] for p in parts]
   # Imported here: the dataset module reads merged results through this one.
   from featurespring.sweep import dataset as dataset_lib  # pylint: disable=g-import-not-at-top
+
   stem = os.path.join(workdir, RESULT_STEM)
-  results.save(stem, merged, {
-      "config": manifest["config"], "config_hash": manifest["config_hash"],
-      "grid": manifest["grid"], "grid_names": manifest["grid_names"],
-      "dims": dataset_lib.result_dims(merged, manifest["grid_names"],
-                                      manifest["config"]["engine"]),
-      "grid_shape": manifest["grid_shape"],
-      "seeds": manifest["grid"]["seed"]["values"],
-      "arrays": {k: list(v.shape) for k, v in merged.items()},
-      "wall_time_s": sum(s["wall_time_s"] for s in sidecars),
-      "num_chunks": len(parts), "unit_name": sidecars[0]["unit_name"],
-      "units": sidecars[0]["units"],
-      "environment": sidecars[0]["environment"],
-      "parts": {s["chunk"]: {k: s[k] for k in ("wall_time_s", "resumed_from_unit",
-                                               "static", "num_members")}
-                for s in sidecars}})
+  results.save(
+      stem,
+      merged,
+      {
+          "config": manifest["config"],
+          "config_hash": manifest["config_hash"],
+          "grid": manifest["grid"],
+          "grid_names": manifest["grid_names"],
+          "dims": dataset_lib.result_dims(
+              merged, manifest["grid_names"], manifest["config"]["engine"]
+          ),
+          "grid_shape": manifest["grid_shape"],
+          "seeds": manifest["grid"]["seed"]["values"],
+          "arrays": {k: list(v.shape) for k, v in merged.items()},
+          "wall_time_s": sum(s["wall_time_s"] for s in sidecars),
+          "num_chunks": len(parts),
+          "unit_name": sidecars[0]["unit_name"],
+          "units": sidecars[0]["units"],
+          "environment": sidecars[0]["environment"],
+          "parts": {
+              s["chunk"]: {
+                  k: s[k] for k in ("wall_time_s", "resumed_from_unit", "static", "num_members")
+              }
+              for s in sidecars
+          },
+      },
+  )
   logging.info("merged %d chunks into %s.npz", len(parts), stem)
   return stem
 

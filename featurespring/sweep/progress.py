@@ -32,8 +32,14 @@ class Progress:
   rate in whole runs (nets/s), both comparable across chunk sizes.
   """
 
-  def __init__(self, num_chunks: int, total_work: int, unit_name: str,
-               log_every_s: float = 10.0, clock=time.monotonic):
+  def __init__(
+      self,
+      num_chunks: int,
+      total_work: int,
+      unit_name: str,
+      log_every_s: float = 10.0,
+      clock=time.monotonic,
+  ):
     self._num_chunks = num_chunks
     self._total_work = max(total_work, 1)
     self._unit_name = unit_name
@@ -51,9 +57,17 @@ class Progress:
     """Counts work that needs no running (finished or restored) toward ETA."""
     self._total_work = max(self._total_work - work, 1)
 
-  def update(self, chunk_position: int, chunk_name: str, unit: int,
-             num_units: int, work: int, force: bool = False,
-             compiled: bool = False, summary: str | None = None) -> None:
+  def update(
+      self,
+      chunk_position: int,
+      chunk_name: str,
+      unit: int,
+      num_units: int,
+      work: int,
+      force: bool = False,
+      compiled: bool = False,
+      summary: str | None = None,
+  ) -> None:
     """Records ``work`` member-units done; logs if it is time to.
 
     Args:
@@ -86,9 +100,11 @@ class Progress:
     else:  # only compiling calls so far: the best estimate there is
       rate = self._done / elapsed if elapsed > 0 else float("nan")
     eta = (self._total_work - self._done) / rate if rate > 0 else float("nan")
-    line = (f"chunk {chunk_position + 1}/{self._num_chunks} ({chunk_name}) "
-            f"{self._unit_name} {unit}/{num_units} | {_rate(rate)} net-{self._unit_name}s/s"
-            f" = {rate / max(num_units, 1):,.2f} nets/s"
-            f" | elapsed {_duration(elapsed)} | ETA {_duration(eta) if eta == eta else '?'}")
+    line = (
+        f"chunk {chunk_position + 1}/{self._num_chunks} ({chunk_name}) "
+        f"{self._unit_name} {unit}/{num_units} | {_rate(rate)} net-{self._unit_name}s/s"
+        f" = {rate / max(num_units, 1):,.2f} nets/s"
+        f" | elapsed {_duration(elapsed)} | ETA {_duration(eta) if eta == eta else '?'}"
+    )
     self.lines.append(line)
     logging.info(line)

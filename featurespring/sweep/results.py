@@ -44,8 +44,7 @@ from absl import logging
 # numbers; a workdir may be resumed with different values for them.
 HARMLESS_FIELDS = ("progress", "checkpoint_every", "plot")
 
-_LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "ml_collections",
-              "featurespring")
+_LIBRARIES = ("jax", "jaxlib", "flax", "optax", "numpy", "ml_collections", "featurespring")
 
 # Sidecar key of the .npz file's SHA-256 (hex).
 CHECKSUM = "npz_sha256"
@@ -74,8 +73,7 @@ def _atomic_file(path: str, exclusive: bool = False):
   """
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".",
-                             suffix=".tmp")
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".", suffix=".tmp")
   # mkstemp creates 0600 files; results are shared, so honour the umask instead.
   umask = os.umask(0)
   os.umask(umask)
@@ -184,16 +182,19 @@ def _checked_sidecar(stem: str) -> dict:
     raise FileNotFoundError(f"no complete result at {stem}.npz/.json")
   sidecar = read_json(stem + ".json")
   if not isinstance(sidecar, dict):
-    raise CorruptFileError(stem + ".json",
-                           f"holds a {type(sidecar).__name__}, not a sidecar object")
+    raise CorruptFileError(
+        stem + ".json", f"holds a {type(sidecar).__name__}, not a sidecar object"
+    )
   expected = sidecar.get(CHECKSUM)
   if expected is not None:
     with open(stem + ".npz", "rb") as f:
       actual = _sha256(f)
     if actual != expected:
       raise CorruptFileError(
-          stem + ".npz", f"SHA-256 {actual} does not match {expected} in {stem}.json "
-          "(the file was truncated, damaged or replaced after it was written)")
+          stem + ".npz",
+          f"SHA-256 {actual} does not match {expected} in {stem}.json "
+          "(the file was truncated, damaged or replaced after it was written)",
+      )
   return sidecar
 
 
@@ -241,8 +242,7 @@ def set_aside_if_corrupt(stem: str) -> bool:
   except CorruptFileError as e:
     # The sidecar first: without it the result stops existing at once.
     moved = [set_aside(stem + ext) for ext in (".json", ".npz")]
-    logging.warning("%s; moved it aside to %s so that it is computed again", e,
-                    " and ".join(moved))
+    logging.warning("%s; moved it aside to %s so that it is computed again", e, " and ".join(moved))
     return True
   return False
 
@@ -254,7 +254,9 @@ def config_to_dict(config: ml_collections.ConfigDict) -> dict:
 
 def config_hash(config: ml_collections.ConfigDict | Mapping) -> str:
   """SHA-256 of the config without :data:`HARMLESS_FIELDS`."""
-  as_dict = config_to_dict(config) if isinstance(config, ml_collections.ConfigDict) else dict(config)
+  as_dict = (
+      config_to_dict(config) if isinstance(config, ml_collections.ConfigDict) else dict(config)
+  )
   relevant = {k: v for k, v in as_dict.items() if k not in HARMLESS_FIELDS}
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
@@ -280,7 +282,12 @@ def environment() -> dict:
     with contextlib.suppress(importlib_metadata.PackageNotFoundError):
       versions[name] = importlib_metadata.version(name.replace("_", "-"))
   devices = jax.devices()
-  return {"versions": versions, "python": platform.python_version(),
-          "platform": devices[0].platform, "device_kind": devices[0].device_kind,
-          "device_count": len(devices), "process_count": jax.process_count(),
-          "host": platform.node()}
+  return {
+      "versions": versions,
+      "python": platform.python_version(),
+      "platform": devices[0].platform,
+      "device_kind": devices[0].device_kind,
+      "device_count": len(devices),
+      "process_count": jax.process_count(),
+      "host": platform.node(),
+  }

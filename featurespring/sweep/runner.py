@@ -50,14 +50,14 @@ class WorkdirMismatchError(RuntimeError):
 @dataclasses.dataclass(frozen=True)
 class Plan:
   """Everything a task needs to know about the sweep, computed from the config."""
+
   config: ml_collections.ConfigDict
   engine_cls: type[engine_lib.Engine]
   grid: grid_lib.Grid
   chunks: list[chunks_lib.Chunk]
 
 
-def validate(config: ml_collections.ConfigDict,
-             grid: grid_lib.Grid | None = None) -> None:
+def validate(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = None) -> None:
   """Checks the sweep-level fields and the engine's, before any compile."""
   for field in ("engine", "seed", "seeds", "grid", "chunk_size", "checkpoint_every"):
     if field not in config:
@@ -65,8 +65,10 @@ def validate(config: ml_collections.ConfigDict,
   if int(config.checkpoint_every) < 1:
     raise ValueError(f"config.checkpoint_every must be >= 1, got {config.checkpoint_every}")
   if int(config.chunk_size) < 0:
-    raise ValueError(f"config.chunk_size must be >= 1, or 0 to fit the device memory, "
-                     f"got {config.chunk_size}")
+    raise ValueError(
+        f"config.chunk_size must be >= 1, or 0 to fit the device memory, "
+        f"got {config.chunk_size}"
+    )
   if grid is None:
     grid = grid_lib.Grid.from_config(config)
   engine_lib.engine_class(config).validate(config, grid)
@@ -85,8 +87,12 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
   chunk_size = int(config.chunk_size)
   if chunk_size == 0:
     chunk_size = memory.auto_chunk_size(config, grid=grid)
-    logging.info("config.chunk_size = 0: %d members per chunk fit the free memory of "
-                 "%d %s device(s)", chunk_size, jax.device_count(), jax.devices()[0].platform)
+    logging.info(
+        "config.chunk_size = 0: %d members per chunk fit the free memory of " "%d %s device(s)",
+        chunk_size,
+        jax.device_count(),
+        jax.devices()[0].platform,
+    )
   chunks = chunks_lib.plan_chunks(grid, chunk_size, engine_cls.static_fields_of(config))
   return Plan(config, engine_cls, grid, chunks)
 
@@ -94,21 +100,28 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
 def _manifest_chunks(workdir: str) -> list[chunks_lib.Chunk]:
   """The chunks recorded in a workdir's manifest."""
   manifest = results.read_json(os.path.join(workdir, MANIFEST))
-  return [chunks_lib.Chunk(i, np.asarray(c["members"], np.int64), c["static"])
-          for i, c in enumerate(manifest["chunks"])]
+  return [
+      chunks_lib.Chunk(i, np.asarray(c["members"], np.int64), c["static"])
+      for i, c in enumerate(manifest["chunks"])
+  ]
 
 
 def _manifest(sweep: Plan) -> dict:
-  return {"config": results.config_to_dict(sweep.config),
-          "config_hash": results.config_hash(sweep.config),
-          "grid": sweep.grid.describe(), "grid_names": list(sweep.grid.names),
-          "grid_shape": list(sweep.grid.shape),
-          "chunks": [{"name": c.name, "members": c.members.tolist(),
-                      "static": c.static} for c in sweep.chunks]}
+  return {
+      "config": results.config_to_dict(sweep.config),
+      "config_hash": results.config_hash(sweep.config),
+      "grid": sweep.grid.describe(),
+      "grid_names": list(sweep.grid.names),
+      "grid_shape": list(sweep.grid.shape),
+      "chunks": [
+          {"name": c.name, "members": c.members.tolist(), "static": c.static} for c in sweep.chunks
+      ],
+  }
 
 
-def prepare_workdir(workdir: str, sweep: Plan,
-                    chunks: list[chunks_lib.Chunk] | None = None) -> None:
+def prepare_workdir(
+    workdir: str, sweep: Plan, chunks: list[chunks_lib.Chunk] | None = None
+) -> None:
   """Writes the manifest, or checks the existing one matches this config.
 
   Finished parts of ``chunks`` (default: all) that are unreadable or do not
@@ -133,7 +146,8 @@ def prepare_workdir(workdir: str, sweep: Plan,
       raise WorkdirMismatchError(
           f"workdir {workdir} holds a sweep with a different config; refusing to "
           f"mix results. Use a new --workdir, or rerun with the original config. "
-          f"Differences (workdir -> now): {'; '.join(diffs) or 'unknown'}")
+          f"Differences (workdir -> now): {'; '.join(diffs) or 'unknown'}"
+      )
   if jax.process_index() == 0:
     for chunk in sweep.chunks if chunks is None else chunks:
       results.set_aside_if_corrupt(os.path.join(workdir, "parts", chunk.name))
@@ -142,9 +156,15 @@ def prepare_workdir(workdir: str, sweep: Plan,
     multihost_utils.sync_global_devices("featurespring.sweep.prepare_workdir")
 
 
-def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
-              progress: progress_lib.Progress, position: int,
-              engines: dict) -> None:
+def run_chunk(
+    sweep: Plan,
+    chunk: chunks_lib.Chunk,
+    workdir: str,
+    mesh,
+    progress: progress_lib.Progress,
+    position: int,
+    engines: dict,
+) -> None:
   """Runs (or resumes) one chunk and writes its part."""
   config = sweep.config
   start = time.time()
@@ -155,49 +175,71 @@ def run_chunk(sweep: Plan, chunk: chunks_lib.Chunk, workdir: str, mesh,
   engine, compiled_steps = engines[engine_key]
   static_fields = set(sweep.engine_cls.static_fields_of(config))
   # Host values are float64/int64; the devices compute in JAX's default types.
-  points = {f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-            for f, v in sweep.grid.points(chunk.members).items()
-            if f not in static_fields}
+  points = {
+      f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+      for f, v in sweep.grid.points(chunk.members).items()
+      if f not in static_fields
+  }
   # Every chunk is padded to the longest one, so one compile serves them all.
   size = sharding.padded_size(max(len(c.members) for c in sweep.chunks), mesh)
   # Every leaf on the member sharding from the start: otherwise the first
   # advance sees replicated leaves and the second one compiles again.
-  state = sharding.shard_state(engine.init(sharding.shard_members(points, mesh, size)),
-                               mesh, size)
+  state = sharding.shard_state(engine.init(sharding.shard_members(points, mesh, size)), mesh, size)
   unit, total = 0, engine.num_units(config)
   checkpoint_path = os.path.join(workdir, "checkpoints", chunk.name + ".npz")
   restored = checkpoint.restore(checkpoint_path, state)
   if restored is not None:
     state, unit = restored
-    logging.info("%s: resumed from checkpoint at %s %d/%d", chunk.name,
-                 engine.unit_name, unit, total)
+    logging.info(
+        "%s: resumed from checkpoint at %s %d/%d", chunk.name, engine.unit_name, unit, total
+    )
     progress.skip(unit * len(chunk.members))
   while unit < total:
     step = min(int(config.checkpoint_every), total - unit)
     state = jax.block_until_ready(engine.advance(state, step))
     unit += step
-    progress.update(position, chunk.name, unit, total, step * len(chunk.members),
-                    force=unit == total, compiled=step not in compiled_steps,
-                    summary=engine.summary(state, len(chunk.members)))
+    progress.update(
+        position,
+        chunk.name,
+        unit,
+        total,
+        step * len(chunk.members),
+        force=unit == total,
+        compiled=step not in compiled_steps,
+        summary=engine.summary(state, len(chunk.members)),
+    )
     compiled_steps.add(step)
     if unit < total:
       checkpoint.save(checkpoint_path, state, unit)
   outputs = sharding.gather_members(engine.finalize(state), len(chunk.members))
   outputs["members"] = chunk.members
   if jax.process_index() == 0:
-    results.save(os.path.join(workdir, "parts", chunk.name), outputs, {
-        "chunk": chunk.name, "static": chunk.static,
-        "num_members": len(chunk.members), "units": total,
-        "unit_name": engine.unit_name, "wall_time_s": time.time() - start,
-        "resumed_from_unit": restored[1] if restored else 0,
-        "config_hash": results.config_hash(config),
-        "environment": results.environment()})
+    results.save(
+        os.path.join(workdir, "parts", chunk.name),
+        outputs,
+        {
+            "chunk": chunk.name,
+            "static": chunk.static,
+            "num_members": len(chunk.members),
+            "units": total,
+            "unit_name": engine.unit_name,
+            "wall_time_s": time.time() - start,
+            "resumed_from_unit": restored[1] if restored else 0,
+            "config_hash": results.config_hash(config),
+            "environment": results.environment(),
+        },
+    )
     checkpoint.remove(checkpoint_path)
 
 
-def run(config: ml_collections.ConfigDict | Plan, workdir: str,
-        task_index: int | None = None, num_tasks: int | None = None,
-        mesh=None, merge: bool | None = None) -> str | None:
+def run(
+    config: ml_collections.ConfigDict | Plan,
+    workdir: str,
+    task_index: int | None = None,
+    num_tasks: int | None = None,
+    mesh=None,
+    merge: bool | None = None,
+) -> str | None:
   """Runs this task's chunks of the sweep ``config`` into ``workdir``.
 
   Args:
@@ -225,19 +267,30 @@ def run(config: ml_collections.ConfigDict | Plan, workdir: str,
     prepare_workdir(workdir, sweep, mine)
     recorded = _manifest_chunks(workdir)
     if [(c.members.tolist(), c.static) for c in recorded] != [
-        (c.members.tolist(), c.static) for c in sweep.chunks]:
+        (c.members.tolist(), c.static) for c in sweep.chunks
+    ]:
       # An automatic chunk size may differ from the first run's (free memory
       # changes): finished parts define the chunks, so keep the recorded ones.
       logging.info("using the %d chunks recorded in %s", len(recorded), MANIFEST)
       sweep = dataclasses.replace(sweep, chunks=recorded)
       mine = chunks_lib.chunks_for_task(sweep.chunks, task_index, num_tasks)
     todo = [c for c in mine if not results.exists(os.path.join(workdir, "parts", c.name))]
-    logging.info("task %d/%d: %d of %d chunks, %d to run (%d finished before); "
-                 "%d devices", task_index, num_tasks, len(mine), len(sweep.chunks),
-                 len(todo), len(mine) - len(todo), mesh.size)
+    logging.info(
+        "task %d/%d: %d of %d chunks, %d to run (%d finished before); " "%d devices",
+        task_index,
+        num_tasks,
+        len(mine),
+        len(sweep.chunks),
+        len(todo),
+        len(mine) - len(todo),
+        mesh.size,
+    )
     progress = progress_lib.Progress(
-        len(todo), sweep.engine_cls.num_units(config) * sum(len(c.members) for c in todo),
-        sweep.engine_cls.unit_name, float(config.progress.log_every_s))
+        len(todo),
+        sweep.engine_cls.num_units(config) * sum(len(c.members) for c in todo),
+        sweep.engine_cls.unit_name,
+        float(config.progress.log_every_s),
+    )
     engines = {}  # one engine (and its compiles) per static group
     for position, chunk in enumerate(todo):
       run_chunk(sweep, chunk, workdir, mesh, progress, position, engines)

@@ -38,6 +38,7 @@ from featurespring import sharding
 # Units (segments of steps) per chain run: progress lines and checkpoints.
 _UNITS_PER_RUN = 100
 
+
 @dataclasses.dataclass(frozen=True)
 class ChainRun:
   """The settings of a swept chain run that ``springs.ChainConfig`` lacks.
@@ -52,6 +53,7 @@ class ChainRun:
     record_every: snapshot the load curve every n steps (0: never).
     unroll: time steps per scan iteration (1 measured fastest on CPU).
   """
+
   mu: float = 0.02
   mu_ratio: float = 2.0
   num_steps: int = 20_000
@@ -65,8 +67,9 @@ _FRICTION_FIELDS = ("mu_right", "mu_left")
 
 def settings() -> list[schema.Setting]:
   """Every ``config.springs`` field: ``ChainConfig``'s, then ``ChainRun``'s."""
-  return (schema.dataclass_settings(springs.ChainConfig, exclude=_FRICTION_FIELDS)
-          + schema.dataclass_settings(ChainRun))
+  return schema.dataclass_settings(
+      springs.ChainConfig, exclude=_FRICTION_FIELDS
+  ) + schema.dataclass_settings(ChainRun)
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -74,8 +77,9 @@ def default_config() -> ml_collections.ConfigDict:
   return schema.to_config(settings())
 
 
-_CHAIN_FIELDS = tuple(f.name for f in dataclasses.fields(springs.ChainConfig)
-                      if f.name not in _FRICTION_FIELDS)
+_CHAIN_FIELDS = tuple(
+    f.name for f in dataclasses.fields(springs.ChainConfig) if f.name not in _FRICTION_FIELDS
+)
 
 
 class SpringsEngine(engine_lib.Engine):
@@ -92,8 +96,7 @@ class SpringsEngine(engine_lib.Engine):
 
   @classmethod
   def output_dims(cls, key, trailing_ndim):
-    names = {"trajectory": ("time", "layer"), "trajectory_time": ("time",),
-             "positions": ("block",)}
+    names = {"trajectory": ("time", "layer"), "trajectory_time": ("time",), "positions": ("block",)}
     return names.get(key, ("layer",))[:trailing_ndim]
 
   @classmethod
@@ -124,15 +127,17 @@ class SpringsEngine(engine_lib.Engine):
     numeric = {f: v for f, v in grid.points(np.arange(grid.size)).items() if f not in static}
     for fields in cls.static_groups(config, grid):
       cls._chain_config(fields, numeric)
-      springs.check_run_args(int(fields.num_steps), int(fields.record_every) or None,
-                             int(fields.unroll))
+      springs.check_run_args(
+          int(fields.num_steps), int(fields.record_every) or None, int(fields.unroll)
+      )
 
   @staticmethod
   def _chain_config(c, points) -> springs.ChainConfig:
     value = lambda f: points[f] if f in points else c[f]
     mu = value("mu")
-    return springs.ChainConfig(mu_right=mu, mu_left=value("mu_ratio") * mu,
-                               **{f: value(f) for f in _CHAIN_FIELDS})
+    return springs.ChainConfig(
+        mu_right=mu, mu_left=value("mu_ratio") * mu, **{f: value(f) for f in _CHAIN_FIELDS}
+    )
 
   @classmethod
   def _segment(cls, config) -> int:
@@ -152,15 +157,17 @@ class SpringsEngine(engine_lib.Engine):
     c = self._fields()
     keys = jax.vmap(jax.random.key)(points[grid_lib.SEED_AXIS])
     chain = self._chain_config(c, points)
-    state = {"points": dict(points), "keys": keys,
-             "chain": springs.init_state(chain, keys, int(c.num_steps))}
+    state = {
+        "points": dict(points),
+        "keys": keys,
+        "chain": springs.init_state(chain, keys, int(c.num_steps)),
+    }
     if int(c.record_every):
       # Snapshot 0 is the chains at rest (d_l = y); the others are written
       # as the run advances, so a checkpoint holds the trajectory so far.
       shape = (len(keys), int(c.num_steps) // int(c.record_every) + 1, int(c.num_blocks) + 1)
       target = jnp.broadcast_to(jnp.asarray(chain.target, jnp.float32), (len(keys),))
-      state["trajectory"] = jnp.full(shape, jnp.nan, jnp.float32).at[:, 0].set(
-          target[:, None])
+      state["trajectory"] = jnp.full(shape, jnp.nan, jnp.float32).at[:, 0].set(target[:, None])
     return state
 
   def _fields(self) -> ml_collections.ConfigDict:
@@ -175,13 +182,19 @@ class SpringsEngine(engine_lib.Engine):
     start = int(state["chain"].step)
     stop = min(start + int(num_units) * self._segment(self.config), int(c.num_steps))
     record = int(c.record_every) or None
-    chain_state, snapshots = springs.advance(chain, state["keys"], state["chain"],
-                                             stop - start, record_every=record,
-                                             unroll=int(c.unroll))
+    chain_state, snapshots = springs.advance(
+        chain,
+        state["keys"],
+        state["chain"],
+        stop - start,
+        record_every=record,
+        unroll=int(c.unroll),
+    )
     state = {**state, "chain": chain_state}
     if snapshots is not None and snapshots.shape[1]:
       state["trajectory"] = jax.lax.dynamic_update_slice_in_dim(
-          state["trajectory"], snapshots, 1 + start // record, axis=1)
+          state["trajectory"], snapshots, 1 + start // record, axis=1
+      )
     return state
 
   def finalize(self, state):
@@ -190,7 +203,8 @@ class SpringsEngine(engine_lib.Engine):
     num_members = len(state["keys"])
     result = springs.result(chain, state["chain"], (num_members,))
     outputs = {
-        "load_curve": result.load_curve, "positions": result.positions,
+        "load_curve": result.load_curve,
+        "positions": result.positions,
         "curvature": metrics.curvature(result.load_curve),
         "spread": metrics.spread(result.load_curve),
         "stop_step": result.stop_step,
@@ -202,8 +216,9 @@ class SpringsEngine(engine_lib.Engine):
       # Times of the first chain's dt, as springs.simulate reports them.
       dt = np.float32(np.ravel(sharding.to_host(jnp.asarray(chain.dt)))[0])
       outputs["trajectory"] = state["trajectory"]
-      outputs["trajectory_time"] = np.broadcast_to(steps.astype(np.float32) * dt,
-                                                   (num_members, len(steps)))
+      outputs["trajectory_time"] = np.broadcast_to(
+          steps.astype(np.float32) * dt, (num_members, len(steps))
+      )
     return outputs
 
   def _theory(self, chain, num_members):
@@ -212,12 +227,23 @@ class SpringsEngine(engine_lib.Engine):
     Exact for bounded noise; for Gaussian noise, the finite-horizon theory
     over the run's ``num_steps`` draws (see ``springs.effective_friction``).
     """
-    host = {f: np.broadcast_to(sharding.to_host(jnp.asarray(getattr(chain, f))), (num_members,))
-            for f in ("mu_right", "mu_left", "noise", "dt", "noise_cut", "target", "k")}
+    host = {
+        f: np.broadcast_to(sharding.to_host(jnp.asarray(getattr(chain, f))), (num_members,))
+        for f in ("mu_right", "mu_left", "noise", "dt", "noise_cut", "target", "k")
+    }
     horizon = int(self._fields().num_steps) if chain.noise_dist == "gaussian" else None
-    mu_eff = springs.effective_friction(host["mu_right"], host["mu_left"], host["noise"],
-                                        host["dt"], chain.noise_dist, host["noise_cut"],
-                                        horizon=horizon)
+    mu_eff = springs.effective_friction(
+        host["mu_right"],
+        host["mu_left"],
+        host["noise"],
+        host["dt"],
+        chain.noise_dist,
+        host["noise_cut"],
+        horizon=horizon,
+    )
     theory = springs.equilibrium_load_curve(chain.num_blocks, host["target"], host["k"], mu_eff)
-    return {"theory/mu_eff": mu_eff, "theory/load_curve": theory,
-            "theory/curvature": np.asarray(metrics.curvature(theory))}
+    return {
+        "theory/mu_eff": mu_eff,
+        "theory/load_curve": theory,
+        "theory/curvature": np.asarray(metrics.curvature(theory)),
+    }

@@ -29,8 +29,7 @@ from featurespring.train import loop
 SHAPE_AXES = ("batch_size", "depth", "width")
 AXES = hparams_lib.HPARAM_NAMES + SHAPE_AXES
 # Axes whose values must be integers: inclusive bounds of each.
-INTEGER_AXES = {"seed": (0, hparams_lib.MAX_SEED),
-                **{name: (1, None) for name in SHAPE_AXES}}
+INTEGER_AXES = {"seed": (0, hparams_lib.MAX_SEED), **{name: (1, None) for name in SHAPE_AXES}}
 
 
 @dataclasses.dataclass
@@ -49,6 +48,7 @@ class GridResult:
       (members in grid order, restricted to the group; padding members added
       for sharding are kept at the end).
   """
+
   axes: dict[str, np.ndarray]
   metrics: dict[str, np.ndarray]
   states: dict[tuple[int, int, int], loop.TrainState]
@@ -63,9 +63,13 @@ class GridResult:
     return ~self.metrics["diverged"]
 
 
-def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
-               data: loop.Data, num_epochs: int,
-               hparams: Mapping[str, float] | None = None) -> GridResult:
+def train_grid(
+    config: hparams_lib.Config,
+    axes: Mapping[str, Sequence[Any]],
+    data: loop.Data,
+    num_epochs: int,
+    hparams: Mapping[str, float] | None = None,
+) -> GridResult:
   """Trains every point of a grid for ``num_epochs`` epochs.
 
   Args:
@@ -87,24 +91,22 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
       ``[0, MAX_SEED]`` (which would wrap).
   """
   hparams = dict(hparams or {})
-  unknown = sorted(set(axes) - set(AXES)) + sorted(
-      set(hparams) - set(hparams_lib.HPARAM_NAMES))
+  unknown = sorted(set(axes) - set(AXES)) + sorted(set(hparams) - set(hparams_lib.HPARAM_NAMES))
   fixed = {**hparams_lib.HPARAM_DEFAULTS, **hparams}
   if unknown:
-    raise ValueError(f"unknown grid axes or hparams {unknown}; allowed: "
-                     f"{AXES}")
+    raise ValueError(f"unknown grid axes or hparams {unknown}; allowed: " f"{AXES}")
   axes = {name: np.asarray(values) for name, values in axes.items()}
   for name, values in axes.items():
     if values.ndim != 1 or values.size == 0:
       raise ValueError(f"axis {name!r} needs a non-empty 1-D list of values")
     if name in INTEGER_AXES:
-      hparams_lib.check_integers(f"grid axis {name!r}", values,
-                                 *INTEGER_AXES[name])
+      hparams_lib.check_integers(f"grid axis {name!r}", values, *INTEGER_AXES[name])
       axes[name] = values.astype(np.int64)
   # The sweep layer's grid and grouping: members numbered in C order over
   # the axes, one group per combination of shape values.
-  grid = grid_lib.Grid(tuple(grid_lib.Axis(name, values, {name: values})
-                             for name, values in axes.items()))
+  grid = grid_lib.Grid(
+      tuple(grid_lib.Axis(name, values, {name: values}) for name, values in axes.items())
+  )
   points = grid.points(np.arange(grid.size))
 
   def value(members, name, default):
@@ -120,8 +122,9 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
     shape_key = tuple(group.static.get(name, getattr(config, name)) for name in SHAPE_AXES)
     group_config = config.replace(**dict(zip(SHAPE_AXES, shape_key)))
     hparams_lib.validate_config(group_config, num_train)
-    population = hparams_lib.HParams.create(**{
-        name: value(group.members, name, fixed[name]) for name in hparams_lib.HPARAM_NAMES})
+    population = hparams_lib.HParams.create(
+        **{name: value(group.members, name, fixed[name]) for name in hparams_lib.HPARAM_NAMES}
+    )
     hparams_lib.validate_hparams(population, group_config)
     plans.append((shape_key, group.members, group_config, population))
 
@@ -135,13 +138,13 @@ def train_grid(config: hparams_lib.Config, axes: Mapping[str, Sequence[Any]],
     state = loop.init(group_config, population, data)
     state, metrics = loop.train_epochs(state, data, num_epochs)
     states[shape_key] = state
-    metrics = dict(metrics, stop_epoch=state.stop_epoch,
-                   diverge_epoch=state.diverge_epoch)
+    metrics = dict(metrics, stop_epoch=state.stop_epoch, diverge_epoch=state.diverge_epoch)
     group_metrics.append(
-        (members, {key: np.asarray(array)[:len(members)]
-                   for key, array in metrics.items()}))
+        (members, {key: np.asarray(array)[: len(members)] for key, array in metrics.items()})
+    )
 
   flat_metrics = grid_lib.scatter_members(group_metrics, grid.size)
-  metrics = {key: array.reshape(grid.shape + array.shape[1:])
-             for key, array in flat_metrics.items()}
+  metrics = {
+      key: array.reshape(grid.shape + array.shape[1:]) for key, array in flat_metrics.items()
+  }
   return GridResult(axes=axes, metrics=metrics, states=states)

@@ -91,6 +91,7 @@ class Config:
       work, since rate 0 is exactly the identity.
     use_noise: draw label and input noise (SPEC §2(a)); like `use_dropout`.
   """
+
   model: str = "mlp"
   depth: int = 7
   width: int = 100
@@ -135,16 +136,15 @@ def check_integers(name, values, low, high=None):
     raise ValueError(f"{name} must hold integers, got {values.tolist()!r}")
   # Integer dtypes are compared exactly; float64 would round above 2**53.
   as_float = values.astype(np.float64)
-  whole = (values.dtype.kind in "iu") | (np.isfinite(as_float)
-                                         & (np.round(as_float) == as_float))
-  ok = whole & (values >= low) & ((values <= high) if high is not None
-                                  else True)
+  whole = (values.dtype.kind in "iu") | (np.isfinite(as_float) & (np.round(as_float) == as_float))
+  ok = whole & (values >= low) & ((values <= high) if high is not None else True)
   if not np.all(ok):
     interval = f"[{low}, {high}]" if high is not None else f">= {low}"
     bad = values[~ok].ravel()
-    raise ValueError(f"{name} must hold integers {interval}, got "
-                     f"{bad[:3].tolist()}"
-                     + (f" ({bad.size} values)" if bad.size > 3 else ""))
+    raise ValueError(
+        f"{name} must hold integers {interval}, got "
+        f"{bad[:3].tolist()}" + (f" ({bad.size} values)" if bad.size > 3 else "")
+    )
 
 
 @flax.struct.dataclass
@@ -159,6 +159,7 @@ class HParams:
     noise: label-and-data noise level ``n`` in ``[0, 1]`` (SPEC §2(a)).
     init_scale: multiplier on the initial weights, ``> 0``.
   """
+
   # The defaults are the paper's (ReLU, no dropout, Adam lr 1e-3, no noise);
   # `create` broadcasts them to the population.
   seed: jnp.ndarray = 0
@@ -178,14 +179,14 @@ class HParams:
     """
     unknown = sorted(set(fields) - set(HPARAM_DEFAULTS))
     if unknown:
-      raise ValueError(f"unknown hyperparameters {unknown}; known: "
-                       f"{tuple(HPARAM_DEFAULTS)}")
+      raise ValueError(f"unknown hyperparameters {unknown}; known: " f"{tuple(HPARAM_DEFAULTS)}")
     fields = {**HPARAM_DEFAULTS, **fields}
     check_integers("seed", fields["seed"], 0, MAX_SEED)
     arrays = np.broadcast_arrays(*[np.asarray(v) for v in fields.values()])
     if arrays[0].ndim > 1:
-      raise ValueError("HParams.create takes scalars or 1-D sequences, got "
-                       f"shape {arrays[0].shape}")
+      raise ValueError(
+          "HParams.create takes scalars or 1-D sequences, got " f"shape {arrays[0].shape}"
+      )
     arrays = [np.atleast_1d(a) for a in arrays]
     dtypes = [np.int32] + [np.float32] * 5
     return cls(*[jnp.asarray(a, d) for a, d in zip(arrays, dtypes)])
@@ -195,8 +196,7 @@ class HParams:
     return self.alpha.shape[0]
 
   def __getitem__(self, index) -> "HParams":
-    return HParams(*[getattr(self, f.name)[index]
-                     for f in dataclasses.fields(self)])
+    return HParams(*[getattr(self, f.name)[index] for f in dataclasses.fields(self)])
 
 
 HPARAM_NAMES = tuple(f.name for f in dataclasses.fields(HParams))
@@ -206,10 +206,11 @@ HPARAM_DEFAULTS = {f.name: f.default for f in dataclasses.fields(HParams)}
 def optimizer_factory(name: str):
   """The optax factory called ``name`` (case-insensitive), or ValueError."""
   factory = getattr(optax, name.lower(), None) if isinstance(name, str) else None
-  if (not callable(factory)
-      or "learning_rate" not in inspect.signature(factory).parameters):
-    raise ValueError(f"optimizer must name an optax optimiser taking a "
-                     f"learning_rate (e.g. 'adam', 'sgd'), got {name!r}")
+  if not callable(factory) or "learning_rate" not in inspect.signature(factory).parameters:
+    raise ValueError(
+        f"optimizer must name an optax optimiser taking a "
+        f"learning_rate (e.g. 'adam', 'sgd'), got {name!r}"
+    )
   return factory
 
 
@@ -219,8 +220,7 @@ def _check_range(name, values, low, high, low_open=False, high_open=False):
   below = values < high if high_open else values <= high
   ok = np.isfinite(values) & above & below
   if not np.all(ok):
-    interval = (("(" if low_open else "[") + f"{low}, {high}"
-                + (")" if high_open else "]"))
+    interval = ("(" if low_open else "[") + f"{low}, {high}" + (")" if high_open else "]")
     bad = values[~ok].ravel()[:3]
     raise ValueError(f"{name} must be in {interval}, got {bad.tolist()}")
 
@@ -230,63 +230,65 @@ def validate_config(config: Config, num_train: int) -> None:
   if config.model not in MODELS:
     raise ValueError(f"model must be one of {MODELS}, got {config.model!r}")
   if config.init_scheme not in models.INITS:
-    raise ValueError(f"init_scheme must be one of {models.INITS}, got "
-                     f"{config.init_scheme!r}")
+    raise ValueError(f"init_scheme must be one of {models.INITS}, got " f"{config.init_scheme!r}")
   for name in ("depth", "width"):
     value = getattr(config, name)
     if not isinstance(value, (int, np.integer)) or value < 1:
       raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
   batch_size = config.batch_size
-  if (not isinstance(batch_size, (int, np.integer))
-      or not 1 <= batch_size <= num_train):
-    raise ValueError(f"batch_size must be an integer in [1, {num_train}] "
-                     f"(the training set size), got {batch_size!r}")
+  if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= num_train:
+    raise ValueError(
+        f"batch_size must be an integer in [1, {num_train}] "
+        f"(the training set size), got {batch_size!r}"
+    )
   optimizer_factory(config.optimizer)
   if config.loss not in LOSSES:
     raise ValueError(f"loss must be one of {LOSSES}, got {config.loss!r}")
   if config.regression and config.loss != "mse":
-    raise ValueError(f"loss must be 'mse' when regression=True, got "
-                     f"{config.loss!r}")
+    raise ValueError(f"loss must be 'mse' when regression=True, got " f"{config.loss!r}")
   if config.num_classes < 2 and not config.regression:
     raise ValueError(f"num_classes must be >= 2, got {config.num_classes}")
   # Below 1 the first step's own loss would count as diverged.
   if not (config.divergence_factor == 0 or config.divergence_factor >= 1):
-    raise ValueError(f"divergence_factor must be 0 (off) or >= 1 (inf: "
-                     f"off), got {config.divergence_factor!r}")
+    raise ValueError(
+        f"divergence_factor must be 0 (off) or >= 1 (inf: "
+        f"off), got {config.divergence_factor!r}"
+    )
   if config.test_eval_size is not None and config.test_eval_size < 1:
-    raise ValueError(f"test_eval_size must be None or >= 1, got "
-                     f"{config.test_eval_size}")
-  if (not isinstance(config.eval_every, (int, np.integer))
-      or config.eval_every < 1):
-    raise ValueError(f"eval_every must be an integer >= 1, got "
-                     f"{config.eval_every!r}")
+    raise ValueError(f"test_eval_size must be None or >= 1, got " f"{config.test_eval_size}")
+  if not isinstance(config.eval_every, (int, np.integer)) or config.eval_every < 1:
+    raise ValueError(f"eval_every must be an integer >= 1, got " f"{config.eval_every!r}")
   steps_per_epoch = num_train // batch_size
-  if (not isinstance(config.eval_every_steps, (int, np.integer))
-      or not 0 <= config.eval_every_steps <= steps_per_epoch):
-    raise ValueError(f"eval_every_steps must be an integer in [0, "
-                     f"{steps_per_epoch}] (0: off; at most the steps per "
-                     f"epoch, {num_train} // batch_size {batch_size}), got "
-                     f"{config.eval_every_steps!r}")
+  if (
+      not isinstance(config.eval_every_steps, (int, np.integer))
+      or not 0 <= config.eval_every_steps <= steps_per_epoch
+  ):
+    raise ValueError(
+        f"eval_every_steps must be an integer in [0, "
+        f"{steps_per_epoch}] (0: off; at most the steps per "
+        f"epoch, {num_train} // batch_size {batch_size}), got "
+        f"{config.eval_every_steps!r}"
+    )
   if config.model == "cnn":
     height, width, _ = config.image_shape
     if height % 2 or width % 2:
-      raise ValueError(f"image_shape height and width must be even for the "
-                       f"CNN, got {config.image_shape}")
+      raise ValueError(
+          f"image_shape height and width must be even for the " f"CNN, got {config.image_shape}"
+      )
 
 
 def validate_hparams(hparams: HParams, config: Config) -> None:
   """Raises ValueError for an out-of-range hyperparameter of any member."""
   _check_range("alpha", hparams.alpha, 0.0, 1.0)
   _check_range("dropout", hparams.dropout, 0.0, 1.0, high_open=True)
-  _check_range("learning_rate", hparams.learning_rate, 0.0, np.inf,
-               high_open=True)
+  _check_range("learning_rate", hparams.learning_rate, 0.0, np.inf, high_open=True)
   _check_range("noise", hparams.noise, 0.0, 1.0)
-  _check_range("init_scale", hparams.init_scale, 0.0, np.inf, low_open=True,
-               high_open=True)
+  _check_range("init_scale", hparams.init_scale, 0.0, np.inf, low_open=True, high_open=True)
   if config.use_dropout is False and np.any(np.asarray(hparams.dropout) > 0):
-    raise ValueError("dropout > 0 needs Config.use_dropout=True (it was "
-                     "switched off when the state was initialised without "
-                     "dropout); pass use_dropout=True to init")
+    raise ValueError(
+        "dropout > 0 needs Config.use_dropout=True (it was "
+        "switched off when the state was initialised without "
+        "dropout); pass use_dropout=True to init"
+    )
   if config.use_noise is False and np.any(np.asarray(hparams.noise) > 0):
-    raise ValueError("noise > 0 needs Config.use_noise=True; pass "
-                     "use_noise=True to init")
+    raise ValueError("noise > 0 needs Config.use_noise=True; pass " "use_noise=True to init")

@@ -81,7 +81,8 @@ def _check_finite(name, values):
     examples = np.unique(np.nonzero(bad)[0])
     raise ValueError(
         f"{name} holds non-finite values {values[bad][:3].tolist()} in "
-        f"{examples.size} example(s), the first at index {examples[0]}")
+        f"{examples.size} example(s), the first at index {examples[0]}"
+    )
 
 
 def _check_labels(name, labels, num_classes=None):
@@ -95,11 +96,11 @@ def _check_labels(name, labels, num_classes=None):
   bad = (labels < 0) | (labels >= high)
   if np.any(bad):
     values, counts = np.unique(labels[bad], return_counts=True)
-    listed = ", ".join(f"{v} ({c} example{'s' if c > 1 else ''})"
-                       for v, c in zip(values[:5], counts[:5]))
+    listed = ", ".join(
+        f"{v} ({c} example{'s' if c > 1 else ''})" for v, c in zip(values[:5], counts[:5])
+    )
     more = f", ... ({values.size} values)" if values.size > 5 else ""
-    raise ValueError(f"{name} holds labels outside [0, {high}): "
-                     f"{listed}{more}")
+    raise ValueError(f"{name} holds labels outside [0, {high}): " f"{listed}{more}")
 
 
 def _check_examples(x_name, x, y_name, y):
@@ -112,22 +113,18 @@ def _check_examples(x_name, x, y_name, y):
   if x.ndim < 2:
     raise ValueError(f"{x_name} must be [N, D] inputs, got shape {x.shape}")
   if len(x) != len(y):
-    raise ValueError(f"{x_name} has {len(x)} examples but {y_name} has "
-                     f"{len(y)}")
+    raise ValueError(f"{x_name} has {len(x)} examples but {y_name} has " f"{len(y)}")
   if len(x) == 0:
-    raise ValueError(f"{x_name} and {y_name} are empty: need at least one "
-                     f"example")
+    raise ValueError(f"{x_name} and {y_name} are empty: need at least one " f"example")
   _check_finite(x_name, x)
   if y.dtype.kind == "f":
     _check_finite(y_name, y)
   elif y.dtype.kind in "iub":
     if y.ndim != 1:
-      raise ValueError(f"{y_name} must be [N] integer labels, got shape "
-                       f"{y.shape}")
+      raise ValueError(f"{y_name} must be [N] integer labels, got shape " f"{y.shape}")
     _check_labels(y_name, y)
   else:
-    raise ValueError(f"{y_name} must hold integer labels or float targets, "
-                     f"got dtype {y.dtype}")
+    raise ValueError(f"{y_name} must hold integer labels or float targets, " f"got dtype {y.dtype}")
 
 
 def _device_targets(y):
@@ -146,6 +143,7 @@ class Data:
     x_test: ``[M, D]`` float inputs.
     y_test: labels or targets of the test inputs.
   """
+
   x_train: jnp.ndarray
   y_train: jnp.ndarray
   x_test: jnp.ndarray
@@ -164,22 +162,23 @@ class Data:
         example axis. Labels beyond ``Config.num_classes``, and labels
         versus ``Config.regression``, are checked by `init`.
     """
-    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test,
-              "y_test": y_test}
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     arrays = {name: np.asarray(a) for name, a in arrays.items()}
     for split in ("train", "test"):
-      _check_examples(f"x_{split}", arrays[f"x_{split}"], f"y_{split}",
-                      arrays[f"y_{split}"])
+      _check_examples(f"x_{split}", arrays[f"x_{split}"], f"y_{split}", arrays[f"y_{split}"])
     for kind in ("x", "y"):
       train_shape = arrays[f"{kind}_train"].shape[1:]
       test_shape = arrays[f"{kind}_test"].shape[1:]
       if train_shape != test_shape:
-        raise ValueError(f"{kind}_test examples have shape {test_shape} but "
-                         f"{kind}_train ones {train_shape}")
-    return cls(jnp.asarray(arrays["x_train"], jnp.float32),
-               _device_targets(arrays["y_train"]),
-               jnp.asarray(arrays["x_test"], jnp.float32),
-               _device_targets(arrays["y_test"]))
+        raise ValueError(
+            f"{kind}_test examples have shape {test_shape} but " f"{kind}_train ones {train_shape}"
+        )
+    return cls(
+        jnp.asarray(arrays["x_train"], jnp.float32),
+        _device_targets(arrays["y_train"]),
+        jnp.asarray(arrays["x_test"], jnp.float32),
+        _device_targets(arrays["y_test"]),
+    )
 
 
 def _check_targets(config: Config, targets: dict[str, Any]) -> None:
@@ -192,13 +191,17 @@ def _check_targets(config: Config, targets: dict[str, Any]) -> None:
   for name, y in targets.items():
     floats = jnp.issubdtype(y.dtype, jnp.floating)
     if config.regression and not floats:
-      raise ValueError(f"{name} holds integer labels but Config.regression "
-                       f"is True: regression needs float targets")
+      raise ValueError(
+          f"{name} holds integer labels but Config.regression "
+          f"is True: regression needs float targets"
+      )
     if not config.regression:
       if floats:
-        raise ValueError(f"{name} holds float targets but Config.regression "
-                         f"is False: classification needs integer labels in "
-                         f"[0, {config.num_classes})")
+        raise ValueError(
+            f"{name} holds float targets but Config.regression "
+            f"is False: classification needs integer labels in "
+            f"[0, {config.num_classes})"
+        )
       _check_labels(name, np.asarray(y), config.num_classes)
 
 
@@ -225,6 +228,7 @@ class TrainState:
     diverge_epoch: epoch (1-based) in which it diverged, -1 if it has not.
     config: static settings (pytree metadata, not an array).
   """
+
   params: Any
   batch_stats: Any
   opt_state: Any
@@ -252,24 +256,31 @@ def _init_net(hp: HParams, sample_x, config: Config, outputs: int):
   params = models.scale_kernels(variables["params"], hp.init_scale)
   opt_state = step_lib.make_optimizer(config).init(params)
   return TrainState(
-      params=params, batch_stats=variables.get("batch_stats", {}),
-      opt_state=opt_state, key=loop_key, hparams=hp,
-      epoch=jnp.zeros((), jnp.int32), step=jnp.zeros((), jnp.int32),
+      params=params,
+      batch_stats=variables.get("batch_stats", {}),
+      opt_state=opt_state,
+      key=loop_key,
+      hparams=hp,
+      epoch=jnp.zeros((), jnp.int32),
+      step=jnp.zeros((), jnp.int32),
       last_loss=jnp.full((), jnp.inf, jnp.float32),
       initial_loss=jnp.full((), jnp.nan, jnp.float32),
-      stopped=jnp.zeros((), bool), stop_epoch=jnp.full((), -1, jnp.int32),
-      diverged=jnp.zeros((), bool), diverge_epoch=jnp.full((), -1, jnp.int32),
-      config=config)
+      stopped=jnp.zeros((), bool),
+      stop_epoch=jnp.full((), -1, jnp.int32),
+      diverged=jnp.zeros((), bool),
+      diverge_epoch=jnp.full((), -1, jnp.int32),
+      config=config,
+  )
 
 
 # Initialisation runs once and takes milliseconds, but XLA's optimised CPU
 # compile of the vmapped initialisers takes several seconds; unoptimised code
 # compiles ~7x faster.
-@functools.partial(jax.jit, static_argnums=(2, 3),
-                   compiler_options={"xla_backend_optimization_level": 0})
+@functools.partial(
+    jax.jit, static_argnums=(2, 3), compiler_options={"xla_backend_optimization_level": 0}
+)
 def _init_population(hp, sample_x, config, outputs):
-  return jax.vmap(_init_net, in_axes=(0, None, None, None))(
-      hp, sample_x, config, outputs)
+  return jax.vmap(_init_net, in_axes=(0, None, None, None))(hp, sample_x, config, outputs)
 
 
 def init(config: Config, hparams: HParams, data: Data) -> TrainState:
@@ -287,53 +298,58 @@ def init(config: Config, hparams: HParams, data: Data) -> TrainState:
   hparams_lib.validate_config(config, data.x_train.shape[0])
   _check_targets(config, {"y_train": data.y_train, "y_test": data.y_test})
   if config.use_dropout is None:
-    config = config.replace(use_dropout=bool(np.any(
-        np.asarray(hparams.dropout) > 0)))
+    config = config.replace(use_dropout=bool(np.any(np.asarray(hparams.dropout) > 0)))
   if config.use_noise is None:
-    config = config.replace(use_noise=bool(np.any(
-        np.asarray(hparams.noise) > 0)))
+    config = config.replace(use_noise=bool(np.any(np.asarray(hparams.noise) > 0)))
   hparams_lib.validate_hparams(hparams, config)
-  return _init_population(hparams, data.x_train[:2], config,
-                          step_lib.output_size(config, data.y_train))
+  return _init_population(
+      hparams, data.x_train[:2], config, step_lib.output_size(config, data.y_train)
+  )
 
 
 def _forward_eval(net: TrainState, x, targets):
-  model = step_lib.make_model(net.config,
-                              step_lib.output_size(net.config, targets))
+  model = step_lib.make_model(net.config, step_lib.output_size(net.config, targets))
   variables = {"params": net.params, "batch_stats": net.batch_stats}
   return model.apply(variables, x, net.hparams.alpha, train=False)
 
 
-def _set_metrics(config: Config, outputs, features, y, suffix: str,
-                 axis_name=None):
+def _set_metrics(config: Config, outputs, features, y, suffix: str, axis_name=None):
   """Metrics of one net on one example set; keys end in ``/suffix``."""
   result = {f"loss/{suffix}": step_lib.loss_value(config, outputs, y)}
   if config.regression:
-    result[f"load/{suffix}"] = jnp.stack(
-        [metrics_lib.regression_load(f, y) for f in features])
+    result[f"load/{suffix}"] = jnp.stack([metrics_lib.regression_load(f, y) for f in features])
     return result
   result[f"acc/{suffix}"] = jnp.mean(jnp.argmax(outputs, -1) == y)
   # One pass of class sums per layer serves both separations.
-  trace, pinv = zip(*[metrics_lib.separations(f, y, config.num_classes,
-                                              axis_name=axis_name)
-                      for f in features])
+  trace, pinv = zip(
+      *[metrics_lib.separations(f, y, config.num_classes, axis_name=axis_name) for f in features]
+  )
   result[f"sep/{suffix}"] = jnp.stack(trace)
   result[f"sep_pinv/{suffix}"] = jnp.stack(pinv)
   return result
 
 
-def _eval_net(net: TrainState, data: Data, x_eval, num_test: int,
-              axis_name=None):
+def _eval_net(net: TrainState, data: Data, x_eval, num_test: int, axis_name=None):
   """Train- and test-set metrics from one eval-mode pass over both sets."""
   config = net.config
   outputs, features = _forward_eval(net, x_eval, data.y_train)
   num_train = data.x_train.shape[0]
-  train = _set_metrics(config, outputs[:num_train],
-                       [f[:num_train] for f in features], data.y_train,
-                       "train", axis_name)
-  test = _set_metrics(config, outputs[num_train:],
-                      [f[num_train:] for f in features],
-                      data.y_test[:num_test], "test", axis_name)
+  train = _set_metrics(
+      config,
+      outputs[:num_train],
+      [f[:num_train] for f in features],
+      data.y_train,
+      "train",
+      axis_name,
+  )
+  test = _set_metrics(
+      config,
+      outputs[num_train:],
+      [f[num_train:] for f in features],
+      data.y_test[:num_test],
+      "test",
+      axis_name,
+  )
   # The training loss reported is the epoch's own; drop the eval-mode one.
   del train["loss/train"]
   return {**train, **test}
@@ -343,36 +359,42 @@ def _decide_stopping(state: TrainState, diverged_before, mean_loss):
   """Early stopping (SPEC §2) and divergence bookkeeping after an epoch."""
   config = state.config
   epoch = state.epoch + 1
-  converged = ((mean_loss < config.early_stop_loss)
-               | (jnp.abs(mean_loss - state.last_loss)
-                  < config.early_stop_delta))
+  converged = (mean_loss < config.early_stop_loss) | (
+      jnp.abs(mean_loss - state.last_loss) < config.early_stop_delta
+  )
   newly_stopped = ~state.stopped & ~state.diverged & converged
   newly_diverged = state.diverged & ~diverged_before
   return state.replace(
-      epoch=epoch, last_loss=mean_loss,
+      epoch=epoch,
+      last_loss=mean_loss,
       stopped=state.stopped | newly_stopped,
       stop_epoch=jnp.where(newly_stopped, epoch, state.stop_epoch),
-      diverge_epoch=jnp.where(newly_diverged, epoch, state.diverge_epoch))
+      diverge_epoch=jnp.where(newly_diverged, epoch, state.diverge_epoch),
+  )
 
 
 def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
   """Unjitted body of `train_epochs` (exposed for trace-count tests)."""
   config = state.config
-  num_test = (data.x_test.shape[0] if config.test_eval_size is None
-              else min(config.test_eval_size, data.x_test.shape[0]))
+  num_test = (
+      data.x_test.shape[0]
+      if config.test_eval_size is None
+      else min(config.test_eval_size, data.x_test.shape[0])
+  )
   # One eval-mode pass over both sets: one large matmul per layer instead of
   # two, concatenated once outside the epoch loop.
   x_eval = jnp.concatenate([data.x_train, data.x_test[:num_test]])
-  evaluate_net = lambda net: _eval_net(net, data, x_eval, num_test,
-                                       POPULATION_AXIS)
+  evaluate_net = lambda net: _eval_net(net, data, x_eval, num_test, POPULATION_AXIS)
   train_one = jax.vmap(
-      functools.partial(step_lib.train_epoch, config=config,
-                        evaluate=evaluate_net),
-      in_axes=(0, None), axis_name=POPULATION_AXIS)
+      functools.partial(step_lib.train_epoch, config=config, evaluate=evaluate_net),
+      in_axes=(0, None),
+      axis_name=POPULATION_AXIS,
+  )
   evaluate_state = jax.vmap(evaluate_net, axis_name=POPULATION_AXIS)
   metric_shapes = jax.eval_shape(evaluate_state, state)
   skipped = lambda: jax.tree_util.tree_map(
-      lambda s: jnp.full(s.shape, jnp.nan, s.dtype), metric_shapes)
+      lambda s: jnp.full(s.shape, jnp.nan, s.dtype), metric_shapes
+  )
 
   def epoch(state, _):
     diverged_before = state.diverged
@@ -382,16 +404,13 @@ def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
     # outside the vmap and this stays a real branch (not a select that
     # would evaluate anyway).
     due = state.epoch[0] % config.eval_every == 0
-    metrics = jax.lax.cond(
-        due, evaluate_state, lambda s: skipped(), state)
-    metrics.update({"loss/train": mean_loss, "stopped": state.stopped,
-                    "diverged": state.diverged})
+    metrics = jax.lax.cond(due, evaluate_state, lambda s: skipped(), state)
+    metrics.update({"loss/train": mean_loss, "stopped": state.stopped, "diverged": state.diverged})
     metrics.update({f"steps/{k}": v for k, v in step_metrics.items()})
     return state, metrics
 
   state, metrics_ExP = jax.lax.scan(epoch, state, None, length=num_epochs)
-  return state, jax.tree_util.tree_map(lambda m: jnp.swapaxes(m, 0, 1),
-                                       metrics_ExP)
+  return state, jax.tree_util.tree_map(lambda m: jnp.swapaxes(m, 0, 1), metrics_ExP)
 
 
 _train_epochs_jit = jax.jit(train_epochs_impl, static_argnums=2)
@@ -412,8 +431,7 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
     raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
   hparams_lib.validate_config(state.config, data.x_train.shape[0])
   hparams_lib.validate_hparams(state.hparams, state.config)
-  _check_targets(state.config, {"y_train": data.y_train,
-                                "y_test": data.y_test})
+  _check_targets(state.config, {"y_train": data.y_train, "y_test": data.y_test})
   return _train_epochs_jit(state, data, int(num_epochs))
 
 
@@ -421,8 +439,8 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
 def _evaluate_jit(state: TrainState, x, y):
   def one(net):
     outputs, features = _forward_eval(net, x, y)
-    return _set_metrics(net.config, outputs, features, y, "eval",
-                        POPULATION_AXIS)
+    return _set_metrics(net.config, outputs, features, y, "eval", POPULATION_AXIS)
+
   return jax.vmap(one, axis_name=POPULATION_AXIS)(state)
 
 
@@ -449,9 +467,7 @@ def masked_mean(values, mask, axis=None):
   """
   values = jnp.asarray(values)
   mask = jnp.asarray(mask, bool)
-  mask = jnp.broadcast_to(
-      mask.reshape(mask.shape + (1,) * (values.ndim - mask.ndim)),
-      values.shape)
+  mask = jnp.broadcast_to(mask.reshape(mask.shape + (1,) * (values.ndim - mask.ndim)), values.shape)
   total = jnp.sum(jnp.where(mask, values, 0.0), axis=axis)
   count = jnp.sum(mask, axis=axis)
   return jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan)

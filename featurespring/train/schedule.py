@@ -32,6 +32,7 @@ class Schedule:
     dropout_switch_rate: the dropout rate after the switch; per net, so a
       grid over it (0 among the rates) is one compile.
   """
+
   num_epochs: int = 100
   dropout_switch_epoch: int = 0
   dropout_switch_rate: float = 0.0
@@ -41,8 +42,9 @@ class Schedule:
 PER_NET_FIELDS = ("dropout_switch_rate",)
 
 
-def validate(num_epochs: int, eval_every: int, switch_epoch: int, switch_rates,
-             config: hparams_lib.Config) -> None:
+def validate(
+    num_epochs: int, eval_every: int, switch_epoch: int, switch_rates, config: hparams_lib.Config
+) -> None:
   """Raises ValueError naming the field for a schedule that cannot run.
 
   Args:
@@ -55,14 +57,19 @@ def validate(num_epochs: int, eval_every: int, switch_epoch: int, switch_rates,
   if int(num_epochs) < 1:
     raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
   if int(eval_every) < 1 or int(num_epochs) % int(eval_every):
-    raise ValueError(f"eval_every must be >= 1 and divide num_epochs = {num_epochs} (the "
-                     f"final metrics come from the last epoch), got {eval_every}")
+    raise ValueError(
+        f"eval_every must be >= 1 and divide num_epochs = {num_epochs} (the "
+        f"final metrics come from the last epoch), got {eval_every}"
+    )
   if not 0 <= int(switch_epoch) < int(num_epochs):
-    raise ValueError(f"dropout_switch_epoch must be in [0, num_epochs) = [0, {num_epochs}), "
-                     f"got {switch_epoch}")
+    raise ValueError(
+        f"dropout_switch_epoch must be in [0, num_epochs) = [0, {num_epochs}), "
+        f"got {switch_epoch}"
+    )
   if int(switch_epoch) == 0 and np.any(np.asarray(switch_rates) != 0):
-    raise ValueError("dropout_switch_rate is set but dropout_switch_epoch is 0 (never); "
-                     "set the epoch")
+    raise ValueError(
+        "dropout_switch_rate is set but dropout_switch_epoch is 0 (never); " "set the epoch"
+    )
   try:
     # The raised rates obey the same range as any dropout rate.
     hparams_lib.validate_hparams(hparams_lib.HParams.create(dropout=switch_rates), config)
@@ -70,8 +77,14 @@ def validate(num_epochs: int, eval_every: int, switch_epoch: int, switch_rates,
     raise ValueError(f"dropout_switch_rate: {err}") from err
 
 
-def train_scheduled(nets: loop.TrainState, data: loop.Data, epoch: int, num_epochs: int,
-                    switch_epoch: int, switch_rate) -> tuple[loop.TrainState, list]:
+def train_scheduled(
+    nets: loop.TrainState,
+    data: loop.Data,
+    epoch: int,
+    num_epochs: int,
+    switch_epoch: int,
+    switch_rate,
+) -> tuple[loop.TrainState, list]:
   """Epochs ``epoch .. epoch + num_epochs`` of the schedule.
 
   Args:
@@ -91,10 +104,12 @@ def train_scheduled(nets: loop.TrainState, data: loop.Data, epoch: int, num_epoc
   segments = []
   if switch_epoch and epoch < switch_epoch < end:
     # The switch falls inside this span: train up to it, then past it.
-    nets, before = train_scheduled(nets, data, epoch, switch_epoch - epoch, switch_epoch,
-                                   switch_rate)
-    nets, after = train_scheduled(nets, data, switch_epoch, end - switch_epoch,
-                                  switch_epoch, switch_rate)
+    nets, before = train_scheduled(
+        nets, data, epoch, switch_epoch - epoch, switch_epoch, switch_rate
+    )
+    nets, after = train_scheduled(
+        nets, data, switch_epoch, end - switch_epoch, switch_epoch, switch_rate
+    )
     return nets, before + after
   if switch_epoch and epoch == switch_epoch:
     # Applied at the start of the first call past the switch, whether or not
@@ -110,5 +125,7 @@ def raise_dropout(nets: loop.TrainState, rate) -> loop.TrainState:
   """``nets`` with dropout ``rate`` ``[P]``, early stopping undone (not divergence)."""
   return nets.replace(
       hparams=nets.hparams.replace(dropout=rate.astype(nets.hparams.dropout.dtype)),
-      stopped=jnp.zeros_like(nets.stopped), stop_epoch=jnp.full_like(nets.stop_epoch, -1),
-      last_loss=jnp.full_like(nets.last_loss, jnp.inf))
+      stopped=jnp.zeros_like(nets.stopped),
+      stop_epoch=jnp.full_like(nets.stop_epoch, -1),
+      last_loss=jnp.full_like(nets.last_loss, jnp.inf),
+  )

@@ -54,13 +54,22 @@ Config = hparams_lib.Config
 def make_model(config: Config, num_outputs: int):
   """The Flax module described by ``config``."""
   if config.model == "cnn":
-    return models.CNN(image_shape=tuple(config.image_shape), depth=config.depth,
-                      channels=config.width, num_outputs=num_outputs,
-                      batch_norm=config.batch_norm,
-                      init_scheme=config.init_scheme)
-  return models.MLP(depth=config.depth, width=config.width,
-                    num_outputs=num_outputs, batch_norm=config.batch_norm,
-                    init_scheme=config.init_scheme, use_bias=config.use_bias)
+    return models.CNN(
+        image_shape=tuple(config.image_shape),
+        depth=config.depth,
+        channels=config.width,
+        num_outputs=num_outputs,
+        batch_norm=config.batch_norm,
+        init_scheme=config.init_scheme,
+    )
+  return models.MLP(
+      depth=config.depth,
+      width=config.width,
+      num_outputs=num_outputs,
+      batch_norm=config.batch_norm,
+      init_scheme=config.init_scheme,
+      use_bias=config.use_bias,
+  )
 
 
 def output_size(config: Config, targets) -> int:
@@ -87,8 +96,7 @@ def loss_value(config: Config, outputs, targets):
   if config.loss == "mse":
     one_hot = jax.nn.one_hot(targets, outputs.shape[-1], dtype=outputs.dtype)
     return jnp.mean(jnp.square(outputs - one_hot))
-  return jnp.mean(
-      optax.softmax_cross_entropy_with_integer_labels(outputs, targets))
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(outputs, targets))
 
 
 def corrupt_batch(key, x, y, noise, num_classes: int):
@@ -107,10 +115,8 @@ def corrupt_batch(key, x, y, noise, num_classes: int):
   batch_size = y.shape[0]
   num_reset = jnp.floor(noise * batch_size)
   order = jax.random.permutation(order_key, batch_size)
-  reset = jnp.zeros(batch_size, bool).at[order].set(
-      jnp.arange(batch_size) < num_reset)
-  random_labels = jax.random.randint(label_key, y.shape, 0, num_classes,
-                                     y.dtype)
+  reset = jnp.zeros(batch_size, bool).at[order].set(jnp.arange(batch_size) < num_reset)
+  random_labels = jax.random.randint(label_key, y.shape, 0, num_classes, y.dtype)
   return x, jnp.where(reset, random_labels, y)
 
 
@@ -162,7 +168,8 @@ def train_epoch(net, data, config: Config, evaluate=None):
   # Drop the remainder: every step sees a full batch, so shapes stay static.
   # T steps of B examples.
   batches_TxB = jax.random.permutation(epoch_key, num_train)[
-      :num_steps * config.batch_size].reshape(num_steps, config.batch_size)
+      : num_steps * config.batch_size
+  ].reshape(num_steps, config.batch_size)
   frozen = net.stopped | net.diverged
 
   def loss_fn(params, batch_stats, x, y, dropout_key):
@@ -170,13 +177,12 @@ def train_epoch(net, data, config: Config, evaluate=None):
       params = models.stop_normalised_away(model, params)
     variables = {"params": params, "batch_stats": batch_stats}
     (outputs, _), updates = model.apply(
-        variables, x, hp.alpha, hp.dropout, dropout_key, train=True,
-        mutable=["batch_stats"])
+        variables, x, hp.alpha, hp.dropout, dropout_key, train=True, mutable=["batch_stats"]
+    )
     return loss_value(config, outputs, y), updates.get("batch_stats", {})
 
   def step(carry, batch_B):
-    (params, batch_stats, opt_state, step_count, initial_loss, diverged,
-     loss_sum, count) = carry
+    params, batch_stats, opt_state, step_count, initial_loss, diverged, loss_sum, count = carry
     step_key = jax.random.fold_in(jax.random.fold_in(net.key, 1), step_count)
     noise_key, dropout_key = jax.random.split(step_key)
     x, y = data.x_train[batch_B], data.y_train[batch_B]
@@ -184,56 +190,74 @@ def train_epoch(net, data, config: Config, evaluate=None):
       x, y = corrupt_batch(noise_key, x, y, hp.noise, num_outputs)
     if not config.use_dropout:
       dropout_key = None
-    (loss, new_batch_stats), grads = jax.value_and_grad(
-        loss_fn, has_aux=True)(params, batch_stats, x, y, dropout_key)
-    opt_state = opt_state._replace(hyperparams={
-        **opt_state.hyperparams, "learning_rate": hp.learning_rate})
+    (loss, new_batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        params, batch_stats, x, y, dropout_key
+    )
+    opt_state = opt_state._replace(
+        hyperparams={**opt_state.hyperparams, "learning_rate": hp.learning_rate}
+    )
     updates, new_opt_state = optimizer.update(grads, opt_state, params)
     new_params = optax.apply_updates(params, updates)
     active = ~(frozen | diverged)
     initial_loss = jnp.where(active & (step_count == 0), loss, initial_loss)
-    healthy = (jnp.isfinite(loss) & _all_finite(new_params)
-               & ~_above_bound(config, loss, initial_loss))
+    healthy = (
+        jnp.isfinite(loss) & _all_finite(new_params) & ~_above_bound(config, loss, initial_loss)
+    )
     apply = active & healthy
-    keep_new = functools.partial(jax.tree_util.tree_map,
-                                 lambda new, old: jnp.where(apply, new, old))
-    carry = (keep_new(new_params, params),
-             keep_new(new_batch_stats, batch_stats),
-             keep_new(new_opt_state, opt_state),
-             step_count + active.astype(step_count.dtype),
-             initial_loss,
-             diverged | (active & ~healthy),
-             loss_sum + jnp.where(apply, loss, 0.0),
-             count + apply.astype(count.dtype))
+    keep_new = functools.partial(
+        jax.tree_util.tree_map, lambda new, old: jnp.where(apply, new, old)
+    )
+    carry = (
+        keep_new(new_params, params),
+        keep_new(new_batch_stats, batch_stats),
+        keep_new(new_opt_state, opt_state),
+        step_count + active.astype(step_count.dtype),
+        initial_loss,
+        diverged | (active & ~healthy),
+        loss_sum + jnp.where(apply, loss, 0.0),
+        count + apply.astype(count.dtype),
+    )
     return carry, None
 
   def with_carry(carry):
-    (params, batch_stats, opt_state, step_count, initial_loss, diverged, _,
-     _) = carry
-    return net.replace(params=params, batch_stats=batch_stats,
-                       opt_state=opt_state, step=step_count,
-                       initial_loss=initial_loss, diverged=diverged)
+    params, batch_stats, opt_state, step_count, initial_loss, diverged, _, _ = carry
+    return net.replace(
+        params=params,
+        batch_stats=batch_stats,
+        opt_state=opt_state,
+        step=step_count,
+        initial_loss=initial_loss,
+        diverged=diverged,
+    )
 
   def segment(carry, batches_nxB):
     carry, _ = jax.lax.scan(step, carry, batches_nxB)
     mid_epoch = with_carry(carry)
     return carry, {**evaluate(mid_epoch), "step": mid_epoch.step}
 
-  carry = (net.params, net.batch_stats, net.opt_state, net.step,
-           net.initial_loss, net.diverged, jnp.zeros((), jnp.float32),
-           jnp.zeros((), jnp.int32))
+  carry = (
+      net.params,
+      net.batch_stats,
+      net.opt_state,
+      net.step,
+      net.initial_loss,
+      net.diverged,
+      jnp.zeros((), jnp.float32),
+      jnp.zeros((), jnp.int32),
+  )
   every = config.eval_every_steps
   step_metrics = {}
   if every:
     num_segments = num_steps // every
     carry, step_metrics = jax.lax.scan(
-        segment, carry, batches_TxB[:num_segments * every].reshape(
-            num_segments, every, config.batch_size))
-    batches_TxB = batches_TxB[num_segments * every:]
+        segment,
+        carry,
+        batches_TxB[: num_segments * every].reshape(num_segments, every, config.batch_size),
+    )
+    batches_TxB = batches_TxB[num_segments * every :]
   if batches_TxB.shape[0]:
     carry, _ = jax.lax.scan(step, carry, batches_TxB)
   net = with_carry(carry)
   loss_sum, count = carry[-2:]
-  mean_loss = jnp.where(count > 0, loss_sum / jnp.maximum(count, 1),
-                        net.last_loss)
+  mean_loss = jnp.where(count > 0, loss_sum / jnp.maximum(count, 1), net.last_loss)
   return net, mean_loss, step_metrics
