@@ -33,14 +33,13 @@ class Setting:
   field_type: type | None = None
 
 
-def _attribute_docs(cls) -> dict[str, str]:
-  """``{name: one-line doc}`` from the ``Attributes:`` section of ``cls``'s docstring."""
-  doc = inspect.getdoc(cls) or ""
-  match = re.search(r"^Attributes:\n(.*?)(?:\n\S|\Z)", doc, re.S | re.M)
-  if not match:
-    return {}
+def _section_docs(obj, header: str) -> dict[str, str]:
+  """``{name: doc}`` from the ``header:`` section (``Attributes``, ``Args``) of
+  ``obj``'s Google-style docstring, continuation lines joined."""
+  doc = inspect.getdoc(obj) or ""
+  match = re.search(rf"^{header}:\n(.*?)(?:\n\S|\Z)", doc, re.S | re.M)
   docs, name = {}, None
-  for line in textwrap.dedent(match.group(1)).splitlines():
+  for line in textwrap.dedent(match.group(1) if match else "").splitlines():
     entry = re.match(r"^(\w+)(?: \([^)]*\))?:\s*(.*)$", line)
     if entry:
       name, text = entry.groups()
@@ -74,7 +73,7 @@ def dataclass_settings(
     rename: field name -> config name, where the config must differ.
   """
   rename = dict(rename or {})
-  docs = _attribute_docs(cls)
+  docs = _section_docs(cls, "Attributes")
   settings = []
   for field in dataclasses.fields(cls):
     if field.name in exclude:
@@ -103,16 +102,7 @@ def signature_settings(
   """Keyword parameters of ``function`` as settings (docs from ``Args:``)."""
   rename = dict(rename or {})
   parameters = inspect.signature(function).parameters
-  doc = inspect.getdoc(function) or ""
-  match = re.search(r"^Args:\n(.*?)(?:\n\S|\Z)", doc, re.S | re.M)
-  docs, name = {}, None
-  for line in textwrap.dedent(match.group(1) if match else "").splitlines():
-    entry = re.match(r"^(\w+):\s*(.*)$", line)
-    if entry:
-      name, text = entry.groups()
-      docs[name] = text
-    elif name and line.strip():
-      docs[name] += " " + line.strip()
+  docs = _section_docs(function, "Args")
   settings = []
   for param in include:
     default = parameters[param].default
@@ -122,7 +112,7 @@ def signature_settings(
         Setting(
             rename.get(param, param),
             default,
-            " ".join(docs.get(param, "").split()),
+            docs.get(param, ""),
             f"{function.__module__}.{function.__qualname__}",
             _declared_type(parameters[param].annotation, default),
         )

@@ -3,11 +3,11 @@ regression (S12), orthogonal binary data (Fig. 5a). Tiny nets, few epochs."""
 
 import os
 
-import jax
 import numpy as np
 import pytest
 
 from featurespring import sweep
+from featurespring.sweep import engine as engine_lib
 from featurespring import train
 from featurespring.sweep import checkpoint
 
@@ -28,12 +28,7 @@ def make_engine(config):
   plan = sweep.plan(config)
   (chunk,) = plan.chunks
   engine = plan.engine_cls(config, chunk.static, plan.grid)
-  static = set(plan.engine_cls.static_fields_of(config))
-  points = {
-      f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-      for f, v in plan.grid.points(chunk.members).items()
-      if f not in static
-  }
+  points = engine_lib.member_points(plan.engine_cls, config, plan.grid, chunk.members)
   return engine, engine.init(points)
 
 

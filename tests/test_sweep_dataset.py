@@ -9,18 +9,13 @@ import pytest
 
 from featurespring import sweep
 from featurespring.sweep import dataset as dataset_lib
+from test_sweep import tiny_springs_config  # tests/ is on sys.path under pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _springs_sweep(workdir, **grid):
-  config = sweep.base_config("springs")
-  config.seeds = 2
-  config.grid.mu = (0.0, 0.02)
-  config.grid.noise = (0.0, 0.004, 0.008)
-  for name, values in grid.items():
-    config.grid[name] = values
-  config.springs.num_steps = 300
+  config = tiny_springs_config(**grid)
   config.springs.record_every = 100
   sweep.run(config, str(workdir))
   return config

@@ -18,6 +18,7 @@ import numpy as np
 
 from featurespring import sharding
 from featurespring.sweep import chunks as chunks_lib
+from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import memory
 
 
@@ -125,12 +126,7 @@ def measure(sweep, mesh=None) -> Measurement:
   config = sweep.config
   chunk = max(sweep.chunks, key=lambda c: len(c.members))
   engine = sweep.engine_cls(config, chunk.static, sweep.grid)
-  static_fields = set(sweep.engine_cls.static_fields_of(config))
-  points = {
-      f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-      for f, v in sweep.grid.points(chunk.members).items()
-      if f not in static_fields
-  }
+  points = engine_lib.member_points(sweep.engine_cls, config, sweep.grid, chunk.members)
   size = sharding.padded_size(len(chunk.members), mesh)
   state = engine.init(sharding.shard_members(points, mesh, size))
   start = time.perf_counter()

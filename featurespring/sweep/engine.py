@@ -178,6 +178,25 @@ class Engine(abc.ABC):
     return None
 
 
+def member_points(
+    engine_cls: type[Engine],
+    config: ml_collections.ConfigDict,
+    grid: grid_lib.Grid,
+    members: np.ndarray,
+) -> dict[str, np.ndarray]:
+  """``engine_cls.init``'s ``points``: the non-static fields of ``members``.
+
+  Host values are float64/int64; the devices compute in JAX's default types,
+  so they are cast here, as every caller (runner, dry run, memory) places them.
+  """
+  static_fields = set(engine_cls.static_fields_of(config))
+  return {
+      f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
+      for f, v in grid.points(members).items()
+      if f not in static_fields
+  }
+
+
 def engine_class_named(engine: str) -> type[Engine]:
   """The engine class called ``engine`` (a registry name or "module:Class")."""
   spec = ENGINES.get(engine, engine)

@@ -90,14 +90,8 @@ def _group_chunks(config: ml_collections.ConfigDict, grid: grid_lib.Grid) -> lis
 def _groups(config: ml_collections.ConfigDict, grid: grid_lib.Grid):
   """``(engine, one member's points)`` for each static group of the sweep."""
   engine_cls = engine_lib.engine_class(config)
-  static_fields = set(engine_cls.static_fields_of(config))
   for chunk in _group_chunks(config, grid):
-    # As the runner places them: the devices' default types, a member axis.
-    points = {
-        f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-        for f, v in grid.points(chunk.members[:1]).items()
-        if f not in static_fields
-    }
+    points = engine_lib.member_points(engine_cls, config, grid, chunk.members[:1])
     yield engine_cls(config, chunk.static, grid), points
 
 

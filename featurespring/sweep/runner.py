@@ -173,13 +173,7 @@ def run_chunk(
     engines[engine_key] = (sweep.engine_cls(config, chunk.static, sweep.grid), set())
   # The call sizes (units per advance) this engine has compiled for.
   engine, compiled_steps = engines[engine_key]
-  static_fields = set(sweep.engine_cls.static_fields_of(config))
-  # Host values are float64/int64; the devices compute in JAX's default types.
-  points = {
-      f: np.asarray(v, jax.dtypes.canonicalize_dtype(v.dtype))
-      for f, v in sweep.grid.points(chunk.members).items()
-      if f not in static_fields
-  }
+  points = engine_lib.member_points(sweep.engine_cls, config, sweep.grid, chunk.members)
   # Every chunk is padded to the longest one, so one compile serves them all.
   size = sharding.padded_size(max(len(c.members) for c in sweep.chunks), mesh)
   # Every leaf on the member sharding from the start: otherwise the first

@@ -54,7 +54,7 @@ the mask ``~diverged``.
 from __future__ import annotations
 
 import functools
-from typing import Any, Optional
+from typing import Any
 
 import flax.struct
 import jax
