@@ -332,8 +332,9 @@ def _markdown(numbers):
       "left out of every mean, std and correlation; their number is reported per sweep.",
       "- Cell mean over the valid seeds, std = sample std (ddof=1).",
       f"- Sign of a cell's curvature: `+` / `-` if its mean is more than "
-      f"{analysis.SIGN_SE_FACTOR:g} standard errors (std/sqrt(n)) above / below 0, "
-      "`0` otherwise, `.` if no valid net; with a single valid seed, the sign of the mean. "
+      f"{analysis.SIGN_SE_FACTOR:g} standard errors (std/sqrt(n)) and more than "
+      f"{analysis.stats.SIGN_MIN_EFFECT:g} above / below 0, `0` otherwise, `.` if no "
+      "valid net; with a single valid seed or no spread, the floor alone decides. "
       "Sign strings list the columns (x axis) left to right.",
       "- Curvature: `d_0 - d_{L-1}` of the train-set trace-separation load curve unless "
       "named otherwise (`c_pinv`: pinv separation, `c_test`: test set).",

@@ -146,6 +146,42 @@ def test_sign_pattern_and_correlation_summary():
   }
 
 
+def test_sign_pattern_needs_an_effect_size_not_only_significance():
+  floor = analysis.stats.SIGN_MIN_EFFECT
+  assert floor == 1e-3
+  # Seeds that agree exactly (a deterministic setting): zero spread, so the
+  # standard error is 0 and only the floor decides.
+  values = np.array([[1e-6] * 3, [-1e-6] * 3, [0.3] * 3, [-0.3] * 3, [2e-3] * 3])
+  mean, std, n = analysis.cell_stats(values)
+  np.testing.assert_array_equal(std, 0.0)
+  assert "".join(analysis.sign_pattern(mean, std, n)) == "00+-+"
+  # One seed: no standard error either; the same floor applies.
+  one = np.array([[1e-6, np.nan], [-5e-4, np.nan], [0.3, np.nan], [-0.3, np.nan]])
+  assert "".join(analysis.sign_pattern(*analysis.cell_stats(one))) == "00+-"
+  # At the floor exactly is not beyond it; either sign.
+  at_floor = analysis.sign_pattern([floor, -floor, 1.01 * floor], [0.0] * 3, [5] * 3)
+  assert "".join(at_floor) == "00+"
+  # Ordinary cells (spread well above the floor) are decided by the standard
+  # error as before: these give the same signs with the floor off.
+  rng = np.random.default_rng(3)
+  centre = np.array([0.5, -0.5, 0.05, -0.05, 0.0, 0.2])
+  noisy = centre[:, None] + 0.1 * rng.normal(size=(6, 5))
+  mean, std, n = analysis.cell_stats(noisy)
+  signs = analysis.sign_pattern(mean, std, n)
+  np.testing.assert_array_equal(signs, analysis.sign_pattern(mean, std, n, min_effect=0.0))
+  se_rule = np.where(
+      mean > 2 * std / np.sqrt(n), "+", np.where(mean < -2 * std / np.sqrt(n), "-", "0")
+  )
+  np.testing.assert_array_equal(signs, se_rule)
+  assert signs[0] == "+" and signs[1] == "-" and signs[4] == "0"
+  # Tiny but significant (small spread, |mean| below the floor): not a sign.
+  tiny = analysis.sign_pattern([5e-4, -5e-4], [1e-5, 1e-5], [10, 10])
+  assert "".join(tiny) == "00"
+  assert "".join(analysis.sign_pattern([5e-4], [1e-5], [10], min_effect=0.0)) == "+"
+  # A NaN spread with several seeds is not significant; no data stays '.'.
+  assert "".join(analysis.sign_pattern([0.3, np.nan], [np.nan, np.nan], [3, 0])) == "0."
+
+
 # --- Crossings -----------------------------------------------------------------
 
 

@@ -53,7 +53,10 @@ def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=
       "higher_is_better": higher_is_better,
       "noise_direction": direction,
       "fixed_axes": sweep.fixed_axes(),
-      "sign_rule": f"|mean| > {stats.SIGN_SE_FACTOR:g} * std/sqrt(n)",
+      "sign_rule": (
+          f"|mean| > {stats.SIGN_SE_FACTOR:g} * std/sqrt(n) and "
+          f"|mean| > {stats.SIGN_MIN_EFFECT:g}"
+      ),
   }
   diverged = sweep.diverged(by_value=True)
   out["diverged"] = {

@@ -5,7 +5,8 @@ out of every statistic:
 
 * :func:`cell_stats`: mean, sample std (``ddof=1``) and count over seeds;
 * :func:`sign_pattern`: a cell's curvature is ``+`` / ``-`` when its mean lies
-  more than :data:`SIGN_SE_FACTOR` standard errors above / below zero;
+  more than :data:`SIGN_SE_FACTOR` standard errors above / below zero *and*
+  farther from zero than :data:`SIGN_MIN_EFFECT`;
 * :func:`curvature_accuracy_correlation`: |mean curvature| against mean
   accuracy over cells, with a bootstrap over seeds within cells, drawn from
   :func:`bootstrap_rng` (one generator per analysis, so each number is
@@ -24,6 +25,17 @@ from scipy import stats
 
 # A cell's sign is nonzero beyond this many standard errors (std / sqrt(n)).
 SIGN_SE_FACTOR = 2.0
+# ... and only where |mean| also exceeds this absolute floor (curvature units:
+# log-separation for networks, target lengths for spring chains). Significance
+# alone is no effect size: with zero seed spread (a deterministic setting, all
+# seeds identical) or a single seed there is no standard error, and a mean of
+# 1e-6 would count. 1e-3 is about the float32 round-off of a curvature: the
+# trace separation is good to c * 6e-5 with c of order 1-10
+# (`metrics.separation`), the pinv separation to about 6e-4
+# (`metrics.separation_pinv`), and a curvature d_0 - d_{L-1} combines four
+# separations; a smaller mean cannot be told from arithmetic noise. The
+# curvatures discussed in docs/reproduction.md are 0.01 and larger.
+SIGN_MIN_EFFECT = 1e-3
 # A row counts as "curvature increases with noise" when its Spearman
 # correlation with the noise direction is at least this.
 MONOTONE_RHO = 0.8
@@ -56,14 +68,38 @@ def stats_entry(values):
   return {"mean": mean, "std": std, "n": n}
 
 
-def sign_pattern(mean, std, n, factor=SIGN_SE_FACTOR):
-  """``'+'``, ``'-'``, ``'0'`` (within ``factor`` standard errors of 0) or ``'.'`` (no data).
+def sign_pattern(mean, std, n, factor=SIGN_SE_FACTOR, min_effect=SIGN_MIN_EFFECT):
+  """The sign of each cell's mean: ``'+'``, ``'-'``, ``'0'`` or ``'.'`` (no data).
 
-  With one valid seed there is no standard error and the sign is the mean's.
+  A cell is ``'+'`` (``'-'``) when its mean is above (below) zero by more than
+  both
+
+  * ``factor`` standard errors, ``factor * std / sqrt(n)`` (significance), and
+  * ``min_effect`` (effect size: see :data:`SIGN_MIN_EFFECT`).
+
+  Otherwise it is ``'0'``; a non-finite mean (every seed diverged) is ``'.'``.
+  With ``n < 2`` (no standard error) or a zero ``std`` (seeds that agree
+  exactly) the standard error counts as 0, so the floor alone decides: such a
+  cell is never significant by its lack of spread alone (a deterministic
+  ``1e-6`` is ``'0'``, a deterministic ``0.3`` is ``'+'``). Ordinary cells,
+  with some spread, need both conditions; the floor only changes those with
+  ``|mean| <= min_effect``. A NaN ``std`` with ``n >= 2`` gives ``'0'``.
+
+  Args:
+    mean: cell means (any shape).
+    std: sample std over seeds, same shape (NaN with fewer than two seeds).
+    n: number of valid seeds, same shape.
+    factor: standard errors needed.
+    min_effect: absolute floor on ``|mean|`` (0 turns it off).
+
+  Returns:
+    A ``<U1`` array of ``mean``'s shape.
   """
   mean, std, n = (np.asarray(a, np.float64) for a in (mean, std, n))
   with quiet():
-    threshold = np.where(n >= 2, factor * std / np.sqrt(np.maximum(n, 1)), 0.0)
+    standard_error = np.where(n >= 2, std / np.sqrt(np.maximum(n, 1)), 0.0)
+  # np.maximum keeps a NaN standard error NaN: no comparison passes, so '0'.
+  threshold = np.maximum(factor * standard_error, min_effect)
   signs = np.full(mean.shape, "0", dtype="<U1")
   signs[mean > threshold] = "+"
   signs[mean < -threshold] = "-"
