@@ -12,7 +12,13 @@ over seeds and draws with the plotting module:
   first-order chains (paper Fig. 3's corners);
 - :func:`dynamics`: load curves over epochs or time for those cells;
 - :func:`curvature_over_time`: their curvature over epochs or time;
-- :func:`dnn_beside_chain`: paper Fig. 4, networks (left) beside chains (right).
+- :func:`dnn_beside_chain`: paper Fig. 4, networks (left) beside chains (right);
+- :func:`settings_side_by_side`: for an x axis that switches a setting (a
+  bool field: ``synchronous``), each setting's dynamics and fluctuations and
+  the final load curves of all of them together (paper Fig. 2);
+- :func:`curvature_by_row`: for a y axis of a few curves (``mu_left``),
+  curvature against x with a line per row, and every row's load curves at
+  the first and last x (paper Fig. 5b).
 
 Nonlinearity is drawn upwards: a ``alpha`` axis (LeakyReLU slope) is shown as
 ``1 - alpha``.
@@ -33,6 +39,9 @@ from featurespring.analysis import chains
 from featurespring.analysis import finished
 
 _CORNERS = ("lazy", "linear", "active")
+# y axes swept at a few values to compare whole curves rather than to span a
+# phase diagram: curvature_by_row draws them (paper Fig. 5b, leftward friction).
+_CURVE_ROWS = ("mu_left",)
 _LABELS = {
     "noise": "noise",
     "learning_rate": "learning rate",
@@ -40,6 +49,7 @@ _LABELS = {
     "batch_size": "batch size",
     "dropout_switch_rate": "dropout rate after the switch",
     "mu": r"friction $\mu_r$",
+    "mu_left": r"leftward friction $\mu_l$",
     "alpha": r"nonlinearity $1-\alpha$",
 }
 
@@ -51,12 +61,41 @@ def _system(sweep):
   return sweep.engine
 
 
+def _mu_left(sweep):
+  """The chains' fixed ``mu_left``, or None where it is unset or swept.
+
+  Results merged before ``ChainRun.mu_left`` existed lack the key: unset.
+  """
+  if "mu_left" in sweep.names:
+    return None
+  return sweep.config["springs"].get("mu_left")
+
+
 def _y_label(sweep):
-  """The y axis; friction also names ``mu_l`` when its ratio is fixed (paper Fig. 3)."""
+  """The y axis; friction also names the other one: ``mu_l`` when it or its
+  ratio is fixed (paper Fig. 3), ``mu_r`` on a ``mu_left`` axis (Fig. 5b)."""
   label = _LABELS.get(sweep.y, sweep.y)
-  if sweep.engine == "springs" and sweep.y == "mu" and "mu_ratio" not in sweep.names:
-    label += f" ($\\mu_l = {sweep.config['springs']['mu_ratio']:.3g}\\mu_r$)"
+  if sweep.engine != "springs":
+    return label
+  c = sweep.config["springs"]
+  if sweep.y == "mu" and _mu_left(sweep) is not None:
+    label += f" ($\\mu_l = {_mu_left(sweep):.3g}$)"
+  elif sweep.y == "mu" and "mu_ratio" not in sweep.names and "mu_left" not in sweep.names:
+    label += f" ($\\mu_l = {c['mu_ratio']:.3g}\\mu_r$)"
+  elif sweep.y == "mu_left" and "mu" not in sweep.names:
+    label += f" ($\\mu_r = {c['mu']:.3g}$)"
   return label
+
+
+def _theory_line_applies(sweep):
+  """Whether the zero-curvature line fits the diagram: first-order chains over
+  (noise, mu) with ``mu_l = mu_ratio * mu`` (``chains.critical_noise`` assumes it)."""
+  return (
+      chains.theory_applies(sweep)
+      and (sweep.x, sweep.y) == ("noise", "mu")
+      and "mu_left" not in sweep.names
+      and sweep.config["springs"].get("mu_left") is None
+  )
 
 
 def phase_diagram(ax, sweep: finished.FinishedSweep, metric=None):
@@ -72,7 +111,7 @@ def phase_diagram(ax, sweep: finished.FinishedSweep, metric=None):
   unit = "nets" if sweep.engine == "dnn" else "chains"
   left_out = plotting.nonfinite_note(int(np.isnan(runs).sum()), runs.size, unit)
   theory = None
-  if chains.theory_applies(sweep) and (sweep.x, sweep.y) == ("noise", "mu"):
+  if _theory_line_applies(sweep):
     mu = np.linspace(sweep.y_values().min(), sweep.y_values().max(), 200)
     theory = (chains.critical_noise(sweep, mu), mu)
   return plotting.plot_phase_diagram(
@@ -94,13 +133,28 @@ def _cell_label(sweep, name, cell):
   return f"{name}: {sweep.x}={sweep.axis(sweep.x)[col]:.3g}"
 
 
+def _distinct_corners(sweep):
+  """The corner cells and their names, each cell once.
+
+  A row whose curvature does not cross zero has its linear cell at an end
+  (paper Fig. 5b: the noiseless chain is linear already); that cell is
+  drawn once, named linear, what it is measured to be.
+  """
+  corners = list(zip(_CORNERS, sweep.corner_cells()))
+  linear = corners[1][1]
+  named = {}
+  for name, cell in corners:
+    named[cell] = "linear" if cell == linear else name
+  return list(named), list(named.values())
+
+
 def load_curves(ax, sweep: finished.FinishedSweep):
   """Load curves of the corner cells, with their mean curvature.
 
   Dashed: the test set's curves (networks), or the closed-form theory
   (first-order chains, for which it is derived).
   """
-  cells = sweep.corner_cells()
+  cells, names = _distinct_corners(sweep)
   curves = sweep.finite_cells("load_curve")
   curvature = plotting.finite_mean(sweep.finite_cells("curvature"), axis=2)
   ylabel = "separation $D_l$" if sweep.engine == "dnn" else "distance to target $d_l$"
@@ -110,7 +164,7 @@ def load_curves(ax, sweep: finished.FinishedSweep):
   lines = plotting.plot_load_curves(
       ax,
       np.stack([curves[c] for c in cells]),
-      [f"{_cell_label(sweep, n, c)}, curv={curvature[c]:+.3f}" for n, c in zip(_CORNERS, cells)],
+      [f"{_cell_label(sweep, n, c)}, curv={curvature[c]:+.3f}" for n, c in zip(names, cells)],
       ylabel=ylabel,
       title=f"{_system(sweep)}, {_LABELS.get(sweep.y, sweep.y)} = "
       f"{sweep.y_values()[cells[0][0]]:.3g}"
@@ -196,6 +250,206 @@ def curvature_over_time(ax, sweep: finished.FinishedSweep):
   ax.set_title(f"{_system(sweep)}: curvature over time (mean +- std)", fontsize=9)
 
 
+def is_switch(sweep: finished.FinishedSweep) -> bool:
+  """Whether the x axis switches a setting (a bool field such as ``synchronous``).
+
+  Such an axis has no lazy / linear / active ends: figures show each
+  setting instead (:func:`settings_side_by_side`).
+  """
+  return sweep.values(sweep.x).dtype == bool
+
+
+def _setting_label(sweep, col):
+  value = sweep.values(sweep.x)[col]
+  if sweep.x == "synchronous":
+    return "synchronous noise" if value else "independent noise"
+  return f"{sweep.x}={value}"
+
+
+def stationary_half(trajectory):
+  """The snapshots of the run's second half, ``[..., T - T // 2, layers]``.
+
+  A chain of paper Fig. 2 settles within the first half of its run; what
+  moves in the second is fluctuation about the final state.
+  """
+  trajectory = np.asarray(trajectory, np.float64)
+  return trajectory[..., trajectory.shape[-2] // 2 :, :]
+
+
+def increment_correlation(trajectory):
+  """Mean correlation across blocks of the load curves' increments, per run.
+
+  The increments ``d_l(t') - d_l(t)`` of blocks ``l = 1..L`` between
+  consecutive snapshots of :func:`stationary_half`, correlated over time for
+  every pair of blocks, averaged over the pairs. Shared kicks (synchronous
+  noise) move the sliding blocks together, so it is near 1; independent
+  kicks correlate blocks only through the springs, so it is near 0.
+
+  Args:
+    trajectory: ``[..., T, L + 1]`` load curves over time.
+
+  Returns:
+    ``[...]``; NaN for a run with a block that did not move, a non-finite
+    snapshot, or fewer than two blocks.
+  """
+  steps = np.diff(stationary_half(trajectory)[..., 1:], axis=-2)  # [..., T', L]
+  num_blocks = steps.shape[-1]
+  if num_blocks < 2:
+    return np.full(steps.shape[:-2], np.nan)
+  centred = steps - steps.mean(axis=-2, keepdims=True)
+  cov = np.einsum("...tl,...tm->...lm", centred, centred)
+  scale = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+  with np.errstate(divide="ignore", invalid="ignore"):
+    corr = cov / (scale[..., :, None] * scale[..., None, :])
+  return corr[..., ~np.eye(num_blocks, dtype=bool)].mean(axis=-1)
+
+
+def _fluctuations(ax, trajectory, times, title):
+  """Each block's ``d_l(t)`` minus its mean over the stationary half."""
+  traj, times = stationary_half(trajectory)[:, 1:], stationary_half(np.asarray(times)[:, None])
+  for block in range(traj.shape[-1]):
+    ax.plot(
+        times[:, 0],
+        traj[:, block] - np.nanmean(traj[:, block]),
+        linewidth=0.8,
+        label=f"$l={block + 1}$",
+    )
+  ax.axhline(0.0, color="k", linewidth=0.5)
+  ax.set_xlabel("time (step x dt)")
+  ax.set_ylabel(r"$d_l(t) - \langle d_l \rangle$")
+  ax.set_title(title, fontsize=9)
+  ax.legend(fontsize=6, ncol=2)
+
+
+def _final_curves(ax, sweep, row=0):
+  """The seed-mean final load curves of every setting together, theory dashed."""
+  curves = sweep.finite_cells("load_curve")[row]  # [X, seed, layers]
+  curvature = plotting.finite_mean(sweep.finite_cells("curvature"), axis=2)[row]
+  theory = "theory/load_curve" in sweep.arrays and chains.theory_applies(sweep)
+  lines = plotting.plot_load_curves(
+      ax,
+      curves,
+      [
+          f"{_setting_label(sweep, col)}, curv={curvature[col]:+.3f}"
+          for col in range(curves.shape[0])
+      ],
+      ylabel="distance to target $d_l$",
+      title=f"{_system(sweep)}: final load curves (mean +- seed std)"
+      + ("\n(dashed: theory)" if theory else ""),
+  )
+  if theory:
+    plotting.plot_load_curves(
+        ax,
+        sweep.cells("theory/load_curve")[row, :, 0],
+        colors=[line.get_color() for line in lines],
+        linestyle="--",
+        ylabel="distance to target $d_l$",
+    )
+
+
+def settings_side_by_side(sweep: finished.FinishedSweep):
+  """Paper Fig. 2: one column per setting of a switch x axis, first y row.
+
+  Per setting, the load-curve dynamics of its first finite seed (top) and
+  that seed's fluctuations in the stationary half of the run, titled with
+  the across-block increment correlation averaged over the seeds (bottom,
+  same scale for every setting). Last column: the final load curves of all
+  settings together, and their curvature over time (mean +- seed std).
+  Without recorded trajectories, only the final load curves.
+  """
+  if "trajectory" not in sweep.arrays:
+    fig, axes = plotting.new_figure(width=5.0, height=3.6)
+    _final_curves(axes[0, 0], sweep)
+    return fig
+  row, num = 0, len(sweep.values(sweep.x))
+  trajectory, times = sweep.finite_cells("trajectory"), sweep.cells("trajectory_time")
+  fig, axes = plotting.new_figure(2, num + 1, width=4.2, height=3.2)
+  for col in range(num):
+    label, traj = _setting_label(sweep, col), trajectory[row, col]  # [seed, T, layers]
+    finite = np.flatnonzero(np.isfinite(traj).all(axis=(-2, -1)))
+    seed = int(finite[0]) if finite.size else 0
+    window = transient(traj[seed])
+    plotting.plot_load_curve_dynamics(
+        axes[0, col],
+        traj[seed][window],
+        times[row, col][seed][window],
+        time_label=_time_label(sweep),
+        title=f"{_system(sweep)}, {label} (seed {seed})",
+        ylabel="distance to target $d_l$",
+    )
+    correlation = plotting.finite_mean(increment_correlation(traj), axis=0)
+    _fluctuations(
+        axes[1, col],
+        traj[seed],
+        times[row, col][seed],
+        f"{label}: fluctuations (seed {seed})\nincrement correlation across blocks "
+        f"{correlation:.2f}",
+    )
+  low = min(ax.get_ylim()[0] for ax in axes[1, :num])
+  high = max(ax.get_ylim()[1] for ax in axes[1, :num])
+  for ax in axes[1, :num]:
+    ax.set_ylim(low, high)
+  _final_curves(axes[0, num], sweep, row)
+  for col in range(num):
+    plotting.plot_curvature_over_time(
+        axes[1, num],
+        trajectory[row, col],
+        times[row, col][0],
+        label=_setting_label(sweep, col),
+        time_label=_time_label(sweep),
+    )
+  axes[1, num].legend(fontsize=7)
+  axes[1, num].set_title(f"{_system(sweep)}: curvature over time (mean +- std)", fontsize=9)
+  return fig
+
+
+def curvature_by_row(sweep: finished.FinishedSweep):
+  """Paper Fig. 5b: a line per y row; curvature against x, load curves at both x ends.
+
+  Left: mean curvature (+- seed std) against x, one line per row (dashed:
+  the first-order theory). Middle and right: every row's mean load curve
+  at the first and the last x (dashed: theory).
+  """
+  fig, axes = plotting.new_figure(1, 3, width=4.4, height=3.4)
+  x, rows = sweep.axis(sweep.x), sweep.y_values()
+  mean, std = plotting.finite_mean(sweep.finite_cells("curvature"), axis=2, with_std=True)
+  theory = "theory/curvature" in sweep.arrays and chains.theory_applies(sweep)
+  labels = [f"{_LABELS.get(sweep.y, sweep.y)} = {value:.3g}" for value in rows]
+  ax = axes[0, 0]
+  for i, label in enumerate(labels):
+    line = ax.errorbar(x, mean[i], yerr=std[i], marker="o", markersize=3, capsize=2, label=label)
+    if theory:
+      ax.plot(x, sweep.cells("theory/curvature")[i, :, 0], "--", color=line[0].get_color())
+  ax.axhline(0.0, color="k", linewidth=0.5)
+  ax.set_xlabel(_LABELS.get(sweep.x, sweep.x))
+  ax.set_ylabel("curvature  (>0 convex/active)")
+  ax.legend(fontsize=7)
+  ax.set_title(
+      f"{_system(sweep)}: mean curvature (+- seed std)" + ("\n(dashed: theory)" if theory else ""),
+      fontsize=9,
+  )
+  curves = sweep.finite_cells("load_curve")
+  for ax, col in ((axes[0, 1], 0), (axes[0, 2], len(x) - 1)):
+    lines = plotting.plot_load_curves(
+        ax,
+        curves[:, col],
+        [f"{label}, curv={mean[i, col]:+.3f}" for i, label in enumerate(labels)],
+        ylabel="distance to target $d_l$",
+        title=f"{_system(sweep)}, {_LABELS.get(sweep.x, sweep.x)} = {x[col]:.3g}"
+        + ("  (dashed: theory)" if theory else ""),
+    )
+    if theory:
+      plotting.plot_load_curves(
+          ax,
+          sweep.cells("theory/load_curve")[:, col, 0],
+          colors=[line.get_color() for line in lines],
+          linestyle="--",
+          ylabel="distance to target $d_l$",
+      )
+  fig.suptitle(_y_label(sweep), fontsize=9)
+  return fig
+
+
 def dnn_beside_chain(dnn: finished.FinishedSweep, chain: finished.FinishedSweep):
   """Paper Fig. 4: rows lazy / linear / active; networks left, chains right."""
   fig, axes = plotting.new_figure(3, 2, width=3.8, height=2.8)
@@ -220,10 +474,20 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> 
   fig, axes = plotting.new_figure(width=5.0, height=4.0)
   phase_diagram(axes[0, 0], sweep)
   written += plotting.save_figure(fig, os.path.join(outdir, "phase_diagram"), dpi=dpi)
-  fig, axes = plotting.new_figure(width=5.0, height=3.6)
-  load_curves(axes[0, 0], sweep)
-  written += plotting.save_figure(fig, os.path.join(outdir, "load_curves"), dpi=dpi)
-  if "trajectory" in sweep.arrays:
+  if is_switch(sweep):
+    # No lazy / linear / active ends to pick: every setting, side by side.
+    written += plotting.save_figure(
+        settings_side_by_side(sweep), os.path.join(outdir, "side_by_side"), dpi=dpi
+    )
+  else:
+    fig, axes = plotting.new_figure(width=5.0, height=3.6)
+    load_curves(axes[0, 0], sweep)
+    written += plotting.save_figure(fig, os.path.join(outdir, "load_curves"), dpi=dpi)
+  if sweep.y in _CURVE_ROWS:
+    written += plotting.save_figure(
+        curvature_by_row(sweep), os.path.join(outdir, "curvature_by_row"), dpi=dpi
+    )
+  if "trajectory" in sweep.arrays and not is_switch(sweep):
     fig, axes = plotting.new_figure(1, 4, width=3.6, height=3.0)
     dynamics(axes[0, :3], sweep)
     curvature_over_time(axes[0, 3], sweep)

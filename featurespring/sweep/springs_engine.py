@@ -2,7 +2,8 @@
 
 Fields of ``config.springs`` are those of :class:`featurespring.springs.ChainConfig`
 with friction given as ``mu`` (rightward, ``mu_r``) and ``mu_ratio``
-(``mu_l = mu_ratio * mu``, the paper's fixed ratio > 1), plus the run length
+(``mu_l = mu_ratio * mu``, the paper's fixed ratio > 1) or ``mu_left``
+(``mu_l`` itself, for ``mu_r = 0 < mu_l`` as in paper Fig. 5b), plus the run length
 ``num_steps``, ``record_every`` (0: no trajectory) and the speed knob ``unroll``.
 
 Outputs per chain: ``load_curve``, ``positions``, ``curvature``, ``spread``,
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -45,10 +47,15 @@ class ChainRun:
 
   Friction is swept as ``mu`` and ``mu_ratio``, the paper's parametrisation
   with a fixed ratio, rather than as ``ChainConfig.mu_right`` / ``mu_left``.
+  A ratio cannot express ``mu_r = 0 < mu_l`` (paper Fig. 5b), so ``mu_left``
+  sets ``mu_l`` directly when given.
 
   Attributes:
     mu: mu_r, friction for rightward motion (mu_l = mu_ratio * mu), >= 0.
     mu_ratio: mu_l / mu_r (> 1: noise drives concave -> convex), >= 0.
+      Ignored when mu_left is set.
+    mu_left: mu_l, friction for leftward motion (None: mu_ratio * mu), >= 0.
+      Set, it holds whatever mu is (mu = 0 < mu_left: paper Fig. 5b).
     num_steps: time steps per chain.
     record_every: snapshot the load curve every n steps (0: never).
     unroll: time steps per scan iteration (1 measured fastest on CPU).
@@ -56,6 +63,7 @@ class ChainRun:
 
   mu: float = 0.02
   mu_ratio: float = 2.0
+  mu_left: Optional[float] = None
   num_steps: int = 20_000
   record_every: int = 0
   unroll: int = 1
@@ -116,15 +124,21 @@ class SpringsEngine(engine_lib.Engine):
         raise ValueError(f"config.springs.{field} must be >= 1, got {c[field]}")
     if int(c.record_every) < 0:
       raise ValueError(f"config.springs.record_every must be >= 0, got {c.record_every}")
-    grid_mu = config.grid.get("mu", (c.mu,))
-    for name, values in (("mu", grid_mu), ("mu_ratio", config.grid.get("mu_ratio", (c.mu_ratio,)))):
-      if min(values) < 0:
-        raise ValueError(f"config.springs.{name} (friction) must be >= 0, got {values}")
+    # Swept values from the points, so that zipped axes are checked too.
+    points = grid.points(np.arange(grid.size))
+    for name in ("mu", "mu_ratio", "mu_left"):
+      values = points[name] if name in points else np.asarray([c[name]], np.float64)
+      if name == "mu_left" and name not in points and c[name] is None:
+        continue  # unset: mu_l = mu_ratio * mu
+      if np.min(values) < 0:
+        raise ValueError(
+            f"config.springs.{name} (friction) must be >= 0, got {np.unique(values).tolist()}"
+        )
     # ChainConfig checks every other field's type and range, and the step's
     # stability (with the field's name) on all swept values at once, and each
     # static value separately; check_run_args bounds the run length.
     static = cls.static_fields_of(config)
-    numeric = {f: v for f, v in grid.points(np.arange(grid.size)).items() if f not in static}
+    numeric = {f: v for f, v in points.items() if f not in static}
     for fields in cls.static_groups(config, grid):
       cls._chain_config(fields, numeric)
       springs.check_run_args(
@@ -134,9 +148,11 @@ class SpringsEngine(engine_lib.Engine):
   @staticmethod
   def _chain_config(c, points) -> springs.ChainConfig:
     value = lambda f: points[f] if f in points else c[f]
-    mu = value("mu")
+    mu, mu_left = value("mu"), value("mu_left")
     return springs.ChainConfig(
-        mu_right=mu, mu_left=value("mu_ratio") * mu, **{f: value(f) for f in _CHAIN_FIELDS}
+        mu_right=mu,
+        mu_left=value("mu_ratio") * mu if mu_left is None else mu_left,
+        **{f: value(f) for f in _CHAIN_FIELDS},
     )
 
   @classmethod
