@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from featurespring import springs
+from featurespring import analysis
 from featurespring import sweep
 from featurespring.analysis import finished
 from featurespring.sweep import figures
@@ -123,11 +124,11 @@ def test_increment_correlation_of_shared_and_independent_moves():
   rng = np.random.default_rng(0)
   shared = np.cumsum(rng.normal(size=(400, 1)), axis=0) * np.ones(8)
   alone = np.cumsum(rng.normal(size=(400, 8)), axis=0)
-  np.testing.assert_allclose(figures.increment_correlation(shared), 1.0)
-  assert abs(figures.increment_correlation(alone)) < 0.1
+  np.testing.assert_allclose(analysis.increment_correlation(shared), 1.0)
+  assert abs(analysis.increment_correlation(alone)) < 0.1
   still = alone.copy()
   still[:, 3] = 0.5  # a block that never moves: no correlation to speak of
-  assert np.isnan(figures.increment_correlation(still))
+  assert np.isnan(analysis.increment_correlation(still))
 
 
 def test_fig2_final_load_curves_agree_and_fluctuations_differ(tmp_path):
@@ -147,5 +148,5 @@ def test_fig2_final_load_curves_agree_and_fluctuations_differ(tmp_path):
   # correlation across blocks is a direct reading of that and far apart at
   # any size (full size: 0.07 against 0.98, every seed within 0.04 of its
   # mean), unlike the curvature's spread over time (about 1.4x apart).
-  correlation = figures.increment_correlation(view.cells("trajectory")[0])  # [2, seed]
+  correlation = analysis.increment_correlation(view.cells("trajectory")[0])  # [2, seed]
   assert (correlation[0] < 0.4).all() and (correlation[1] > 0.9).all(), correlation

@@ -16,6 +16,8 @@ The pieces, one concept per module:
 - :mod:`~featurespring.analysis.switch`: dropout raised mid-training (S2).
 - :mod:`~featurespring.analysis.chains`: the chain phase diagrams of the
   Fig. 3 / S13 / S14 sweeps, beside the closed-form theory.
+- :mod:`~featurespring.analysis.fluctuations`: settled chains' fluctuations
+  (independent against synchronous noise, Fig. 2).
 - :mod:`~featurespring.analysis.figures`: small PNGs of the above
   (imported on its own: it needs matplotlib's pyplot).
 
@@ -30,6 +32,7 @@ from featurespring.analysis.cases import case_labels, curvature_over_time, final
 from featurespring.analysis.chains import analyse_chain_phases
 from featurespring.analysis.crossings import last_finite, x_at, zero_crossings
 from featurespring.analysis.finished import FinishedSweep
+from featurespring.analysis.fluctuations import increment_correlation, stationary_half
 from featurespring.analysis.phase import (
     CURVATURE_KEYS,
     NOISE_DIRECTION,

@@ -37,6 +37,7 @@ import numpy as np
 from featurespring import plotting
 from featurespring.analysis import chains
 from featurespring.analysis import finished
+from featurespring.analysis import fluctuations
 
 _CORNERS = ("lazy", "linear", "active")
 # y axes swept at a few values to compare whole curves rather than to span a
@@ -266,47 +267,11 @@ def _setting_label(sweep, col):
   return f"{sweep.x}={value}"
 
 
-def stationary_half(trajectory):
-  """The snapshots of the run's second half, ``[..., T - T // 2, layers]``.
-
-  A chain of paper Fig. 2 settles within the first half of its run; what
-  moves in the second is fluctuation about the final state.
-  """
-  trajectory = np.asarray(trajectory, np.float64)
-  return trajectory[..., trajectory.shape[-2] // 2 :, :]
-
-
-def increment_correlation(trajectory):
-  """Mean correlation across blocks of the load curves' increments, per run.
-
-  The increments ``d_l(t') - d_l(t)`` of blocks ``l = 1..L`` between
-  consecutive snapshots of :func:`stationary_half`, correlated over time for
-  every pair of blocks, averaged over the pairs. Shared kicks (synchronous
-  noise) move the sliding blocks together, so it is near 1; independent
-  kicks correlate blocks only through the springs, so it is near 0.
-
-  Args:
-    trajectory: ``[..., T, L + 1]`` load curves over time.
-
-  Returns:
-    ``[...]``; NaN for a run with a block that did not move, a non-finite
-    snapshot, or fewer than two blocks.
-  """
-  steps = np.diff(stationary_half(trajectory)[..., 1:], axis=-2)  # [..., T', L]
-  num_blocks = steps.shape[-1]
-  if num_blocks < 2:
-    return np.full(steps.shape[:-2], np.nan)
-  centred = steps - steps.mean(axis=-2, keepdims=True)
-  cov = np.einsum("...tl,...tm->...lm", centred, centred)
-  scale = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
-  with np.errstate(divide="ignore", invalid="ignore"):
-    corr = cov / (scale[..., :, None] * scale[..., None, :])
-  return corr[..., ~np.eye(num_blocks, dtype=bool)].mean(axis=-1)
-
-
 def _fluctuations(ax, trajectory, times, title):
   """Each block's ``d_l(t)`` minus its mean over the stationary half."""
-  traj, times = stationary_half(trajectory)[:, 1:], stationary_half(np.asarray(times)[:, None])
+  traj, times = fluctuations.stationary_half(trajectory)[:, 1:], fluctuations.stationary_half(
+      np.asarray(times)[:, None]
+  )
   for block in range(traj.shape[-1]):
     ax.plot(
         times[:, 0],
@@ -377,7 +342,7 @@ def settings_side_by_side(sweep: finished.FinishedSweep):
         title=f"{_system(sweep)}, {label} (seed {seed})",
         ylabel="distance to target $d_l$",
     )
-    correlation = plotting.finite_mean(increment_correlation(traj), axis=0)
+    correlation = plotting.finite_mean(fluctuations.increment_correlation(traj), axis=0)
     _fluctuations(
         axes[1, col],
         traj[seed],
