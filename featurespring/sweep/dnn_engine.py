@@ -46,10 +46,15 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from featurespring import data as data_lib
 from featurespring import metrics
 from featurespring import schema
+from featurespring import sharding
+from featurespring import train
 from featurespring.sweep import engine as engine_lib
 from featurespring.sweep import grid as grid_lib
+from featurespring.sweep import memory
+from featurespring.train import step as step_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +80,6 @@ def settings() -> list[schema.Setting]:
   """Every ``config.dnn`` field, each defined once where the engine uses it:
   the dataset, `data.load`'s arguments, `train.Config`, `train.HParams`
   (the seed is the grid's seed axis) and `train.schedule.Schedule`."""
-  from featurespring import data as data_lib  # pylint: disable=g-import-not-at-top
-  from featurespring import train  # pylint: disable=g-import-not-at-top
 
   return (
       schema.dataclass_settings(DataChoice)
@@ -97,21 +100,18 @@ def _field_names(cls, exclude=()) -> tuple[str, ...]:
 
 
 def _train_fields() -> tuple[str, ...]:
-  from featurespring import train  # pylint: disable=g-import-not-at-top
 
   return _field_names(train.Config, _DERIVED_TRAIN_FIELDS)
 
 
 def hparam_fields() -> tuple[str, ...]:
   """Per-net hyperparameters (``train.HParams``, minus the seed)."""
-  from featurespring import train  # pylint: disable=g-import-not-at-top
 
   return _field_names(train.HParams, ("seed",))
 
 
 def _per_net_fields() -> tuple[str, ...]:
   """Fields that vary across a compiled batch (the others change the program)."""
-  from featurespring import train  # pylint: disable=g-import-not-at-top
 
   return hparam_fields() + train.schedule.PER_NET_FIELDS
 
@@ -119,8 +119,6 @@ def _per_net_fields() -> tuple[str, ...]:
 @functools.lru_cache(maxsize=4)
 def _load_data(data_settings: tuple):
   """Dataset as host and device arrays; cached so static groups share it."""
-  from featurespring import data as data_lib  # pylint: disable=g-import-not-at-top
-  from featurespring import train  # pylint: disable=g-import-not-at-top
 
   settings = dict(data_settings)
   dataset = data_lib.load(
@@ -203,7 +201,6 @@ class DnnEngine(engine_lib.Engine):
   @classmethod
   def validate(cls, config, grid):
     super().validate(config, grid)
-    from featurespring import train  # pylint: disable=g-import-not-at-top
 
     c = config.dnn
     points = grid.points(np.arange(grid.size))
@@ -244,7 +241,6 @@ class DnnEngine(engine_lib.Engine):
 
   @staticmethod
   def _train_config(fields, num_classes, image_shape=None, **use):
-    from featurespring import train  # pylint: disable=g-import-not-at-top
 
     settings = {f: fields[f] for f in _train_fields()}
     settings["regression"] = bool(fields.regression)
@@ -254,7 +250,6 @@ class DnnEngine(engine_lib.Engine):
 
   @staticmethod
   def _hparams(c, points):
-    from featurespring import train  # pylint: disable=g-import-not-at-top
 
     return train.HParams.create(
         seed=points[grid_lib.SEED_AXIS],
@@ -278,7 +273,6 @@ class DnnEngine(engine_lib.Engine):
     )
 
   def init(self, points: Mapping[str, jax.Array]):
-    from featurespring import train  # pylint: disable=g-import-not-at-top
 
     hparams = train.HParams(
         **{
@@ -318,7 +312,6 @@ class DnnEngine(engine_lib.Engine):
     return int(self.fields.dropout_switch_epoch)
 
   def advance(self, state, num_units):
-    from featurespring import train  # pylint: disable=g-import-not-at-top
 
     nets, segments = train.schedule.train_scheduled(
         state["nets"],
@@ -335,8 +328,6 @@ class DnnEngine(engine_lib.Engine):
 
   def member_bytes(self):
     """A network's state (held twice) plus its largest transient step."""
-    from featurespring.sweep import memory  # pylint: disable=g-import-not-at-top
-    from featurespring.train import step as step_lib  # pylint: disable=g-import-not-at-top
 
     config, data = self.train_config, self.data
     model = step_lib.make_model(config, step_lib.output_size(config, data.y_train))
@@ -361,7 +352,6 @@ class DnnEngine(engine_lib.Engine):
 
   def shared_bytes(self):
     """The dataset and its concatenated evaluation copy."""
-    from featurespring.sweep import memory  # pylint: disable=g-import-not-at-top
 
     return 2 * memory.tree_bytes(self.data)
 
@@ -369,7 +359,6 @@ class DnnEngine(engine_lib.Engine):
     return _population_summary(state["nets"], state["history"], int(state["epoch"]), num_members)
 
   def finalize(self, state):
-    from featurespring import train  # pylint: disable=g-import-not-at-top
 
     nets, history = state["nets"], state["history"]
     num_members, num_epochs = nets.epoch.shape[0], self.num_units(self.config)
@@ -426,7 +415,6 @@ class DnnEngine(engine_lib.Engine):
 
 def _population_summary(nets, history, epoch: int, num_members: int) -> str:
   """Loss and accuracy quantiles, nets stopped and diverged (host NumPy)."""
-  from featurespring import sharding  # pylint: disable=g-import-not-at-top
 
   host = lambda leaf: sharding.to_host(leaf)[:num_members]
   quantiles = lambda v: "/".join(f"{q:.3g}" for q in np.nanquantile(v, (0.1, 0.5, 0.9)))
