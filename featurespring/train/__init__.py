@@ -7,6 +7,9 @@
   `evaluate`, `masked_mean`.
 - `schedule`: `Schedule` (run length, the dropout switch of paper S2) and
   `train_scheduled`, any span of epochs of a schedule.
+- `controller`: the load-curve controller (``Config.control_*``,
+  ``HParams.control_gain``/``control_target``), steering each net's dropout
+  rate to a target curvature inside the compiled loop.
 - `grid`: `train_grid`, a whole phase-diagram grid, one compile per
   shape-changing value (batch size, depth, width).
 """
@@ -19,6 +22,7 @@ from featurespring.train.loop import init
 from featurespring.train.loop import masked_mean
 from featurespring.train.loop import train_epochs
 from featurespring.train.loop import TrainState
+from featurespring.train import controller
 from featurespring.train import schedule
 from featurespring.train.schedule import Schedule
 from featurespring.train.grid import GridResult

@@ -90,6 +90,18 @@ class Config:
       member has a nonzero rate; a False value only saves random-number
       work, since rate 0 is exactly the identity.
     use_noise: draw label and input noise (SPEC §2(a)); like `use_dropout`.
+    control_every: run the load-curve controller
+      (`featurespring.train.controller`) after every epoch whose count is a
+      multiple of this (0: off, no ``control/`` metrics). It reads the
+      curvature evaluated at that epoch, so ``eval_every`` must divide it.
+      Each net's gain and target are `HParams.control_gain` and
+      ``control_target``.
+    control_warmup: epochs done before the controller first moves a rate
+      (it reads the curvature at earlier control epochs but does not act): a
+      net's load curve needs some training before its curvature means much.
+    control_max_dropout: the controller's upper bound ``p_max`` on the
+      dropout rate, in ``(MIN_CONTROL_DROPOUT, 1)``; a rate of 1 would
+      drop every unit.
   """
 
   model: str = "mlp"
@@ -113,6 +125,9 @@ class Config:
   eval_every_steps: int = 0
   use_dropout: Optional[bool] = None
   use_noise: Optional[bool] = None
+  control_every: int = 0
+  control_warmup: int = 0
+  control_max_dropout: float = 0.9
 
   def replace(self, **changes) -> "Config":
     return dataclasses.replace(self, **changes)
@@ -158,6 +173,10 @@ class HParams:
     learning_rate: optimiser step size, ``>= 0``.
     noise: label-and-data noise level ``n`` in ``[0, 1]`` (SPEC §2(a)).
     init_scale: multiplier on the initial weights, ``> 0``.
+    control_gain: the load-curve controller's gain ``>= 0`` (0: the dropout
+      rate never moves); see `featurespring.train.controller`.
+    control_target: the curvature the controller steers the net's
+      training-set load curve to (finite).
   """
 
   # The defaults are the paper's (ReLU, no dropout, Adam lr 1e-3, no noise);
@@ -168,6 +187,8 @@ class HParams:
   learning_rate: jnp.ndarray = 1e-3
   noise: jnp.ndarray = 0.0
   init_scale: jnp.ndarray = 1.0
+  control_gain: jnp.ndarray = 0.0
+  control_target: jnp.ndarray = 0.0
 
   @classmethod
   def create(cls, **fields) -> "HParams":
@@ -188,7 +209,8 @@ class HParams:
           "HParams.create takes scalars or 1-D sequences, got " f"shape {arrays[0].shape}"
       )
     arrays = [np.atleast_1d(a) for a in arrays]
-    dtypes = [np.int32] + [np.float32] * 5
+    # The seed is the one integer field.
+    dtypes = [np.int32 if name == "seed" else np.float32 for name in fields]
     return cls(*[jnp.asarray(a, d) for a, d in zip(arrays, dtypes)])
 
   @property
@@ -269,12 +291,40 @@ def validate_config(config: Config, num_train: int) -> None:
         f"epoch, {num_train} // batch_size {batch_size}), got "
         f"{config.eval_every_steps!r}"
     )
+  _validate_control(config)
   if config.model == "cnn":
     height, width, _ = config.image_shape
     if height % 2 or width % 2:
       raise ValueError(
           f"image_shape height and width must be even for the " f"CNN, got {config.image_shape}"
       )
+
+
+# Lowest dropout rate the load-curve controller sets (its logit is finite);
+# see `featurespring.train.controller`.
+MIN_CONTROL_DROPOUT = 1e-3
+
+
+def _validate_control(config: Config) -> None:
+  """Raises ValueError for controller settings (`Config.control_*`)."""
+  for name in ("control_every", "control_warmup"):
+    value = getattr(config, name)
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+      raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+  if config.control_every and config.control_every % config.eval_every:
+    raise ValueError(
+        f"control_every must be a multiple of eval_every = {config.eval_every} "
+        f"(the controller reads the curvature evaluated at its epochs), got "
+        f"{config.control_every}"
+    )
+  _check_range(
+      "control_max_dropout",
+      config.control_max_dropout,
+      MIN_CONTROL_DROPOUT,
+      1.0,
+      low_open=True,
+      high_open=True,
+  )
 
 
 def validate_hparams(hparams: HParams, config: Config) -> None:
@@ -284,6 +334,13 @@ def validate_hparams(hparams: HParams, config: Config) -> None:
   _check_range("learning_rate", hparams.learning_rate, 0.0, np.inf, high_open=True)
   _check_range("noise", hparams.noise, 0.0, 1.0)
   _check_range("init_scale", hparams.init_scale, 0.0, np.inf, low_open=True, high_open=True)
+  _check_range("control_gain", hparams.control_gain, 0.0, np.inf, high_open=True)
+  _check_range("control_target", hparams.control_target, -np.inf, np.inf, True, True)
+  if not config.control_every and np.any(np.asarray(hparams.control_gain) > 0):
+    raise ValueError(
+        "control_gain > 0 needs the controller on: set Config.control_every "
+        "(0: off) to the epochs between its updates"
+    )
   if config.use_dropout is False and np.any(np.asarray(hparams.dropout) > 0):
     raise ValueError(
         "dropout > 0 needs Config.use_dropout=True (it was "

@@ -32,6 +32,10 @@ examples):
 - ``load/train``, ``load/test`` ``[P, E, L]``: `metrics.regression_load`
   (regression only, instead of the accuracy and separation keys).
 - ``stopped``, ``diverged`` ``[P, E]`` (bool): status at each epoch's end.
+- ``control/dropout``, ``control/curvature`` ``[P, E]``: with
+  ``Config.control_every > 0`` only, the dropout rate each epoch trained
+  with and the curvature the load-curve controller read after it (NaN at
+  epochs it does not read); see `featurespring.train.controller`.
 
 With ``Config.eval_every_steps = n > 0`` the same eval-mode metrics (all of
 the above but ``loss/train``, ``stopped`` and ``diverged``) are also taken
@@ -63,6 +67,7 @@ import numpy as np
 
 from featurespring import metrics as metrics_lib
 from featurespring import models
+from featurespring.train import controller
 from featurespring.train import hparams as hparams_lib
 from featurespring.train import step as step_lib
 
@@ -287,7 +292,9 @@ def init(config: Config, hparams: HParams, data: Data) -> TrainState:
   """Initialises one net per member of ``hparams`` (validated first).
 
   ``Config.use_dropout``/``use_noise`` left as None are set from whether any
-  member has a nonzero dropout rate / noise level.
+  member has a nonzero dropout rate / noise level; ``use_dropout`` is also
+  set (even from False) when any member has a ``control_gain > 0``, whose
+  controller may raise a rate of 0.
 
   Raises:
     ValueError: before anything is compiled, for an invalid setting or
@@ -299,9 +306,14 @@ def init(config: Config, hparams: HParams, data: Data) -> TrainState:
   _check_targets(config, {"y_train": data.y_train, "y_test": data.y_test})
   if config.use_dropout is None:
     config = config.replace(use_dropout=bool(np.any(np.asarray(hparams.dropout) > 0)))
+  # A flag decided for the whole sweep (e.g. by the sweep engine from the
+  # initial rates alone) may be False; masks are only work, never numbers.
+  if np.any(np.asarray(hparams.control_gain) > 0):
+    config = config.replace(use_dropout=True)
   if config.use_noise is None:
     config = config.replace(use_noise=bool(np.any(np.asarray(hparams.noise) > 0)))
   hparams_lib.validate_hparams(hparams, config)
+  controller.check_dropout_masks(hparams, config)
   return _init_population(
       hparams, data.x_train[:2], config, step_lib.output_size(config, data.y_train)
   )
@@ -407,6 +419,10 @@ def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
     metrics = jax.lax.cond(due, evaluate_state, lambda s: skipped(), state)
     metrics.update({"loss/train": mean_loss, "stopped": state.stopped, "diverged": state.diverged})
     metrics.update({f"steps/{k}": v for k, v in step_metrics.items()})
+    if config.control_every:
+      hparams, record = controller.update(state.hparams, state.epoch[0], metrics, config)
+      state = state.replace(hparams=hparams)
+      metrics.update(record)
     return state, metrics
 
   state, metrics_ExP = jax.lax.scan(epoch, state, None, length=num_epochs)
@@ -431,6 +447,7 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
     raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
   hparams_lib.validate_config(state.config, data.x_train.shape[0])
   hparams_lib.validate_hparams(state.hparams, state.config)
+  controller.check_dropout_masks(state.hparams, state.config)
   _check_targets(state.config, {"y_train": data.y_train, "y_test": data.y_test})
   return _train_epochs_jit(state, data, int(num_epochs))
 

@@ -4,7 +4,9 @@ Paper S2 trains a CNN to convergence, then raises its dropout rate and
 trains on. `Schedule` holds those settings; `train_scheduled` runs any span
 of epochs of a schedule, so a run split into calls (checkpointed and resumed
 at any epoch) equals an uninterrupted one: the switch is a function of the
-epoch count alone. The coming load-curve controller belongs here too.
+epoch count alone. The load-curve controller, which moves each net's rate
+during training, is `featurespring.train.controller`; its settings are
+`Config` fields (``control_*``), static inside the compiled loop.
 """
 
 from __future__ import annotations
