@@ -45,6 +45,7 @@ from absl import logging
 import numpy as np
 
 from featurespring import analysis
+from featurespring.analysis import chains
 from featurespring.analysis import figures
 from featurespring.sweep import results
 
@@ -61,11 +62,16 @@ _DPI = flags.DEFINE_integer("dpi", 90, "Resolution of the PNGs.")
 # Classification phase diagrams: the central check pools these.
 CLASSIFICATION_GRIDS = ("fig1a", "fig1b", "fig1c", "fig1d", "s5", "s6", "s7a", "s7b")
 REGRESSION_GRIDS = ("s12",)
+# Variants of a classification grid that change one thing: analysed like it,
+# set beside it (columns matched by a field), never pooled in the central
+# check (their nets are not an independent grid). name -> (grid, field).
+VARIANT_GRIDS = {"fig1d_fixed_steps": ("fig1d", "batch_size")}
 SWEEPS = (
     "fig1a",
     "fig1b",
     "fig1c",
     "fig1d",
+    "fig1d_fixed_steps",
     "s12",
     "s5",
     "s6",
@@ -81,12 +87,13 @@ TITLES = {
     "fig1b": "Fig. 1(b): nonlinearity x learning rate",
     "fig1c": "Fig. 1(c): nonlinearity x dropout",
     "fig1d": "Fig. 1(d): nonlinearity x batch size",
+    "fig1d_fixed_steps": "Fig. 1(d) at a fixed number of steps: nonlinearity x batch size",
     "s12": "S12: regression, nonlinearity x dropout",
     "s5": "S5: depth x dropout (ReLU)",
     "s6": "S6: width x dropout (ReLU)",
     "fig4_dnn": "Fig. 4 (left): network load-curve dynamics",
     "fig4_springs": "Fig. 4 (right): chain load-curve dynamics",
-    "fig5a": "Fig. 5(a): linear network, small step / large step / dropout",
+    "fig5a": "Fig. 5(a): linear network, learning rate and dropout swept",
     "s7a": "S7(a): Fashion-MNIST, nonlinearity x noise (Adam)",
     "s7b": "S7(b): Fashion-MNIST, nonlinearity x noise (SGD)",
     "s2": "S2: CNN, dropout raised mid-training",
@@ -96,7 +103,6 @@ TITLES = {
 CASE_NAMES = {
     "fig4_dnn": ("lazy", "balanced", "active"),
     "fig4_springs": ("lazy", "balanced", "active"),
-    "fig5a": ("small step", "large step", "dropout"),
 }
 # Load curves of one grid row, two curve kinds side by side: S4 (train vs
 # test, the ReLU row of Fig. 1(b)) and S11 (trace vs pinv, the linear row of
@@ -122,6 +128,8 @@ ROW_CURVES = (
 # of theirs copied into the report: launch.plot's name -> the report's
 # (springs_<dynamics>_<name>.png), corners of the first-order chain only.
 CHAIN_PHASE_GRIDS = ("fig3", "s13", "s14")
+# S13 at the paper's damping and at one that overdamps every mode.
+DAMPING_PAIR = ("s13", "s13_damped")
 CHAIN_FIGURES = (
     ("phase_diagram.png", "phase", None),
     ("load_curves.png", "corners", "first_order"),
@@ -419,10 +427,12 @@ def _markdown(numbers):
       ]
       continue
     a = numbers["results"][name]
-    if name in CLASSIFICATION_GRIDS or name in REGRESSION_GRIDS:
+    if name in CLASSIFICATION_GRIDS or name in REGRESSION_GRIDS or name in VARIANT_GRIDS:
       lines += _grid_markdown(name, a)
       if a.get("figure"):
         lines += [f"Figure: `{a['figure']}`.", ""]
+      if a.get("beside"):
+        lines += _beside_markdown(a["beside"])
     elif name.startswith("fig4"):
       lines += [
           f"## {name}: {a['title']}",
@@ -469,7 +479,7 @@ def _markdown(numbers):
                 " ".join(_f(v, ".2f") for v in c["load_curve_pinv"]),
                 f"{_f(c['curvature_pinv'], '+.3f')}±{_f(c['curvature_pinv_std'], '.3f')} "
                 f"`{c['curvature_pinv_sign']}`",
-                _f(c.get("final_train_loss"), ".4f"),
+                _f(c.get("final_train_loss"), ".2e"),
                 c["diverged"],
             ]
         )
@@ -485,6 +495,8 @@ def _markdown(numbers):
           ],
           rows,
       )
+      if a.get("series_figure"):
+        lines += [f"One factor at a time: `{a['series_figure']}`.", ""]
     elif name == "s2":
       lines += [
           f"## {name}: {a['title']}",
@@ -520,7 +532,9 @@ def _markdown(numbers):
               for c in a["cases"]
           ],
       )
-    if a.get("figure") and name not in CLASSIFICATION_GRIDS + REGRESSION_GRIDS:
+    if a.get("figure") and name not in CLASSIFICATION_GRIDS + REGRESSION_GRIDS + tuple(
+        VARIANT_GRIDS
+    ):
       lines += [f"Figure: `{a['figure']}`.", ""]
   for name, *_ in ROW_CURVES:
     a = numbers["results"].get(name)
@@ -589,6 +603,32 @@ def _markdown(numbers):
             for i, (r, sign) in enumerate(zip(s["rows"], s["sign"]))
         ],
     )
+  damping = numbers.get("springs_damping")
+  if damping:
+    g = damping["gamma"]
+    lines += [
+        f"### Second-order chains at damping {g[0]:g} and {g[1]:g} "
+        f"({' vs '.join(DAMPING_PAIR)})",
+        "",
+        f"Ringing modes (frequency above gamma / 2): {damping['ringing_modes'][0]} of the "
+        f"chain's modes at gamma = {g[0]:g}, {damping['ringing_modes'][1]} at {g[1]:g}. "
+        f"Cells with the same curvature sign: {_f(damping['sign_agreement'], '.0%')} of "
+        f"{damping['num_cells']}; largest shift of a row's first zero crossing: "
+        f"{_f(damping['max_abs_shift_steps'], '.2f')} noise steps.",
+        "",
+    ]
+    lines += _table(
+        ["mu", f"crossing at gamma {g[0]:g}", f"crossing at gamma {g[1]:g}", "shift (steps)"],
+        [
+            [
+                _f(r["mu"]),
+                _f(r["crossing"][0], ".2f"),
+                _f(r["crossing"][1], ".2f"),
+                _f(r["shift_steps"], "+.2f"),
+            ]
+            for r in damping["rows"]
+        ],
+    )
   runtimes = numbers.get("runtimes")
   lines += ["## Runtimes", ""]
   walls = numbers.get("wall_times_s") or {}
@@ -620,11 +660,55 @@ def _titled(name, numbers):
   return {"title": TITLES.get(name, name), **numbers}
 
 
+def _beside(grid, variant, field):
+  """A variant grid's curvature beside its grid's, columns matched by ``field``.
+
+  Per sweep, the rows whose curvature rises with the noise at every step
+  (no adjacent pair falling by more than the larger seed std), so that a
+  reversal in one (Fig. 1(d): batch 640 more concave than 2560 at fixed
+  epochs) can be checked in the other.
+  """
+  matched = analysis.matched_columns(grid, variant, field)
+  monotone = []
+  for mean, std in zip(matched["mean"], matched["std"]):
+    fall = -np.diff(mean, axis=1)  # > 0: curvature fell as the noise rose
+    spread = np.maximum(std[:, 1:], std[:, :-1])
+    with analysis.quiet():
+      monotone.append([bool(np.all(f <= s)) for f, s in zip(fall, spread)])
+  return {**matched, "monotone": monotone}
+
+
+def _beside_markdown(b):
+  """The table of :func:`_beside`."""
+  lines = [
+      f"Beside `{b['names'][0]}` at the {b['field'].replace('_', ' ')} values both hold "
+      f"({', '.join(_f(v) for v in b['x'])}, least noise first): seed-mean curvature, and "
+      "whether it rises with the noise at every step (no fall larger than the seed std). "
+      f"Rows rising throughout: {sum(b['monotone'][0])} of {len(b['y'])} in "
+      f"`{b['names'][0]}`, {sum(b['monotone'][1])} of {len(b['y'])} in `{b['names'][1]}`.",
+      "",
+  ]
+  lines += _table(
+      ["row", f"{b['names'][0]} curvature", "rises", f"{b['names'][1]} curvature", "rises"],
+      [
+          [
+              _f(y),
+              " ".join(_f(v, "+.2f") for v in b["mean"][0][i]),
+              "yes" if b["monotone"][0][i] else "no",
+              " ".join(_f(v, "+.2f") for v in b["mean"][1][i]),
+              "yes" if b["monotone"][1][i] else "no",
+          ]
+          for i, y in enumerate(b["y"])
+      ],
+  )
+  return lines
+
+
 def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
   """One sweep's numbers (and figure); phase grids and Fig. 4 series go into ``found``."""
   sweep = analysis.FinishedSweep.load(workdir)
   path = lambda stem: os.path.join(out, stem)
-  if name in CLASSIFICATION_GRIDS or name in REGRESSION_GRIDS:
+  if name in CLASSIFICATION_GRIDS or name in REGRESSION_GRIDS or name in VARIANT_GRIDS:
     regression = name in REGRESSION_GRIDS or "accuracy" not in sweep.arrays
     a = _titled(
         name,
@@ -635,7 +719,9 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
     a["figure"] = os.path.basename(
         figures.phase_beside_score(sweep, a, TITLES.get(name, name), path(f"phase_{name}.png"), dpi)
     )
-    if not regression:
+    if name in VARIANT_GRIDS:
+      found["variants"][name] = sweep
+    elif not regression:
       found["grids"][name], found["analyses"][name] = sweep, a
   elif name.startswith("fig4"):
     a, found["dynamics"][name] = analysis.curvature_over_time(sweep, CASE_NAMES.get(name, ()))
@@ -646,6 +732,18 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
     a["figure"] = os.path.basename(
         figures.final_load_curves(get, labels, path("fig5a_load_curves.png"), dpi)
     )
+    a["series"] = analysis.one_at_a_time(sweep.config)
+    if a["series"]:
+      a["series_figure"] = os.path.basename(
+          figures.one_at_a_time(
+              a["cases"],
+              a["series"],
+              sweep.config,
+              f"{TITLES[name]}\n{sweep.describe()}",
+              path("fig5a_sweeps.png"),
+              dpi,
+          )
+      )
   elif name == "s2":
     a, (series, rates, switch) = analysis.before_and_after_switch(sweep)
     a = _titled(name, a)
@@ -669,7 +767,7 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
       "sweeps": {},
       "results": {},
   }
-  found = {"grids": {}, "analyses": {}, "dynamics": {}}
+  found = {"grids": {}, "analyses": {}, "dynamics": {}, "variants": {}}
 
   def attempt(name, fn):
     try:
@@ -698,6 +796,11 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
               name, workdir, out, dpi, num_boot, boot_seed, found
           ),
       )
+
+  for name, sweep in found["variants"].items():
+    grid, field = VARIANT_GRIDS[name]
+    if grid in found["grids"]:
+      numbers["results"][name]["beside"] = _beside(found["grids"][grid], sweep, field)
 
   for name, source, alpha, x_shown, pairs in ROW_CURVES:
     source_dir = os.path.join(runs, source)
@@ -769,6 +872,9 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
   except Exception as err:  # pylint: disable=broad-except
     logging.error("springs failed:\n%s", traceback.format_exc())
     numbers["springs"] = {"all": {"status": "error", "error": f"{type(err).__name__}: {err}"}}
+  damped = [os.path.join(runs, name) for name in DAMPING_PAIR]
+  if all(results.exists(os.path.join(w, "results")) for w in damped):
+    numbers["springs_damping"] = chains.damping_comparison(*damped)
   # Figures the runs draw themselves, copied so the report links stay inside docs/.
   sources = [
       (os.path.join(s["workdir"], "figures", drawn), f"springs_{dynamics}_{kind}.png")

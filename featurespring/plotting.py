@@ -158,7 +158,7 @@ def plot_phase_diagram(
     )
   if annotate:
     for (i, j), c in np.ndenumerate(curvature):
-      ax.text(j, i, f"{c:.2g}", ha="center", va="center", fontsize=6)
+      ax.text(j, i, f"{c:.2g}", ha="center", va="center", fontsize=8)
   if accuracy is not None:
     accuracy = np.asarray(accuracy, np.float64)
     xx, yy = np.meshgrid(np.arange(len(x_values)), np.arange(len(y_values)))
@@ -166,7 +166,7 @@ def plot_phase_diagram(
       contours = ax.contour(
           xx, yy, np.ma.masked_invalid(accuracy), colors="k", linewidths=0.7, alpha=0.7, levels=6
       )
-      ax.clabel(contours, fontsize=6, fmt="%.3f")
+      ax.clabel(contours, fontsize=8, fmt="%.3f")
     if np.isfinite(accuracy).any():
       i, j = np.unravel_index(np.nanargmax(accuracy), accuracy.shape)
       ax.plot(
@@ -178,7 +178,7 @@ def plot_phase_diagram(
           markersize=14,
           label=f"best test acc. {accuracy[i, j]:.3f}",
       )
-      ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+      ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
   if theory_line is not None:
     line_x, line_y = (np.asarray(v, np.float64) for v in theory_line)
     ax.plot(
@@ -188,11 +188,11 @@ def plot_phase_diagram(
         linewidth=1.5,
         label=theory_label,
     )
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
   xt, xl = _tick_labels(x_values)
   yt, yl = _tick_labels(y_values)
-  ax.set_xticks(xt, xl, rotation=45, fontsize=7)
-  ax.set_yticks(yt, yl, fontsize=7)
+  ax.set_xticks(xt, xl, rotation=45, fontsize=8)
+  ax.set_yticks(yt, yl, fontsize=8)
   ax.set_xlim(-0.5, len(x_values) - 0.5)
   ax.set_ylim(-0.5, len(y_values) - 0.5)
   ax.set_xlabel(x_label)
@@ -203,7 +203,7 @@ def plot_phase_diagram(
   append_to_title(ax, note and note + ", grey and hatched")
   if colorbar:
     cbar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
-    cbar.set_label("curvature  (<0 concave/lazy, >0 convex/active)", fontsize=7)
+    cbar.set_label("curvature  (<0 concave/lazy, >0 convex/active)", fontsize=8)
   return mesh
 
 
@@ -258,7 +258,7 @@ def plot_load_curves(
   ax.set_ylabel(ylabel)
   ax.set_xticks(layers)
   if labels is not None:
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
   if title:
     ax.set_title(title, fontsize=9)
   if labels is None:  # otherwise the legend says it per curve
@@ -298,7 +298,7 @@ def plot_load_curve_dynamics(
     ax.plot(layers, traj[t], color=colormap(norm(times[t])), marker="o", markersize=2, linewidth=1)
   mappable = plt.cm.ScalarMappable(norm=norm, cmap=colormap)
   cbar = ax.figure.colorbar(mappable, ax=ax, fraction=0.046, pad=0.04)
-  cbar.set_label(time_label, fontsize=7)
+  cbar.set_label(time_label, fontsize=8)
   ax.set_xlabel("layer / block $l$")
   ax.set_ylabel(ylabel)
   ax.set_xticks(layers)
@@ -332,6 +332,102 @@ def plot_curvature_over_time(ax, trajectory, times, *, label=None, time_label="t
   if label is None:
     append_to_title(ax, note)
   return line
+
+
+def plot_load_curve_atlas(
+    fig,
+    spec,
+    load_curves,
+    curvature,
+    *,
+    x_labels,
+    y_labels,
+    x_label="noise",
+    y_label="nonlinearity",
+    reverse_x=False,
+    title=None,
+    vmax=None,
+):
+  """Every cell's load curve, in small panels laid out as the phase diagram.
+
+  A curvature heatmap says *how much* each cell bends; this shows the bend
+  itself. Each panel is one cell's seed-mean curve normalised to fall from 1
+  (layer 0) to 0 (last layer), against the straight line between its ends
+  (dashed), coloured by the cell's curvature on the phase diagram's scale.
+
+  Args:
+    fig: the figure; ``spec``: a ``SubplotSpec`` of it to fill.
+    load_curves: ``[Y, X, layers]`` seed-mean load curves.
+    curvature: ``[Y, X]`` mean curvature (colour).
+    x_labels, y_labels: tick text per column / row (row 0 drawn at the bottom).
+    reverse_x: draw the columns right to left (knobs whose larger value is
+      less noise, so that noise grows to the right).
+    vmax: colour range ``[-vmax, vmax]`` (default the largest |curvature|).
+
+  Returns:
+    The ``[Y, X]`` array of small axes (row 0 at the bottom).
+  """
+  curves = np.asarray(load_curves, np.float64)
+  curvature = np.asarray(curvature, np.float64)
+  ny, nx = curvature.shape
+  if curves.shape[:2] != (ny, nx):
+    raise ValueError(
+        f"load_curves must have shape [{ny}, {nx}, layers] like curvature, got {curves.shape}"
+    )
+  if vmax is None:
+    finite = np.abs(curvature[np.isfinite(curvature)])
+    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+  norm = mcolors.TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
+  cmap = plt.get_cmap(CURVATURE_CMAP)
+  with np.errstate(divide="ignore", invalid="ignore"):
+    drop = curves[..., :1] - curves[..., -1:]
+    shape = (curves - curves[..., -1:]) / drop
+  layers = np.linspace(0.0, 1.0, curves.shape[-1])
+  # An extra first column and last row hold the axis labels (frameless text
+  # panels: a shared axes over the grid would overlap the small panels under
+  # constrained layout), and an extra first row the title.
+  grid = spec.subgridspec(
+      ny + 2,
+      nx + 1,
+      wspace=0.05,
+      hspace=0.05,
+      width_ratios=[0.5] + [1.0] * nx,
+      height_ratios=[0.35] + [1.0] * ny + [0.6],
+  )
+  axes = np.empty((ny, nx), object)
+  for i in range(ny):
+    for j in range(nx):
+      col = nx - 1 - j if reverse_x else j
+      ax = fig.add_subplot(grid[ny - i, 1 + col])
+      axes[i, j] = ax
+      ax.plot([0, 1], [1, 0], color="0.6", linewidth=0.6, linestyle="--")
+      if np.isfinite(shape[i, j]).all() and np.isfinite(curvature[i, j]):
+        # Pushed away from the colormap's white centre, so a near-linear
+        # cell's curve stays visible.
+        level = float(norm(curvature[i, j])) - 0.5
+        level = 0.5 + np.copysign(max(abs(level), 0.2), level)
+        ax.plot(layers, shape[i, j], color=cmap(level), linewidth=1.4)
+      else:
+        ax.set_facecolor(NONFINITE_COLOR)
+      ax.set_xlim(-0.05, 1.05)
+      ax.set_ylim(-0.15, 1.15)
+      ax.set_xticks([])
+      ax.set_yticks([])
+      if i == 0:
+        ax.set_xlabel(x_labels[j], fontsize=8, rotation=45)
+      if col == 0:
+        ax.set_ylabel(y_labels[i], fontsize=8, rotation=0, ha="right", va="center")
+  for cell, text, kwargs in (
+      (grid[0, 1:], title, dict(fontsize=10)),
+      (grid[ny + 1, 1:], x_label, dict(fontsize=9)),
+      (grid[1 : ny + 1, 0], y_label, dict(fontsize=9, rotation=90)),
+  ):
+    label = fig.add_subplot(cell, frameon=False)
+    label.set_xticks([])
+    label.set_yticks([])
+    if text:
+      label.text(0.5, 0.5, text, ha="center", va="center", transform=label.transAxes, **kwargs)
+  return axes
 
 
 def new_figure(rows=1, cols=1, *, width=4.2, height=3.4, **kwargs):

@@ -107,5 +107,5 @@ def test_fig5a_runlocal_trains_two_class_linear_nets_on_orthogonal_data():
   engine, state = make_engine(config)
   assert engine.train_config.num_classes == 2
   out = engine.finalize(engine.advance(state, 2))
-  assert out["load_curve"].shape == (3, 4)  # three cases, input + 3 hidden layers
+  assert out["load_curve"].shape == (10, 4)  # ten cases, input + 3 hidden layers
   assert np.all(np.isfinite(out["load_curve"])) and not np.any(out["diverged"])

@@ -32,8 +32,8 @@ def _run(config, workdir) -> finished.FinishedSweep:
 @pytest.mark.parametrize(
     "path, stems",
     [
-        (FIG2, {"phase_diagram", "side_by_side"}),
-        (FIG5B, {"phase_diagram", "load_curves", "curvature_by_row"}),
+        (FIG2, {"phase_diagram", "load_curve_atlas", "side_by_side"}),
+        (FIG5B, {"phase_diagram", "load_curve_atlas", "load_curves", "curvature_by_row"}),
     ],
     ids=["fig2", "fig5b"],
 )

@@ -47,7 +47,13 @@ def test_every_figure_type_is_written(tmp_path, engine, names):
   fake_result(str(tmp_path / other), other, ("mu", "noise", "seed"), (2, 3, 2))
   written = figures.make_figures(str(tmp_path / engine), beside=str(tmp_path / other))
   stems = {os.path.splitext(os.path.basename(p))[0] for p in written}
-  assert stems == {"phase_diagram", "load_curves", "dynamics", "dnn_beside_chain"}
+  assert stems == {
+      "phase_diagram",
+      "load_curve_atlas",
+      "load_curves",
+      "dynamics",
+      "dnn_beside_chain",
+  }
   for path in written:
     assert os.path.getsize(path) > 1000
 
@@ -86,3 +92,37 @@ def test_dynamics_figure_ends_with_curvature_over_time(tmp_path):
   figures.curvature_over_time(axes[0, 3], finished)
   assert [t.get_text() for t in axes[0, 3].get_legend().get_texts()] == ["lazy", "linear", "active"]
   plt.close(fig)
+
+
+def test_atlas_draws_every_cell_shape_on_the_phase_diagram_layout(tmp_path):
+  fake_result(str(tmp_path), "springs", ("mu", "noise", "seed"), (2, 3, 2))
+  finished = analysis.FinishedSweep.load(str(tmp_path))
+  fig = plt.figure()
+  axes = figures.load_curve_atlas(fig, fig.add_gridspec(1, 1)[0], finished)
+  assert axes.shape == (2, 3)
+  curves = plotting.finite_mean(finished.finite_cells("load_curve"), axis=2)
+  for (i, j), ax in np.ndenumerate(axes):
+    drawn = ax.get_lines()[-1].get_ydata()  # after the dashed straight line
+    expected = (curves[i, j] - curves[i, j, -1]) / (curves[i, j, 0] - curves[i, j, -1])
+    np.testing.assert_allclose(drawn, expected)
+  # Row 0 is drawn at the bottom, column 0 on the left.
+  assert axes[0, 0].get_position().y0 < axes[1, 0].get_position().y0
+  assert axes[0, 0].get_position().x0 < axes[0, 1].get_position().x0
+  plt.close(fig)
+
+
+def test_batch_size_axes_are_drawn_with_noise_growing_to_the_right(tmp_path):
+  fake_result(str(tmp_path), "dnn", ("alpha", "batch_size", "seed"), (2, 3, 2))
+  finished = analysis.FinishedSweep.load(str(tmp_path))
+  assert finished.noise_direction() == -1.0 and finished.noise_falls_along_x()
+  fig, axes = plotting.new_figure(1, 1)
+  figures.phase_diagram(axes[0, 0], finished)
+  left, right = axes[0, 0].get_xlim()
+  assert left > right  # column 0 (the smallest batch, most noise) on the right
+  assert "noise grows to the right" in axes[0, 0].get_xlabel()
+  fig = plt.figure()
+  atlas = figures.load_curve_atlas(fig, fig.add_gridspec(1, 1)[0], finished)
+  assert atlas[0, 0].get_position().x0 > atlas[0, 2].get_position().x0
+  plt.close("all")
+  # The lazy corner is the least noisy end: the largest batch.
+  assert finished.corner_cells()[0][1] == 2 and finished.corner_cells()[2][1] == 0

@@ -28,8 +28,13 @@ Typical use (what ``experiments/reproduction_report.py`` does per grid)::
   numbers["correlation_pooled"]["pearson"], numbers["curvature"]["sign"]
 """
 
-from featurespring.analysis.cases import case_labels, curvature_over_time, final_load_curves
-from featurespring.analysis.chains import analyse_chain_phases
+from featurespring.analysis.cases import (
+    case_labels,
+    curvature_over_time,
+    final_load_curves,
+    one_at_a_time,
+)
+from featurespring.analysis.chains import analyse_chain_phases, damping_comparison
 from featurespring.analysis.crossings import last_finite, x_at, zero_crossings
 from featurespring.analysis.finished import FinishedSweep
 from featurespring.analysis.fluctuations import increment_correlation, stationary_half
@@ -37,6 +42,7 @@ from featurespring.analysis.phase import (
     CURVATURE_KEYS,
     NOISE_DIRECTION,
     analyse_phase_grid,
+    matched_columns,
     row_load_curves,
 )
 from featurespring.analysis.pooled import pooled_correlations

@@ -18,14 +18,32 @@ from featurespring.analysis import stats
 def case_labels(config, num_cases, names=()):
   """``"<name> (field=value, ...)"`` per case, from the zipped ``config.grid.case``.
 
-  Cases beyond ``names`` are called ``case <i>``.
+  Cases beyond ``names`` are labelled by their settings alone.
   """
   fields = config["grid"].get("case", {})
   labels = []
   for i in range(num_cases):
     settings = ", ".join(f"{f}={v[i]:g}" for f, v in sorted(fields.items()))
-    labels.append(f"{names[i] if i < len(names) else f'case {i}'} ({settings})")
+    labels.append(f"{names[i]} ({settings})" if i < len(names) else settings)
   return labels
+
+
+def one_at_a_time(config):
+  """The one-factor series of a ``case`` axis: ``{field: [case, ...]}``.
+
+  Case 0 is the base setting; a field's series is the base and every case
+  that differs from it in that field alone, ordered by the field's value
+  (Fig. 5(a): the learning rate at dropout 0, the dropout rate at the
+  small step). Fields that never vary alone are left out.
+  """
+  fields = {f: np.asarray(v, np.float64) for f, v in config["grid"].get("case", {}).items()}
+  series = {}
+  for field, values in fields.items():
+    others = [v for f, v in fields.items() if f != field]
+    alone = [c for c in range(len(values)) if all(o[c] == o[0] for o in others)]
+    if len({values[c] for c in alone}) > 1:
+      series[field] = sorted(alone, key=lambda c: values[c])
+  return series
 
 
 def curvature_over_time(sweep, names=()):

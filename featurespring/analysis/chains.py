@@ -141,3 +141,67 @@ def analyse_chain_phases(workdirs) -> dict:
       raise ValueError(f"{out[dynamics]['workdir']} and {workdir} both hold {dynamics} chains")
     out[dynamics] = _analyse(sweep, workdir)
   return {d: out.get(d, {"status": "missing"}) for d in springs.DYNAMICS}
+
+
+def mode_frequencies(num_blocks, k):
+  """Angular frequencies of the chain's normal modes (unit masses, both ends fixed).
+
+  ``2 sqrt(k) sin(j pi / (2 (L + 1)))``, ``j = 1..L``: a second-order chain
+  with damping ``gamma`` rings in every mode above ``gamma / 2``.
+  """
+  j = np.arange(1, num_blocks + 1)
+  return 2.0 * np.sqrt(k) * np.sin(j * np.pi / (2 * (num_blocks + 1)))
+
+
+def damping_comparison(reference_workdir, damped_workdir) -> dict:
+  """Does a second-order phase diagram depend on its damping? (paper S13)
+
+  Compares two merged second-order sweeps over the same ``mu`` x ``noise``
+  grid that differ in ``gamma`` (e.g. the paper's 1, which leaves modes
+  ringing, and one that overdamps every mode). Per friction row: the first
+  zero crossing of the seed-mean curvature in each, as a fractional column,
+  and its shift in grid steps; over the grid, the fraction of cells whose
+  sign (:func:`stats.sign_pattern`) agrees.
+
+  Returns:
+    ``gamma`` and ``ringing_modes`` (modes above ``gamma / 2``) per sweep,
+    ``rows`` (``mu``, both crossings, ``shift_steps``; None where a row
+    does not cross), ``max_abs_shift_steps``, ``sign_agreement`` and
+    ``num_cells``.
+
+  Raises:
+    ValueError: a sweep is not second-order, or the grids differ.
+  """
+  sweeps = [
+      finished.FinishedSweep.load(w, x="noise", y="mu") for w in (reference_workdir, damped_workdir)
+  ]
+  for workdir, sweep in zip((reference_workdir, damped_workdir), sweeps):
+    if sweep.engine != "springs" or sweep.config["springs"]["dynamics"] != "second_order":
+      raise ValueError(f"{workdir} does not hold second-order chains")
+  a, b = sweeps
+  for name in ("mu", "noise"):
+    if not np.array_equal(a.values(name), b.values(name)):
+      raise ValueError(f"the two sweeps' {name} axes differ")
+  out = {"gamma": [], "ringing_modes": []}
+  signs, firsts = [], []
+  for sweep in sweeps:
+    c = sweep.config["springs"]
+    out["gamma"].append(float(c["gamma"]))
+    out["ringing_modes"].append(
+        int((mode_frequencies(c["num_blocks"], c["k"]) > c["gamma"] / 2).sum())
+    )
+    mean, std, n = stats.cell_stats(sweep.finite_cells("curvature"))
+    signs.append(stats.sign_pattern(mean, std, n))
+    firsts.append([next(iter(crossings.zero_crossings(row)), None) for row in mean])
+  rows = []
+  for m, ref, damped in zip(a.y_values(), *firsts):
+    shift = None if ref is None or damped is None else damped - ref
+    rows.append({"mu": float(m), "crossing": [ref, damped], "shift_steps": shift})
+  shifts = [abs(r["shift_steps"]) for r in rows if r["shift_steps"] is not None]
+  out.update(
+      rows=rows,
+      max_abs_shift_steps=max(shifts) if shifts else None,
+      sign_agreement=float(np.mean(signs[0] == signs[1])),
+      num_cells=int(signs[0].size),
+  )
+  return out

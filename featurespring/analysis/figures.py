@@ -28,17 +28,26 @@ def save(fig, path, dpi):
 
 
 def phase_beside_score(sweep, analysis, title, path, dpi):
-  """Mean curvature (the project's phase diagram) beside the score, best cell per row.
+  """Mean curvature (the project's phase diagram) beside the score and every cell's load curve.
+
+  Three panels: the curvature phase diagram, the test score (best cell per
+  row circled on both), and the load curve of every cell
+  (:func:`featurespring.sweep.figures.load_curve_atlas`). Noise grows to
+  the right on all three (a batch-size axis is drawn reversed).
 
   Args:
     sweep: the :class:`FinishedSweep`.
     analysis: its :func:`analyse_phase_grid` (``score``, ``rows``).
-    title: the figure's title.
+    title: what the figure shows; the sweep's data, training length and
+      seeds (:meth:`FinishedSweep.describe`) are added below it.
     path, dpi: where and how finely to write it.
   """
   score = analysis["score"]
-  fig, axes = plotting.new_figure(1, 2, width=4.4, height=3.5)
-  left, right = axes[0]
+  ny, nx = len(sweep.y_values()), len(sweep.axis(sweep.x))
+  atlas = max(1.4, 0.12 * nx)  # wide enough for its labels, square-ish cells
+  fig = plt.figure(figsize=(4.6 * (2 + atlas), 4.4), constrained_layout=True)
+  outer = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.0, atlas])
+  left, right = fig.add_subplot(outer[0]), fig.add_subplot(outer[1])
   sweep_figures.phase_diagram(left, sweep)
   # Table row i (rows by value) is drawn at row row_order[i].
   row_order = sweep.row_order()
@@ -58,10 +67,9 @@ def phase_beside_score(sweep, analysis, title, path, dpi):
           markersize=8,
           label="best per row",
       )
-  left.legend(loc="upper right", fontsize=6, framealpha=0.8)
+  left.legend(loc="upper right", fontsize=8, framealpha=0.8)
   with stats.quiet():
     values = np.nanmean(sweep.masked_cells(score), axis=2)
-  ny, nx = values.shape
   mesh = right.pcolormesh(
       np.arange(nx + 1) - 0.5,
       np.arange(ny + 1) - 0.5,
@@ -69,18 +77,20 @@ def phase_beside_score(sweep, analysis, title, path, dpi):
       cmap="viridis" if analysis["higher_is_better"] else "viridis_r",
   )
   cbar = fig.colorbar(mesh, ax=right, fraction=0.046, pad=0.04)
-  cbar.set_label(f"mean test {score}", fontsize=7)
+  cbar.set_label(f"mean test {score}", fontsize=8)
   right.set_xticks(
-      left.get_xticks(), [t.get_text() for t in left.get_xticklabels()], rotation=45, fontsize=7
+      left.get_xticks(), [t.get_text() for t in left.get_xticklabels()], rotation=45, fontsize=8
   )
-  right.set_yticks(left.get_yticks(), [t.get_text() for t in left.get_yticklabels()], fontsize=7)
-  right.set_xlim(left.get_xlim())
+  right.set_yticks(left.get_yticks(), [t.get_text() for t in left.get_yticklabels()], fontsize=8)
+  right.set_xlim(left.get_xlim())  # reversed too, where the left one is
   right.set_ylim(left.get_ylim())
   right.set_xlabel(left.get_xlabel())
   right.set_ylabel(left.get_ylabel())
-  right.set_title(f"test {score} (circles: best per row)", fontsize=9)
-  right.legend(loc="upper right", fontsize=6, framealpha=0.8)
-  fig.suptitle(title, fontsize=10)
+  right.set_title(f"test {score} (circles: best per row)", fontsize=10)
+  right.legend(loc="upper right", fontsize=8, framealpha=0.8)
+  if "load_curve" in sweep.arrays:
+    sweep_figures.load_curve_atlas(fig, outer[2], sweep)
+  fig.suptitle(f"{title}\n{sweep.describe()}", fontsize=11)
   return save(fig, path, dpi)
 
 
@@ -131,7 +141,7 @@ def curvature_vs_accuracy(scatter, correlation, path, dpi):
   axes[0, 0].set_ylabel("mean test accuracy")
   axes[0, 1].set_xlabel("|curvature| - row mean")
   axes[0, 1].set_ylabel("accuracy - row mean")
-  axes[0, 0].legend(fontsize=6, ncol=2)
+  axes[0, 0].legend(fontsize=8, ncol=2)
   return save(fig, path, dpi)
 
 
@@ -160,7 +170,7 @@ def curvature_over_time(series, titles, path, dpi):
           time_label="epoch" if "dnn" in name else "time",
       )
     ax.set_title(titles.get(name, name), fontsize=8)
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=8)
   return save(fig, path, dpi)
 
 
@@ -184,6 +194,60 @@ def final_load_curves(get, labels, path, dpi):
   return save(fig, path, dpi)
 
 
+def one_at_a_time(cases, series, config, title, path, dpi):
+  """Per varied field of a ``case`` axis: curvature against it, and its load curves.
+
+  Top row: the seed-mean trace curvature (+- std) against the field's value,
+  the other fields at the base case's (:func:`cases.one_at_a_time`), with
+  the final train loss on a second axis (has the run converged?). Bottom row: those cases' final
+  load curves, normalised to fall from 1 to 0, against the straight line.
+
+  Args:
+    cases: ``numbers["cases"]`` of :func:`cases.final_load_curves`.
+    series: ``{field: [case, ...]}`` of :func:`cases.one_at_a_time`.
+    config: the sweep's config (the case values).
+    title: what is shown (dataset, epochs and seeds included by the caller).
+  """
+  fields = list(series)
+  fig, axes = plotting.new_figure(2, len(fields), width=4.2, height=3.2)
+  values = config["grid"]["case"]
+  for col, field in enumerate(fields):
+    top, bottom = axes[0, col], axes[1, col]
+    picks = series[field]
+    x = np.asarray([values[field][c] for c in picks], np.float64)
+    mean = np.asarray([cases[c]["curvature"] for c in picks], np.float64)
+    std = np.asarray([cases[c]["curvature_std"] for c in picks], np.float64)
+    top.errorbar(x, mean, yerr=std, marker="o", capsize=3)
+    top.axhline(0.0, color="k", linewidth=0.6)
+    loss = np.asarray([cases[c].get("final_train_loss", np.nan) for c in picks], np.float64)
+    if np.isfinite(loss).any() and np.nanmin(loss) > 0:
+      twin = top.twinx()
+      twin.plot(x, loss, color="0.5", linestyle="--", marker="s", markersize=3)
+      twin.set_yscale("log")
+      twin.set_ylabel("final train loss (grey, dashed)", fontsize=8, color="0.4")
+      twin.tick_params(labelsize=8, colors="0.4")
+    label = field.replace("_", " ")
+    if field == "learning_rate" and np.all(x > 0):
+      top.set_xscale("log")
+    top.set_xlabel(label)
+    top.set_ylabel("curvature (>0 convex)")
+    top.set_title(f"curvature against {label}", fontsize=10)
+    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(picks)))
+    for color, xi, c in zip(colors, x, picks):
+      curve = np.asarray(cases[c]["load_curve"], np.float64)
+      with stats.quiet():
+        shape = (curve - curve[-1]) / (curve[0] - curve[-1])
+      layers = np.arange(len(curve))
+      bottom.plot(layers, shape, marker="o", markersize=3, color=color, label=f"{xi:g}")
+    bottom.plot([0, len(curve) - 1], [1, 0], "k--", linewidth=0.8, label="linear")
+    bottom.set_xlabel("layer $l$")
+    bottom.set_ylabel("normalised separation")
+    bottom.set_title(f"final load curves by {label}", fontsize=10)
+    bottom.legend(fontsize=7, title=label, title_fontsize=7)
+  fig.suptitle(title, fontsize=11)
+  return save(fig, path, dpi)
+
+
 def dropout_switch(series, rates, switch, path, dpi):
   """Mean curvature and test accuracy over epochs per raised dropout rate.
 
@@ -204,7 +268,7 @@ def dropout_switch(series, rates, switch, path, dpi):
     ax.axvline(switch, color="k", linestyle=":", linewidth=1)
     ax.set_xlabel("epoch")
     ax.set_ylabel("curvature (train, trace)" if key == "curvature" else "test accuracy")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=8)
   return save(fig, path, dpi)
 
 
@@ -235,5 +299,5 @@ def row_load_curves(analysis, title, path, dpi):
   ax.set_title(
       f"{title}\nalpha={analysis['alpha']:g}; solid: {first}, dashed: {second}", fontsize=8
   )
-  ax.legend(fontsize=7)
+  ax.legend(fontsize=8)
   return save(fig, path, dpi)

@@ -28,6 +28,17 @@ from featurespring import plotting
 from featurespring.sweep import grid as grid_lib
 from featurespring.sweep import merging
 
+# Which way a knob moves the training noise: larger batches are quieter.
+NOISE_DIRECTION = {"batch_size": -1.0}
+DATASET_NAMES = {
+    "mnist": "MNIST",
+    "fashion_mnist": "Fashion-MNIST",
+    "cifar10": "CIFAR-10",
+    "mnist_embedded": "embedded MNIST subset",
+    "synthetic": "synthetic data",
+    "orthogonal_binary": "orthogonal data, random labels",
+}
+
 
 @dataclasses.dataclass
 class FinishedSweep:
@@ -140,15 +151,70 @@ class FinishedSweep:
         if n not in (self.x, self.y, grid_lib.SEED_AXIS) and self.arrays[f"axis/{n}"].size > 1
     }
 
+  def noise_direction(self) -> float:
+    """+1 if the noise grows with the x knob's value, -1 if it falls (:data:`NOISE_DIRECTION`).
+
+    A zipped x axis (e.g. Fig. 1(d) at fixed steps: batch size with its
+    epochs) goes the way of its fields that have a direction.
+    """
+    zipped = self.config.get("grid", {}).get(self.x)
+    fields = list(zipped) if isinstance(zipped, dict) else [self.x]
+    return next((NOISE_DIRECTION[f] for f in fields if f in NOISE_DIRECTION), 1.0)
+
+  def x_field(self, field):
+    """Per column, the value of setting ``field``: the x axis itself, or a field
+    of a zipped x axis (Fig. 1(d) at fixed steps: ``batch_size`` of ``batch``)."""
+    if self.x == field:
+      return self.values(field)
+    zipped = self.config.get("grid", {}).get(self.x)
+    if isinstance(zipped, dict) and field in zipped:
+      return np.asarray(zipped[field])
+    raise ValueError(f"the x axis {self.x!r} of {self.name or 'the sweep'} does not set {field!r}")
+
+  def noise_falls_along_x(self) -> bool:
+    """Whether larger x means less noise: figures draw such an axis reversed,
+    so that noise grows to the right on every phase diagram."""
+    return self.noise_direction() < 0
+
+  def describe(self) -> str:
+    """What was run, for figure titles: data or chain, length of training, seeds."""
+    seeds = f"{self.num_seeds} seed{'s' if self.num_seeds != 1 else ''}"
+    swept = set(self.names)
+    for values in self.config.get("grid", {}).values():
+      if isinstance(values, dict):  # a zipped axis sweeps each of its fields
+        swept.update(values)
+    if self.engine == "springs":
+      c = self.config["springs"]
+      noise = c["noise_dist"].replace("_", " ")
+      if "synchronous" not in swept:
+        noise = f"{'synchronous' if c['synchronous'] else 'independent'} {noise}"
+      parts = [f"{c['dynamics'].replace('_', '-')} chains, L = {c['num_blocks']}"]
+      if "num_steps" not in swept:
+        parts.append(f"{c['num_steps']} steps")
+      return ", ".join(parts + [f"{noise} noise", seeds])
+    d = self.config["dnn"]
+    parts = [DATASET_NAMES.get(d["dataset"], d["dataset"])]
+    if d.get("model", "mlp") != "mlp":
+      parts.append(d["model"].upper())
+    elif not {"depth", "width"} & swept:
+      parts.append(f"{d['depth']} hidden layers of {d['width']}")
+    parts.append("epochs per cell" if "num_epochs" in swept else f"{d['num_epochs']} epochs")
+    return ", ".join(parts + [seeds])
+
   def corner_cells(self, metric="curvature"):
     """(row, column) of the lazy, linear and active cells on the most nonlinear row.
 
     The most nonlinear row with a finite cell, and its finite cell nearest
-    to zero curvature (the middle one if none is finite).
+    to zero curvature (the middle one if none is finite). Lazy is the end
+    with the least noise (the last column where the knob is the batch
+    size, :meth:`noise_falls_along_x`).
     """
     curvature = plotting.finite_mean(self.finite_cells(metric), axis=2)
     rows = np.flatnonzero(np.isfinite(curvature).any(axis=1))
     row = int(rows[-1]) if rows.size else curvature.shape[0] - 1
     distance = np.where(np.isfinite(curvature[row]), np.abs(curvature[row]), np.inf)
     linear = int(np.argmin(distance)) if np.isfinite(distance).any() else curvature.shape[1] // 2
-    return [(row, 0), (row, linear), (row, curvature.shape[1] - 1)]
+    quiet, noisy = 0, curvature.shape[1] - 1
+    if self.noise_falls_along_x():
+      quiet, noisy = noisy, quiet
+    return [(row, quiet), (row, linear), (row, noisy)]

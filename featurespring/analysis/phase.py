@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from featurespring.analysis import crossings
+from featurespring.analysis import finished
 from featurespring.analysis import stats
 
 # Every curvature a network sweep records (train / test set, trace / pinv).
 CURVATURE_KEYS = ("curvature", "curvature_pinv", "curvature_test", "curvature_pinv_test")
-# Which way the x axis moves the training noise: larger batches are quieter.
-NOISE_DIRECTION = {"batch_size": -1.0}
+NOISE_DIRECTION = finished.NOISE_DIRECTION
 
 
 def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=2000, boot_seed=0):
@@ -42,7 +42,7 @@ def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=
   """
   x, y = sweep.x, sweep.y
   x_values, y_values = sweep.values(x), sweep.raw_y_values(by_value=True)
-  direction = NOISE_DIRECTION.get(x, 1.0)
+  direction = sweep.noise_direction()
   out = {
       "x": x,
       "y": y,
@@ -209,4 +209,44 @@ def row_load_curves(sweep, alpha, x_shown, pairs):
       "x": sweep.x,
       "pairs": [list(p) for p in pairs],
       "cells": cells,
+  }
+
+
+def matched_columns(first, second, field, metric="curvature"):
+  """Two sweeps' seed-mean ``metric`` at the values of ``field`` they share, row by row.
+
+  For a variant of a grid that changes one thing (Fig. 1(d) at fixed epochs
+  against fixed steps): columns are matched by ``field``'s value
+  (:meth:`FinishedSweep.x_field`), ordered from least to most noise, and
+  rows by the y value, which must agree.
+
+  Returns:
+    ``x`` (the shared values, least noise first), ``y`` (raw row values,
+    ascending) and per sweep ``[rows, columns]`` means and stds
+    (``mean``, ``std``: lists of two arrays), with ``name``s.
+
+  Raises:
+    ValueError: the sweeps' rows differ, or they share fewer than two values.
+  """
+  y = [s.raw_y_values(by_value=True) for s in (first, second)]
+  if not np.array_equal(y[0], y[1]):
+    raise ValueError(f"{first.name} and {second.name} have different rows: {y[0]} vs {y[1]}")
+  xs = [np.asarray(s.x_field(field)) for s in (first, second)]
+  shared = np.intersect1d(xs[0], xs[1])
+  if shared.size < 2:
+    raise ValueError(f"{first.name} and {second.name} share fewer than two {field} values")
+  shared = np.sort(shared)[:: int(first.noise_direction())]
+  means, stds = [], []
+  for sweep, x in zip((first, second), xs):
+    columns = [int(np.flatnonzero(x == v)[0]) for v in shared]
+    mean, std, _ = stats.cell_stats(sweep.finite_cells(metric)[sweep.row_order()][:, columns])
+    means.append(mean)
+    stds.append(std)
+  return {
+      "field": field,
+      "x": shared,
+      "y": y[0],
+      "names": [first.name, second.name],
+      "mean": means,
+      "std": stds,
   }

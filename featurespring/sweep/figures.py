@@ -115,17 +115,49 @@ def phase_diagram(ax, sweep: finished.FinishedSweep, metric=None):
   if _theory_line_applies(sweep):
     mu = np.linspace(sweep.y_values().min(), sweep.y_values().max(), 200)
     theory = (chains.critical_noise(sweep, mu), mu)
-  return plotting.plot_phase_diagram(
+  mesh = plotting.plot_phase_diagram(
       ax,
       sweep.axis(sweep.x),
       sweep.y_values(),
       curvature,
       accuracy=accuracy,
       theory_line=theory,
-      x_label=_LABELS.get(sweep.x, sweep.x),
+      x_label=x_label(sweep),
       y_label=_y_label(sweep),
       title=f"{_system(sweep)}: mean {metric.replace('_', ' ')}"
       + (f" ({left_out}, left out)" if left_out else ""),
+  )
+  if sweep.noise_falls_along_x():
+    ax.invert_xaxis()
+  return mesh
+
+
+def x_label(sweep):
+  """The x axis's label; a knob drawn reversed says so (noise grows to the right)."""
+  label = _LABELS.get(sweep.x, sweep.x)
+  return label + " (reversed: noise grows to the right)" if sweep.noise_falls_along_x() else label
+
+
+def load_curve_atlas(fig, spec, sweep: finished.FinishedSweep, metric=None):
+  """Every cell's seed-mean load curve beside (or instead of) the phase diagram.
+
+  See :func:`featurespring.plotting.plot_load_curve_atlas`; the colour is
+  the phase diagram's metric (``config.plot.metric``).
+  """
+  metric = metric or sweep.config["plot"]["metric"]
+  curves = plotting.finite_mean(sweep.finite_cells("load_curve"), axis=2)
+  curvature = plotting.finite_mean(sweep.finite_cells(metric), axis=2)
+  return plotting.plot_load_curve_atlas(
+      fig,
+      spec,
+      curves,
+      curvature,
+      x_labels=[f"{v:.3g}" for v in sweep.axis(sweep.x)],
+      y_labels=[f"{v:.3g}" for v in sweep.y_values()],
+      x_label=x_label(sweep),
+      y_label=_y_label(sweep),
+      reverse_x=sweep.noise_falls_along_x(),
+      title="load curve per cell (normalised; dashed: linear)",
   )
 
 
@@ -247,7 +279,7 @@ def curvature_over_time(ax, sweep: finished.FinishedSweep):
         label=name,
         time_label=_time_label(sweep),
     )
-  ax.legend(fontsize=7)
+  ax.legend(fontsize=8)
   ax.set_title(f"{_system(sweep)}: curvature over time (mean +- std)", fontsize=9)
 
 
@@ -283,7 +315,7 @@ def _fluctuations(ax, trajectory, times, title):
   ax.set_xlabel("time (step x dt)")
   ax.set_ylabel(r"$d_l(t) - \langle d_l \rangle$")
   ax.set_title(title, fontsize=9)
-  ax.legend(fontsize=6, ncol=2)
+  ax.legend(fontsize=8, ncol=2)
 
 
 def _final_curves(ax, sweep, row=0):
@@ -363,7 +395,7 @@ def settings_side_by_side(sweep: finished.FinishedSweep):
         label=_setting_label(sweep, col),
         time_label=_time_label(sweep),
     )
-  axes[1, num].legend(fontsize=7)
+  axes[1, num].legend(fontsize=8)
   axes[1, num].set_title(f"{_system(sweep)}: curvature over time (mean +- std)", fontsize=9)
   return fig
 
@@ -388,7 +420,7 @@ def curvature_by_row(sweep: finished.FinishedSweep):
   ax.axhline(0.0, color="k", linewidth=0.5)
   ax.set_xlabel(_LABELS.get(sweep.x, sweep.x))
   ax.set_ylabel("curvature  (>0 convex/active)")
-  ax.legend(fontsize=7)
+  ax.legend(fontsize=8)
   ax.set_title(
       f"{_system(sweep)}: mean curvature (+- seed std)" + ("\n(dashed: theory)" if theory else ""),
       fontsize=9,
@@ -436,9 +468,19 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> 
   outdir = outdir or os.path.join(workdir, "figures")
   sweep = finished.FinishedSweep.load(workdir, x, y)
   written = []
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
   fig, axes = plotting.new_figure(width=5.0, height=4.0)
   phase_diagram(axes[0, 0], sweep)
+  fig.suptitle(sweep.describe(), fontsize=9)
   written += plotting.save_figure(fig, os.path.join(outdir, "phase_diagram"), dpi=dpi)
+  if "load_curve" in sweep.arrays:
+    fig = plt.figure(
+        figsize=(1.0 + 0.55 * len(sweep.axis(sweep.x)), 1.0 + 0.55 * len(sweep.y_values()))
+    )
+    load_curve_atlas(fig, fig.add_gridspec(1, 1)[0], sweep)
+    fig.suptitle(sweep.describe(), fontsize=9)
+    written += plotting.save_figure(fig, os.path.join(outdir, "load_curve_atlas"), dpi=dpi)
   if is_switch(sweep):
     # No lazy / linear / active ends to pick: every setting, side by side.
     written += plotting.save_figure(
@@ -463,7 +505,5 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> 
     written += plotting.save_figure(
         dnn_beside_chain(dnn, chain), os.path.join(outdir, "dnn_beside_chain"), dpi=dpi
     )
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-
   plt.close("all")
   return written
