@@ -9,6 +9,13 @@ validity checks. Both sides report the best of ``--repeats`` timings
 (compilation excluded for JAX, reported separately), and the largest
 friction difference between them checks they compute the same fit.
 
+Second part, the noise maps: the same 960 cells as 60 rows of 16 levels
+(``[6, 10]`` rows x 16 dropout rates), ``bridge.fit_noise_map`` on all rows
+in one call (the shape fits included in ``shapes_and_noise_maps``) against
+``numpy_noise_loop``: per row, the same breakpoint grid with
+``np.linalg.lstsq`` per candidate (unconstrained; a lower bound on a
+per-row loop's cost).
+
 Prints one JSON object. Usage:
 
   python benchmarks/bridge.py [--num_blocks=7] [--repeats=5]
@@ -57,6 +64,33 @@ def numpy_loop(curves, flat_tol=bridge.FLAT_TOL, monotone_tol=bridge.MONOTONE_TO
   return out.reshape(curves.shape[:-1])
 
 
+NOISE_ROWS = (6, 10)
+DROPOUT = np.linspace(0.0, 0.3, 16)
+
+
+def numpy_noise_loop(friction, num_candidates=bridge._noise_map.NUM_CANDIDATES):
+  """Per-row hinge fit over the same breakpoint grid, lstsq per candidate; returns mu_r."""
+  z = np.sqrt(DROPOUT / (1 - DROPOUT))
+  rows = friction.reshape(-1, friction.shape[-1]).astype(np.float64)
+  out = np.full(rows.shape[0], np.nan)
+  for i, y in enumerate(rows):
+    ok = np.isfinite(y)
+    zo, yo = z[ok], y[ok]
+    if zo.size < 3:
+      continue
+    best = np.inf
+    second = np.sort(zo)[1]
+    for tau in list(second + (zo.max() - second) * np.arange(num_candidates) / num_candidates) + [
+        np.inf
+    ]:
+      design = np.stack([np.ones_like(zo), -np.minimum(zo, tau)], -1)
+      coef, *_ = np.linalg.lstsq(design, yo, rcond=None)
+      sse = np.sum((design @ coef - yo) ** 2)
+      if sse < best:
+        best, out[i] = sse, coef[0]
+  return out
+
+
 def best_seconds(fn, repeats):
   best = np.inf
   for _ in range(repeats):
@@ -85,6 +119,23 @@ def main():
   loop_seconds = best_seconds(lambda: numpy_loop(curves), args.repeats)
   reference = numpy_loop(curves)
   mu_range = 2.0 / (args.num_blocks * (args.num_blocks + 1))
+
+  noise_curves = device_curves.reshape(NOISE_ROWS + (16, -1))
+
+  def shapes_and_maps():
+    mu = bridge.fit_shape(noise_curves).friction
+    return bridge.fit_noise_map(DROPOUT, mu, knob_map="dropout_std")
+
+  start = time.perf_counter()
+  jax.block_until_ready(shapes_and_maps())
+  noise_first = time.perf_counter() - start
+  noise_seconds = best_seconds(lambda: jax.block_until_ready(shapes_and_maps()), args.repeats)
+  mu_cells = np.asarray(bridge.fit_shape(noise_curves).friction)
+  noise_loop_seconds = best_seconds(
+      lambda: (numpy_loop(curves), numpy_noise_loop(mu_cells)), max(1, args.repeats // 2)
+  )
+  noise_fit = bridge.fit_noise_map(DROPOUT, mu_cells, knob_map="dropout_std")
+  noise_reference = numpy_noise_loop(mu_cells)
   print(
       json.dumps(
           {
@@ -105,6 +156,20 @@ def main():
               "max_friction_diff_vs_numpy_over_mu_range": float(
                   np.nanmax(np.abs(np.asarray(fit.friction) - reference)) / mu_range
               ),
+              "shapes_and_noise_maps": {
+                  "rows": int(np.prod(NOISE_ROWS)),
+                  "jax_seconds": noise_seconds,
+                  "jax_first_call_seconds_with_compile": noise_first,
+                  "numpy_loop_seconds": noise_loop_seconds,
+                  "speedup_vs_numpy_loop": noise_loop_seconds / noise_seconds,
+                  # The loop is unconstrained: rows where constraints bind differ.
+                  "rows_mu_r_agree_1e-3_of_mu_range": int(
+                      np.sum(
+                          np.abs(np.asarray(noise_fit.mu_right).ravel() - noise_reference)
+                          < 1e-3 * mu_range
+                      )
+                  ),
+              },
           },
           indent=2,
       )

@@ -1,0 +1,452 @@
+r"""The bridge report: does the chain's effective-friction law predict trained networks?
+
+Reads finished sweeps (Fig. 1(a)-(d), S5, S6), fits the chain's shape to
+every run's load curve (``bridge.fit_shape``: one signed friction per run),
+then along every row the bounded-noise law of SPEC §3
+(``bridge.fit_noise_map``) for each candidate knob map, and writes
+``docs/bridge.md`` with:
+
+* held-out tables (``bridge.held_out``): interpolation and extrapolation of
+  the cells' friction, the theory against linear and row-mean baselines,
+  R² and MAE with seed-bootstrap CIs, one verdict per prediction;
+* the knob maps compared by held-out error (``bridge.compare_knob_maps``);
+* universality (``bridge.compare_universality``, needs fig1a-d): one
+  ``(mu_r, mu_l)`` per nonlinearity for all four knobs against separate fits,
+  by AIC / BIC and held-out error;
+* figures: fitted ``mu_r``, ``mu_l`` against ``1 - alpha`` and the collapse
+  of friction against ``eps / eps*`` (PNG + PDF, in ``docs/bridge/``);
+* ``docs/bridge/dynamics.md`` verbatim, if it exists.
+
+Every number in the doc is computed here. Run:
+
+  python experiments/bridge_report.py --runs=runs/central --out=docs/bridge.md
+  python experiments/bridge_report.py --sweeps=s5=runs/central/s5,s6=runs/central/s6
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from featurespring import bridge
+from featurespring.analysis import finished
+from featurespring.sweep import merging
+
+import matplotlib  # pylint: disable=g-import-not-at-top,wrong-import-order
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
+
+_RUNS = flags.DEFINE_string("runs", "runs/central", "Directory holding the sweep workdirs.")
+_SWEEPS = flags.DEFINE_list(
+    "sweeps", [], "name=workdir pairs; default: fig1a fig1b fig1c fig1d s5 s6 under --runs."
+)
+_OUT = flags.DEFINE_string("out", "docs/bridge.md", "The markdown report; figures go beside it.")
+_NUM_BOOT = flags.DEFINE_integer("num_boot", 1000, "Seed-bootstrap replicates.")
+_BOOT_SEED = flags.DEFINE_integer("boot_seed", 0, "NumPy seed of the bootstrap.")
+_DPI = flags.DEFINE_integer("dpi", 110, "Resolution of the PNGs.")
+
+SWEEPS = ("fig1a", "fig1b", "fig1c", "fig1d", "s5", "s6")
+UNIVERSAL = ("fig1a", "fig1b", "fig1c", "fig1d")
+TITLES = {
+    "fig1a": "Fig. 1(a) label + data noise",
+    "fig1b": "Fig. 1(b) learning rate",
+    "fig1c": "Fig. 1(c) dropout",
+    "fig1d": "Fig. 1(d) batch size",
+    "s5": "S5 depth x dropout",
+    "s6": "S6 width x dropout",
+}
+# The load curve the friction is fit to: train-set trace separation.
+CURVE_KEY = "load_curve"
+
+RULE = (
+    "**Verdict rule.** A prediction is *supported* when the 95 % seed-bootstrap CI of "
+    "MAE(baseline) - MAE(theory) lies above 0 for both baselines (linear and row mean), "
+    "*not supported* when it lies below 0 for either, *inconclusive* otherwise. Universality is "
+    "*supported* when both ΔAIC and ΔBIC (separate - joint) are > 0 and the CI of the held-out "
+    "MAE difference (separate - joint) lies above 0, *rejected* when both Δ are < 0 and that CI "
+    "lies below 0, *inconclusive* otherwise. The preferred knob map is the one with the lowest "
+    "interpolation MAE of the theory; it is *clearly* preferred when its CI's upper end is below "
+    "every other map's point value."
+)
+
+
+def _fmt(value, digits=4):
+  if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    return "—"
+  return f"{value:.{digits}g}"
+
+
+def _ci(entry, digits=3):
+  return f"{_fmt(entry['value'], digits)} [{_fmt(entry['low'], digits)}, {_fmt(entry['high'], digits)}]"
+
+
+def prediction_verdict(difference):
+  lows = [difference[b]["mae"]["low"] for b in bridge.BASELINES]
+  highs = [difference[b]["mae"]["high"] for b in bridge.BASELINES]
+  if not all(math.isfinite(v) for v in lows + highs):
+    return "inconclusive"
+  if all(v > 0 for v in lows):
+    return "supported"
+  if any(v < 0 for v in highs):
+    return "not supported"
+  return "inconclusive"
+
+
+def load_grid(workdir):
+  """``(sweep, knob name, knob values, friction [Y, X, seed], row labels)`` of a finished sweep."""
+  sweep = finished.FinishedSweep.load(workdir)
+  curves = sweep.masked_cells(CURVE_KEY)  # [Y, X, seed, L+1], diverged runs NaN
+  friction = np.asarray(bridge.fit_shape(curves.astype(np.float32)).friction, np.float64)
+  return sweep, sweep.x, np.asarray(sweep.values(sweep.x), np.float64), friction
+
+
+def analyse_grid(name, workdir, num_boot, boot_seed):
+  sweep, knob, values, friction = load_grid(workdir)
+  entry = {
+      "name": name,
+      "knob": knob,
+      "knob_values": values,
+      "rows_axis": sweep.y,
+      "rows": np.asarray(sweep.y_values(), np.float64),
+      "friction": friction,
+      "num_seeds": friction.shape[-1],
+      "valid_runs": int(np.isfinite(friction).sum()),
+      "runs": int(friction.size),
+  }
+  candidates = bridge.KNOB_CANDIDATES.get(knob)
+  if candidates is None:
+    entry["skipped"] = f"no knob map for axis {knob!r}"
+    return entry
+  entry["maps"] = candidates
+  means = (
+      np.nanmean(np.where(np.isfinite(friction), friction, np.nan), -1)
+      if np.isfinite(friction).any()
+      else np.full(friction.shape[:-1], np.nan)
+  )
+  entry["fits"] = {}
+  for m in candidates:
+    try:
+      entry["fits"][m] = bridge.fit_noise_map(values, means.astype(np.float32), knob_map=m)
+    except ValueError as err:
+      entry["fits"][m] = str(err)
+  entry["held_out"] = {}
+  for split in bridge.SPLITS:
+    try:
+      entry["held_out"][split] = bridge.compare_knob_maps(
+          values, friction, candidates, split=split, num_boot=num_boot, boot_seed=boot_seed
+      )
+    except ValueError as err:
+      entry["held_out"][split] = str(err)
+  return entry
+
+
+def universality(grids, num_boot, boot_seed):
+  missing = [n for n in UNIVERSAL if n not in grids or "skipped" in grids[n]]
+  if missing:
+    return f"not available: needs {', '.join(UNIVERSAL)}; missing {', '.join(missing)}"
+  rows = [grids[n]["rows"] for n in UNIVERSAL]
+  if any(r.shape != rows[0].shape or not np.allclose(r, rows[0]) for r in rows):
+    return "not available: the four grids do not share their rows"
+  try:
+    out = bridge.compare_universality(
+        [grids[n]["knob_values"] for n in UNIVERSAL],
+        [grids[n]["friction"] for n in UNIVERSAL],
+        [grids[n]["maps"][0] for n in UNIVERSAL],
+        num_boot=num_boot,
+        boot_seed=boot_seed,
+    )
+  except ValueError as err:
+    return f"not available: {err}"
+  return out
+
+
+def universality_verdict(out):
+  d_aic, d_bic, diff = out["delta_aic"], out["delta_bic"], out["mae_difference"]
+  if d_aic > 0 and d_bic > 0 and diff["low"] > 0:
+    return "supported"
+  if d_aic < 0 and d_bic < 0 and diff["high"] < 0:
+    return "rejected"
+  return "inconclusive"
+
+
+def _row_label(entry, value):
+  return f"{'1-alpha' if entry['rows_axis'] == 'alpha' else entry['rows_axis']}={_fmt(value, 3)}"
+
+
+def figure_friction(grids, fig_dir, dpi):
+  usable = [g for g in grids.values() if "fits" in g]
+  if not usable:
+    return None
+  fig, axes = plt.subplots(1, len(usable), figsize=(3.6 * len(usable), 3.2), squeeze=False)
+  for ax, g in zip(axes[0], usable):
+    fit = g["fits"][g["maps"][0]]
+    if isinstance(fit, str):
+      ax.set_title(f"{g['name']}: no fit")
+      continue
+    x = g["rows"]
+    ax.plot(x, np.asarray(fit.mu_right), "o-", label="mu_r")
+    mu_l = np.asarray(fit.mu_left, np.float64)
+    ax.plot(x, np.where(np.isfinite(mu_l), mu_l, np.nan), "s--", label="mu_l (finite)")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set_xlabel("1 - alpha" if g["rows_axis"] == "alpha" else g["rows_axis"])
+    ax.set_ylabel("fitted friction")
+    ax.set_title(f"{TITLES.get(g['name'], g['name'])}\nmap {g['maps'][0]}", fontsize=9)
+    ax.legend(fontsize=7)
+  fig.suptitle("Chain friction fitted per row against nonlinearity", fontsize=10)
+  fig.tight_layout()
+  return _save(fig, fig_dir, "friction_vs_nonlinearity", dpi)
+
+
+def figure_collapse(grids, universal, fig_dir, dpi):
+  fig, ax = plt.subplots(figsize=(5, 3.6))
+  if isinstance(universal, dict):
+    source = "joint fit, fig1a-d"
+    for name, c in zip(UNIVERSAL, universal["collapse"]):
+      ax.plot(c["eps_over_critical"].ravel(), c["friction"].ravel(), ".", label=name, alpha=0.7)
+  else:
+    source = "separate fits per grid"
+    for g in grids.values():
+      fit = g.get("fits", {}).get(g.get("maps", [None])[0]) if "fits" in g else None
+      if fit is None or isinstance(fit, str):
+        continue
+      ratio = np.asarray(bridge.collapse_coordinate(fit, g["knob_values"]), np.float64)
+      mean = np.nanmean(g["friction"], -1) if np.isfinite(g["friction"]).any() else ratio * np.nan
+      ax.plot(ratio.ravel(), mean.ravel(), ".", label=g["name"], alpha=0.7)
+  ax.axhline(0, color="grey", lw=0.5)
+  ax.axvline(1, color="grey", lw=0.5, ls=":")
+  ax.set_xlabel("eps / eps*  (eps* = zero-friction noise of each row)")
+  ax.set_ylabel("fitted friction (seed mean)")
+  ax.set_title(f"Collapse of friction against eps / eps* ({source})", fontsize=9)
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  return _save(fig, fig_dir, "collapse", dpi)
+
+
+def _save(fig, fig_dir, stem, dpi):
+  os.makedirs(fig_dir, exist_ok=True)
+  fig.savefig(os.path.join(fig_dir, stem + ".png"), dpi=dpi)
+  fig.savefig(os.path.join(fig_dir, stem + ".pdf"))
+  plt.close(fig)
+  return stem
+
+
+def _held_out_lines(entry):
+  lines = []
+  for split in bridge.SPLITS:
+    result = entry["held_out"][split]
+    lines.append(f"\n#### {split.capitalize()}\n")
+    if isinstance(result, str):
+      lines.append(f"Not available: {result}")
+      continue
+    lines.append("| map | predictor | R² [95% CI] | MAE [95% CI] | cells | verdict |")
+    lines.append("|---|---|---|---|---|---|")
+    for m, r in result.items():
+      if "error" in r:
+        lines.append(f"| {m} | — | — | — | — | not applicable: {r['error']} |")
+        continue
+      verdict = prediction_verdict(r["difference"])
+      for p in bridge.PREDICTORS:
+        s = r["metrics"][p]
+        lines.append(
+            f"| {m} | {p} | {_ci(s['r2'])} | {_ci(s['mae'])} | {r['num_cells']} | "
+            f"{verdict if p == 'theory' else ''} |"
+        )
+    best = next((m for m, r in result.items() if "error" not in r), None)
+    if best is not None and split == "interpolation":
+      others = [
+          r["metrics"]["theory"]["mae"]["value"]
+          for m, r in result.items()
+          if m != best and "error" not in r
+      ]
+      clear = all(result[best]["metrics"]["theory"]["mae"]["high"] < v for v in others)
+      lines.append(
+          f"\nPreferred knob map (lowest theory MAE): **{best}**"
+          + (" (clearly)" if clear and others else " (not clearly)" if others else "")
+      )
+    if split == "extrapolation" and best is not None:
+      r = result[best]
+      c = r["crossing"]
+      lines.append(
+          f"\nZero crossing ({best}), knob value per row — measured: "
+          f"{', '.join(_fmt(v, 3) for v in c['measured'])}; theory: "
+          f"{', '.join(_fmt(v, 3) for v in c['theory'])}; linear: "
+          f"{', '.join(_fmt(v, 3) for v in c['linear'])}. "
+          f"Existence agrees on {c['summary']['theory']['agree']}/{c['rows']} rows (theory), "
+          f"{c['summary']['linear']['agree']}/{c['rows']} (linear); MAE where both exist: "
+          f"theory {_fmt(c['summary']['theory']['mae_knob'], 3)}, "
+          f"linear {_fmt(c['summary']['linear']['mae_knob'], 3)}."
+      )
+      last = r["last_level"]
+      lines.append(
+          "Saturation (largest noise level only), MAE: "
+          + "; ".join(f"{p} {_ci(last[p]['mae'])}" for p in bridge.PREDICTORS)
+      )
+  return lines
+
+
+def _fit_lines(entry):
+  lines = []
+  for m, fit in entry["fits"].items():
+    lines.append(f"\nNoise-map fit on all levels, map `{m}` ({bridge.KNOB_MAPS[m].formula}):\n")
+    if isinstance(fit, str):
+      lines.append(f"Not available: {fit}")
+      continue
+    lines.append("| row | mu_r | mu_l | s | critical knob | residual | levels | status |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for i, row in enumerate(entry["rows"]):
+      reason = bridge.NOISE_REASONS[int(np.asarray(fit.reason)[i])]
+      values = [
+          np.asarray(getattr(fit, f))[i].item()
+          for f in ("mu_right", "mu_left", "scale", "critical_knob", "residual")
+      ]
+      lines.append(
+          f"| {_row_label(entry, row)} | "
+          + " | ".join(_fmt(v, 3) for v in values)
+          + f" | {int(np.asarray(fit.num_levels)[i])} | {reason} |"
+      )
+  return lines
+
+
+def render(grids, skipped, universal, figures, dynamics, commands):
+  lines = [
+      "# The bridge: the chain's effective-friction law against trained networks",
+      "",
+      "Generated by `experiments/bridge_report.py`; every number below is computed from the "
+      "finished sweeps, none typed in.",
+      "",
+      RULE,
+      "",
+      "**What is predicted.** Each run's train-set load curve (`load_curve`) is fit with the "
+      "chain's equilibrium shape (`bridge.fit_shape`): one signed friction mu_eff per run "
+      "(NaN for invalid fits and diverged runs). The cell value is the seed mean. Along each "
+      "row the bounded-noise law mu_eff = max(mu_r - b eps / sqrt(dt), (mu_r - mu_l) / 2) with "
+      f"eps = s g(knob) is fit (reference chain {bridge.REFERENCE_CHAIN}, "
+      f"b / sqrt(dt) = {bridge.NOISE_SLOPE:.4g}). Curvature itself is not predicted: it needs "
+      "each cell's own shape-fit scale.",
+      "",
+      "Commands:",
+      "",
+      "```",
+      *commands,
+      "```",
+      "",
+  ]
+  for name, why in skipped.items():
+    lines.append(f"- Skipped {name}: {why}")
+  for name, entry in grids.items():
+    lines.append(f"\n## {name}: {TITLES.get(name, name)}\n")
+    lines.append(
+        f"Knob `{entry['knob']}` = {', '.join(_fmt(v, 3) for v in entry['knob_values'])}; rows "
+        f"`{entry['rows_axis']}`; {entry['num_seeds']} seeds; {entry['valid_runs']}/"
+        f"{entry['runs']} runs with a valid shape fit."
+    )
+    if "skipped" in entry:
+      lines.append(f"\nSkipped: {entry['skipped']}")
+      continue
+    lines.extend(_fit_lines(entry))
+    lines.append("\n### Held-out prediction of the cells' friction")
+    lines.extend(_held_out_lines(entry))
+  lines.append("\n## Universality (fig1a-d share their networks)\n")
+  if isinstance(universal, str):
+    lines.append(universal.capitalize() if universal.startswith("not") else universal)
+  else:
+    lines.append(
+        "One (mu_r, mu_l) per nonlinearity shared by the four knobs, a scale per knob and row "
+        f"({universal['joint']['num_params']} parameters) against separate fits "
+        f"({universal['separate']['num_params']}), over {universal['rows_compared']} rows.\n"
+    )
+    lines.append("| model | RSS | cells | params | AIC | BIC | held-out MAE [95% CI] |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for m in ("universal", "joint", "separate"):
+      if m not in universal:
+        continue
+      u = universal[m]
+      lines.append(
+          f"| {m} | {_fmt(u['rss'])} | {u['num_cells']} | {u['num_params']} | "
+          f"{_fmt(u['aic'], 6)} | {_fmt(u['bic'], 6)} | {_ci(u['held_out_mae'])} |"
+      )
+    lines.append(
+        f"\nΔAIC = {_fmt(universal['delta_aic'], 4)}, ΔBIC = {_fmt(universal['delta_bic'], 4)} "
+        f"(separate - joint), held-out MAE difference {_ci(universal['mae_difference'])}: "
+        f"**{universality_verdict(universal)}**."
+    )
+    if "universal" in universal:
+      strict = {
+          "delta_aic": universal["joint"]["aic"] - universal["universal"]["aic"],
+          "delta_bic": universal["joint"]["bic"] - universal["universal"]["bic"],
+          "mae_difference": universal["universal_mae_difference"],
+      }
+      lines.append(
+          "\nThe strictest form, `universal`: one scale per knob for every nonlinearity "
+          f"({universal['universal']['num_params']} parameters; scales "
+          + ", ".join(_fmt(float(v), 3) for v in universal["universal_fit"].scale)
+          + "). Against the joint model: "
+          f"ΔAIC = {_fmt(strict['delta_aic'], 4)}, ΔBIC = {_fmt(strict['delta_bic'], 4)} "
+          f"(joint - universal), held-out MAE difference {_ci(strict['mae_difference'])}: "
+          f"**{universality_verdict(strict)}** (same rule, universal in place of joint)."
+      )
+  lines.append("\n## Figures\n")
+  for stem, caption in figures:
+    lines.append(f"![{caption}](bridge/{stem}.png) ([PDF](bridge/{stem}.pdf))\n")
+  if dynamics is not None:
+    lines.append("\n## Dynamics\n")
+    lines.append(dynamics)
+  return "\n".join(lines) + "\n"
+
+
+def write_report(workdirs, out_md, *, num_boot=1000, boot_seed=0, dpi=110, commands=()):
+  """Analyses ``workdirs`` (``{name: path}``), writes ``out_md`` and its figures; returns the grids."""
+  fig_dir = os.path.join(os.path.dirname(os.path.abspath(out_md)), "bridge")
+  grids, skipped = {}, {}
+  for name, workdir in workdirs.items():
+    if not os.path.exists(os.path.join(workdir, merging.RESULT_STEM + ".json")):
+      skipped[name] = f"no finished results in {workdir}"
+      continue
+    grids[name] = analyse_grid(name, workdir, num_boot, boot_seed)
+  universal = universality(grids, num_boot, boot_seed)
+  figures = []
+  stem = figure_friction(grids, fig_dir, dpi)
+  if stem:
+    figures.append((stem, "Fitted mu_r and mu_l against nonlinearity"))
+  if grids:
+    figures.append((figure_collapse(grids, universal, fig_dir, dpi), "Collapse"))
+  dynamics_path = os.path.join(fig_dir, "dynamics.md")
+  dynamics = open(dynamics_path).read() if os.path.exists(dynamics_path) else None
+  text = render(grids, skipped, universal, figures, dynamics, list(commands))
+  os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
+  with open(out_md, "w") as f:
+    f.write(text)
+  return {"grids": grids, "skipped": skipped, "universality": universal, "figures": figures}
+
+
+def main(argv):
+  del argv
+  if _SWEEPS.value:
+    workdirs = dict(item.split("=", 1) for item in _SWEEPS.value)
+  else:
+    workdirs = {n: os.path.join(_RUNS.value, n) for n in SWEEPS}
+  command = (
+      f"python experiments/bridge_report.py --out={_OUT.value} --num_boot={_NUM_BOOT.value} "
+      + (
+          f"--sweeps={','.join(f'{k}={v}' for k, v in workdirs.items())}"
+          if _SWEEPS.value
+          else f"--runs={_RUNS.value}"
+      )
+  )
+  write_report(
+      workdirs,
+      _OUT.value,
+      num_boot=_NUM_BOOT.value,
+      boot_seed=_BOOT_SEED.value,
+      dpi=_DPI.value,
+      commands=[command],
+  )
+
+
+if __name__ == "__main__":
+  app.run(main)

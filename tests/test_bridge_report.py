@@ -1,0 +1,122 @@
+"""experiments/bridge_report.py end to end, on hand-made sweeps that obey the chain's law.
+
+Four fig1-like grids of chain load curves (the closed form with mu_eff from
+the bounded-noise law, plus per-run noise) share their rows, so the report
+must find the law, prefer the theory to the row mean, and run the
+universality comparison. A sweep with too few levels and a missing one must
+be reported, not crash the report.
+"""
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from featurespring import bridge
+from featurespring import springs
+from featurespring import sweep
+from featurespring.sweep import results
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_report_module():
+  path = os.path.join(REPO, "experiments", "bridge_report.py")
+  spec = importlib.util.spec_from_file_location("bridge_report", path)
+  module = importlib.util.module_from_spec(spec)
+  sys.modules[spec.name] = module
+  spec.loader.exec_module(module)
+  return module
+
+
+report = _load_report_module()
+
+ALPHA = (0.0, 0.5, 1.0)
+GRIDS = {
+    "fig1a": ("noise", (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), 0.01),
+    "fig1b": ("learning_rate", (1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5), 0.01),
+    "fig1c": ("dropout", (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), 0.01),
+    "fig1d": ("batch_size", (5, 10, 20, 40, 80, 160, 320), 0.02),
+}
+
+
+def fake_grid(workdir, knob, values, scale, seed, num_seeds=4, num_blocks=5):
+  rng = np.random.default_rng(seed)
+  config = sweep.base_config("dnn")
+  config.grid.alpha = ALPHA
+  setattr(config.grid, knob, values)
+  config.plot.x, config.plot.y = knob, "alpha"
+  mu_r = 0.04 * (1.0 - np.asarray(ALPHA))[:, None]  # more nonlinear, more friction
+  z = np.asarray(
+      bridge.knob_coordinate(np.asarray(values, np.float64), bridge.KNOB_CANDIDATES[knob][0])
+  )
+  mu = springs.effective_friction(mu_r, 2 * mu_r + 0.04, scale * z, bridge.REFERENCE_CHAIN["dt"])
+  curves = springs.equilibrium_load_curve(num_blocks, 1.0, 1.0, mu)  # [3, N, L+1]
+  curves = curves[:, :, None] + rng.normal(0.0, 2e-3, (3, len(values), num_seeds, num_blocks + 1))
+  diverged = np.zeros(curves.shape[:3], bool)
+  diverged[0, 1, 0] = True
+  curves[0, 1, 0] = 1e6  # garbage of a diverged run: must be masked
+  arrays = {
+      "load_curve": curves,
+      "diverged": diverged,
+      "axis/alpha": np.asarray(ALPHA),
+      f"axis/{knob}": np.asarray(values, np.float64),
+      "axis/seed": np.arange(num_seeds),
+  }
+  results.save(
+      os.path.join(workdir, "results"),
+      arrays,
+      {"config": results.config_to_dict(config), "grid_names": ["alpha", knob, "seed"]},
+  )
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+  runs = tmp_path_factory.mktemp("runs")
+  workdirs = {}
+  for i, (name, (knob, values, scale)) in enumerate(GRIDS.items()):
+    fake_grid(str(runs / name), knob, values, scale, seed=i)
+    workdirs[name] = str(runs / name)
+  fake_grid(str(runs / "s6"), "dropout", (0.0, 0.1, 0.2, 0.3), 0.01, seed=9)  # 4 levels
+  workdirs["s6"] = str(runs / "s6")
+  workdirs["s5"] = str(runs / "s5")  # never run
+  out = tmp_path_factory.mktemp("docs")
+  (out / "bridge").mkdir()
+  (out / "bridge" / "dynamics.md").write_text("DYNAMICS SECTION FROM ANOTHER HELPER\n")
+  numbers = report.write_report(workdirs, str(out / "bridge.md"), num_boot=30, dpi=40)
+  return out, numbers
+
+
+def test_report_finds_the_law_and_writes_everything(written):
+  out, numbers = written
+  text = (out / "bridge.md").read_text()
+  assert "Skipped s5: no finished results" in text
+  assert "**Verdict rule.**" in text and "DYNAMICS SECTION FROM ANOTHER HELPER" in text
+  for name in GRIDS:
+    assert f"## {name}" in text
+  fig1c = numbers["grids"]["fig1c"]
+  assert fig1c["valid_runs"] == fig1c["runs"] - 1  # the diverged run is masked
+  fit = fig1c["fits"]["dropout_std"]
+  np.testing.assert_allclose(fit.mu_right, [0.0, 0.02, 0.04], atol=4e-3)  # rows by 1 - alpha
+  interp = fig1c["held_out"]["interpolation"]["dropout_std"]
+  assert interp["metrics"]["theory"]["mae"]["value"] < interp["metrics"]["row_mean"]["mae"]["value"]
+  # s6 has 4 levels: the splits need 5; said so, not crashed.
+  assert "knob_values has 4 levels" in text
+  universal = numbers["universality"]
+  assert isinstance(universal, dict) and universal["rows_compared"] >= 2
+  assert "## Universality" in text and "ΔAIC" in text
+  for stem in ("friction_vs_nonlinearity", "collapse"):
+    for ext in ("png", "pdf"):
+      assert os.path.getsize(out / "bridge" / f"{stem}.{ext}") > 1000
+    assert f"bridge/{stem}.png" in text
+
+
+def test_universality_not_available_without_all_four(tmp_path):
+  fake_grid(str(tmp_path / "fig1c"), "dropout", GRIDS["fig1c"][1], 0.01, seed=0)
+  numbers = report.write_report(
+      {"fig1c": str(tmp_path / "fig1c")}, str(tmp_path / "bridge.md"), num_boot=5, dpi=40
+  )
+  assert numbers["universality"].startswith("not available")
+  assert "Not available: needs fig1a" in (tmp_path / "bridge.md").read_text()
