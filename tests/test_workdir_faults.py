@@ -268,3 +268,41 @@ def test_missing_empty_or_file_workdir_is_named(tmp_path):
     sweep.merge(str(path))
   with pytest.raises(NotADirectoryError, match=message):
     sweep.run(tiny_springs_config(), str(path))
+
+
+def _drop_field_from_workdir(workdir, field):
+  """Rewrites a workdir as if written before ``config.springs.<field>`` existed."""
+  path = os.path.join(workdir, "sweep.json")
+  manifest = results.read_json(path)
+  del manifest["config"]["springs"][field]
+  manifest["config_hash"] = results.config_hash(manifest["config"])
+  results.write_json(path, manifest)
+  for sidecar in os.listdir(os.path.join(workdir, "parts")):
+    if sidecar.endswith(".json"):
+      part = results.read_json(os.path.join(workdir, "parts", sidecar))
+      part["config_hash"] = manifest["config_hash"]
+      results.write_json(os.path.join(workdir, "parts", sidecar), part)
+  return manifest["config_hash"]
+
+
+def test_a_sweep_written_before_a_new_field_resumes_when_it_is_at_its_default(tmp_path):
+  config = tiny_springs_config()
+  sweep.run(config, str(tmp_path / "straight"))
+  expected, _ = sweep.load_result(str(tmp_path / "straight"))
+  workdir = tmp_path / "old"
+  sweep.run(config, str(workdir))
+  old_hash = _drop_field_from_workdir(str(workdir), "noise_cut")  # at its default, 2.0
+  for name in ("results.npz", "results.json", "parts/chunk_00001.npz", "parts/chunk_00001.json"):
+    os.remove(workdir / name)
+  sweep.run(config, str(workdir))  # runs chunk 1 again, merges with the old parts
+  assert_same_result(workdir, expected)
+  assert results.read_json(str(workdir / "parts" / "chunk_00001.json"))["config_hash"] == old_hash
+
+
+def test_a_new_field_away_from_its_default_is_still_a_different_sweep(tmp_path):
+  config = tiny_springs_config()
+  sweep.run(config, str(tmp_path))
+  _drop_field_from_workdir(str(tmp_path), "noise_cut")
+  config.springs.noise_cut = 3.0
+  with pytest.raises(sweep.WorkdirMismatchError, match="noise_cut"):
+    sweep.run(config, str(tmp_path))

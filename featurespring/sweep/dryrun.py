@@ -46,10 +46,11 @@ def describe(sweep, num_tasks: int = 1) -> list[str]:
   grid, chunks = sweep.grid, sweep.chunks
   unit = sweep.engine_cls.unit_name
   runs = {"dnn": "nets", "springs": "chains"}.get(sweep.config.engine, "runs")
+  units = sorted({sweep.engine_cls.units_of(sweep.config, c.static) for c in chunks})
+  each = f"{units[0]}" if len(units) == 1 else f"{units[0]} to {units[-1]} (by static group)"
   lines = [
       f"grid: {' x '.join(f'{a.name}[{len(a)}]' for a in grid.axes)} = "
-      f"{grid.size} {runs}, {sweep.engine_cls.num_units(sweep.config)} "
-      f"{unit}(s) each"
+      f"{grid.size} {runs}, {each} {unit}(s) each"
   ]
   for axis in grid.axes:
     shown = {f: _short(v) for f, v in axis.fields.items()}
@@ -145,17 +146,32 @@ def measure(sweep, mesh=None) -> Measurement:
 
 
 def estimate_lines(sweep, measurement: Measurement, num_tasks: int = 1) -> list[str]:
-  """Run-time estimate per task from a :class:`Measurement`."""
-  units = sweep.engine_cls.num_units(sweep.config)
-  per_chunk = measurement.unit_s * units
-  busiest = math.ceil(len(sweep.chunks) / num_tasks)
+  """Run-time estimate per task from a :class:`Measurement`.
+
+  A chunk is assumed to take the measured time per unit, scaled by its
+  members, times its own static group's units (groups may differ in
+  length); its other static settings (depth, batch size) are not modelled.
+  """
+  from featurespring.sweep import chunks as chunks_lib  # pylint: disable=g-import-not-at-top
+
+  def chunk_s(chunk):
+    units = sweep.engine_cls.units_of(sweep.config, chunk.static)
+    return measurement.unit_s * units * len(chunk.members) / max(measurement.members, 1)
+
+  per_task = [
+      sum(chunk_s(c) for c in chunks_lib.chunks_for_task(sweep.chunks, t, num_tasks))
+      for t in range(num_tasks)
+  ]
+  per_chunk = [chunk_s(c) for c in sweep.chunks]
   lines = [
       f"measured: {measurement.unit_s:.3g} s per "
       f"{sweep.engine_cls.unit_name} for a chunk of {measurement.members} "
       f"(compile {measurement.compile_s:.3g} s, once per static group and process)",
-      f"estimate: about {_duration(per_chunk)} per chunk; the busiest task runs "
-      f"{busiest} chunk(s): about {_duration(busiest * per_chunk)} plus compiles "
-      f"(chunks of other static groups, e.g. deeper nets, take longer)",
+      f"estimate: about {_duration(min(per_chunk))}"
+      + (f" to {_duration(max(per_chunk))}" if max(per_chunk) > min(per_chunk) else "")
+      + f" per chunk; the busiest task: about {_duration(max(per_task))} plus compiles "
+      f"(scaled by members and units only: chunks of other static groups, e.g. deeper "
+      f"nets or smaller batches, take longer)",
   ]
   if measurement.device_bytes is not None:
     lines.append(

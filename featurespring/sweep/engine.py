@@ -64,6 +64,26 @@ class Engine(abc.ABC):
     self.grid = grid
 
   @classmethod
+  def with_static(
+      cls, config: ml_collections.ConfigDict, static: Mapping[str, Any]
+  ) -> ml_collections.ConfigDict:
+    """A copy of ``config`` with ``config.<name>`` set to one static group's values."""
+    config = ml_collections.ConfigDict(config.to_dict())
+    getattr(config, cls.name).update(dict(static))
+    return config
+
+  @classmethod
+  def units_of(cls, config: ml_collections.ConfigDict, static: Mapping[str, Any]) -> int:
+    """:meth:`num_units` of one static group: a swept length (``num_epochs``,
+    ``num_steps``) is a static field, so groups can differ."""
+    return cls.num_units(cls.with_static(config, static))
+
+  @property
+  def total_units(self) -> int:
+    """Units one run of this engine's static group takes."""
+    return self.units_of(self.config, self.static)
+
+  @classmethod
   @abc.abstractmethod
   def settings(cls) -> list:
     """Every ``config.<name>`` field as a `featurespring.schema.Setting`."""

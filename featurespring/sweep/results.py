@@ -275,6 +275,38 @@ def config_diff(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
   return diffs
 
 
+def fields_added_at_default(old: Mapping, new: Mapping, defaults: Mapping, prefix: str = ""):
+  """The dotted fields ``new`` has and ``old`` lacks, if all of them equal ``defaults``.
+
+  A workdir written before a setting existed ran with what that setting's
+  default now means (a new field's default keeps old behaviour; the tests
+  check bit-identity for each), so it may resume under the new code. Returns
+  ``None`` when any other field differs, or an added field is not at its
+  default.
+  """
+  added = []
+  for key in sorted(set(old) | set(new)):
+    if not prefix and key in HARMLESS_FIELDS:
+      continue
+    if key not in old and key in new:
+      if not isinstance(defaults, Mapping) or key not in defaults or defaults[key] != new[key]:
+        return None
+      added.append(prefix + key)
+    elif isinstance(old.get(key), Mapping) and isinstance(new.get(key), Mapping):
+      inner = fields_added_at_default(
+          old[key],
+          new[key],
+          defaults.get(key, {}) if isinstance(defaults, Mapping) else {},
+          f"{prefix}{key}.",
+      )
+      if inner is None:
+        return None
+      added += inner
+    elif old.get(key) != new.get(key):
+      return None
+  return added
+
+
 def environment() -> dict:
   """Library versions and the devices this process runs on."""
   versions = {}

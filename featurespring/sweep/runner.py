@@ -141,7 +141,20 @@ def prepare_workdir(
       results.write_json(path, manifest, exclusive=True)
   if os.path.exists(path):
     existing = results.read_json(path)
+    added = None
     if existing["config_hash"] != manifest["config_hash"]:
+      from featurespring.sweep import config as config_lib  # pylint: disable=g-import-not-at-top
+
+      defaults = results.config_to_dict(config_lib.base_config(sweep.config.engine))
+      added = results.fields_added_at_default(existing["config"], manifest["config"], defaults)
+      if added:
+        logging.info(
+            "%s: resuming a sweep written before %s existed (at their defaults, which keep "
+            "the old behaviour); its parts keep the workdir's config hash",
+            workdir,
+            ", ".join(added),
+        )
+    if existing["config_hash"] != manifest["config_hash"] and not added:
       diffs = results.config_diff(existing["config"], manifest["config"])
       raise WorkdirMismatchError(
           f"workdir {workdir} holds a sweep with a different config; refusing to "
@@ -179,7 +192,7 @@ def run_chunk(
   # Every leaf on the member sharding from the start: otherwise the first
   # advance sees replicated leaves and the second one compiles again.
   state = sharding.shard_state(engine.init(sharding.shard_members(points, mesh, size)), mesh, size)
-  unit, total = 0, engine.num_units(config)
+  unit, total = 0, engine.total_units
   checkpoint_path = os.path.join(workdir, "checkpoints", chunk.name + ".npz")
   restored = checkpoint.restore(checkpoint_path, state)
   if restored is not None:
@@ -219,7 +232,8 @@ def run_chunk(
             "unit_name": engine.unit_name,
             "wall_time_s": time.time() - start,
             "resumed_from_unit": restored[1] if restored else 0,
-            "config_hash": results.config_hash(config),
+            # The workdir's: a resumed sweep may predate fields added since.
+            "config_hash": results.read_json(os.path.join(workdir, MANIFEST))["config_hash"],
             "environment": results.environment(),
         },
     )
@@ -281,7 +295,7 @@ def run(
     )
     progress = progress_lib.Progress(
         len(todo),
-        sweep.engine_cls.num_units(config) * sum(len(c.members) for c in todo),
+        sum(sweep.engine_cls.units_of(config, c.static) * len(c.members) for c in todo),
         sweep.engine_cls.unit_name,
         float(config.progress.log_every_s),
     )

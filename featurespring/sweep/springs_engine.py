@@ -196,7 +196,10 @@ class SpringsEngine(engine_lib.Engine):
     c = self._fields()
     chain = self._chain_config(c, state["points"])
     start = int(state["chain"].step)
-    stop = min(start + int(num_units) * self._segment(self.config), int(c.num_steps))
+    stop = min(
+        start + int(num_units) * self._segment(self.with_static(self.config, self.static)),
+        int(c.num_steps),
+    )
     record = int(c.record_every) or None
     chain_state, snapshots = springs.advance(
         chain,
