@@ -4,13 +4,18 @@ Run by hand (not a test)::
 
   python benchmarks/train.py                  # timed subsets, ~10 minutes
   python benchmarks/train.py --grid_epochs=100
+  python benchmarks/train.py --nogrids --notorch   # (3) only, ~1 minute
 
 Measures, in one run:
   (1) paper Fig. 1(c) grid: 6 alphas x 16 dropout rates, 1 seed, full batch
       2560, MNIST 10x10, metrics (both separations, train and test) every
       epoch;
   (2) paper Fig. 1(d) grid: 6 alphas x batch sizes 5, 10, ..., 2560;
-each as network-epochs per second for the vmapped JAX population, the same
+  (3) the load-curve controller's overhead: grid (1) with the controller
+      updating every net's rate after every epoch (gain 1, target 0),
+      against the same grid without it, timed in the same run
+      (``controller_overhead``: seconds per epoch of each and their ratio);
+(1) and (2) each as network-epochs per second for the vmapped JAX population, the same
 networks one at a time in JAX, and in a plain PyTorch loop (torch==2.13.0,
 CPU), plus achieved FLOP/s against this machine's measured f32 matmul FLOP/s.
 Throughput is a rate, so every measurement times a stated subset of epochs
@@ -59,6 +64,10 @@ _TEST_EVAL_SIZE = flags.DEFINE_integer(
     "test_eval_size", 2560, "Test examples evaluated per epoch (0: all)."
 )
 _TORCH = flags.DEFINE_bool("torch", True, "Time the PyTorch baseline.")
+_GRIDS = flags.DEFINE_bool("grids", True, "Time grids (1) and (2) and their baselines.")
+_CONTROL_EPOCHS = flags.DEFINE_integer(
+    "control_epochs", 5, "Epochs timed with and without the controller (3); 0: skip."
+)
 
 ALPHAS = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
 DROPOUTS = np.round(np.arange(16) * 0.02, 2)
@@ -110,6 +119,48 @@ def time_population(config, hparams, data, epochs):
   start = time.perf_counter()
   jax.block_until_ready(compiled(state, data))
   return time.perf_counter() - start
+
+
+def controller_overhead(config, hparams, data, epochs):
+  """Seconds per epoch of a population with and without the controller.
+
+  The controller reads the curvature of the load curve that the epoch's
+  metrics already hold, so its cost is the update of one number per net;
+  both programs evaluate every epoch (``eval_every = 1``). The two are
+  timed alternately, best of three each, so that load from other
+  processes hits both alike.
+  """
+  runs = []
+  for run_config, run_hparams in (
+      (config.replace(eval_every=1), hparams),
+      (
+          config.replace(control_every=1, eval_every=1),
+          hparams.replace(
+              control_gain=jnp.ones_like(hparams.alpha),
+              control_target=jnp.zeros_like(hparams.alpha),
+          ),
+      ),
+  ):
+    state = train.init(run_config, run_hparams, data)
+    compiled = loop._train_epochs_jit.lower(state, data, epochs).compile()  # pylint: disable=protected-access
+    jax.block_until_ready(compiled(state, data))  # the one-time first-run setup
+    runs.append((compiled, state))
+  best = [np.inf, np.inf]
+  for _ in range(3):
+    for i, (compiled, state) in enumerate(runs):
+      start = time.perf_counter()
+      jax.block_until_ready(compiled(state, data))
+      best[i] = min(best[i], time.perf_counter() - start)
+  plain, controlled_time = best[0] / epochs, best[1] / epochs
+  return {
+      "networks": int(hparams.size),
+      "epochs_timed": epochs,
+      "seconds_per_epoch_without": plain,
+      "seconds_per_epoch_with_controller": controlled_time,
+      "ratio_with_to_without": controlled_time / plain,
+      "note": "grid (1), controller after every epoch (gain 1, target 0), "
+      "both evaluating every epoch; best of 3 alternating timings each",
+  }
 
 
 def torch_seconds_per_net_epoch(dataset, alpha, dropout, batch_size, num_eval, epochs, nets):
@@ -199,6 +250,13 @@ def main(argv):
   # (1) Fig. 1(c): alpha x dropout, full batch.
   alpha, dropout = [a.ravel() for a in np.meshgrid(ALPHAS, DROPOUTS, indexing="ij")]
   grid_hparams = train.HParams.create(seed=0, alpha=alpha, dropout=dropout)
+  if _CONTROL_EPOCHS.value:
+    report["controller_overhead"] = controller_overhead(
+        base, grid_hparams, data, _CONTROL_EPOCHS.value
+    )
+  if not _GRIDS.value:
+    print(json.dumps(report, indent=2))
+    return
   seconds = time_population(base, grid_hparams, data, _GRID_EPOCHS.value)
   net_epochs = len(alpha) * _GRID_EPOCHS.value
   flops = flops_per_net_epoch(base, len(dataset.x_train), num_eval)

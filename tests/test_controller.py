@@ -3,11 +3,14 @@
 The law is tested as a pure function on a scalar plant whose curvature rises
 with the dropout rate, as the theory says; the compiled controller on a tiny
 real population (2 layers of 8 units, 64 synthetic examples). Compiles
-dominate: the training tests share four programs (`_train`): control off,
-and on with 4-epoch, 2-epoch and single-net calls.
+dominate: the training tests share five programs (`_train`): control off,
+and on with 4-epoch, 2-epoch and single-net calls, and the learning-rate
+knob.
 """
 
 import functools
+import types
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +19,9 @@ import pytest
 
 from featurespring import data as data_lib
 from featurespring import metrics as metrics_lib
+from featurespring import sweep
 from featurespring import train
+from featurespring.sweep import dnn_engine
 from featurespring.train import controller
 
 # Model plant: curvature linear in the rate, c(p) = C0 + K p, so c(p_min) is
@@ -167,7 +172,8 @@ def test_controller_steers_each_net_and_records_the_knob():
 def test_gain_zero_is_bit_identical_to_no_controller():
   off_state, off = _train(TINY, (0, 1, 2), 0.0, 0.0)
   on_state, on = _train(CONTROLLED, (0, 1, 2), 0.0, 0.0)
-  assert set(on) - set(off) == {"control/dropout", "control/curvature"}
+  assert set(on) - set(off) == {"control/dropout", "control/curvature", "control/saturated"}
+  assert not on["control/saturated"].any()
   for key, value in off.items():
     np.testing.assert_array_equal(on[key], value, err_msg=key)
   for new, old in zip(_leaves(on_state), _leaves(off_state)):
@@ -213,6 +219,26 @@ def test_resumed_run_equals_uninterrupted():
         (CONTROLLED.replace(control_max_dropout=1.0), {}, r"control_max_dropout must be in"),
         (CONTROLLED.replace(control_max_dropout=0.0), {}, r"control_max_dropout must be in"),
         (TINY, {"control_gain": 1.0}, r"control_gain > 0 needs the controller on"),
+        (
+            CONTROLLED.replace(control_knob="noise"),
+            {},
+            r"control_knob must be one of \('dropout', 'learning_rate'\), got 'noise'",
+        ),
+        (
+            CONTROLLED.replace(control_learning_rate_range=(0.1, 0.01)),
+            {},
+            r"control_learning_rate_range must satisfy 0 < low < high",
+        ),
+        (
+            CONTROLLED.replace(control_learning_rate_range=(0.0, 0.1)),
+            {},
+            r"control_learning_rate_range must satisfy 0 < low < high",
+        ),
+        (
+            CONTROLLED.replace(control_learning_rate_range=0.1),
+            {},
+            r"control_learning_rate_range must be two numbers",
+        ),
     ],
 )
 def test_bad_controller_settings_fail_before_compiling(config, hparams, message):
@@ -234,3 +260,84 @@ def test_gain_needs_dropout_masks():
       CONTROLLED.replace(use_dropout=False), train.HParams.create(seed=0, control_gain=1.0), _data()
   )
   assert state.config.use_dropout
+
+
+def test_law_flags_saturation_only_when_the_error_pushes_past_a_bound():
+  rates = jnp.array([0.9, 0.9, controller.MIN_DROPOUT, 0.5, 0.5], jnp.float32)
+  curvature = jnp.array([0.0, 0.0, 0.0, 0.0, 0.0])
+  gains = jnp.array([1.0, 1.0, 1.0, 1.0, 0.0])
+  targets = jnp.array([1.0, -0.1, -1.0, 0.1, 5.0])
+  new, saturated = controller._law(  # pylint: disable=protected-access
+      rates, curvature, gains, targets, controller.MIN_DROPOUT, 0.9, "dropout"
+  )
+  # At p_max pushed up; at p_max pulled back in; at p_min pushed down; inside;
+  # gain 0 (no update, so nothing saturates).
+  np.testing.assert_array_equal(saturated, [True, False, True, False, False])
+  np.testing.assert_array_equal(np.asarray(new)[[0, 2, 4]], np.asarray(rates)[[0, 2, 4]])
+
+
+def test_saturation_is_recorded_and_counted_by_the_loop():
+  # Targets far above and below any curvature: the rates go to p_max and
+  # p_min at the first acting update (epoch 2) and stay, pushed further.
+  state, metrics = _train(CONTROLLED, (0, 1, 2), (2.0, 2.0, 0.0), (100.0, -100.0, 0.0))
+  np.testing.assert_array_equal(
+      metrics["control/saturated"],
+      [[False, True, True, True], [False, True, True, True], [False] * 4],
+  )
+  np.testing.assert_allclose(
+      state.hparams.dropout, [CONTROLLED.control_max_dropout, controller.MIN_DROPOUT, RATES[2]]
+  )
+
+
+def test_learning_rate_knob_moves_the_log_step_within_its_range():
+  config = CONTROLLED.replace(control_knob="learning_rate", control_learning_rate_range=(1e-4, 0.1))
+  state, metrics = _train(config, (0, 1, 2), GAINS, TARGETS)
+  assert "control/dropout" not in metrics
+  # Dropout rates are not the knob: they stay as set.
+  np.testing.assert_array_equal(state.hparams.dropout, np.float32(RATES))
+  lrs, curvature = metrics["control/learning_rate"], metrics["control/curvature"]
+  np.testing.assert_allclose(lrs[:, :2], 1e-3)  # the default, through the warm-up
+  after = np.concatenate([lrs[:, 2:], np.asarray(state.hparams.learning_rate)[:, None]], 1)
+  errors = np.asarray(TARGETS)[:, None] - curvature[:, 1:]
+  expected = np.clip(
+      np.log(lrs[:, 1:]) + np.asarray(GAINS)[:, None] * errors, np.log(1e-4), np.log(0.1)
+  )
+  np.testing.assert_allclose(np.log(after), expected, rtol=1e-4, atol=1e-4)
+  saturated = (np.abs(expected - np.log(1e-4)) < 1e-6) | (np.abs(expected - np.log(0.1)) < 1e-6)
+  np.testing.assert_array_equal(metrics["control/saturated"][:, 1:], saturated)
+
+
+def test_unreachable_targets_warn_before_training():
+  hparams = train.HParams.create(
+      seed=[0, 1, 2], alpha=[1.0, 0.8, 0.0], control_gain=[1.0, 0.0, 1.0], control_target=0.0
+  )
+  with pytest.warns(UserWarning, match=r"out of the dropout knob's reach for 1 net\(s\)"):
+    train.init(CONTROLLED, hparams, _data())
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    # A convex target for the linear net is within reach; no controller, no warning.
+    train.init(CONTROLLED, hparams.replace(control_target=jnp.full(3, 0.5)), _data())
+    train.init(TINY, train.HParams.create(seed=0, alpha=1.0), _data())
+
+
+def test_sweep_refuses_a_controller_that_never_acts():
+  config = sweep.base_config("dnn")
+  config.dnn.num_epochs, config.dnn.control_every, config.dnn.control_warmup = 10, 2, 10
+  config.grid.control_gain = (0.0, 1.0)
+  with pytest.raises(ValueError, match=r"control_warmup must be in \[0, num_epochs\) = \[0, 10\)"):
+    sweep.validate(config)
+  config.dnn.control_warmup = 8
+  sweep.validate(config)
+
+
+def test_progress_line_counts_nets_saturated_at_the_latest_reading():
+  state = types.SimpleNamespace(
+      diverged=np.zeros(3, bool), stopped=np.zeros(3, bool), last_loss=np.ones(3)
+  )
+  history = {
+      # Read at epoch 2 only; epoch 3 is not a control epoch.
+      "control/curvature": np.tile([np.nan, 0.5, np.nan], (3, 1)),
+      "control/saturated": np.array([[1, 1, 0], [0, 1, 0], [1, 0, 0]], bool),
+  }
+  line = dnn_engine._population_summary(state, history, 3, 3)  # pylint: disable=protected-access
+  assert "knob saturated 2/3" in line

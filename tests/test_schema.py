@@ -45,6 +45,7 @@ def test_dnn_config_fields_and_defaults_are_the_dataclasses_and_load():
               "seed",
               "grayscale",
               "regression",
+              "num_val",
           )
       },
       **_defaults(

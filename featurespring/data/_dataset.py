@@ -74,6 +74,10 @@ class Dataset:
     name: dataset name, e.g. ``"mnist"``.
     image_shape: shape of one example before flattening, ``(H, W, C)`` for
       images and ``(D,)`` for vector data; its product is ``D``.
+    x_val: float32 ``[V, D]`` validation features held out from the training
+      pool (disjoint from the training and test sets), or None without a
+      validation split (``load(num_val=0)``).
+    y_val: its labels (or targets), None together with ``x_val``.
   """
 
   x_train: np.ndarray
@@ -83,10 +87,15 @@ class Dataset:
   num_classes: int
   name: str
   image_shape: tuple[int, ...]
+  x_val: np.ndarray | None = None
+  y_val: np.ndarray | None = None
 
   def __post_init__(self):
     dim = int(np.prod(self.image_shape))
-    for split in ("train", "test"):
+    if (self.x_val is None) != (self.y_val is None):
+      raise ValueError("x_val and y_val must both be given or both be None")
+    splits = ("train", "test") + (("val",) if self.x_val is not None else ())
+    for split in splits:
       x = np.asarray(getattr(self, f"x_{split}"), np.float32)
       y = np.asarray(getattr(self, f"y_{split}"))
       # Real-valued targets mark a regression task; labels stay integers.
@@ -114,6 +123,11 @@ class Dataset:
   @property
   def num_test(self) -> int:
     return self.x_test.shape[0]
+
+  @property
+  def num_val(self) -> int:
+    """Validation examples (0 without a validation split)."""
+    return 0 if self.x_val is None else self.x_val.shape[0]
 
   @property
   def dim(self) -> int:

@@ -114,6 +114,7 @@ def load(
     tfds_data_dir: str | os.PathLike | None = None,
     download: bool = True,
     regression: str | None = None,
+    num_val: int = 0,
 ) -> Dataset:
   """Loads a dataset, preprocessed as SPEC §2 prescribes.
 
@@ -166,6 +167,13 @@ def load(
     regression: None for the classification task, or a target of
       `regression_targets` (``"teacher"``, ``"digit"``) to replace the labels
       by real targets (paper S12); the result then has ``num_classes == 0``.
+    num_val: size of a class-balanced validation set held out from the
+      training pool, disjoint from the training subset and chosen by ``seed``
+      (0, the default: none). It is for choosing settings without the test
+      set. The training and test sets do not depend on it, except that
+      ``"mnist_embedded"``'s test set, made of the pool's leftovers, loses
+      the validation examples. Datasets with a pool (``"mnist"``,
+      ``"fashion_mnist"``, ``"cifar10"``, ``"mnist_embedded"``) only.
 
   Returns:
     A `Dataset` of NumPy arrays.
@@ -202,10 +210,16 @@ def load(
         grayscale=grayscale,
         tfds_data_dir=tfds_data_dir,
         download=download,
+        num_val=num_val,
     )
     return _tasks.regression_targets(dataset, regression)
 
   if name in ("synthetic", "orthogonal_binary"):
+    if num_val:
+      raise ValueError(
+          f"num_val must be 0 for {name!r}, which draws its examples instead of "
+          f"holding them out of a pool, got {num_val!r}"
+      )
     resize = _preprocess.check_resize(resize)
     if resize is None:
       raise ValueError(
@@ -238,4 +252,5 @@ def load(
       num_test=num_test,
       seed=seed,
       grayscale=grayscale,
+      num_val=num_val,
   )

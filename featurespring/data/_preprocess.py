@@ -128,6 +128,7 @@ def preprocess(
     num_test: int | None = None,
     seed: int = 0,
     grayscale: bool = False,
+    num_val: int = 0,
 ) -> Dataset:
   """Turns raw images into a `Dataset` (SPEC §2: 10x10, flat, 2560 examples).
 
@@ -145,10 +146,15 @@ def preprocess(
     seed: non-negative int; the same seed gives the same subsets.
     grayscale: convert colour images to one luma channel (BT.601 weights)
       before resizing; a no-op for grayscale images.
+    num_val: size of a class-balanced validation set held out from the
+      training pool's examples that the training subset leaves out (so
+      disjoint from it), chosen with randomness of its own: the training
+      subset does not depend on ``num_val``. 0: none. Without a separate test
+      split the test set is what training and validation leave.
 
   Returns:
-    A `Dataset`; the training set is in seeded random order and the test set
-    in stored order.
+    A `Dataset`; the training set is in seeded random order, the test and
+    validation sets in stored order.
 
   Raises:
     ValueError: a subset larger than the data, or an invalid argument.
@@ -156,34 +162,57 @@ def preprocess(
   resize = check_resize(resize)
   if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
     raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-  # Separate streams for the two subsets, so that num_test does not change the
-  # training subset and vice versa.
-  train_seq, test_seq = np.random.SeedSequence(int(seed)).spawn(2)
+  # Separate streams for the subsets, so that num_test does not change the
+  # training subset and vice versa. The validation stream is a third child:
+  # spawning it later leaves the first two (and every result without a
+  # validation split) as they were.
+  root = np.random.SeedSequence(int(seed))
+  train_seq, test_seq = root.spawn(2)
+  (val_seq,) = root.spawn(1)
 
   num_pool = len(raw.y_train)
-  if raw.x_test is None:
-    # At least one example must remain for the held-out set.
-    if num_train is None:
-      raise ValueError(
-          f"num_train=None would use all {num_pool} examples of {name}, which "
-          "has no separate test split, leaving no test set; pass num_train "
-          f"in 1..{num_pool - 1}"
-      )
-    num_train = _check_count(
-        "num_train",
-        num_train,
-        num_pool - 1,
-        f"{name} (keeping at least one for the test set)",
+  if isinstance(num_val, bool) or not isinstance(num_val, (int, np.integer)) or num_val < 0:
+    raise ValueError(f"num_val must be an int >= 0 (0: no validation split), got {num_val!r}")
+  # Examples the training subset must leave: the validation set, and without
+  # a test split at least one for the test set.
+  held_out = int(num_val) + (1 if raw.x_test is None else 0)
+  if raw.x_test is None and num_train is None:
+    raise ValueError(
+        f"num_train=None would use all {num_pool} examples of {name}, which "
+        "has no separate test split, leaving no test set; pass num_train "
+        f"in 1..{num_pool - held_out}"
     )
-  else:
-    num_train = _check_count("num_train", num_train, num_pool, f"{name}'s training split")
+  if num_train is None and num_val:
+    raise ValueError(
+        f"num_train=None would use all {num_pool} training examples of {name}, "
+        f"leaving none for num_val={num_val}; pass num_train in "
+        f"1..{num_pool - held_out}"
+    )
+  what = f"{name}'s training split"
+  if raw.x_test is None:
+    what = f"{name} (keeping at least one for the test set"
+    what += f" and num_val={num_val} for validation)" if num_val else ")"
+  elif num_val:
+    what += f" (keeping num_val={num_val} for validation)"
+  num_train = _check_count("num_train", num_train, num_pool - held_out, what)
   train_idx = stratified_indices(
       raw.y_train, num_train, np.random.default_rng(train_seq), raw.num_classes
   )
+  unused = np.ones(num_pool, bool)
+  unused[train_idx] = False
+  val_idx = np.zeros(0, np.int64)
+  if num_val:
+    pool = np.flatnonzero(unused)
+    val_idx = np.sort(
+        pool[
+            stratified_indices(
+                raw.y_train[pool], num_val, np.random.default_rng(val_seq), raw.num_classes
+            )
+        ]
+    )
+    unused[val_idx] = False
 
   if raw.x_test is None:
-    unused = np.ones(num_pool, bool)
-    unused[train_idx] = False
     test_pool = np.flatnonzero(unused)
     x_test_all, y_test_all = raw.x_train[test_pool], raw.y_train[test_pool]
   else:
@@ -202,6 +231,10 @@ def preprocess(
 
   x_train, image_shape = _to_features(raw.x_train[train_idx], resize, grayscale)
   x_test, _ = _to_features(x_test_all, resize, grayscale)
+  validation = {}
+  if num_val:
+    x_val, _ = _to_features(raw.x_train[val_idx], resize, grayscale)
+    validation = {"x_val": x_val, "y_val": raw.y_train[val_idx]}
   return Dataset(
       x_train=x_train,
       y_train=raw.y_train[train_idx],
@@ -210,4 +243,5 @@ def preprocess(
       num_classes=raw.num_classes,
       name=name,
       image_shape=image_shape,
+      **validation,
   )

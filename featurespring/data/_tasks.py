@@ -118,13 +118,12 @@ def regression_targets(dataset: Dataset, target: str = "teacher") -> Dataset:
   if dataset.regression:
     raise ValueError(f"{dataset.name} is already a regression dataset")
   if target == "digit":
-    y_train = dataset.y_train.astype(np.float64)
-    y_test = dataset.y_test.astype(np.float64)
+    make_targets = lambda x, labels: labels.astype(np.float64)
   else:
     rng = np.random.default_rng(TEACHER_SEED)
     directions = rng.standard_normal((dataset.dim, TEACHER_WIDTH))
     readout = rng.standard_normal(TEACHER_WIDTH) / np.sqrt(TEACHER_WIDTH)
-    # Statistics from the training set only, then applied to both splits.
+    # Statistics from the training set only, then applied to every split.
     mean = dataset.x_train.astype(np.float64).mean(axis=0)
     projected_train = (dataset.x_train - mean) @ directions
     scale = projected_train.std(axis=0) + 1e-12
@@ -133,14 +132,22 @@ def regression_targets(dataset: Dataset, target: str = "teacher") -> Dataset:
       u = ((x.astype(np.float64) - mean) @ directions) / scale
       return np.tanh(TEACHER_GAIN * u) @ readout
 
-    y_train, y_test = teacher(dataset.x_train), teacher(dataset.x_test)
+    make_targets = lambda x, labels: teacher(x)
+
+  y_train = make_targets(dataset.x_train, dataset.y_train)
+  y_test = make_targets(dataset.x_test, dataset.y_test)
+  has_val = dataset.x_val is not None
+  y_val = make_targets(dataset.x_val, dataset.y_val) if has_val else None
   centre, spread = y_train.mean(), y_train.std() + 1e-12
+  standardise = lambda y: ((y - centre) / spread).astype(np.float32)
   return Dataset(
       x_train=dataset.x_train,
-      y_train=((y_train - centre) / spread).astype(np.float32),
+      y_train=standardise(y_train),
       x_test=dataset.x_test,
-      y_test=((y_test - centre) / spread).astype(np.float32),
+      y_test=standardise(y_test),
       num_classes=0,
       name=f"{dataset.name}_regression_{target}",
       image_shape=dataset.image_shape,
+      x_val=dataset.x_val,
+      y_val=standardise(y_val) if has_val else None,
   )

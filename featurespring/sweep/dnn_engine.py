@@ -20,6 +20,15 @@ same): ``load_curve`` (train-set separation ``D_l`` after training,
 ``S`` evaluations per epoch, one after every n-th step) and
 ``history/steps/step`` (each net's step count at them).
 
+With a validation split (``num_val > 0``, held out of the training pool by
+`featurespring.data.load`) also ``accuracy_val`` and ``loss_val`` (final
+epoch, eval mode) beside ``history/acc/val`` and ``history/loss/val``. With
+the load-curve controller on (``control_every > 0``, see
+`featurespring.train.controller`) also ``control_final`` (each net's knob
+after its last update) and ``control_saturated`` (how many of its updates
+left the knob at a bound with the error pushing past it), beside
+``history/control/*``.
+
 Regression (``config.dnn.regression`` names a target of
 `featurespring.data.regression_targets`, paper S12; needs ``loss='mse'``):
 the load curves are the regression load (`metrics.regression_load`, the RMSE
@@ -71,7 +80,16 @@ class DataChoice:
 
 # data.load keyword arguments that a sweep sets (seed named data_seed: the
 # sweep's seed axis is the nets' own).
-_LOAD_ARGS = ("data_dir", "resize", "num_train", "num_test", "seed", "grayscale", "regression")
+_LOAD_ARGS = (
+    "data_dir",
+    "resize",
+    "num_train",
+    "num_test",
+    "seed",
+    "grayscale",
+    "regression",
+    "num_val",
+)
 # train.Config fields that follow from the data or the grid, not settings.
 _DERIVED_TRAIN_FIELDS = ("image_shape", "regression", "num_classes", "use_dropout", "use_noise")
 
@@ -130,9 +148,15 @@ def _load_data(data_settings: tuple):
       seed=settings["data_seed"],
       grayscale=settings["grayscale"],
       regression=settings["regression"] or None,
+      num_val=settings["num_val"],
   )
   return dataset, train.Data.create(
-      dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
+      dataset.x_train,
+      dataset.y_train,
+      dataset.x_test,
+      dataset.y_test,
+      dataset.x_val,
+      dataset.y_val,
   )
 
 
@@ -162,7 +186,8 @@ class DnnEngine(engine_lib.Engine):
   def runlocal(cls, config):
     """A 3 x 16 network for 2 epochs on 256 examples; file-backed datasets
     become the embedded MNIST subset (built-in ones are kept); a dropout
-    switch moves to epoch 1."""
+    switch moves to epoch 1; a validation split holds at most 128; the
+    controller reads every epoch and acts from epoch 1."""
     dnn = config.dnn
     if dnn.dataset == "orthogonal_binary":
       # Its examples are rows of a dim x dim matrix: at most dim of them.
@@ -184,6 +209,10 @@ class DnnEngine(engine_lib.Engine):
       # At most the steps per epoch of the largest batch.
       largest = max(config.grid.get("batch_size", (dnn.batch_size,)))
       dnn.eval_every_steps = min(dnn.eval_every_steps, dnn.num_train // largest)
+    if dnn.num_val:
+      dnn.num_val = min(dnn.num_val, 128)
+    if dnn.control_every:
+      dnn.control_every, dnn.control_warmup = 1, min(dnn.control_warmup, 1)
     dnn.resize = (10, 10)
     dnn.grayscale = False
     config.checkpoint_every = 1
@@ -225,6 +254,12 @@ class DnnEngine(engine_lib.Engine):
       )
     except ValueError as err:
       raise ValueError(f"config.dnn.{err}") from err
+    gains = np.asarray(points.get("control_gain", c.control_gain))
+    if c.control_every and np.any(gains > 0) and int(c.control_warmup) >= int(c.num_epochs):
+      raise ValueError(
+          f"config.dnn.control_warmup must be in [0, num_epochs) = [0, {c.num_epochs}) "
+          f"for the controller (control_gain > 0) to act, got {c.control_warmup}"
+      )
 
   @staticmethod
   def _use_flags(c, points) -> dict:
@@ -296,7 +331,7 @@ class DnnEngine(engine_lib.Engine):
     shapes = jax.eval_shape(
         functools.partial(train.loop.train_epochs_impl, num_epochs=1), nets, self.data
     )[1]
-    num_epochs = self.num_units(self.config)
+    num_epochs = self.total_units
     history = {
         k: jnp.full(
             (s.shape[0], num_epochs) + s.shape[2:],
@@ -361,7 +396,7 @@ class DnnEngine(engine_lib.Engine):
   def finalize(self, state):
 
     nets, history = state["nets"], state["history"]
-    num_members, num_epochs = nets.epoch.shape[0], self.num_units(self.config)
+    num_members, num_epochs = nets.epoch.shape[0], self.total_units
     outputs = {f"history/{k}": v for k, v in history.items()}
     outputs.update(
         {
@@ -378,6 +413,7 @@ class DnnEngine(engine_lib.Engine):
     if self.train_config.test_eval_size is not None:
       full = train.evaluate(nets, self.dataset.x_test, self.dataset.y_test)
       final.update({k.replace("/eval", "/test"): v for k, v in full.items()})
+    outputs.update(self._extra_outputs(nets, history, final))
     if self.train_config.regression:
       outputs.update(
           {
@@ -412,6 +448,18 @@ class DnnEngine(engine_lib.Engine):
     )
     return outputs
 
+  def _extra_outputs(self, nets, history, final) -> dict:
+    """Validation and controller outputs, where the sweep has them."""
+    outputs = {}
+    if "loss/val" in final:
+      outputs["loss_val"] = final["loss/val"]
+    if "acc/val" in final:
+      outputs["accuracy_val"] = final["acc/val"]
+    if "control/saturated" in history:
+      outputs["control_final"] = getattr(nets.hparams, self.train_config.control_knob)
+      outputs["control_saturated"] = jnp.sum(history["control/saturated"], axis=1)
+    return outputs
+
 
 def _population_summary(nets, history, epoch: int, num_members: int) -> str:
   """Loss and accuracy quantiles, nets stopped and diverged (host NumPy)."""
@@ -428,6 +476,12 @@ def _population_summary(nets, history, epoch: int, num_members: int) -> str:
       evaluated = np.flatnonzero(np.isfinite(values).any(axis=0))
       if evaluated.size and (~diverged).any():
         parts.append(f"{key.replace('/', ' ')} {quantiles(values[~diverged, evaluated[-1]])}")
+  if "control/saturated" in history and epoch:
+    # At the controller's latest reading (the last epoch may not be one).
+    read = np.flatnonzero(np.isfinite(host(history["control/curvature"])[:, :epoch]).any(axis=0))
+    if read.size:
+      saturated = host(history["control/saturated"])[:, read[-1]]
+      parts.append(f"knob saturated {int(saturated.sum())}/{num_members}")
   parts.append(
       f"stopped {int(stopped.sum())}/{num_members}, "
       f"diverged {int(diverged.sum())}/{num_members}"

@@ -1,4 +1,4 @@
-"""Load-curve controller: each net steers its dropout rate to a target curvature.
+"""Load-curve controller: each net steers its training noise to a target curvature.
 
 Theory (SPEC §1-2): noise makes a load curve more convex, so the curvature
 ``c = d_0 - d_{L-1}`` (`featurespring.metrics.curvature`) of a net's
@@ -27,15 +27,34 @@ default) keep their rate exactly (a select, not an arithmetic no-op), as do
 nets whose curvature is not finite (a diverged net's) or, between control
 epochs and during the warm-up, every net.
 
+The knob (``Config.control_knob``) is the dropout rate by default. The
+other knob is the learning rate (``'learning_rate'``; a larger step is more
+noise, paper Fig. 1(b)), moved by the same law in its logarithm,
+
+  ``log lr <- clip(log lr + gain * (target - c), log lr_min, log lr_max)``
+
+with ``(lr_min, lr_max) = Config.control_learning_rate_range``; it costs
+nothing extra, since every step already writes the net's traced
+``HParams.learning_rate`` into the optimiser's state
+(`featurespring.train.step.make_optimizer`). Label noise is not a knob:
+it would need the same law on ``HParams.noise`` plus a check that the task
+has labels; not needed for the first evaluation.
+
 Recorded every epoch (with ``control_every > 0``), ``[P, E]``:
-``control/dropout``, the rate the epoch trained with, and
-``control/curvature``, the curvature read after it (NaN at epochs that are
-not control epochs; read but not acted on during the warm-up). The rate
-lives in ``TrainState.hparams.dropout``, so a run split into calls equals an
-uninterrupted one.
+``control/<knob>`` (``control/dropout``, ``control/learning_rate``), the
+value the epoch trained with; ``control/curvature``, the curvature read
+after it (NaN at epochs that are not control epochs; read but not acted on
+during the warm-up); and ``control/saturated`` (bool), set at an update
+that left the knob clipped at a bound while the error pushed it further
+out: the target is out of the knob's reach there (a convex net at its
+lowest rate with a linear target, say). The knob lives in
+``TrainState.hparams``, so a run split into calls equals an uninterrupted
+one.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -45,6 +64,39 @@ from featurespring import metrics as metrics_lib
 from featurespring.train import hparams as hparams_lib
 
 MIN_DROPOUT = hparams_lib.MIN_CONTROL_DROPOUT
+KNOBS = hparams_lib.CONTROL_KNOBS
+
+# Rows whose curvature is already >= 0 with no noise at all (paper Fig. 1,
+# SPEC §2: the linear net is near linear, alpha 0.8 slightly convex), so noise,
+# which only adds convexity, cannot bring them to a target <= 0: the dropout
+# knob then sits at its lower bound. A prediction from the phase diagram, not
+# a bound: `init` warns rather than fails.
+CONVEX_WITHOUT_NOISE_ALPHA = 0.8
+
+
+def _to_knob_space(knob: str):
+  """``(forward, inverse)``: the map in which the law adds the error."""
+  if knob == "learning_rate":
+    return jnp.log, jnp.exp
+  return (lambda p: jnp.log(p) - jnp.log1p(-p)), jax.nn.sigmoid
+
+
+def knob_bounds(config: hparams_lib.Config) -> tuple[float, float]:
+  """``(low, high)`` of the knob ``config.control_knob``."""
+  if config.control_knob == "learning_rate":
+    return tuple(float(b) for b in config.control_learning_rate_range)
+  return MIN_DROPOUT, float(config.control_max_dropout)
+
+
+def _law(value, curvature, gain, target, low, high, knob):
+  """The law for any knob: ``(new value, saturated)``; see `control_law`."""
+  value = jnp.asarray(value)
+  forward, inverse = _to_knob_space(knob)
+  error = target - curvature
+  moved = inverse(forward(jnp.clip(value, low, high)) + gain * error)
+  saturated = (gain > 0) & (((moved > high) & (error > 0)) | ((moved < low) & (error < 0)))
+  new = jnp.clip(moved, low, high).astype(value.dtype)
+  return jnp.where(jnp.asarray(gain) > 0, new, value), saturated
 
 
 def control_law(dropout, curvature, gain, target, max_dropout):
@@ -62,15 +114,7 @@ def control_law(dropout, curvature, gain, target, max_dropout):
     p_max)`` with ``p`` first clipped to ``[p_min, p_max]``; the old rate
     exactly where ``gain`` is 0.
   """
-  dropout = jnp.asarray(dropout)
-  clipped = jnp.clip(dropout, MIN_DROPOUT, max_dropout)
-  logit = jnp.log(clipped) - jnp.log1p(-clipped)
-  moved = jnp.clip(
-      jax.nn.sigmoid(logit + gain * (target - curvature)),
-      MIN_DROPOUT,
-      max_dropout,
-  ).astype(dropout.dtype)
-  return jnp.where(jnp.asarray(gain) > 0, moved, dropout)
+  return _law(dropout, curvature, gain, target, MIN_DROPOUT, max_dropout, "dropout")[0]
 
 
 def load_curve_key(config: hparams_lib.Config) -> str:
@@ -89,31 +133,69 @@ def update(hparams: hparams_lib.HParams, epoch, metrics: dict, config: hparams_l
     config: static settings; ``config.control_every > 0``.
 
   Returns:
-    ``(hparams, record)``: hparams with the new dropout rates, and the
-    ``control/dropout`` (the rate before the update) and
-    ``control/curvature`` ``[P]`` entries of the epoch.
+    ``(hparams, record)``: hparams with the new knob values, and the
+    ``control/<knob>`` (the value before the update), ``control/curvature``
+    and ``control/saturated`` ``[P]`` entries of the epoch.
   """
+  knob = config.control_knob
+  value = getattr(hparams, knob)
   curvature = metrics_lib.curvature(metrics[load_curve_key(config)])
   read = epoch % config.control_every == 0
   act = read & (epoch >= config.control_warmup) & jnp.isfinite(curvature)
-  new = control_law(
-      hparams.dropout,
+  new, saturated = _law(
+      value,
       curvature,
       hparams.control_gain,
       hparams.control_target,
-      config.control_max_dropout,
+      *knob_bounds(config),
+      knob,
   )
   record = {
-      "control/dropout": hparams.dropout,
+      f"control/{knob}": value,
       "control/curvature": jnp.where(read, curvature, jnp.nan).astype(jnp.float32),
+      "control/saturated": act & saturated,
   }
-  return hparams.replace(dropout=jnp.where(act, new, hparams.dropout)), record
+  return hparams.replace(**{knob: jnp.where(act, new, value)}), record
+
+
+def moves_dropout(hparams: hparams_lib.HParams, config: hparams_lib.Config) -> bool:
+  """Whether the controller may move some net's dropout rate."""
+  return config.control_knob == "dropout" and bool(np.any(np.asarray(hparams.control_gain) > 0))
 
 
 def check_dropout_masks(hparams: hparams_lib.HParams, config: hparams_lib.Config) -> None:
   """Raises ValueError if a net could be given a rate without dropout masks."""
-  if config.use_dropout is False and np.any(np.asarray(hparams.control_gain) > 0):
+  if config.use_dropout is False and moves_dropout(hparams, config):
     raise ValueError(
         "control_gain > 0 needs Config.use_dropout=True (the controller "
         "raises dropout rates); leave use_dropout as None for init to set it"
     )
+
+
+def warn_unreachable(hparams: hparams_lib.HParams, config: hparams_lib.Config) -> int:
+  """Warns about controlled nets whose target the knob cannot reach.
+
+  Predicted from the phase diagram, before training: a dropout-controlled
+  net with ``alpha >= CONVEX_WITHOUT_NOISE_ALPHA`` has a linear-to-convex
+  load curve at rate 0 already, and dropout only makes it more convex, so a
+  target ``<= 0`` leaves its rate at the lower bound (``control/saturated``
+  then records it during training). Returns the number of such nets.
+  """
+  if config.control_knob != "dropout" or not config.control_every:
+    return 0
+  alpha, gain, target = (
+      np.asarray(getattr(hparams, f)) for f in ("alpha", "control_gain", "control_target")
+  )
+  unreachable = (gain > 0) & (alpha >= CONVEX_WITHOUT_NOISE_ALPHA) & (target <= 0)
+  count = int(np.sum(unreachable))
+  if count:
+    warnings.warn(
+        f"control_target <= 0 is likely out of the dropout knob's reach for "
+        f"{count} net(s) with alpha >= {CONVEX_WITHOUT_NOISE_ALPHA} (targets "
+        f"{sorted(set(np.round(target[unreachable].astype(float), 6).tolist()))}): their load curves are "
+        f"linear to convex without noise and dropout only adds convexity, so "
+        f"their rate will sit at its lower bound {MIN_DROPOUT} "
+        f"(control/saturated records it)",
+        stacklevel=3,
+    )
+  return count

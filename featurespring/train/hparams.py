@@ -23,6 +23,8 @@ from featurespring import models
 
 MODELS = ("mlp", "cnn")
 LOSSES = ("cross_entropy", "mse")
+# Hyperparameters the load-curve controller can move (`Config.control_knob`).
+CONTROL_KNOBS = ("dropout", "learning_rate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +104,11 @@ class Config:
     control_max_dropout: the controller's upper bound ``p_max`` on the
       dropout rate, in ``(MIN_CONTROL_DROPOUT, 1)``; a rate of 1 would
       drop every unit.
+    control_knob: the hyperparameter the controller moves: ``'dropout'``
+      (in its logit) or ``'learning_rate'`` (in its logarithm; the
+      optimiser reads it from `HParams` at every step).
+    control_learning_rate_range: ``(low, high)`` bounds of the learning rate
+      under ``control_knob='learning_rate'``, ``0 < low < high``.
   """
 
   model: str = "mlp"
@@ -128,6 +135,8 @@ class Config:
   control_every: int = 0
   control_warmup: int = 0
   control_max_dropout: float = 0.9
+  control_knob: str = "dropout"
+  control_learning_rate_range: tuple[float, float] = (1e-5, 0.1)
 
   def replace(self, **changes) -> "Config":
     return dataclasses.replace(self, **changes)
@@ -325,6 +334,19 @@ def _validate_control(config: Config) -> None:
       low_open=True,
       high_open=True,
   )
+  if config.control_knob not in CONTROL_KNOBS:
+    raise ValueError(f"control_knob must be one of {CONTROL_KNOBS}, got {config.control_knob!r}")
+  bounds = config.control_learning_rate_range
+  try:
+    low, high = (float(b) for b in bounds)
+  except (TypeError, ValueError):
+    raise ValueError(
+        f"control_learning_rate_range must be two numbers (low, high), got {bounds!r}"
+    ) from None
+  if not 0 < low < high < np.inf:
+    raise ValueError(
+        f"control_learning_rate_range must satisfy 0 < low < high < inf, got {bounds!r}"
+    )
 
 
 def validate_hparams(hparams: HParams, config: Config) -> None:

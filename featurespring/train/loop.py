@@ -26,16 +26,22 @@ examples):
   train mode, with noise and dropout); the early-stopping quantity.
 - ``loss/test`` ``[P, E]``: eval-mode loss on the test set.
 - ``acc/train``, ``acc/test`` ``[P, E]``: eval-mode accuracy (classification).
+- ``loss/val``, ``acc/val`` ``[P, E]``: with a validation set in `Data`
+  only, its eval-mode loss and accuracy (classification), from a forward
+  pass of its own, so the other metrics are those of a run without it.
 - ``sep/train``, ``sep/test`` ``[P, E, L]``: `metrics.separation`.
 - ``sep_pinv/train``, ``sep_pinv/test`` ``[P, E, L]``:
   `metrics.separation_pinv`.
 - ``load/train``, ``load/test`` ``[P, E, L]``: `metrics.regression_load`
   (regression only, instead of the accuracy and separation keys).
 - ``stopped``, ``diverged`` ``[P, E]`` (bool): status at each epoch's end.
-- ``control/dropout``, ``control/curvature`` ``[P, E]``: with
-  ``Config.control_every > 0`` only, the dropout rate each epoch trained
-  with and the curvature the load-curve controller read after it (NaN at
-  epochs it does not read); see `featurespring.train.controller`.
+- ``control/dropout`` (or ``control/learning_rate``, the
+  ``Config.control_knob``), ``control/curvature``, ``control/saturated``
+  ``[P, E]``: with ``Config.control_every > 0`` only, the knob's value each
+  epoch trained with, the curvature the load-curve controller read after
+  it (NaN at epochs it does not read) and whether its update left the knob
+  at a bound with the error pushing past it; see
+  `featurespring.train.controller`.
 
 With ``Config.eval_every_steps = n > 0`` the same eval-mode metrics (all of
 the above but ``loss/train``, ``stopped`` and ``diverged``) are also taken
@@ -147,15 +153,25 @@ class Data:
     y_train: ``[N]`` int labels, or ``[N]``/``[N, K]`` float targets.
     x_test: ``[M, D]`` float inputs.
     y_test: labels or targets of the test inputs.
+    x_val: ``[V, D]`` validation inputs (held out from training, for
+      choosing settings without the test set), or None.
+    y_val: their labels or targets, None together with ``x_val``.
   """
 
   x_train: jnp.ndarray
   y_train: jnp.ndarray
   x_test: jnp.ndarray
   y_test: jnp.ndarray
+  x_val: jnp.ndarray | None = None
+  y_val: jnp.ndarray | None = None
+
+  @property
+  def splits(self) -> tuple[str, ...]:
+    """The example sets held: train, test, and val where given."""
+    return ("train", "test") + (() if self.x_val is None else ("val",))
 
   @classmethod
-  def create(cls, x_train, y_train, x_test, y_test) -> "Data":
+  def create(cls, x_train, y_train, x_test, y_test, x_val=None, y_val=None) -> "Data":
     """Checks NumPy arrays and puts them on the default device once.
 
     Inputs become float32, integer labels int32, real targets float32.
@@ -163,27 +179,39 @@ class Data:
     Raises:
       ValueError: naming the array, for inputs and labels of different
         lengths, an empty set, non-finite inputs or targets, negative
-        labels, or train and test arrays of different shapes past the
-        example axis. Labels beyond ``Config.num_classes``, and labels
-        versus ``Config.regression``, are checked by `init`.
+        labels, or test (validation) arrays of other shapes past the
+        example axis than the training ones; ``x_val`` without ``y_val``.
+        Labels beyond ``Config.num_classes``, and labels versus
+        ``Config.regression``, are checked by `init`.
     """
+    if (x_val is None) != (y_val is None):
+      raise ValueError("x_val and y_val must both be given or both be None")
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    splits = ("train", "test")
+    if x_val is not None:
+      arrays.update(x_val=x_val, y_val=y_val)
+      splits += ("val",)
     arrays = {name: np.asarray(a) for name, a in arrays.items()}
-    for split in ("train", "test"):
+    for split in splits:
       _check_examples(f"x_{split}", arrays[f"x_{split}"], f"y_{split}", arrays[f"y_{split}"])
-    for kind in ("x", "y"):
-      train_shape = arrays[f"{kind}_train"].shape[1:]
-      test_shape = arrays[f"{kind}_test"].shape[1:]
-      if train_shape != test_shape:
-        raise ValueError(
-            f"{kind}_test examples have shape {test_shape} but " f"{kind}_train ones {train_shape}"
-        )
+    for split in splits[1:]:
+      for kind in ("x", "y"):
+        train_shape = arrays[f"{kind}_train"].shape[1:]
+        shape = arrays[f"{kind}_{split}"].shape[1:]
+        if train_shape != shape:
+          raise ValueError(
+              f"{kind}_{split} examples have shape {shape} but {kind}_train ones {train_shape}"
+          )
     return cls(
-        jnp.asarray(arrays["x_train"], jnp.float32),
-        _device_targets(arrays["y_train"]),
-        jnp.asarray(arrays["x_test"], jnp.float32),
-        _device_targets(arrays["y_test"]),
+        **{
+            name: (jnp.asarray(a, jnp.float32) if name[0] == "x" else _device_targets(a))
+            for name, a in arrays.items()
+        }
     )
+
+  def targets(self) -> dict[str, jnp.ndarray]:
+    """Labels or targets of every set, by array name (for `_check_targets`)."""
+    return {f"y_{split}": getattr(self, f"y_{split}") for split in self.splits}
 
 
 def _check_targets(config: Config, targets: dict[str, Any]) -> None:
@@ -293,8 +321,10 @@ def init(config: Config, hparams: HParams, data: Data) -> TrainState:
 
   ``Config.use_dropout``/``use_noise`` left as None are set from whether any
   member has a nonzero dropout rate / noise level; ``use_dropout`` is also
-  set (even from False) when any member has a ``control_gain > 0``, whose
-  controller may raise a rate of 0.
+  set (even from False) when any member has a ``control_gain > 0`` on the
+  dropout knob, whose controller may raise a rate of 0. Controlled nets whose
+  target is predicted out of reach get a warning
+  (`controller.warn_unreachable`).
 
   Raises:
     ValueError: before anything is compiled, for an invalid setting or
@@ -303,17 +333,18 @@ def init(config: Config, hparams: HParams, data: Data) -> TrainState:
       it is). `Data.create` has checked the arrays themselves.
   """
   hparams_lib.validate_config(config, data.x_train.shape[0])
-  _check_targets(config, {"y_train": data.y_train, "y_test": data.y_test})
+  _check_targets(config, data.targets())
   if config.use_dropout is None:
     config = config.replace(use_dropout=bool(np.any(np.asarray(hparams.dropout) > 0)))
   # A flag decided for the whole sweep (e.g. by the sweep engine from the
   # initial rates alone) may be False; masks are only work, never numbers.
-  if np.any(np.asarray(hparams.control_gain) > 0):
+  if controller.moves_dropout(hparams, config):
     config = config.replace(use_dropout=True)
   if config.use_noise is None:
     config = config.replace(use_noise=bool(np.any(np.asarray(hparams.noise) > 0)))
   hparams_lib.validate_hparams(hparams, config)
   controller.check_dropout_masks(hparams, config)
+  controller.warn_unreachable(hparams, config)
   return _init_population(
       hparams, data.x_train[:2], config, step_lib.output_size(config, data.y_train)
   )
@@ -364,7 +395,15 @@ def _eval_net(net: TrainState, data: Data, x_eval, num_test: int, axis_name=None
   )
   # The training loss reported is the epoch's own; drop the eval-mode one.
   del train["loss/train"]
-  return {**train, **test}
+  metrics = {**train, **test}
+  if data.x_val is not None:
+    # Loss and accuracy only: what choosing a setting needs, at a fraction of
+    # the separations' cost.
+    outputs, _ = _forward_eval(net, data.x_val, data.y_train)
+    metrics["loss/val"] = step_lib.loss_value(config, outputs, data.y_val)
+    if not config.regression:
+      metrics["acc/val"] = jnp.mean(jnp.argmax(outputs, -1) == data.y_val)
+  return metrics
 
 
 def _decide_stopping(state: TrainState, diverged_before, mean_loss):
@@ -448,7 +487,7 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
   hparams_lib.validate_config(state.config, data.x_train.shape[0])
   hparams_lib.validate_hparams(state.hparams, state.config)
   controller.check_dropout_masks(state.hparams, state.config)
-  _check_targets(state.config, {"y_train": data.y_train, "y_test": data.y_test})
+  _check_targets(state.config, data.targets())
   return _train_epochs_jit(state, data, int(num_epochs))
 
 

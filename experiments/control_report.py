@@ -1,0 +1,169 @@
+r"""The results of docs/control.md, from the finished control sweeps.
+
+Reads, for each setting, a controlled sweep and its fixed-dropout baseline
+under ``--runs`` (``control_<setting>`` and ``baseline_<setting>``, as the
+configs' docstrings name them), skips a missing pair with a stated line, and
+writes the generated results block of ``--doc`` (between its markers; the
+hand-written plan above them is kept) and, per setting, three figures (PNG
+and PDF) under ``--figures``: the knob and the curvature over training, and
+the controlled nets on the fixed-dropout accuracy curve of every row. The
+numbers are :mod:`featurespring.analysis.control`'s.
+
+  python experiments/control_report.py --runs=runs/control
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from featurespring import plotting
+from featurespring.analysis import control
+
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
+
+_RUNS = flags.DEFINE_string("runs", "runs/control", "Directory of the finished control sweeps.")
+_DOC = flags.DEFINE_string(
+    "doc", "docs/control.md", "Markdown file whose results block is written."
+)
+_FIGURES = flags.DEFINE_string("figures", "docs/figures/control", "Where the figures go.")
+
+# Setting name -> the config argument that makes it (docs/control.md).
+SETTINGS = {
+    "fig1c": "",
+    "fashion_mnist": "dataset=fashion_mnist",
+    "depth4": "depth=4",
+    "width50": "width=50",
+}
+# The pre-registered primary controller (docs/control.md).
+PRIMARY_GAIN, PRIMARY_TARGET = 1.0, 0.0
+
+
+def _pct(mean, low=None, high=None):
+  if not np.isfinite(mean):
+    return "-"
+  text = f"{100 * mean:.2f}"
+  if low is not None and np.isfinite(low):
+    text += f" [{100 * low:.2f}, {100 * high:.2f}]"
+  return text
+
+
+def _describe(pair: control.Pair) -> str:
+  dnn = pair.config["dnn"]
+  return (
+      f"{dnn['dataset']}, {dnn['depth']} hidden layers of {dnn['width']}, "
+      f"knob: {dnn['control_knob']}, {pair.epochs} epochs, {pair.num_seeds} seeds"
+  )
+
+
+def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> list[str]:
+  """Markdown lines of one setting; writes its figures."""
+  result = control.analyse(pair, PRIMARY_GAIN, PRIMARY_TARGET)
+  gain, target = result["gain"], result["target"]
+  description = _describe(pair)
+  dnn = pair.config["dnn"]
+  lines = [
+      f"### {name}: {description}",
+      "",
+      f"Primary controller: gain {gain:g}, target {target:g}; updates every "
+      f"{dnn['control_every']} epochs after a {dnn['control_warmup']}-epoch warm-up. "
+      f"Compute per row and seed: controller {result['compute']['controller']} net-epochs, "
+      f"baselines (b)-(d) {result['compute']['best_val']} "
+      f"(ratio {result['compute_ratio']:.3f}, limit {control.MAX_COMPUTE_RATIO:.3f}); "
+      f"in wall time per net, evaluations included: {result['wall_ratio']:.3f}.",
+      "",
+      "Test accuracy (%), mean [95% CI] over seeds; difference paired by seed:",
+      "",
+      "| alpha | controller | (a) no noise | (b) best val | (c) nearest linear | (d) oracle "
+      "| controller - (b) | row | rate: ctrl / (b) / (c) | saturated | final abs error "
+      "| rate spread (logit) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ]
+  methods = result["methods"]
+  for i, alpha in enumerate(result["alphas"]):
+    cells = [_pct(*(m[i] for m in methods[k][:3])) for k in ("controller",) + control.BASELINES]
+    diff = result["difference"]
+    rates = " / ".join(
+        f"{r:.3f}"
+        for r in (
+            result["controller_rate"][i],
+            result["chosen_rate"]["best_val"][i],
+            result["chosen_rate"]["nearest_linear"][i],
+        )
+    )
+    lines.append(
+        f"| {alpha:g} | "
+        + " | ".join(cells)
+        + f" | {_pct(diff[0][i], diff[1][i], diff[2][i])} | {result['verdict']['rows'][i]} "
+        f"| {rates} | {result['saturated'][i]:.2f} | {result['final_error'][i]:.3f} "
+        f"| {result['rate_spread'][i]:.2f} |"
+    )
+  verdict = result["verdict"]
+  lines += [
+      "",
+      f"**Verdict: {verdict['verdict']}** ({verdict['decided']} decided rows; "
+      f"alpha >= {control.UNREACHABLE_ALPHA:g} reported, not decided; compute "
+      f"{'within' if verdict['compute_ok'] else 'over'} the limit).",
+      "",
+      "Sensitivity: controller minus (b), points, mean over decided rows and seeds:",
+      "",
+      "| gain \\ target | " + " | ".join(f"{t:g}" for t in pair.targets) + " |",
+      "| --- |" + " --- |" * len(pair.targets),
+  ]
+  for g, row in zip(pair.gains, result["sensitivity"]):
+    lines.append(f"| {g:g} | " + " | ".join(_pct(v) for v in row) + " |")
+  title = f"{description}; gain {gain:g}"
+  figures = {
+      "knob": control.plot_over_training(
+          pair,
+          gain,
+          target,
+          "rate",
+          f"Dropout rate under the controller\n{title}, target {target:g}",
+      ),
+      "curvature": control.plot_over_training(
+          pair, gain, target, "curvature", f"Train curvature under the controller\n{title}"
+      ),
+      "phase": control.plot_on_phase_diagram(
+          pair, gain, f"Controlled nets (markers) on the fixed-dropout accuracy\n{title}"
+      ),
+  }
+  lines.append("")
+  for kind, fig in figures.items():
+    path = os.path.join(figures_dir, f"{name}_{kind}")
+    plotting.save_figure(fig, path, dpi=90)
+    plt.close(fig)
+    lines.append(f"![{name} {kind}]({os.path.relpath(path, doc_dir)}.png)")
+  return lines + [""]
+
+
+def report(runs, doc, figures_dir) -> str:
+  """Writes the results block of ``doc`` and the figures; returns the block."""
+  lines = []
+  for name, argument in SETTINGS.items():
+    dirs = [os.path.join(runs, f"{kind}_{name}") for kind in ("control", "baseline")]
+    missing = [d for d in dirs if not os.path.exists(os.path.join(d, "results.json"))]
+    if missing:
+      made_by = f"`:{argument}`" if argument else "no config argument"
+      lines += [f"- {name} ({made_by}): not run yet, missing {', '.join(missing)}.", ""]
+      continue
+    pair = control.load_pair(*dirs)
+    lines += setting_section(name, pair, figures_dir, os.path.dirname(os.path.abspath(doc)))
+  block = "\n".join(lines)
+  with open(doc, encoding="utf-8") as f:
+    text = f.read()
+  with open(doc, "w", encoding="utf-8") as f:
+    f.write(control.replace_block(text, block))
+  return block
+
+
+def main(argv):
+  del argv
+  print(report(_RUNS.value, _DOC.value, _FIGURES.value))
+
+
+if __name__ == "__main__":
+  app.run(main)

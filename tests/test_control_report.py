@@ -1,0 +1,153 @@
+"""The control analysis on synthetic arrays, and its report on tiny real sweeps.
+
+The synthetic cases pin each choice of docs/control.md (which rate each
+baseline picks, the intervals, the decision rule, how a loop's ending is
+classified); the end-to-end test runs both control configs' ``:runlocal``
+sweeps (a few tiny nets, 2 epochs) and the report on them.
+"""
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from featurespring import sweep
+from featurespring.analysis import control
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_baselines_pick_per_row_and_seed_skipping_nan_and_taking_the_lowest_tie():
+  # [A=1, R=3, S=2]: seed 0 and seed 1 columns.
+  accuracy = np.array([[[0.90, 0.80], [0.95, 0.85], [0.93, 0.99]]])
+  accuracy_val = np.array([[[0.5, 0.7], [0.6, 0.7], [np.nan, 0.6]]])
+  curvature = np.array([[[-1.0, -0.5], [0.1, 0.5], [-0.1, np.nan]]])
+  chosen = control.select_baselines(accuracy, accuracy_val, curvature)
+  expected = {"no_noise": [0, 0], "best_val": [1, 0], "nearest_linear": [1, 0], "oracle": [1, 2]}
+  for name, index in expected.items():
+    np.testing.assert_array_equal(chosen[name][0][0], index, err_msg=name)
+    np.testing.assert_array_equal(chosen[name][1][0], accuracy[0, index, [0, 1]], err_msg=name)
+
+
+def test_mean_ci_is_the_student_interval_and_pairs_by_seed():
+  mean, low, high, n = control.mean_ci(np.array([1.0, 2.0, 3.0, np.nan]))
+  half = scipy_stats.t.ppf(0.975, 2) / np.sqrt(3)
+  np.testing.assert_allclose([mean, low, high, n], [2.0, 2 - half, 2 + half, 3])
+  assert np.isnan(control.mean_ci(np.array([1.0]))[1])
+  # A constant shift seed by seed has no spread, however the seeds differ.
+  first = np.array([0.90, 0.95, 0.80])
+  mean, low, high, _ = control.paired_difference(first - 0.002, first)
+  np.testing.assert_allclose([mean, low, high], -0.002, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "mean, high, ratio, rows, verdict",
+    [
+        ([-0.001, 0.0, 0.002, -0.002, -0.05], [0.0] * 5, 1 / 16, ["pass"] * 4, "success"),
+        ([-0.001, -0.004, 0.0, 0.0, 0.0], [0, 0.001, 0, 0, 0], 1 / 16, ["pass", "fail"], "mixed"),
+        ([-0.01, -0.01, 0.0, 0.0, 0.0], [-0.005] * 5, 1 / 16, ["clear_fail"] * 2, "failure"),
+        ([0.0] * 5, [0.0] * 5, 1 / 4, ["pass"] * 4, "failure"),
+    ],
+)
+def test_decision_rule(mean, high, ratio, rows, verdict):
+  alphas = np.array([0.0, 0.2, 0.4, 0.6, 0.8])
+  result = control.row_verdicts((np.array(mean), None, np.array(high), None), alphas, ratio)
+  assert result["rows"][: len(rows)] == rows and result["rows"][-1] == "not_decided"
+  assert result["verdict"] == verdict and result["decided"] == 4
+
+
+def test_settling_tells_converged_oscillating_and_saturated_loops_apart():
+  epochs = 20
+  read = np.where(np.arange(epochs) % 2, np.nan, 1.0)  # read every other epoch
+  converged = (np.full(epochs, 0.1), 0.0 * read)
+  oscillating = (
+      np.where(np.arange(epochs) % 4 < 2, 0.05, 0.3),
+      np.where(np.arange(epochs) % 4 < 2, -0.5, 0.5) * read,
+  )
+  saturated = (np.full(epochs, 1e-3), 0.4 * read)
+  rates, curvature = (np.stack(parts) for parts in zip(converged, oscillating, saturated))
+  error, spread = control.settling(rates, curvature, 0.0)
+  np.testing.assert_allclose(error, [0.0, 0.5, 0.4])
+  assert spread[0] == 0 and spread[2] == 0 and spread[1] > 0.5
+
+
+def test_results_block_is_replaced_and_the_plan_kept():
+  text = f"plan\n{control.BEGIN_MARKER}\nold\n{control.END_MARKER}\ntail\n"
+  new = control.replace_block(text, "new results")
+  assert new == f"plan\n{control.BEGIN_MARKER}\nnew results\n{control.END_MARKER}\ntail\n"
+  assert control.replace_block(new, "again") == control.replace_block(text, "again")
+  with pytest.raises(ValueError, match="markers"):
+    control.replace_block("plan only", "x")
+
+
+def _synthetic_pair():
+  rng = np.random.default_rng(0)
+  alphas, rates, seeds, epochs = np.array([0.0, 0.4, 0.8]), np.linspace(0, 0.3, 16), 5, 10
+  accuracy = (
+      0.9
+      + 0.05 * np.exp(-(((rates[:, None] - 0.1) / 0.05) ** 2))
+      + 0.001 * rng.standard_normal((3, 16, seeds))
+  )
+  baseline = {
+      "accuracy": accuracy,
+      "accuracy_val": accuracy + 0.001,
+      "curvature": (rates[:, None] - 0.1) * np.ones((3, 16, seeds)),
+  }
+  best = control.select_baselines(**baseline)["best_val"][1]
+  shape = (3, 2, 1, seeds)
+  controlled = {
+      "accuracy": np.broadcast_to(best[:, None, None], shape) - 0.001,
+      "accuracy_val": np.zeros(shape),
+      "curvature": np.zeros(shape),
+      "rate": np.full(shape, 0.1),
+      "saturated": np.zeros(shape),
+      "rate_history": np.full(shape + (epochs,), 0.1),
+      "curvature_history": np.zeros(shape + (epochs,)),
+  }
+  return control.Pair(
+      alphas, rates, np.array([0.5, 1.0]), np.array([0.0]), epochs, baseline, controlled, {}
+  )
+
+
+def test_analyse_counts_compute_and_decides_on_a_synthetic_setting():
+  result = control.analyse(_synthetic_pair(), 1.0, 0.0)
+  assert result["compute"]["controller"] == 10 and result["compute"]["best_val"] == 160
+  assert result["compute_ratio"] == 1 / 16
+  np.testing.assert_allclose(result["difference"][0], -0.001)
+  assert result["verdict"]["verdict"] == "success"
+  assert result["verdict"]["rows"] == ["pass", "pass", "not_decided"]
+  np.testing.assert_allclose(result["sensitivity"], -0.001)
+  np.testing.assert_allclose(result["controller_rate"], 0.1)
+
+
+def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
+  runs = tmp_path / "runs"
+  shrink = {"num_train": 64, "num_test": 32, "num_val": 32, "batch_size": 64}
+  for kind, config_file in (
+      ("control", "control_fig1c.py"),
+      ("baseline", "control_baseline_fig1c.py"),
+  ):
+    config = sweep.load_config(os.path.join(REPO, "experiments", config_file) + ":runlocal")
+    config.seeds = 2
+    config.dnn.update(shrink)
+    sweep.run(config, str(runs / f"{kind}_fig1c"))
+  spec = importlib.util.spec_from_file_location(
+      "control_report", os.path.join(REPO, "experiments", "control_report.py")
+  )
+  report = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(report)
+  doc = tmp_path / "control.md"
+  doc.write_text(f"the plan\n{control.BEGIN_MARKER}\n{control.END_MARKER}\n")
+  block = report.report(str(runs), str(doc), str(tmp_path / "figures"))
+  text = doc.read_text()
+  assert text.startswith("the plan\n") and block in text
+  assert (
+      "### fig1c: mnist_embedded, 3 hidden layers of 16, knob: dropout, 2 epochs, 2 seeds" in block
+  )
+  assert "**Verdict:" in block
+  assert "- depth4 (`:depth=4`): not run yet" in block
+  for kind in ("knob", "curvature", "phase"):
+    for suffix in (".png", ".pdf"):
+      assert (tmp_path / "figures" / f"fig1c_{kind}{suffix}").stat().st_size > 0

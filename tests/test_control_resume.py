@@ -1,0 +1,89 @@
+"""A controlled sweep killed (SIGKILL) after a checkpoint resumes to the same numbers.
+
+The controller's knob lives in the nets' state (`TrainState.hparams`), and
+its settings in the config: a checkpoint must carry the moved rates, and
+the resumed process must keep moving them from there. Tiny nets, 6 epochs,
+a checkpoint after every epoch, the controller reading every epoch, and a
+validation split, as `tests/test_sweep_resume.py` does for a plain sweep.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from featurespring import sweep
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = "experiments/control_fig1c.py:runlocal"
+OVERRIDES = {
+    "dnn.num_epochs": 6,
+    "checkpoint_every": 1,
+    "dnn.num_train": 128,
+    "dnn.num_test": 64,
+    "dnn.num_val": 64,
+    "dnn.batch_size": 64,
+}
+
+
+def sweep_command(workdir):
+  overrides = [f"--config.{name}={value}" for name, value in OVERRIDES.items()]
+  return [
+      sys.executable,
+      "-m",
+      "launch.sweep",
+      f"--config={CONFIG}",
+      *overrides,
+      f"--workdir={workdir}",
+  ]
+
+
+def test_killed_controlled_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
+  env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"))
+  workdir = tmp_path / "killed"
+  checkpoint = workdir / "checkpoints" / "chunk_00000.npz"
+  process = subprocess.Popen(
+      sweep_command(workdir),
+      cwd=REPO,
+      env=env,
+      stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL,
+  )
+  try:
+    deadline = time.monotonic() + 240
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+      time.sleep(0.05)
+    assert checkpoint.exists(), "no checkpoint appeared"
+    process.send_signal(signal.SIGKILL)
+  finally:
+    process.kill()
+    process.wait()
+  assert not (workdir / "results.json").exists()
+  resumed = subprocess.run(
+      sweep_command(workdir),
+      cwd=REPO,
+      env=env,
+      check=True,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
+  assert "resumed from checkpoint at epoch" in resumed.stderr
+  config = sweep.load_config(os.path.join(REPO, CONFIG.split(":")[0]) + ":runlocal")
+  for name, value in OVERRIDES.items():
+    group, _, field = name.rpartition(".")
+    (config[group] if group else config)[field] = value
+  sweep.run(config, str(tmp_path / "straight"))
+  straight, _ = sweep.load_result(str(tmp_path / "straight"))
+  killed, sidecar = sweep.load_result(str(workdir))
+  assert sidecar["parts"]["chunk_00000"]["resumed_from_unit"] >= 1
+  assert sorted(straight) == sorted(killed)
+  # The controller moved the rates, and the validation split was recorded.
+  rates = straight["history/control/dropout"]
+  assert np.all(rates[..., -1] != rates[..., 0])
+  assert np.isfinite(straight["accuracy_val"]).all()
+  for key in straight:
+    np.testing.assert_array_equal(killed[key], straight[key], err_msg=key)
