@@ -19,6 +19,9 @@ to every row at once; ``held_out`` / ``compare_knob_maps`` test it on cells
 it has not seen against two baselines; ``fit_joint`` /
 ``compare_universality`` share one chain between grids of different knobs
 (``fit_universal``: and one noise scale per knob for every network).
+``fit_dynamics`` fits a chain and a time map ``t = s * epoch`` to each
+network's load-curve trajectory over training (a vmapped search over
+simulated candidate chains, all cells at once).
 
     mu_cells = np.nanmean(bridge.fit_shape(curves).friction, -1)  # [rows, N] seed mean
     law = bridge.fit_noise_map(dropout_rates, mu_cells, knob_map="dropout_std")
@@ -26,6 +29,17 @@ it has not seen against two baselines; ``fit_joint`` /
     bridge.predict_friction(law, dropout_rates)         # [rows, N]
 """
 
+from featurespring.bridge._dynamics import NOISE_MODES
+from featurespring.bridge._dynamics import REASONS as DYNAMICS_REASONS
+from featurespring.bridge._dynamics import CandidateGrid
+from featurespring.bridge._dynamics import DynamicsFit
+from featurespring.bridge._dynamics import candidate_grid
+from featurespring.bridge._dynamics import dynamics_chain
+from featurespring.bridge._dynamics import fit_dynamics
+from featurespring.bridge._dynamics import fitted_trajectory
+from featurespring.bridge._dynamics import refine_dynamics
+from featurespring.bridge._dynamics import relaxation_time
+from featurespring.bridge._dynamics import trajectory_r2
 from featurespring.bridge._heldout import BASELINES
 from featurespring.bridge._heldout import PREDICTORS
 from featurespring.bridge._heldout import SPLITS
@@ -69,6 +83,17 @@ from featurespring.bridge._universal import separate_fits
 from featurespring.bridge._universal import verdict
 
 __all__ = [
+    "CandidateGrid",
+    "DYNAMICS_REASONS",
+    "DynamicsFit",
+    "NOISE_MODES",
+    "candidate_grid",
+    "dynamics_chain",
+    "fit_dynamics",
+    "fitted_trajectory",
+    "refine_dynamics",
+    "relaxation_time",
+    "trajectory_r2",
     "UniversalFit",
     "fit_universal",
     "predict_universal",
