@@ -32,6 +32,8 @@ from absl import flags
 from absl import logging
 import matplotlib
 
+FLAGS = flags.FLAGS
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
@@ -40,16 +42,6 @@ from featurespring import plotting  # pylint: disable=g-import-not-at-top
 from featurespring import sweep
 from featurespring.analysis import finished
 from featurespring.bridge import _dynamics as dynamics
-
-_OUTDIR = flags.DEFINE_string("outdir", "runs/bridge_dynamics", "Sweep workdirs and numbers.")
-_FIGURES = flags.DEFINE_string("figures", "docs/figures/bridge", "Where the figures go.")
-_DOC = flags.DEFINE_string("doc", "docs/bridge/dynamics.md", "The markdown section written.")
-_CANDIDATES = flags.DEFINE_integer(
-    "num_candidates", dynamics.DEFAULT_CANDIDATES, "Candidates (chains x time scales) per cell."
-)
-_CHAIN_SEEDS = flags.DEFINE_integer("chain_seeds", 4, "Noise realisations per candidate chain.")
-_REFINE = flags.DEFINE_integer("refine_iterations", 30, "Adam steps of the refinement (0: none).")
-_QUICK = flags.DEFINE_bool("quick", False, "Sweeps at :runlocal size and a small search.")
 
 # Workdir -> (config file, argument, overrides): the two sweeps of the module docstring.
 SWEEPS = {
@@ -384,16 +376,30 @@ def verdict_of(cells, mode):
   }
 
 
+def _define_flags():
+  """The command-line flags; defined only when run as a script, so that tests (and other
+  scripts) can import this module beside others that define flags of the same names."""
+  flags.DEFINE_string("outdir", "runs/bridge_dynamics", "Sweep workdirs and numbers.")
+  flags.DEFINE_string("figures", "docs/figures/bridge", "Where the figures go.")
+  flags.DEFINE_string("doc", "docs/bridge/dynamics.md", "The markdown section written.")
+  flags.DEFINE_integer(
+      "num_candidates", dynamics.DEFAULT_CANDIDATES, "Candidates (chains x time scales) per cell."
+  )
+  flags.DEFINE_integer("chain_seeds", 4, "Noise realisations per candidate chain.")
+  flags.DEFINE_integer("refine_iterations", 30, "Adam steps of the refinement (0: none).")
+  flags.DEFINE_bool("quick", False, "Sweeps at :runlocal size and a small search.")
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  quick = _QUICK.value
-  num_candidates = 256 if quick else _CANDIDATES.value
-  refine = min(_REFINE.value, 3) if quick else _REFINE.value
-  numbers = {"chain_seeds": _CHAIN_SEEDS.value, "sweeps": {}}
+  quick = FLAGS.quick
+  num_candidates = 256 if quick else FLAGS.num_candidates
+  refine = min(FLAGS.refine_iterations, 3) if quick else FLAGS.refine_iterations
+  numbers = {"chain_seeds": FLAGS.chain_seeds, "sweeps": {}}
   commands = []
   for name, (path, arg, overrides) in SWEEPS.items():
-    workdir = os.path.join(_OUTDIR.value, name)
+    workdir = os.path.join(FLAGS.outdir, name)
     config = load_config(name, quick)
     sweep.run(config, workdir)
     flags_text = "".join(
@@ -407,14 +413,14 @@ def main(argv):
     sw = finished.FinishedSweep.load(workdir)
     mean, epochs, labels, curvature = cell_data(sw)
     logging.info("%s: %d cells, %d epochs, %d layers", name, *mean.shape)
-    fits = fit_sweep(mean, epochs, num_candidates, _CHAIN_SEEDS.value, refine)
+    fits = fit_sweep(mean, epochs, num_candidates, FLAGS.chain_seeds, refine)
     if sw.x == "case":
       cells = list(zip(range(mean.shape[0]), ("lazy", "balanced", "active")))
     else:
       corners = sw.corner_cells()
       cells = [(col, kind) for (_, col), kind in zip(corners, ("lazy", "balanced", "active"))]
     figures = plot_cells(
-        os.path.join(_FIGURES.value, f"dynamics_{name}_cells"),
+        os.path.join(FLAGS.figures, f"dynamics_{name}_cells"),
         name,
         mean,
         epochs,
@@ -423,12 +429,12 @@ def main(argv):
         fits,
     )
     if sw.x != "case":
-      figures += plot_row(os.path.join(_FIGURES.value, f"dynamics_{name}_r2"), name, sw, fits)
+      figures += plot_row(os.path.join(FLAGS.figures, f"dynamics_{name}_r2"), name, sw, fits)
     rows = cell_numbers(labels, curvature, fits)
     numbers["sweeps"][name] = {
         "workdir": workdir,
         "cells": rows,
-        "figures": [os.path.relpath(f, os.path.dirname(_DOC.value)) for f in figures],
+        "figures": [os.path.relpath(f, os.path.dirname(FLAGS.doc)) for f in figures],
         "timing": {
             mode: {
                 k: fits[mode][k]
@@ -484,14 +490,15 @@ def main(argv):
           "see the tables for the cells that fail."
       ),
   }
-  os.makedirs(_OUTDIR.value, exist_ok=True)
-  with open(os.path.join(_OUTDIR.value, "numbers.json"), "w") as f:
+  os.makedirs(FLAGS.outdir, exist_ok=True)
+  with open(os.path.join(FLAGS.outdir, "numbers.json"), "w") as f:
     json.dump(numbers, f, indent=1)
-  os.makedirs(os.path.dirname(_DOC.value), exist_ok=True)
-  with open(_DOC.value, "w") as f:
+  os.makedirs(os.path.dirname(FLAGS.doc), exist_ok=True)
+  with open(FLAGS.doc, "w") as f:
     f.write(markdown(numbers, commands))
   print(json.dumps(numbers["overall"], indent=1))
 
 
 if __name__ == "__main__":
+  _define_flags()
   app.run(main)

@@ -38,17 +38,10 @@ from featurespring.sweep import merging
 
 import matplotlib  # pylint: disable=g-import-not-at-top,wrong-import-order
 
+FLAGS = flags.FLAGS
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
-
-_RUNS = flags.DEFINE_string("runs", "runs/central", "Directory holding the sweep workdirs.")
-_SWEEPS = flags.DEFINE_list(
-    "sweeps", [], "name=workdir pairs; default: fig1a fig1b fig1c fig1d s5 s6 under --runs."
-)
-_OUT = flags.DEFINE_string("out", "docs/bridge.md", "The markdown report; figures go beside it.")
-_NUM_BOOT = flags.DEFINE_integer("num_boot", 1000, "Seed-bootstrap replicates.")
-_BOOT_SEED = flags.DEFINE_integer("boot_seed", 0, "NumPy seed of the bootstrap.")
-_DPI = flags.DEFINE_integer("dpi", 110, "Resolution of the PNGs.")
 
 SWEEPS = ("fig1a", "fig1b", "fig1c", "fig1d", "s5", "s6")
 UNIVERSAL = ("fig1a", "fig1b", "fig1c", "fig1d")
@@ -424,29 +417,43 @@ def write_report(workdirs, out_md, *, num_boot=1000, boot_seed=0, dpi=110, comma
   return {"grids": grids, "skipped": skipped, "universality": universal, "figures": figures}
 
 
+def _define_flags():
+  """The command-line flags; defined only when run as a script, so that tests (and other
+  scripts) can import this module beside others that define flags of the same names."""
+  flags.DEFINE_string("runs", "runs/central", "Directory holding the sweep workdirs.")
+  flags.DEFINE_list(
+      "sweeps", [], "name=workdir pairs; default: fig1a fig1b fig1c fig1d s5 s6 under --runs."
+  )
+  flags.DEFINE_string("out", "docs/bridge.md", "The markdown report; figures go beside it.")
+  flags.DEFINE_integer("num_boot", 1000, "Seed-bootstrap replicates.")
+  flags.DEFINE_integer("boot_seed", 0, "NumPy seed of the bootstrap.")
+  flags.DEFINE_integer("dpi", 110, "Resolution of the PNGs.")
+
+
 def main(argv):
   del argv
-  if _SWEEPS.value:
-    workdirs = dict(item.split("=", 1) for item in _SWEEPS.value)
+  if FLAGS.sweeps:
+    workdirs = dict(item.split("=", 1) for item in FLAGS.sweeps)
   else:
-    workdirs = {n: os.path.join(_RUNS.value, n) for n in SWEEPS}
+    workdirs = {n: os.path.join(FLAGS.runs, n) for n in SWEEPS}
   command = (
-      f"python experiments/bridge_report.py --out={_OUT.value} --num_boot={_NUM_BOOT.value} "
+      f"python experiments/bridge_report.py --out={FLAGS.out} --num_boot={FLAGS.num_boot} "
       + (
           f"--sweeps={','.join(f'{k}={v}' for k, v in workdirs.items())}"
-          if _SWEEPS.value
-          else f"--runs={_RUNS.value}"
+          if FLAGS.sweeps
+          else f"--runs={FLAGS.runs}"
       )
   )
   write_report(
       workdirs,
-      _OUT.value,
-      num_boot=_NUM_BOOT.value,
-      boot_seed=_BOOT_SEED.value,
-      dpi=_DPI.value,
+      FLAGS.out,
+      num_boot=FLAGS.num_boot,
+      boot_seed=FLAGS.boot_seed,
+      dpi=FLAGS.dpi,
       commands=[command],
   )
 
 
 if __name__ == "__main__":
+  _define_flags()
   app.run(main)

@@ -25,11 +25,8 @@ from featurespring.analysis import control
 
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
 
-_RUNS = flags.DEFINE_string("runs", "runs/control", "Directory of the finished control sweeps.")
-_DOC = flags.DEFINE_string(
-    "doc", "docs/control.md", "Markdown file whose results block is written."
-)
-_FIGURES = flags.DEFINE_string("figures", "docs/figures/control", "Where the figures go.")
+FLAGS = flags.FLAGS
+
 
 # Setting name -> the config argument that makes it (docs/control.md).
 SETTINGS = {
@@ -160,10 +157,19 @@ def report(runs, doc, figures_dir) -> str:
   return block
 
 
+def _define_flags():
+  """The command-line flags; defined only when run as a script, so that tests (and other
+  scripts) can import this module beside others that define flags of the same names."""
+  flags.DEFINE_string("runs", "runs/control", "Directory of the finished control sweeps.")
+  flags.DEFINE_string("doc", "docs/control.md", "Markdown file whose results block is written.")
+  flags.DEFINE_string("figures", "docs/figures/control", "Where the figures go.")
+
+
 def main(argv):
   del argv
-  print(report(_RUNS.value, _DOC.value, _FIGURES.value))
+  print(report(FLAGS.runs, FLAGS.doc, FLAGS.figures))
 
 
 if __name__ == "__main__":
+  _define_flags()
   app.run(main)

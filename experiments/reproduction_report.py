@@ -51,13 +51,8 @@ from featurespring.sweep import results
 
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
 
-_RUNS = flags.DEFINE_string("runs", None, "Directory of finished sweep workdirs.")
-_OUT = flags.DEFINE_string(
-    "out", "docs/reproduction", "Where numbers.json, numbers.md and the figures go."
-)
-_NUM_BOOT = flags.DEFINE_integer("num_boot", 2000, "Bootstrap resamples per correlation.")
-_BOOT_SEED = flags.DEFINE_integer("boot_seed", 0, "NumPy seed of the bootstraps.")
-_DPI = flags.DEFINE_integer("dpi", 90, "Resolution of the PNGs.")
+FLAGS = flags.FLAGS
+
 
 # Classification phase diagrams: the central check pools these.
 CLASSIFICATION_GRIDS = ("fig1a", "fig1b", "fig1c", "fig1d", "s5", "s6", "s7a", "s7b")
@@ -917,17 +912,30 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
   return numbers
 
 
+def _define_flags():
+  """The command-line flags; defined only when run as a script, so that tests (and other
+  scripts) can import this module beside others that define flags of the same names."""
+  flags.DEFINE_string("runs", None, "Directory of finished sweep workdirs.")
+  flags.DEFINE_string(
+      "out", "docs/reproduction", "Where numbers.json, numbers.md and the figures go."
+  )
+  flags.DEFINE_integer("num_boot", 2000, "Bootstrap resamples per correlation.")
+  flags.DEFINE_integer("boot_seed", 0, "NumPy seed of the bootstraps.")
+  flags.DEFINE_integer("dpi", 90, "Resolution of the PNGs.")
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  numbers = write_report(_RUNS.value, _OUT.value, _NUM_BOOT.value, _BOOT_SEED.value, _DPI.value)
+  numbers = write_report(FLAGS.runs, FLAGS.out, FLAGS.num_boot, FLAGS.boot_seed, FLAGS.dpi)
   skipped = [f"{n} ({s['status']})" for n, s in numbers["sweeps"].items() if s["status"] != "ok"]
   print(
-      f"Wrote {os.path.join(_OUT.value, 'numbers.md')} and numbers.json; "
+      f"Wrote {os.path.join(FLAGS.out, 'numbers.md')} and numbers.json; "
       f"skipped: {', '.join(skipped) or 'none'}"
   )
 
 
 if __name__ == "__main__":
+  _define_flags()
   flags.mark_flag_as_required("runs")
   app.run(main)

@@ -18,8 +18,14 @@ The pieces, one concept per module:
   Fig. 3 / S13 / S14 sweeps, beside the closed-form theory.
 - :mod:`~featurespring.analysis.fluctuations`: settled chains' fluctuations
   (independent against synchronous noise, Fig. 2).
+- :mod:`~featurespring.analysis.central`: the pre-registered test of
+  ``docs/central_claim.md`` (accuracy peak against curvature crossing per
+  row, shared-seed bootstrap, permutation link test, decision rule).
+- :mod:`~featurespring.analysis.control`: the load-curve controller against
+  fixed-dropout baselines (``docs/control.md``).
 - :mod:`~featurespring.analysis.figures`: small PNGs of the above
-  (imported on its own: it needs matplotlib's pyplot).
+  (imported on its own: it needs matplotlib's pyplot; ``central`` and
+  ``control`` too, for their figures).
 
 Typical use (what ``experiments/reproduction_report.py`` does per grid)::
 
