@@ -250,7 +250,7 @@ def test_sweep_outputs_diverged_and_draws_its_figures(tmp_path):
     figures.phase_diagram(axes[0, 0], sweep_view, metric="curvature")
     assert "4 of 8 chains non-finite" in axes[0, 0].get_title()
     assert "2 of 4 cells non-finite" in axes[0, 0].get_title()
-    assert len(figures.make_figures(str(tmp_path), x="noise", y="target")) == 6
+    assert len(figures.make_figures(str(tmp_path), x="noise", y="target")) == 8  # 4 x PNG + PDF
 
 
 # --- Plots draw what is finite and say what is not ---------------------------
@@ -302,7 +302,7 @@ def test_figures_survive_a_row_of_non_finite_cells(tmp_path):
   assert "3 of 6 cells non-finite, grey and hatched" in title
   # The diverged seed is left out of its cell's mean, not averaged in.
   assert np.asarray(mesh.get_array()).reshape(2, 3)[0, 1] == curvature[0, 1, 1]
-  assert len(written) == 6
+  assert len(written) == 8  # phase diagram, atlas, load curves, dynamics: PNG + PDF
 
 
 def test_phase_diagram_greys_and_hatches_non_finite_cells():
