@@ -94,7 +94,15 @@ def load_grid(workdir):
   """``(sweep, knob name, knob values, friction [Y, X, seed], row labels)`` of a finished sweep."""
   sweep = finished.FinishedSweep.load(workdir)
   curves = sweep.masked_cells(CURVE_KEY)  # [Y, X, seed, L+1], diverged runs NaN
-  friction = np.asarray(bridge.fit_shape(curves.astype(np.float32)).friction, np.float64)
+  # Rows of different depths (S5) are merged padded with NaN to the deepest
+  # curve: each row is fit on its own layers, one fit_shape call per depth.
+  friction = np.full(curves.shape[:3], np.nan)
+  finite_layers = np.isfinite(curves).any(axis=(1, 2))  # [Y, L+1]
+  depths = [int(np.flatnonzero(f)[-1]) + 1 if f.any() else 0 for f in finite_layers]
+  for depth in sorted(set(depths) - {0}):
+    rows = np.flatnonzero(np.asarray(depths) == depth)
+    fit = bridge.fit_shape(curves[rows, ..., :depth].astype(np.float32))
+    friction[rows] = np.asarray(fit.friction, np.float64)
   return sweep, sweep.x, np.asarray(sweep.values(sweep.x), np.float64), friction
 
 

@@ -120,3 +120,19 @@ def test_universality_not_available_without_all_four(tmp_path):
   )
   assert numbers["universality"].startswith("not available")
   assert "Not available: needs fig1a" in (tmp_path / "bridge.md").read_text()
+
+
+def test_rows_of_different_depths_are_fit_on_their_own_layers(tmp_path):
+  # S5: merged load curves of shallower rows are padded with NaN to the deepest.
+  # (Rows: alpha 0, 0.5, 1 in the arrays; the middle one is row 1 either way.)
+  fake_grid(str(tmp_path), "dropout", GRIDS["fig1c"][1], 0.01, seed=7, num_blocks=6)
+  arrays, sidecar = sweep.load_result(str(tmp_path))
+  curves = arrays["load_curve"]
+  shallow = springs.equilibrium_load_curve(4, 1.0, 1.0, 0.02)  # concave, 5 points
+  curves[1, :, :, :5] = shallow
+  curves[1, :, :, 5:] = np.nan
+  results.save(os.path.join(str(tmp_path), "results"), arrays, sidecar)
+  _, _, _, friction = report.load_grid(str(tmp_path))
+  assert np.isfinite(friction[1]).all()  # not invalid for its padding
+  np.testing.assert_allclose(friction[1], 0.02, rtol=1e-3)
+  assert np.isfinite(friction[0]).all()  # the deepest rows keep every layer
