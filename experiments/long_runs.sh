@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every long sweep of the docs, in order, resumable: the pre-registered test's
+# ten-seed grids (docs/central_claim.md, also read by docs/bridge.md), the
+# controller's evaluation (docs/control.md), then the rest of the
+# reproduction (docs/reproduction.md). Finished sweeps are skipped and
+# unfinished chunks resume from their checkpoints, so after an interruption
+# (a closed session, a preempted job) start it again:
+#
+#   setsid nohup nice -n 19 bash experiments/long_runs.sh > runs/long_runs.log 2>&1 &
+#
+# Then regenerate the docs from what finished:
+#   python experiments/central_claim_report.py
+#   python experiments/bridge_report.py
+#   python experiments/control_report.py
+#   python experiments/reproduction_report.py --runs=runs/reproduction --out=docs/reproduction
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p runs/central runs/control runs/reproduction
+bash experiments/central_claim.sh >> runs/central/log.txt 2>&1
+bash experiments/control.sh >> runs/control/log.txt 2>&1
+bash experiments/reproduce.sh runs/reproduction >> runs/reproduction/log.txt 2>&1
