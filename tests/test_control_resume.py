@@ -8,14 +8,13 @@ validation split, as `tests/test_sweep_resume.py` does for a plain sweep.
 """
 
 import os
-import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 
 from featurespring import sweep
+
+import killed_runs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = "experiments/control_fig1c.py:runlocal"
@@ -42,34 +41,9 @@ def sweep_command(workdir):
 
 
 def test_killed_controlled_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
-  env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"))
   workdir = tmp_path / "killed"
-  checkpoint = workdir / "checkpoints" / "chunk_00000.npz"
-  process = subprocess.Popen(
-      sweep_command(workdir),
-      cwd=REPO,
-      env=env,
-      stdout=subprocess.DEVNULL,
-      stderr=subprocess.DEVNULL,
-  )
-  try:
-    deadline = time.monotonic() + 240
-    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
-      time.sleep(0.05)
-    assert checkpoint.exists(), "no checkpoint appeared"
-    process.send_signal(signal.SIGKILL)
-  finally:
-    process.kill()
-    process.wait()
-  assert not (workdir / "results.json").exists()
-  resumed = subprocess.run(
-      sweep_command(workdir),
-      cwd=REPO,
-      env=env,
-      check=True,
-      capture_output=True,
-      text=True,
-      timeout=300,
+  resumed = killed_runs.kill_at_first_checkpoint_then_resume(
+      sweep_command(workdir), workdir, tmp_path
   )
   assert "resumed from checkpoint at epoch" in resumed.stderr
   config = sweep.load_config(os.path.join(REPO, CONFIG.split(":")[0]) + ":runlocal")

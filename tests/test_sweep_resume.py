@@ -1,14 +1,13 @@
 """A sweep killed (SIGKILL) after its first checkpoint resumes to the same numbers."""
 
 import os
-import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 
 from featurespring import sweep
+
+import killed_runs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Tiny networks, 6 epochs, a checkpoint after every epoch.
@@ -27,35 +26,10 @@ def sweep_command(workdir):
 
 
 def test_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
-  # The resumed process reuses the killed one's compiled program from disk.
-  env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"))
   workdir = tmp_path / "killed"
   checkpoint = workdir / "checkpoints" / "chunk_00000.npz"
-  process = subprocess.Popen(
-      sweep_command(workdir),
-      cwd=REPO,
-      env=env,
-      stdout=subprocess.DEVNULL,
-      stderr=subprocess.DEVNULL,
-  )
-  try:
-    deadline = time.monotonic() + 240
-    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
-      time.sleep(0.05)
-    assert checkpoint.exists(), "no checkpoint appeared"
-    process.send_signal(signal.SIGKILL)
-  finally:
-    process.kill()
-    process.wait()
-  assert not (workdir / "results.json").exists()
-  resumed = subprocess.run(
-      sweep_command(workdir),
-      cwd=REPO,
-      env=env,
-      check=True,
-      capture_output=True,
-      text=True,
-      timeout=300,
+  resumed = killed_runs.kill_at_first_checkpoint_then_resume(
+      sweep_command(workdir), workdir, tmp_path
   )
   assert "resumed from checkpoint at epoch" in resumed.stderr
   assert not checkpoint.exists()  # removed once the chunk's part is written
