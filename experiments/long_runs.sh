@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every long sweep of the docs, in order, resumable: the pre-registered test's
 # ten-seed grids (docs/central_claim.md, also read by docs/bridge.md), the
-# controller's evaluation (docs/control.md), then the rest of the
-# reproduction (docs/reproduction.md). Finished sweeps are skipped and
+# rest of the reproduction (docs/reproduction.md, about 2 h on 2 CPU cores),
+# then the controller's evaluation (docs/control.md, about 6-9 h). The short
+# reproduction goes before the long evaluation so that the two docs that
+# share the ten-seed grids can be finished first. Finished sweeps are skipped and
 # unfinished chunks resume from their checkpoints, so after an interruption
 # (a closed session, a preempted job) start it again:
 #
@@ -17,5 +19,5 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p runs/central runs/control runs/reproduction
 bash experiments/central_claim.sh >> runs/central/log.txt 2>&1
-bash experiments/control.sh >> runs/control/log.txt 2>&1
 bash experiments/reproduce.sh runs/reproduction >> runs/reproduction/log.txt 2>&1
+bash experiments/control.sh >> runs/control/log.txt 2>&1
