@@ -198,7 +198,10 @@ def figure_friction(grids, fig_dir, dpi):
     ax.set_ylabel("fitted friction")
     ax.set_title(f"{TITLES.get(g['name'], g['name'])}\nmap {g['maps'][0]}", fontsize=9)
     ax.legend(fontsize=7)
-  fig.suptitle("Chain friction fitted per row against nonlinearity", fontsize=10)
+  row_axes = sorted(
+      {"nonlinearity (1 - alpha)" if g["rows_axis"] == "alpha" else g["rows_axis"] for g in usable}
+  )
+  fig.suptitle(f"Chain friction fitted per row against {', '.join(row_axes)}", fontsize=10)
   fig.tight_layout()
   return _save(fig, fig_dir, "friction_vs_nonlinearity", dpi)
 

@@ -3,9 +3,9 @@
 The law is tested as a pure function on a scalar plant whose curvature rises
 with the dropout rate, as the theory says; the compiled controller on a tiny
 real population (2 layers of 8 units, 64 synthetic examples). Compiles
-dominate: the training tests share five programs (`_train`): control off,
+dominate: the training tests share six programs (`_train`): control off,
 and on with 4-epoch, 2-epoch and single-net calls, and the learning-rate
-knob.
+and noise knobs.
 """
 
 import functools
@@ -66,7 +66,7 @@ def test_law_converges_to_reachable_targets_without_overshoot():
   assert np.all(errors * signs >= -1e-6)
   assert np.all(np.diff(np.abs(errors), axis=1) <= 1e-6)
   # Rates stay in [p_min, p_max] after the first update (from 0).
-  assert np.all((rates[:, 1:] >= controller.MIN_DROPOUT) & (rates[:, 1:] <= MAX_DROPOUT))
+  assert np.all((rates[:, 1:] >= controller.MIN_LEVEL) & (rates[:, 1:] <= MAX_DROPOUT))
 
 
 def test_law_saturates_at_the_bounds_and_oscillates_past_the_stated_gain():
@@ -74,7 +74,7 @@ def test_law_saturates_at_the_bounds_and_oscillates_past_the_stated_gain():
   rates, _ = jax.vmap(functools.partial(_closed_loop, num_updates=50))(
       jnp.array([1.0, 1.0]), jnp.array([2.0, -1.0])
   )
-  np.testing.assert_allclose(rates[:, -1], [MAX_DROPOUT, controller.MIN_DROPOUT], rtol=1e-6)
+  np.testing.assert_allclose(rates[:, -1], [MAX_DROPOUT, controller.MIN_LEVEL], rtol=1e-6)
   # Gain 20 times slope 0.5 at p = 0.5 is 10 > 2: the error flips sign.
   _, errors = _closed_loop(20.0, 0.5, 40, start=0.2)
   assert np.all(np.asarray(errors[-10:-1]) * np.asarray(errors[-9:]) < 0)
@@ -161,7 +161,7 @@ def test_controller_steers_each_net_and_records_the_knob():
   # Every later reading moves the logit of the rate by gain * error (the
   # rate-0 net starts from p_min), the rate the next epoch trains with.
   after = np.concatenate([rates[:, 2:], np.asarray(state.hparams.dropout)[:, None]], 1)
-  before = np.maximum(rates[:, 1:], controller.MIN_DROPOUT)
+  before = np.maximum(rates[:, 1:], controller.MIN_LEVEL)
   logit = lambda p: np.log(p) - np.log1p(-p)
   errors = np.asarray(TARGETS)[:, None] - curvature[:, 1:]
   np.testing.assert_allclose(
@@ -220,9 +220,15 @@ def test_resumed_run_equals_uninterrupted():
         (CONTROLLED.replace(control_max_dropout=0.0), {}, r"control_max_dropout must be in"),
         (TINY, {"control_gain": 1.0}, r"control_gain > 0 needs the controller on"),
         (
-            CONTROLLED.replace(control_knob="noise"),
+            CONTROLLED.replace(control_knob="batch_size"),
             {},
-            r"control_knob must be one of \('dropout', 'learning_rate'\), got 'noise'",
+            r"control_knob must be one of \('dropout', 'learning_rate', 'noise'\), got 'batch_size'",
+        ),
+        (CONTROLLED.replace(control_max_noise=1.0), {}, r"control_max_noise must be in"),
+        (
+            CONTROLLED.replace(control_knob="noise", regression=True, loss="mse"),
+            {},
+            r"control_knob='noise' needs a classification task",
         ),
         (
             CONTROLLED.replace(control_learning_rate_range=(0.1, 0.01)),
@@ -260,15 +266,24 @@ def test_gain_needs_dropout_masks():
       CONTROLLED.replace(use_dropout=False), train.HParams.create(seed=0, control_gain=1.0), _data()
   )
   assert state.config.use_dropout
+  # The same for the noise knob's label and input noise.
+  state = train.init(
+      CONTROLLED.replace(control_knob="noise", use_noise=False),
+      train.HParams.create(seed=0, control_gain=1.0),
+      _data(),
+  )
+  assert state.config.use_noise
+  with pytest.raises(ValueError, match=r"control_gain > 0 needs Config.use_noise=True"):
+    train.train_epochs(state.replace(config=state.config.replace(use_noise=False)), _data(), 1)
 
 
 def test_law_flags_saturation_only_when_the_error_pushes_past_a_bound():
-  rates = jnp.array([0.9, 0.9, controller.MIN_DROPOUT, 0.5, 0.5], jnp.float32)
+  rates = jnp.array([0.9, 0.9, controller.MIN_LEVEL, 0.5, 0.5], jnp.float32)
   curvature = jnp.array([0.0, 0.0, 0.0, 0.0, 0.0])
   gains = jnp.array([1.0, 1.0, 1.0, 1.0, 0.0])
   targets = jnp.array([1.0, -0.1, -1.0, 0.1, 5.0])
   new, saturated = controller._law(  # pylint: disable=protected-access
-      rates, curvature, gains, targets, controller.MIN_DROPOUT, 0.9, "dropout"
+      rates, curvature, gains, targets, controller.MIN_LEVEL, 0.9, "dropout"
   )
   # At p_max pushed up; at p_max pulled back in; at p_min pushed down; inside;
   # gain 0 (no update, so nothing saturates).
@@ -285,7 +300,7 @@ def test_saturation_is_recorded_and_counted_by_the_loop():
       [[False, True, True, True], [False, True, True, True], [False] * 4],
   )
   np.testing.assert_allclose(
-      state.hparams.dropout, [CONTROLLED.control_max_dropout, controller.MIN_DROPOUT, RATES[2]]
+      state.hparams.dropout, [CONTROLLED.control_max_dropout, controller.MIN_LEVEL, RATES[2]]
   )
 
 
@@ -307,12 +322,38 @@ def test_learning_rate_knob_moves_the_log_step_within_its_range():
   np.testing.assert_array_equal(metrics["control/saturated"][:, 1:], saturated)
 
 
+def test_noise_knob_moves_the_logit_of_the_noise_level_within_its_range():
+  config = CONTROLLED.replace(control_knob="noise", control_max_noise=0.5)
+  state, metrics = _train(config, (0, 1, 2), GAINS, TARGETS)
+  assert state.config.use_noise and "control/dropout" not in metrics
+  np.testing.assert_array_equal(state.hparams.dropout, np.float32(RATES))
+  levels, curvature = metrics["control/noise"], metrics["control/curvature"]
+  np.testing.assert_array_equal(levels[:, :2], 0.0)  # the default, through the warm-up
+  after = np.concatenate([levels[:, 2:], np.asarray(state.hparams.noise)[:, None]], 1)
+  logit = lambda p: np.log(p) - np.log1p(-p)
+  errors = np.asarray(TARGETS)[:, None] - curvature[:, 1:]
+  low, high = logit(controller.MIN_LEVEL), logit(0.5)
+  expected = np.clip(
+      logit(np.maximum(levels[:, 1:], controller.MIN_LEVEL)) + np.asarray(GAINS)[:, None] * errors,
+      low,
+      high,
+  )
+  np.testing.assert_allclose(logit(after), expected, rtol=1e-3, atol=1e-3)
+  assert np.all((after >= controller.MIN_LEVEL) & (after <= 0.5))
+  # The level moved is the level trained with: the nets' losses differ from
+  # the same nets without noise once a level is above 0.
+  _, quiet = _train(CONTROLLED, (0, 1, 2), 0.0, 0.0)
+  assert not np.allclose(metrics["loss/train"][:, 3], quiet["loss/train"][:, 3])
+
+
 def test_unreachable_targets_warn_before_training():
   hparams = train.HParams.create(
       seed=[0, 1, 2], alpha=[1.0, 0.8, 0.0], control_gain=[1.0, 0.0, 1.0], control_target=0.0
   )
   with pytest.warns(UserWarning, match=r"out of the dropout knob's reach for 1 net\(s\)"):
     train.init(CONTROLLED, hparams, _data())
+  with pytest.warns(UserWarning, match=r"out of the noise knob's reach for 1 net\(s\)"):
+    train.init(CONTROLLED.replace(control_knob="noise"), hparams, _data())
   with warnings.catch_warnings():
     warnings.simplefilter("error")
     # A convex target for the linear net is within reach; no controller, no warning.

@@ -14,7 +14,7 @@ epoch's metrics have just computed, and moves its rate with the law
 
 with ``gain = HParams.control_gain``, ``target = HParams.control_target``
 (per net, traced: a grid of gains and targets is one compile),
-``p_max = Config.control_max_dropout`` and ``p_min = MIN_DROPOUT`` (1e-3:
+``p_max = Config.control_max_dropout`` and ``p_min = MIN_LEVEL`` (1e-3:
 ``logit(0)`` is -inf, so a net starting at rate 0 moves to at least p_min
 on its first update). The step adds the error to the knob each update, so
 it is integral action in the rate's logit: a constant offset in the plant
@@ -28,7 +28,7 @@ nets whose curvature is not finite (a diverged net's) or, between control
 epochs and during the warm-up, every net.
 
 The knob (``Config.control_knob``) is the dropout rate by default. The
-other knob is the learning rate (``'learning_rate'``; a larger step is more
+others are the learning rate (``'learning_rate'``; a larger step is more
 noise, paper Fig. 1(b)), moved by the same law in its logarithm,
 
   ``log lr <- clip(log lr + gain * (target - c), log lr_min, log lr_max)``
@@ -36,9 +36,10 @@ noise, paper Fig. 1(b)), moved by the same law in its logarithm,
 with ``(lr_min, lr_max) = Config.control_learning_rate_range``; it costs
 nothing extra, since every step already writes the net's traced
 ``HParams.learning_rate`` into the optimiser's state
-(`featurespring.train.step.make_optimizer`). Label noise is not a knob:
-it would need the same law on ``HParams.noise`` plus a check that the task
-has labels; not needed for the first evaluation.
+(`featurespring.train.step.make_optimizer`); and the label-and-data noise
+level (``'noise'``, ``HParams.noise``, paper Fig. 1(a)), moved in its logit
+like the dropout rate, within ``[MIN_LEVEL, Config.control_max_noise]``,
+for classification only (the level is the fraction of labels reset).
 
 Recorded every epoch (with ``control_every > 0``), ``[P, E]``:
 ``control/<knob>`` (``control/dropout``, ``control/learning_rate``), the
@@ -63,15 +64,19 @@ import numpy as np
 from featurespring import metrics as metrics_lib
 from featurespring.train import hparams as hparams_lib
 
-MIN_DROPOUT = hparams_lib.MIN_CONTROL_DROPOUT
+MIN_LEVEL = hparams_lib.MIN_CONTROL_LEVEL
 KNOBS = hparams_lib.CONTROL_KNOBS
 
 # Rows whose curvature is already >= 0 with no noise at all (paper Fig. 1,
 # SPEC §2: the linear net is near linear, alpha 0.8 slightly convex), so noise,
 # which only adds convexity, cannot bring them to a target <= 0: the dropout
-# knob then sits at its lower bound. A prediction from the phase diagram, not
-# a bound: `init` warns rather than fails.
+# or noise knob then sits at its lower bound. A prediction from the phase
+# diagram, not a bound: `init` warns rather than fails.
 CONVEX_WITHOUT_NOISE_ALPHA = 0.8
+
+# Knobs whose random draws a net only makes with a `Config` flag on; the
+# controller may raise them from 0, so it needs the flag whatever the start.
+_RANDOMNESS_FLAGS = {"dropout": "use_dropout", "noise": "use_noise"}
 
 
 def _to_knob_space(knob: str):
@@ -85,7 +90,7 @@ def knob_bounds(config: hparams_lib.Config) -> tuple[float, float]:
   """``(low, high)`` of the knob ``config.control_knob``."""
   if config.control_knob == "learning_rate":
     return tuple(float(b) for b in config.control_learning_rate_range)
-  return MIN_DROPOUT, float(config.control_max_dropout)
+  return MIN_LEVEL, float(getattr(config, f"control_max_{config.control_knob}"))
 
 
 def _law(value, curvature, gain, target, low, high, knob):
@@ -114,7 +119,7 @@ def control_law(dropout, curvature, gain, target, max_dropout):
     p_max)`` with ``p`` first clipped to ``[p_min, p_max]``; the old rate
     exactly where ``gain`` is 0.
   """
-  return _law(dropout, curvature, gain, target, MIN_DROPOUT, max_dropout, "dropout")[0]
+  return _law(dropout, curvature, gain, target, MIN_LEVEL, max_dropout, "dropout")[0]
 
 
 def load_curve_key(config: hparams_lib.Config) -> str:
@@ -158,30 +163,38 @@ def update(hparams: hparams_lib.HParams, epoch, metrics: dict, config: hparams_l
   return hparams.replace(**{knob: jnp.where(act, new, value)}), record
 
 
-def moves_dropout(hparams: hparams_lib.HParams, config: hparams_lib.Config) -> bool:
-  """Whether the controller may move some net's dropout rate."""
-  return config.control_knob == "dropout" and bool(np.any(np.asarray(hparams.control_gain) > 0))
+def needed_flag(hparams: hparams_lib.HParams, config: hparams_lib.Config) -> str | None:
+  """The flag (``'use_dropout'``, ``'use_noise'``) the controller needs on, or None.
+
+  Needed when the knob is drawn at random (dropout masks, label and input
+  noise) and some net has a gain > 0, so may be raised from 0.
+  """
+  flag = _RANDOMNESS_FLAGS.get(config.control_knob)
+  return flag if flag and bool(np.any(np.asarray(hparams.control_gain) > 0)) else None
 
 
-def check_dropout_masks(hparams: hparams_lib.HParams, config: hparams_lib.Config) -> None:
-  """Raises ValueError if a net could be given a rate without dropout masks."""
-  if config.use_dropout is False and moves_dropout(hparams, config):
+def check_flags(hparams: hparams_lib.HParams, config: hparams_lib.Config) -> None:
+  """Raises ValueError if a net could be given a knob value it never draws."""
+  flag = needed_flag(hparams, config)
+  if flag and getattr(config, flag) is False:
     raise ValueError(
-        "control_gain > 0 needs Config.use_dropout=True (the controller "
-        "raises dropout rates); leave use_dropout as None for init to set it"
+        f"control_gain > 0 needs Config.{flag}=True (the controller raises "
+        f"the {config.control_knob} knob); leave {flag} as None for init to set it"
     )
 
 
 def warn_unreachable(hparams: hparams_lib.HParams, config: hparams_lib.Config) -> int:
   """Warns about controlled nets whose target the knob cannot reach.
 
-  Predicted from the phase diagram, before training: a dropout-controlled
-  net with ``alpha >= CONVEX_WITHOUT_NOISE_ALPHA`` has a linear-to-convex
-  load curve at rate 0 already, and dropout only makes it more convex, so a
-  target ``<= 0`` leaves its rate at the lower bound (``control/saturated``
-  then records it during training). Returns the number of such nets.
+  Predicted from the phase diagram, before training: a net controlled by
+  dropout or noise with ``alpha >= CONVEX_WITHOUT_NOISE_ALPHA`` has a
+  linear-to-convex load curve without noise already, and noise only makes it
+  more convex, so a target ``<= 0`` leaves its knob at the lower bound
+  (``control/saturated`` then records it during training). Returns the
+  number of such nets.
   """
-  if config.control_knob != "dropout" or not config.control_every:
+  knob = config.control_knob
+  if knob not in _RANDOMNESS_FLAGS or not config.control_every:
     return 0
   alpha, gain, target = (
       np.asarray(getattr(hparams, f)) for f in ("alpha", "control_gain", "control_target")
@@ -190,11 +203,11 @@ def warn_unreachable(hparams: hparams_lib.HParams, config: hparams_lib.Config) -
   count = int(np.sum(unreachable))
   if count:
     warnings.warn(
-        f"control_target <= 0 is likely out of the dropout knob's reach for "
+        f"control_target <= 0 is likely out of the {knob} knob's reach for "
         f"{count} net(s) with alpha >= {CONVEX_WITHOUT_NOISE_ALPHA} (targets "
         f"{sorted(set(np.round(target[unreachable].astype(float), 6).tolist()))}): their load curves are "
-        f"linear to convex without noise and dropout only adds convexity, so "
-        f"their rate will sit at its lower bound {MIN_DROPOUT} "
+        f"linear to convex without noise and {knob} only adds convexity, so "
+        f"their {knob} will sit at its lower bound {MIN_LEVEL} "
         f"(control/saturated records it)",
         stacklevel=3,
     )

@@ -24,7 +24,7 @@ from featurespring import models
 MODELS = ("mlp", "cnn")
 LOSSES = ("cross_entropy", "mse")
 # Hyperparameters the load-curve controller can move (`Config.control_knob`).
-CONTROL_KNOBS = ("dropout", "learning_rate")
+CONTROL_KNOBS = ("dropout", "learning_rate", "noise")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,11 +102,15 @@ class Config:
       (it reads the curvature at earlier control epochs but does not act): a
       net's load curve needs some training before its curvature means much.
     control_max_dropout: the controller's upper bound ``p_max`` on the
-      dropout rate, in ``(MIN_CONTROL_DROPOUT, 1)``; a rate of 1 would
+      dropout rate, in ``(MIN_CONTROL_LEVEL, 1)``; a rate of 1 would
       drop every unit.
+    control_max_noise: the controller's upper bound on the label-and-data
+      noise level under ``control_knob='noise'``, in
+      ``(MIN_CONTROL_LEVEL, 1)`` (the law moves the level's logit).
     control_knob: the hyperparameter the controller moves: ``'dropout'``
-      (in its logit) or ``'learning_rate'`` (in its logarithm; the
-      optimiser reads it from `HParams` at every step).
+      (in its logit), ``'learning_rate'`` (in its logarithm; the
+      optimiser reads it from `HParams` at every step) or ``'noise'``, the
+      label-and-data noise level (in its logit; classification only).
     control_learning_rate_range: ``(low, high)`` bounds of the learning rate
       under ``control_knob='learning_rate'``, ``0 < low < high``.
   """
@@ -135,6 +139,7 @@ class Config:
   control_every: int = 0
   control_warmup: int = 0
   control_max_dropout: float = 0.9
+  control_max_noise: float = 0.9
   control_knob: str = "dropout"
   control_learning_rate_range: tuple[float, float] = (1e-5, 0.1)
 
@@ -182,8 +187,9 @@ class HParams:
     learning_rate: optimiser step size, ``>= 0``.
     noise: label-and-data noise level ``n`` in ``[0, 1]`` (SPEC §2(a)).
     init_scale: multiplier on the initial weights, ``> 0``.
-    control_gain: the load-curve controller's gain ``>= 0`` (0: the dropout
-      rate never moves); see `featurespring.train.controller`.
+    control_gain: the load-curve controller's gain ``>= 0`` (0: the knob,
+      ``Config.control_knob``, never moves); see
+      `featurespring.train.controller`.
     control_target: the curvature the controller steers the net's
       training-set load curve to (finite).
   """
@@ -309,9 +315,9 @@ def validate_config(config: Config, num_train: int) -> None:
       )
 
 
-# Lowest dropout rate the load-curve controller sets (its logit is finite);
-# see `featurespring.train.controller`.
-MIN_CONTROL_DROPOUT = 1e-3
+# Lowest dropout rate or noise level the load-curve controller sets (its
+# logit is finite); see `featurespring.train.controller`.
+MIN_CONTROL_LEVEL = 1e-3
 
 
 def _validate_control(config: Config) -> None:
@@ -326,16 +332,15 @@ def _validate_control(config: Config) -> None:
         f"(the controller reads the curvature evaluated at its epochs), got "
         f"{config.control_every}"
     )
-  _check_range(
-      "control_max_dropout",
-      config.control_max_dropout,
-      MIN_CONTROL_DROPOUT,
-      1.0,
-      low_open=True,
-      high_open=True,
-  )
+  for name in ("control_max_dropout", "control_max_noise"):
+    _check_range(name, getattr(config, name), MIN_CONTROL_LEVEL, 1.0, low_open=True, high_open=True)
   if config.control_knob not in CONTROL_KNOBS:
     raise ValueError(f"control_knob must be one of {CONTROL_KNOBS}, got {config.control_knob!r}")
+  if config.control_knob == "noise" and config.regression:
+    raise ValueError(
+        "control_knob='noise' needs a classification task (regression=False): "
+        "the knob's label noise resets labels, which real targets do not have"
+    )
   bounds = config.control_learning_rate_range
   try:
     low, high = (float(b) for b in bounds)

@@ -320,9 +320,10 @@ def init(config: Config, hparams: HParams, data: Data) -> TrainState:
   """Initialises one net per member of ``hparams`` (validated first).
 
   ``Config.use_dropout``/``use_noise`` left as None are set from whether any
-  member has a nonzero dropout rate / noise level; ``use_dropout`` is also
-  set (even from False) when any member has a ``control_gain > 0`` on the
-  dropout knob, whose controller may raise a rate of 0. Controlled nets whose
+  member has a nonzero dropout rate / noise level; the flag of the
+  controller's knob is also set (even from False) when any member has a
+  ``control_gain > 0`` on the dropout or noise knob, which the controller
+  may raise from 0. Controlled nets whose
   target is predicted out of reach get a warning
   (`controller.warn_unreachable`).
 
@@ -336,14 +337,16 @@ def init(config: Config, hparams: HParams, data: Data) -> TrainState:
   _check_targets(config, data.targets())
   if config.use_dropout is None:
     config = config.replace(use_dropout=bool(np.any(np.asarray(hparams.dropout) > 0)))
-  # A flag decided for the whole sweep (e.g. by the sweep engine from the
-  # initial rates alone) may be False; masks are only work, never numbers.
-  if controller.moves_dropout(hparams, config):
-    config = config.replace(use_dropout=True)
   if config.use_noise is None:
     config = config.replace(use_noise=bool(np.any(np.asarray(hparams.noise) > 0)))
+  # A flag decided for the whole sweep (e.g. by the sweep engine from the
+  # initial values alone) may be False; the draws are only work, never
+  # numbers, at rate or level 0.
+  flag = controller.needed_flag(hparams, config)
+  if flag:
+    config = config.replace(**{flag: True})
   hparams_lib.validate_hparams(hparams, config)
-  controller.check_dropout_masks(hparams, config)
+  controller.check_flags(hparams, config)
   controller.warn_unreachable(hparams, config)
   return _init_population(
       hparams, data.x_train[:2], config, step_lib.output_size(config, data.y_train)
@@ -486,7 +489,7 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
     raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
   hparams_lib.validate_config(state.config, data.x_train.shape[0])
   hparams_lib.validate_hparams(state.hparams, state.config)
-  controller.check_dropout_masks(state.hparams, state.config)
+  controller.check_flags(state.hparams, state.config)
   _check_targets(state.config, data.targets())
   return _train_epochs_jit(state, data, int(num_epochs))
 
