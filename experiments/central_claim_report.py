@@ -28,6 +28,7 @@ import numpy as np
 from featurespring import plotting
 from featurespring.analysis import central
 from featurespring.analysis import crossings
+from featurespring.analysis import docblocks
 from featurespring.analysis import finished
 from featurespring.sweep import results
 
@@ -70,18 +71,6 @@ def read_runtimes(path):
       seconds[parts[0]] += value
       count[parts[0]] += 1
   return {name: {"seconds": seconds[name], "invocations": count[name]} for name in seconds}
-
-
-def replace_block(text, block):
-  """``text`` with the generated block replaced (or appended after a blank line)."""
-  if BEGIN in text:
-    start = text.index(BEGIN)
-    if END not in text[start:]:
-      raise ValueError(f"{BEGIN!r} without {END!r}: fix the document by hand")
-    prefix, suffix = text[:start], text[text.index(END, start) + len(END) :]
-  else:
-    prefix, suffix = (text if text.endswith("\n") else text + "\n") + "\n", "\n"
-  return f"{prefix}{BEGIN}\n{block.rstrip()}\n{END}{suffix or chr(10)}"
 
 
 # --------------------------------------------------------------------------
@@ -552,10 +541,7 @@ def write_report(runs, doc, figures, num_boot=2000, boot_seed=0, num_perm=10_000
       }
   )
   results.write_json(os.path.join(figures, "central.json"), numbers)
-  with open(doc) as f:
-    text = f.read()
-  with open(doc, "w") as f:
-    f.write(replace_block(text, section))
+  docblocks.write_block(doc, section, BEGIN, END, append_if_missing=True)
   return out, status
 
 

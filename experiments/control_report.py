@@ -22,6 +22,7 @@ import numpy as np
 
 from featurespring import plotting
 from featurespring.analysis import control
+from featurespring.analysis import docblocks
 
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
 
@@ -150,10 +151,7 @@ def report(runs, doc, figures_dir) -> str:
     pair = control.load_pair(*dirs)
     lines += setting_section(name, pair, figures_dir, os.path.dirname(os.path.abspath(doc)))
   block = "\n".join(lines)
-  with open(doc, encoding="utf-8") as f:
-    text = f.read()
-  with open(doc, "w", encoding="utf-8") as f:
-    f.write(control.replace_block(text, block))
+  docblocks.write_block(doc, block, control.BEGIN_MARKER, control.END_MARKER)
   return block
 
 

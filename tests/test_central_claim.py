@@ -344,6 +344,10 @@ def test_analysis_of_a_finished_sweep_reads_cells_in_noise_order(tmp_path):
   positions = central.row_positions(grid)
   np.testing.assert_allclose(positions["c"], 1.4 + 6.0 * np.arange(6) / 5, atol=0.05)
   np.testing.assert_allclose(positions["p"], positions["c"], atol=0.1)
+  # A lower-is-better score (a regression's rmse) is negated: its peak is the best cell.
+  sweep_view = finished.FinishedSweep.load(str(tmp_path / "fig1d"))
+  flipped = central.grid_from_sweep(sweep_view, score="accuracy", higher_is_better=False)
+  np.testing.assert_array_equal(flipped.accuracy, -grid.accuracy)
 
 
 @pytest.fixture(scope="module")

@@ -98,12 +98,14 @@ class Grid:
     return np.where(self.diverged | ~np.isfinite(values), np.nan, values)
 
 
-def grid_from_sweep(sweep, name=None) -> Grid:
+def grid_from_sweep(sweep, name=None, score="accuracy", higher_is_better=True) -> Grid:
   """A :class:`FinishedSweep`'s phase diagram as a :class:`Grid`.
 
   Rows by ascending raw ``y`` (``alpha`` 0 = ReLU first); cells by
   increasing noise: ascending values of the ``x`` knob, descending for a
-  batch size (:data:`phase.NOISE_DIRECTION`).
+  batch size (:data:`phase.NOISE_DIRECTION`). The grid's ``accuracy`` is the
+  per-net ``score``, negated where lower is better (a regression's
+  ``rmse``), so that its peak is the best cell.
   """
   direction = phase.NOISE_DIRECTION.get(sweep.x, 1.0)
   x_values = np.asarray(sweep.values(sweep.x))
@@ -112,7 +114,7 @@ def grid_from_sweep(sweep, name=None) -> Grid:
   take = lambda key: np.asarray(sweep.cells(key))[by_value][:, order]
   return Grid(
       curvature=take("curvature"),
-      accuracy=take("accuracy"),
+      accuracy=take(score) if higher_is_better else -take(score),
       diverged=sweep.diverged(by_value=True)[:, order],
       rows=sweep.raw_y_values(by_value=True),
       cells=x_values[order],

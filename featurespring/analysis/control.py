@@ -31,6 +31,7 @@ import os
 import numpy as np
 from scipy import stats as scipy_stats
 
+from featurespring.analysis import docblocks
 from featurespring.analysis import stats
 from featurespring.sweep import grid as grid_lib
 from featurespring.sweep import merging
@@ -426,7 +427,4 @@ def replace_block(text: str, block: str) -> str:
     ValueError: if the markers are missing or out of order (the hand-written
       plan is never overwritten).
   """
-  begin, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
-  if begin < 0 or end < begin:
-    raise ValueError(f"markers {BEGIN_MARKER!r} ... {END_MARKER!r} not found in order")
-  return text[: begin + len(BEGIN_MARKER)] + "\n" + block.strip("\n") + "\n" + text[end:]
+  return docblocks.replace_block(text, block, BEGIN_MARKER, END_MARKER)

@@ -1,0 +1,230 @@
+"""featurespring.analysis.verdicts: the one rule, and each claim's checks on hand-made numbers."""
+
+import numpy as np
+import pytest
+
+from featurespring.analysis import verdicts
+
+P, F, U = verdicts.PASS, verdicts.FAIL, verdicts.UNDECIDED
+
+
+def _checks(*outcomes):
+  return [verdicts.check(f"c{i}", o, "") for i, o in enumerate(outcomes)]
+
+
+@pytest.mark.parametrize(
+    "outcomes, expected",
+    [
+        ((P, P, P), verdicts.REPRODUCED),
+        ((F, F), verdicts.NOT_REPRODUCED),
+        ((F, U), verdicts.NOT_REPRODUCED),
+        ((P, U), verdicts.INCONCLUSIVE),
+        ((U,), verdicts.INCONCLUSIVE),
+        ((P, F), verdicts.PARTLY),
+        ((P, F, U), verdicts.PARTLY),
+        ((), verdicts.NOT_RUN),
+    ],
+)
+def test_the_rule(outcomes, expected):
+  assert verdicts.verdict(_checks(*outcomes)) == expected
+
+
+def test_bad_outcome_is_refused():
+  with pytest.raises(ValueError, match="outcome must be one of"):
+    verdicts.check("x", "maybe", "")
+
+
+def test_near_linear_is_relative_to_the_mean_layer_drop():
+  curve = np.linspace(7.0, 0.0, 8)  # 7 layers, each 1.0
+  assert verdicts.mean_layer_drop(curve) == pytest.approx(1.0)
+  assert verdicts.near_linear(0.099, curve) and verdicts.near_linear(-0.1, curve)
+  assert not verdicts.near_linear(0.11, curve)
+  # The same curvature on a curve ten times flatter is no longer linear.
+  assert not verdicts.near_linear(0.099, curve / 10)
+
+
+def _phase(signs, y_values, y="alpha", direction=1.0, rising=1.0):
+  return {
+      "y": y,
+      "y_values": y_values,
+      "noise_direction": direction,
+      "curvature": {"sign": signs},
+      "curvature_vs_noise": {"fraction_rows_increasing": rising},
+  }
+
+
+def _central(reading, d=(-0.3, -0.8, 0.2), beta=(0.9, 0.5, 1.2), p=0.01, rows=14):
+  summary = lambda v: {"value": v[0], "ci": [v[1], v[2]]}
+  return {
+      "verdict": {"verdict": reading},
+      "mean_offset": summary(d),
+      "beta": summary(beta),
+      "link": {"p_value": p},
+      "num_uncensored": rows,
+  }
+
+
+def test_phase_grid_checks_leave_the_linear_row_out_and_follow_the_noise_direction():
+  # Rows alpha 0, 0.5 (concave -> convex), 1 (convex throughout: linear net).
+  analysis = _phase(["--0++", "-0+++", "+++++"], [0.0, 0.5, 1.0])
+  checks = verdicts.phase_grid_checks(analysis, _central("supported"))
+  assert [c["outcome"] for c in checks] == [P, P, P]
+  assert "2 of 2 rows" in checks[1]["measured"]
+  # Batch size: x ascending is less noise, so the patterns read backwards.
+  reversed_rows = _phase(["++0--", "+++0-"], [0.0, 0.5], y="alpha", direction=-1.0)
+  assert verdicts.phase_grid_checks(reversed_rows, with_peak=False)[1]["outcome"] == P
+  assert verdicts.phase_grid_checks(_phase(["++0--"], [0.0]), with_peak=False)[1]["outcome"] == F
+  # Depth rows (S5) all count: one of three rows never turns convex.
+  depth = _phase(["--0++", "--0++", "-----"], [4, 6, 8], y="depth")
+  assert verdicts.phase_grid_checks(depth, with_peak=False)[1]["outcome"] == P
+  depth = _phase(["--0++", "-----", "-----"], [4, 6, 8], y="depth")
+  assert verdicts.phase_grid_checks(depth, with_peak=False)[1]["outcome"] == F
+
+
+@pytest.mark.parametrize(
+    "reading, outcome", [("supported", P), ("refuted", F), ("mixed", U), ("inconclusive", U)]
+)
+def test_peak_check_follows_the_pre_registered_rule(reading, outcome):
+  result = verdicts.peak_at_crossing(_central(reading))
+  assert result["outcome"] == outcome
+  assert reading in result["measured"] and "D = -0.30 [-0.80, +0.20]" in result["measured"]
+  assert verdicts.peak_at_crossing(None)["outcome"] == U
+
+
+def test_rising_check_needs_the_majority():
+  assert verdicts.curvature_rises(2 / 3)["outcome"] == P
+  assert verdicts.curvature_rises(0.5)["outcome"] == F
+  assert verdicts.curvature_rises(None)["outcome"] == U
+
+
+def _chain(first_crossings, theory, signs=None):
+  rows = [
+      {"mu": m, "crossings_noise": [c] if c is not None else [], "theory_critical_noise": t}
+      for m, c, t in zip([0.0, 0.01, 0.02], first_crossings, theory)
+  ]
+  return {
+      "mu": [0.0, 0.01, 0.02],
+      "sign": signs or ["+++", "-++", "-0+"],
+      "fraction_rows_increasing": 1.0,
+      "rows": rows,
+  }
+
+
+def test_chain_checks_compare_crossings_with_the_theory():
+  checks = verdicts.chain_phase_checks(_chain([0.0, 1.05e-3, 1.9e-3], [0.0, 1e-3, 2e-3]))
+  assert [c["outcome"] for c in checks] == [P, P, P]
+  assert "median relative error 5.0% over 2 rows" in checks[2]["measured"]
+  far = verdicts.chain_phase_checks(_chain([0.0, 1.5e-3, 2.6e-3], [0.0, 1e-3, 2e-3]))
+  assert far[2]["outcome"] == F
+  # Second-order chains have no theory line: two checks only.
+  entry = _chain([0.0, 1e-3, 2e-3], [0.0, 1e-3, 2e-3])
+  for row in entry["rows"]:
+    del row["theory_critical_noise"]
+  assert len(verdicts.chain_phase_checks(entry)) == 2
+
+
+def test_damping_checks():
+  same = {"sign_agreement": 0.92, "max_abs_shift_steps": 0.34, "num_cells": 221}
+  assert [c["outcome"] for c in verdicts.damping_checks(same)] == [P, P]
+  moved = {"sign_agreement": 0.8, "max_abs_shift_steps": 2.0, "num_cells": 221}
+  assert [c["outcome"] for c in verdicts.damping_checks(moved)] == [F, F]
+
+
+def _case(name, curvature, sign):
+  return {"case": f"{name} (x=1)", "final_curvature": curvature, "final_sign": sign}
+
+
+def test_regimes():
+  ok = [_case("lazy", -0.5, "-"), _case("balanced", 0.0, "0"), _case("active", 0.4, "+")]
+  assert verdicts.regimes_checks(ok, "networks")[0]["outcome"] == P
+  flat = [_case("lazy", -0.5, "-"), _case("balanced", 0.6, "+"), _case("active", 0.4, "+")]
+  assert verdicts.regimes_checks(flat, "networks")[0]["outcome"] == F
+  assert verdicts.regimes_checks(ok[:2], "chains")[0]["outcome"] == U
+
+
+def _linear_case(name, curvature, sign, drop=7.0):
+  return {
+      "case": name,
+      "curvature": curvature,
+      "curvature_sign": sign,
+      "load_curve": np.linspace(drop, 0.0, 8),
+  }
+
+
+def test_linear_net_checks_use_the_band():
+  # As measured in Fig. 5(a): every step near linear, strong dropout convex.
+  cases = [
+      _linear_case("lr 1e-3", 0.018, "+"),
+      _linear_case("lr 0.1", 0.017, "+"),
+      _linear_case("dropout 0.2", 0.58, "+"),
+  ]
+  checks = verdicts.linear_net_checks(cases, {"learning_rate": [0, 1], "dropout": [0, 2]})
+  assert [c["outcome"] for c in checks] == [P, F, P]
+  assert "linear" in checks[1]["measured"]
+  assert verdicts.verdict(checks) == verdicts.PARTLY
+  missing = verdicts.linear_net_checks(cases, {"dropout": [0, 2]})
+  assert missing[1]["outcome"] == U
+
+
+def _switch_case(rate, before, end, end_sign, accuracy, std=0.001, n=3):
+  return {
+      "rate": rate,
+      "curvature_before": before,
+      "before_sign": "-",
+      "curvature_end": end,
+      "end_sign": end_sign,
+      "accuracy_end": accuracy,
+      "accuracy_end_std": std,
+      "accuracy_end_n": n,
+  }
+
+
+def test_switch_checks():
+  cases = [
+      _switch_case(0.3, -0.36, -0.07, "-", 0.834),
+      _switch_case(0.0, -0.36, -0.39, "-", 0.9389),
+      _switch_case(0.1, -0.36, -0.15, "-", 0.9418),
+  ]
+  checks = verdicts.switch_checks({"cases": cases})
+  # Concave before; 0.1 still concave; better by 2.9 / (0.001 sqrt(2/3)) SE; 0.3 not convex; worse.
+  assert [c["outcome"] for c in checks] == [P, F, P, F, P]
+  assert verdicts.switch_checks({"cases": cases[:2]})[0]["outcome"] == U
+
+
+def _row_cell(train, test, test_std, accuracy, trace_range=1.6, pinv_range=0.3, drop=7.0):
+  entry = lambda m, s: {"mean": m, "std": s, "n": 10}
+  return {
+      "curvature": entry(train, 0.01),
+      "curvature_test": entry(test, test_std),
+      "accuracy": entry(accuracy, 0.001),
+      "load_curve": np.linspace(drop, 0.0, 8),
+      "load_curve_std": np.full(8, 0.05),
+      "load_curve_range": trace_range,
+      "load_curve_pinv_range": pinv_range,
+  }
+
+
+def test_train_test_checks():
+  # As measured in S4: test curvature -0.47, -0.23, +0.34, +0.58; best accuracy at cell 3.
+  cells = [
+      _row_cell(-0.69, -0.47, 0.02, 0.893),
+      _row_cell(-1.30, -0.23, 0.02, 0.925),
+      _row_cell(-0.33, 0.34, 0.02, 0.931),
+      _row_cell(0.30, 0.58, 0.02, 0.917),
+  ]
+  checks = verdicts.train_test_checks({"cells": cells})
+  assert [c["outcome"] for c in checks] == [P, P, F]
+  assert "cell 3" in checks[2]["measured"] and "cell 2" in checks[2]["measured"]
+
+
+def test_sign_agreement_and_invariance():
+  analysis = {"curvature": {"sign": ["--++", "-0++"]}, "curvature_pinv": {"sign": ["--++", "--++"]}}
+  (agree,) = verdicts.sign_agreement_checks(analysis)
+  assert agree["outcome"] == P and "88% of 8 cells" in agree["measured"]
+  (missing,) = verdicts.sign_agreement_checks({"curvature": {"sign": ["-"]}})
+  assert missing["outcome"] == U
+  # Trace moves by 1.6 in every cell; pinv by 0.3, above the band 0.1 x 1.0.
+  checks = verdicts.invariance_checks({"cells": [_row_cell(0, 0, 0.1, 0.9)] * 2})
+  assert [c["outcome"] for c in checks] == [P, F]
+  flat = verdicts.invariance_checks({"cells": [_row_cell(0, 0, 0.1, 0.9, pinv_range=0.05)]})
+  assert [c["outcome"] for c in flat] == [P, P]
