@@ -228,3 +228,45 @@ def test_sign_agreement_and_invariance():
   assert [c["outcome"] for c in checks] == [P, F]
   flat = verdicts.invariance_checks({"cells": [_row_cell(0, 0, 0.1, 0.9, pinv_range=0.05)]})
   assert [c["outcome"] for c in flat] == [P, P]
+
+
+def _mode(synchronous, correlation, std=0.02, n=10):
+  return {
+      "synchronous": synchronous,
+      "num_seeds": n,
+      "increment_correlation": correlation,
+      "increment_correlation_std": std,
+  }
+
+
+def test_noise_sharing_checks():
+  analysis = {
+      "modes": [_mode(False, 0.05), _mode(True, 0.95)],
+      "final_curve_max_abs_difference": 0.004,
+      "final_curve_max_seed_std": 0.01,
+  }
+  checks = verdicts.noise_sharing_checks(analysis)
+  # Allowed gap: 2 * 0.01 * sqrt(2 / 10) = 0.0089.
+  assert [c["outcome"] for c in checks] == [P, P] and "allowed 0.0089" in checks[0]["measured"]
+  analysis["final_curve_max_abs_difference"] = 0.02
+  analysis["modes"][1]["increment_correlation"] = 0.06
+  assert [c["outcome"] for c in verdicts.noise_sharing_checks(analysis)] == [F, F]
+
+
+def _left_row(mu_left, noiseless, top, sign="+", drop=0.125):
+  return {
+      "mu_left": mu_left,
+      "noiseless_curvature": noiseless,
+      "noiseless_mean_layer_drop": drop,
+      "max_noise_curvature": top,
+      "max_noise_sign": sign,
+  }
+
+
+def test_left_friction_checks():
+  rows = [_left_row(0.01, 1e-4, 0.03), _left_row(0.04, -2e-4, 0.12)]
+  assert [c["outcome"] for c in verdicts.left_friction_checks({"rows": rows})] == [P, P]
+  # Band 0.0125: a noiseless curvature of 0.02 is not linear; a convex sign within the band
+  # is not convex enough.
+  rows = [_left_row(0.01, 0.02, 0.01), _left_row(0.04, 0.0, 0.12)]
+  assert [c["outcome"] for c in verdicts.left_friction_checks({"rows": rows})] == [F, F]

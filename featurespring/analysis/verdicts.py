@@ -467,3 +467,72 @@ def invariance_checks(row) -> list:
           "curve's mean layer drop in every cell",
       ),
   ]
+
+
+# ---------------------------------------------------------------------------
+# Chains of Fig. 2 and Fig. 5(b).
+
+
+def noise_sharing_checks(analysis) -> list:
+  """Fig. 2: independent and synchronous noise end on the same curve; their fluctuations differ.
+
+  ``analysis``: ``fluctuations.independent_vs_synchronous``'s numbers, the
+  independent mode first. The curves agree when no layer's difference of
+  seed means exceeds ``SIGN_SE_FACTOR`` standard errors of a difference
+  (the larger seed std, over both modes' seeds).
+  """
+  independent, synchronous = analysis["modes"][:2]
+  n = min(independent["num_seeds"], synchronous["num_seeds"])
+  allowed = stats.SIGN_SE_FACTOR * analysis["final_curve_max_seed_std"] * math.sqrt(2.0 / n)
+  gap = analysis["final_curve_max_abs_difference"]
+  z = differs(
+      synchronous["increment_correlation"],
+      synchronous["increment_correlation_std"],
+      synchronous["num_seeds"],
+      independent["increment_correlation"],
+      independent["increment_correlation_std"],
+      independent["num_seeds"],
+  )
+  return [
+      passes(
+          gap <= allowed,
+          "the final load curves agree",
+          f"largest layer difference {gap:.4f}; allowed {allowed:.4f} "
+          f"({stats.SIGN_SE_FACTOR:g} standard errors)",
+      ),
+      passes(
+          z > stats.SIGN_SE_FACTOR,
+          "shared kicks move the blocks together",
+          f"increment correlation {_fmt(synchronous['increment_correlation'], '.2f')} synchronous "
+          f"vs {_fmt(independent['increment_correlation'], '.2f')} independent "
+          f"({_fmt(z, '+.1f')} SE)",
+      ),
+  ]
+
+
+def left_friction_checks(analysis) -> list:
+  """Fig. 5(b): with mu_r = 0 the chain ends linear without noise, convex with it, every mu_l.
+
+  ``analysis``: ``left_friction.left_friction_only``'s numbers. The band of
+  each row is that of its noiseless curve.
+  """
+  rows = analysis["rows"]
+  band = [LINEAR_BAND * r["noiseless_mean_layer_drop"] for r in rows]
+  linear = [abs(r["noiseless_curvature"]) <= b for r, b in zip(rows, band)]
+  convex = [r["max_noise_sign"] == "+" and r["max_noise_curvature"] > b for r, b in zip(rows, band)]
+  listed = lambda key: " ".join(_fmt(r[key], "+.4f") for r in rows)
+  return [
+      passes(
+          all(linear),
+          "linear without noise, whatever mu_l",
+          f"curvature {listed('noiseless_curvature')} for mu_l "
+          f"{' '.join(format(r['mu_left'], 'g') for r in rows)}; bands "
+          f"{' '.join(f'{b:.4f}' for b in band)}",
+      ),
+      passes(
+          all(convex),
+          "convex at the largest noise",
+          f"curvature {listed('max_noise_curvature')} "
+          f"({''.join(r['max_noise_sign'] for r in rows)})",
+      ),
+  ]
