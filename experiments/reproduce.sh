@@ -70,3 +70,7 @@ run fig3 experiments/fig3_springs.py
 run s13 experiments/s13_springs_second_order.py
 run s13_damped experiments/s13_springs_second_order.py:gamma=4
 run s14 experiments/s14_springs_langevin.py
+# The chains of Fig. 2 (independent vs synchronous noise) and Fig. 5(b) (leftward
+# friction only), full configs: seconds each.
+run fig2 experiments/fig2_independent_vs_synchronous.py
+run fig5b experiments/fig5b_left_friction_only.py

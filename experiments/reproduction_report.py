@@ -9,13 +9,16 @@ leaves them) and writes, into ``--out``:
 * small PNGs: per phase-diagram grid, mean curvature beside the score (test
   accuracy, or test RMSE for regression); one scatter of |curvature| against
   accuracy over every classification grid; curvature over time (Fig. 4);
-  final load curves (Fig. 5a); the dropout switch (S2).
+  final load curves (Fig. 5a); the dropout switch (S2); and the chain sweeps'
+  own figures, copied (Fig. 2, Fig. 3 / S13 / S14, Fig. 5(b)).
 
 Expected workdirs under ``--runs`` (each may be missing; the report says so):
 fig1a fig1b fig1c fig1d s5 s6 s7a s7b (classification phase diagrams), s12
 (regression), fig4_dnn fig4_springs (dynamics), fig5a (linear network), s2
-(dropout switch), fig3 s13 s14 (chain phase diagrams of the three dynamics,
-as ``experiments/springs_phase_diagram.py --outdir`` also lays them out);
+(dropout switch), fig2 (chains under independent vs synchronous noise), fig5b
+(chains with leftward friction only), fig3 s13 s14 (chain phase diagrams of
+the three dynamics, as ``experiments/springs_phase_diagram.py --outdir`` also
+lays them out);
 ``runtimes.tsv`` (``name<TAB>seconds<TAB>command``).
 
 The measuring is :mod:`featurespring.analysis` (its conventions are printed
@@ -70,9 +73,11 @@ SWEEPS = (
     "s12",
     "s5",
     "s6",
+    "fig2",
     "fig4_dnn",
     "fig4_springs",
     "fig5a",
+    "fig5b",
     "s7a",
     "s7b",
     "s2",
@@ -88,7 +93,9 @@ TITLES = {
     "s6": "S6: width x dropout (ReLU)",
     "fig4_dnn": "Fig. 4 (left): network load-curve dynamics",
     "fig4_springs": "Fig. 4 (right): chain load-curve dynamics",
+    "fig2": "Fig. 2: chain with independent vs synchronous noise",
     "fig5a": "Fig. 5(a): linear network, learning rate and dropout swept",
+    "fig5b": "Fig. 5(b): chain with leftward friction only (mu_r = 0)",
     "s7a": "S7(a): Fashion-MNIST, nonlinearity x noise (Adam)",
     "s7b": "S7(b): Fashion-MNIST, nonlinearity x noise (SGD)",
     "s2": "S2: CNN, dropout raised mid-training",
@@ -129,6 +136,12 @@ CHAIN_FIGURES = (
     ("phase_diagram.png", "phase", None),
     ("load_curves.png", "corners", "first_order"),
 )
+# The figures of the other chain sweeps, copied likewise: launch.plot's name
+# -> <sweep>_<name> in the report.
+SWEEP_FIGURES = {
+    "fig2": ("side_by_side.png",),
+    "fig5b": ("load_curves.png", "curvature_by_row.png"),
+}
 SIZE_BUDGET_BYTES = 3 * 2**20
 
 
@@ -309,6 +322,87 @@ def _grid_markdown(name, a):
       "",
   ]
   return lines
+
+
+def _figures_line(a):
+  return [f"Figures: {', '.join(f'`{f}`' for f in a['figures'])}.", ""] if a.get("figures") else []
+
+
+def _fig2_markdown(name, a):
+  """The section of :func:`analysis.independent_vs_synchronous`."""
+  lines = [
+      f"## {name}: {a['title']}",
+      "",
+      f"{a['num_steps']} steps at noise {_f(a['noise'], '.4g')}. Per noise mode: valid seeds, "
+      "final curvature ± seed std and its sign, the seed-mean final load curve "
+      "D_0 ... D_L, and the correlation across blocks of the load curve's increments "
+      "over the second half of the recorded trajectory (1: the blocks move together), "
+      "mean ± seed std.",
+      "",
+  ]
+  lines += _table(
+      ["noise mode", "seeds", "final curvature", "final D_l", "increment correlation"],
+      [
+          [
+              "synchronous" if m["synchronous"] else "independent",
+              m["num_seeds"],
+              f"{_pm(m['final_curvature'], m['final_curvature_std'])} `{m['final_sign']}`",
+              " ".join(_f(v, ".3f") for v in m["load_curve"]),
+              _pm(m["increment_correlation"], m["increment_correlation_std"]),
+          ]
+          for m in a["modes"]
+      ],
+  )
+  lines += [
+      "- Final curves, synchronous - independent: largest |difference| over layers "
+      f"{_f(a['final_curve_max_abs_difference'], '.2g')}, against a largest seed std of "
+      f"{_f(a['final_curve_max_seed_std'], '.2g')}.",
+      "- Effective-friction theory at this noise (equilibrium curve at mu_eff): curvature "
+      f"{_f(a['theory_curvature'], '+.3f')}.",
+      "",
+  ]
+  return lines + _figures_line(a)
+
+
+def _fig5b_markdown(name, a):
+  """The section of :func:`analysis.left_friction_only`."""
+  noise = a["noise"]
+  loudest = _f(max(noise))
+  lines = [
+      f"## {name}: {a['title']}",
+      "",
+      f"Seed-mean curvature per leftward friction mu_l over the noise "
+      f"({', '.join(_f(v) for v in noise)}), signs left to right. Without noise, the "
+      "curvature ± seed std beside the load curve's mean drop per layer |D_0 - D_L| / L "
+      "(the scale of a straight line); at the largest noise, the curvature ± seed std "
+      "beside the theory's large-noise limit (the equilibrium curve at "
+      "mu_eff = (mu_r - mu_l) / 2).",
+      "",
+  ]
+  lines += _table(
+      [
+          "mu_l",
+          "signs over noise",
+          "mean curvature over noise",
+          "noiseless curvature",
+          "drop per layer",
+          f"curvature at noise {loudest}",
+          "theory limit",
+      ],
+      [
+          [
+              _f(r["mu_left"]),
+              f"`{r['sign']}`",
+              " ".join(_f(v, "+.3f") for v in r["curvature_mean"]),
+              f"{_f(r['noiseless_curvature'], '+.1e')}±{_f(r['noiseless_std'], '.1e')}",
+              _f(r["noiseless_mean_layer_drop"], ".3f"),
+              f"{_pm(r['max_noise_curvature'], r['max_noise_std'])} `{r['max_noise_sign']}`",
+              _f(r["theory_limit_curvature"], "+.3f"),
+          ]
+          for r in a["rows"]
+      ],
+  )
+  return lines + _figures_line(a)
 
 
 def _markdown(numbers):
@@ -492,6 +586,10 @@ def _markdown(numbers):
       )
       if a.get("series_figure"):
         lines += [f"One factor at a time: `{a['series_figure']}`.", ""]
+    elif name == "fig2":
+      lines += _fig2_markdown(name, a)
+    elif name == "fig5b":
+      lines += _fig5b_markdown(name, a)
     elif name == "s2":
       lines += [
           f"## {name}: {a['title']}",
@@ -739,6 +837,10 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
               dpi,
           )
       )
+  elif name == "fig2":
+    a = _titled(name, analysis.independent_vs_synchronous(sweep))
+  elif name == "fig5b":
+    a = _titled(name, analysis.left_friction_only(sweep))
   elif name == "s2":
     a, (series, rates, switch) = analysis.before_and_after_switch(sweep)
     a = _titled(name, a)
@@ -882,12 +984,22 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
       (path, f"fig4_beside_{os.path.basename(path)}")
       for path in sorted(glob.glob(os.path.join(runs, "fig4_beside", "*.png")))
   ]
+  swept = [
+      (name, os.path.join(runs, name, "figures", drawn), f"{name}_{drawn}")
+      for name, drawn_figures in SWEEP_FIGURES.items()
+      if numbers["sweeps"].get(name, {}).get("status") == "ok"
+      for drawn in drawn_figures
+  ]
+  sources += [(path, target) for _, path, target in swept]
   copied = []
   for path, target in sources:
     if os.path.exists(path):
       shutil.copyfile(path, os.path.join(out, target))
       copied.append(target)
   numbers["copied_figures"] = copied
+  for name, _, target in swept:
+    if target in copied:
+      numbers["results"][name].setdefault("figures", []).append(target)
   runtimes_path = os.path.join(runs, "runtimes.tsv")
   if os.path.exists(runtimes_path):
     rows = read_runtimes(runtimes_path)

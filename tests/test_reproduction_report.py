@@ -112,6 +112,20 @@ def report_dir(tmp_path_factory):
       sweep.load_config(os.path.join(REPO, "experiments/s13_springs_second_order.py:runlocal")),
       str(runs / "s13"),
   )
+  # Fig. 2 and Fig. 5(b) smoke tests (1 seed, 500 steps), with stand-ins for the
+  # figures launch.plot would draw: the report copies them, it does not draw
+  # them (the drawing is tested in tests/test_fig2_fig5b.py). Fig. 5(b)'s
+  # curvature_by_row.png is left out: a missing figure is skipped.
+  for name, config, drawn in (
+      ("fig2", "fig2_independent_vs_synchronous.py", ("side_by_side.png",)),
+      ("fig5b", "fig5b_left_friction_only.py", ("load_curves.png",)),
+  ):
+    sweep.run(
+        sweep.load_config(os.path.join(REPO, "experiments", config + ":runlocal")), str(runs / name)
+    )
+    os.makedirs(runs / name / "figures")
+    for figure in drawn:
+      (runs / name / "figures" / figure).write_bytes(b"\x89PNG" + bytes(2000))
   (runs / "runtimes.tsv").write_text(
       "fig1c\t12\texperiments/fig1c_dropout.py\n" "fig1a\t30\texperiments/fig1a_label_noise.py\n"
   )
@@ -171,6 +185,20 @@ def test_report_numbers_and_figures(report_dir):
   assert np.shape(chains["curvature_mean"]) == (2, 2) and len(chains["rows"]) == 2
   assert "theory_critical_noise" not in chains["rows"][0]  # first-order chains only
   assert written["runtimes"]["total_seconds"] == 42
+  # Fig. 2 and Fig. 5(b): their analyses, figures copied (those that exist), wall times.
+  assert status["fig2"] == status["fig5b"] == "ok", written["sweeps"]
+  fig2 = written["results"]["fig2"]
+  assert [m["synchronous"] for m in fig2["modes"]] == [False, True]
+  assert len(fig2["modes"][0]["load_curve"]) == 8 and fig2["theory_curvature"] > 0
+  assert fig2["figures"] == ["fig2_side_by_side.png"]
+  fig5b = written["results"]["fig5b"]
+  assert [r["mu_left"] for r in fig5b["rows"]] == [0.01, 0.04]
+  assert len(fig5b["noise"]) == len(fig5b["rows"][0]["curvature_mean"]) == 2
+  assert fig5b["figures"] == ["fig5b_load_curves.png"]
+  assert {"fig2_side_by_side.png", "fig5b_load_curves.png"} <= set(written["copied_figures"])
+  assert "fig5b_curvature_by_row.png" not in written["copied_figures"]
+  assert os.path.getsize(out / "fig2_side_by_side.png") == 2004
+  assert written["wall_times_s"]["fig2"] > 0 and written["wall_times_s"]["fig5b"] > 0
   for name in ("phase_fig1c.png", "phase_fig1a.png", "curvature_vs_accuracy.png", "s2_switch.png"):
     assert os.path.getsize(out / name) > 1000, name
   assert sum(os.path.getsize(out / f) for f in os.listdir(out)) < 3 * 2**20
@@ -184,6 +212,12 @@ def test_report_numbers_and_figures(report_dir):
       "partial correlation",
       "### second_order (s13, 1 seeds",
       "- first_order: missing",
+      "## fig2: Fig. 2: chain with independent vs synchronous noise",
+      "| independent | 1 |",
+      "Figures: `fig2_side_by_side.png`.",
+      "## fig5b: Fig. 5(b): chain with leftward friction only (mu_r = 0)",
+      "| 0.04 | `",
+      "Figures: `fig5b_load_curves.png`.",
       "## Runtimes",
   ):
     assert text in markdown, text

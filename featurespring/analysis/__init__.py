@@ -18,6 +18,8 @@ The pieces, one concept per module:
   Fig. 3 / S13 / S14 sweeps, beside the closed-form theory.
 - :mod:`~featurespring.analysis.fluctuations`: settled chains' fluctuations
   (independent against synchronous noise, Fig. 2).
+- :mod:`~featurespring.analysis.left_friction`: chains with leftward friction
+  only, curvature over noise beside the large-noise limit (Fig. 5(b)).
 - :mod:`~featurespring.analysis.central`: the pre-registered test of
   ``docs/central_claim.md`` (accuracy peak against curvature crossing per
   row, shared-seed bootstrap, permutation link test, decision rule).
@@ -43,7 +45,12 @@ from featurespring.analysis.cases import (
 from featurespring.analysis.chains import analyse_chain_phases, damping_comparison
 from featurespring.analysis.crossings import last_finite, x_at, zero_crossings
 from featurespring.analysis.finished import FinishedSweep
-from featurespring.analysis.fluctuations import increment_correlation, stationary_half
+from featurespring.analysis.fluctuations import (
+    increment_correlation,
+    independent_vs_synchronous,
+    stationary_half,
+)
+from featurespring.analysis.left_friction import left_friction_only
 from featurespring.analysis.phase import (
     CURVATURE_KEYS,
     NOISE_DIRECTION,
