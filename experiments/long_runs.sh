@@ -14,7 +14,8 @@
 #   python experiments/central_claim_report.py
 #   python experiments/bridge_report.py
 #   python experiments/control_report.py
-#   python experiments/reproduction_report.py --runs=runs/reproduction --out=docs/reproduction
+#   python experiments/reproduction_report.py --runs=runs/reproduction --out=docs/reproduction \
+#       --doc=docs/reproduction.md
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p runs/central runs/control runs/reproduction

@@ -4,8 +4,12 @@ Reads a directory of merged sweep workdirs (as ``experiments/reproduce.sh``
 leaves them) and writes, into ``--out``:
 
 * ``numbers.json``: everything measured, machine-readable (NaN as ``null``);
-* ``numbers.md``: the same as tables, one section per sweep, the central
-  check (|curvature| against test accuracy) first;
+* ``numbers.md``: the same as tables: first a verdict per claim of the
+  paper (:data:`CLAIMS`; the one rule and the thresholds of
+  :mod:`featurespring.analysis.verdicts`, "best accuracy near linear"
+  decided by the pre-registered test of docs/central_claim.md), then one
+  section per sweep, the secondary central check (|curvature| against test
+  accuracy) first;
 * small PNGs: per phase-diagram grid, mean curvature beside the score (test
   accuracy, or test RMSE for regression); one scatter of |curvature| against
   accuracy over every classification grid; curvature over time (Fig. 4);
@@ -29,9 +33,11 @@ needs ``analysis.SIGN_SE_FACTOR`` standard errors; the central check is
 over seeds within cells. This script picks the sweeps, titles them and
 writes the tables.
 
-Run (seconds; NumPy and matplotlib only, apart from the curvature function):
+Run (seconds; NumPy and matplotlib only, apart from the curvature function);
+``--doc`` also rewrites the verdict table of the doc (its generated block):
 
-  python experiments/reproduction_report.py --runs=runs/reproduction --out=docs/reproduction
+  python experiments/reproduction_report.py --runs=runs/reproduction --out=docs/reproduction \
+      --doc=docs/reproduction.md
 """
 
 from __future__ import annotations
@@ -48,8 +54,11 @@ from absl import logging
 import numpy as np
 
 from featurespring import analysis
+from featurespring.analysis import central as central_lib
 from featurespring.analysis import chains
+from featurespring.analysis import docblocks
 from featurespring.analysis import figures
+from featurespring.analysis import verdicts
 from featurespring.sweep import results
 
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-order
@@ -143,6 +152,87 @@ SWEEP_FIGURES = {
     "fig5b": ("load_curves.png", "curvature_by_row.png"),
 }
 SIZE_BUDGET_BYTES = 3 * 2**20
+
+# The pre-registered test's six families (docs/central_claim.md): its pooled
+# reading needs all of them. Every other phase grid gets the test's reading
+# on its own rows (S7 at 3 seeds, S12 with -RMSE as the score).
+PREREGISTERED = ("fig1a", "fig1b", "fig1c", "fig1d", "s5", "s6")
+CHAIN_DYNAMICS = {"fig3": "first_order", "s13": "second_order", "s14": "langevin"}
+# The paper's claims, in the order of the verdict table: key -> (figure, claim).
+CLAIMS = {
+    "fig1c": (
+        "Fig. 1(c) dropout",
+        "concave -> linear -> convex as dropout grows; best " "accuracy near linear",
+    ),
+    "fig1a": ("Fig. 1(a) label + data noise", "the same, noise = label and input corruption"),
+    "fig1d": ("Fig. 1(d) batch size", "the same, noise = small batches"),
+    "fig1d_fixed_steps": (
+        "Fig. 1(d) at 1024 steps",
+        "small batches still raise the curvature " "when every net takes the same number of steps",
+    ),
+    "fig1b": ("Fig. 1(b) learning rate", "the same, noise = a large step"),
+    "preregistered": (
+        "Pre-registered test, six grids pooled",
+        "the accuracy peak sits at the "
+        "curvature zero crossing and moves with it (docs/central_claim.md)",
+    ),
+    "s4": (
+        "S4 train vs test",
+        "test load curves concave -> convex like training ones; the "
+        "most linear one is the most accurate",
+    ),
+    "s10": ("S10 trace vs pinv", "the pinv metric gives a comparable phase diagram"),
+    "s11": (
+        "S11 linear net",
+        "through a linear net the pinv separation stays flat while the " "trace one moves",
+    ),
+    "s12": (
+        "S12 regression",
+        "the same phase diagram for a regression load; best RMSE near " "linear",
+    ),
+    "s5": ("S5 depth", "the same at every depth, best accuracy near linear"),
+    "s6": ("S6 width", "the same at every width, best accuracy near linear"),
+    "s7a": ("S7(a) Fashion-MNIST, Adam", "the same on another dataset"),
+    "s7b": ("S7(b) Fashion-MNIST, SGD", "the same with another optimiser"),
+    "s8_s9": ("S8 / S9 CIFAR-10", "the same on CIFAR-10"),
+    "fig3": (
+        "Fig. 3 first-order chains",
+        "the networks' phase diagram; crossings on the " "effective-friction theory's line",
+    ),
+    "s13": ("S13 second-order chains", "the same phase diagram with inertia"),
+    "s13_damping": ("S13 damping", "the phase diagram does not depend on the damping"),
+    "s14": ("S14 Langevin chains", "the same phase diagram with Gaussian noise"),
+    "fig2": (
+        "Fig. 2 noise sharing",
+        "independent and synchronous noise end on the same load "
+        "curve; their fluctuations differ",
+    ),
+    "fig4": (
+        "Fig. 4 dynamics",
+        "lazy / balanced / active load curves over training, in " "networks and chains",
+    ),
+    "fig5a": (
+        "Fig. 5(a) linear network",
+        "a small step ends linear; a large step or dropout " "makes it convex",
+    ),
+    "fig5b": (
+        "Fig. 5(b) leftward friction only",
+        "linear without noise whatever mu_l, convex " "with noise",
+    ),
+    "s2": (
+        "S2 CNN dropout switch",
+        "concave before; dropout 0.1 linear and better, 0.3 convex " "and worse",
+    ),
+}
+# Claims no sweep here can test, and why.
+NOT_RUNNABLE = {
+    "s8_s9": "no copy of CIFAR-10 can be obtained on this machine; the configs and the loader "
+    "are ready and tested (experiments/s8_cifar10.py, s9_cifar10_lr.py)",
+}
+VERDICTS_BEGIN = (
+    "<!-- BEGIN verdicts generated by experiments/reproduction_report.py; do not edit by hand -->"
+)
+VERDICTS_END = "<!-- END verdicts generated by experiments/reproduction_report.py -->"
 
 
 def read_runtimes(path):
@@ -420,6 +510,8 @@ def _markdown(numbers):
   for n in missing:
     s = numbers["sweeps"][n]
     lines.append(f"- **{n} skipped**: {s['status']}{': ' + s['error'] if 'error' in s else ''}.")
+  if numbers.get("verdicts"):
+    lines += ["", "## Verdicts", ""] + verdicts_markdown(numbers["verdicts"])
   lines += [
       "",
       "## Conventions",
@@ -816,6 +908,8 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
       found["variants"][name] = sweep
     elif not regression:
       found["grids"][name], found["analyses"][name] = sweep, a
+    else:
+      found["regression"][name] = sweep
   elif name.startswith("fig4"):
     a, found["dynamics"][name] = analysis.curvature_over_time(sweep, CASE_NAMES.get(name, ()))
     a = _titled(name, a)
@@ -850,8 +944,130 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
   return a
 
 
-def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
+def preregistered_readings(found, num_boot, boot_seed):
+  """The pre-registered test's reading of every phase grid, and pooled over its six families.
+
+  The six families go through one ``central.analyse`` call with the central
+  report's settings (same labels, resamples and permutations), so the pooled
+  reading here is the one docs/central_claim.md prints; it is None until all
+  six are present.
+  """
+  grids = {name: central_lib.grid_from_sweep(s, name) for name, s in found["grids"].items()}
+  grids.update(
+      {
+          name: central_lib.grid_from_sweep(s, name, "rmse", higher_is_better=False)
+          for name, s in found["regression"].items()
+      }
+  )
+  six = {name: grids[name] for name in PREREGISTERED if name in grids}
+  out = {"families": {}, "pooled": None, "missing": [n for n in PREREGISTERED if n not in grids]}
+  if six:
+    pooled = central_lib.analyse(six, num_boot, boot_seed)
+    out["families"] = {n: f["statistics"] for n, f in pooled["families"].items()}
+    if not out["missing"]:
+      out["pooled"] = pooled["pooled"]["statistics"]
+  for name, grid in grids.items():
+    if name not in six:
+      alone = central_lib.analyse({name: grid}, num_boot, boot_seed)
+      out["families"][name] = alone["families"][name]["statistics"]
+  return out
+
+
+def claim_checks(key, numbers):
+  """``(checks, missing)`` of one claim of :data:`CLAIMS`; ``checks`` None when it cannot run."""
+  result = numbers["results"].get
+  phase = (
+      lambda name: result(name) if numbers["sweeps"].get(name, {}).get("status") == "ok" else None
+  )
+  pre = numbers.get("preregistered") or {"families": {}, "pooled": None, "missing": PREREGISTERED}
+  if key in NOT_RUNNABLE:
+    return None, NOT_RUNNABLE[key]
+  if key in CLASSIFICATION_GRIDS + REGRESSION_GRIDS:
+    a = phase(key)
+    return (verdicts.phase_grid_checks(a, pre["families"].get(key)), None) if a else (None, key)
+  if key == "fig1d_fixed_steps":
+    a = phase(key)
+    return (verdicts.phase_grid_checks(a, with_peak=False), None) if a else (None, key)
+  if key == "preregistered":
+    if pre["pooled"] is None:
+      return None, ", ".join(pre["missing"])
+    return [verdicts.peak_at_crossing(pre["pooled"])], None
+  needs, make = {
+      "s4": ("s4", verdicts.train_test_checks),
+      "s10": ("fig1c", verdicts.sign_agreement_checks),
+      "s11": ("s11", verdicts.invariance_checks),
+      "s2": ("s2", verdicts.switch_checks),
+      "fig2": ("fig2", verdicts.noise_sharing_checks),
+      "fig5b": ("fig5b", verdicts.left_friction_checks),
+      "fig5a": ("fig5a", lambda a: verdicts.linear_net_checks(a["cases"], a["series"])),
+  }.get(key, (None, None))
+  if needs:
+    a = phase(needs)
+    return (make(a), None) if a else (None, needs)
+  if key in CHAIN_DYNAMICS:
+    entry = numbers.get("springs", {}).get(CHAIN_DYNAMICS[key], {})
+    ok = entry.get("status") == "ok"
+    return (verdicts.chain_phase_checks(entry), None) if ok else (None, key)
+  if key == "s13_damping":
+    comparison = numbers.get("springs_damping")
+    return (verdicts.damping_checks(comparison), None) if comparison else (None, "s13, s13_damped")
+  if key == "fig4":
+    nets, chains_ = phase("fig4_dnn"), phase("fig4_springs")
+    if not (nets and chains_):
+      return None, "fig4_dnn, fig4_springs"
+    return (
+        verdicts.regimes_checks(nets["cases"], "networks")
+        + verdicts.regimes_checks(chains_["cases"], "chains")
+    ), None
+  raise KeyError(f"no checks for claim {key!r}")
+
+
+def claim_verdicts(numbers):
+  """Every claim of :data:`CLAIMS`: its checks and the verdict of the one rule."""
+  out = []
+  for key, (figure, claim) in CLAIMS.items():
+    checks, missing = claim_checks(key, numbers)
+    out.append(
+        {
+            "key": key,
+            "figure": figure,
+            "claim": claim,
+            "checks": checks or [],
+            "verdict": verdicts.verdict(checks or []),
+            "missing": missing,
+        }
+    )
+  return out
+
+
+_MARKS = {verdicts.PASS: "pass", verdicts.FAIL: "**fail**", verdicts.UNDECIDED: "undecided"}
+
+
+def verdicts_markdown(claims):
+  """The rule and the verdict table (also the generated block of docs/reproduction.md)."""
+  lines = [
+      f"**The rule.** {verdicts.RULE}",
+      "",
+      "| figure | claim | verdict | checks (outcome: measured) |",
+      "|---|---|---|---|",
+  ]
+  for c in claims:
+    if c["checks"]:
+      detail = "<br>".join(
+          f"{_MARKS[k['outcome']]} {k['check']}: {k['measured']}" for k in c["checks"]
+      )
+    else:
+      missing = c["missing"] or "its sweep"
+      detail = missing if c["key"] in NOT_RUNNABLE else f"needs {missing}"
+    lines.append(f"| {c['figure']} | {c['claim']} | **{c['verdict']}** | {detail} |")
+  return lines
+
+
+def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
   """Analyses every sweep under ``runs``; writes numbers.json, numbers.md, PNGs into ``out``.
+
+  With ``doc``, also rewrites that document's generated verdict block (between
+  :data:`VERDICTS_BEGIN` and :data:`VERDICTS_END`).
 
   Returns:
     The numbers (as written to numbers.json, before NaN -> null).
@@ -864,7 +1080,7 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
       "sweeps": {},
       "results": {},
   }
-  found = {"grids": {}, "analyses": {}, "dynamics": {}, "variants": {}}
+  found = {"grids": {}, "analyses": {}, "dynamics": {}, "variants": {}, "regression": {}}
 
   def attempt(name, fn):
     try:
@@ -1007,7 +1223,13 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90):
   else:
     numbers["runtimes"] = None
 
+  numbers["preregistered"] = preregistered_readings(found, num_boot, boot_seed)
+  numbers["verdicts"] = claim_verdicts(numbers)
   markdown = _markdown(numbers)
+  if doc:
+    docblocks.write_block(
+        doc, "\n".join(verdicts_markdown(numbers["verdicts"])), VERDICTS_BEGIN, VERDICTS_END
+    )
   numbers = to_json(numbers)
   results.write_json(os.path.join(out, "numbers.json"), numbers)
   with open(os.path.join(out, "numbers.md"), "w") as f:
@@ -1034,12 +1256,17 @@ def _define_flags():
   flags.DEFINE_integer("num_boot", 2000, "Bootstrap resamples per correlation.")
   flags.DEFINE_integer("boot_seed", 0, "NumPy seed of the bootstraps.")
   flags.DEFINE_integer("dpi", 90, "Resolution of the PNGs.")
+  flags.DEFINE_string(
+      "doc", None, "A document whose generated verdict block is rewritten (docs/reproduction.md)."
+  )
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  numbers = write_report(FLAGS.runs, FLAGS.out, FLAGS.num_boot, FLAGS.boot_seed, FLAGS.dpi)
+  numbers = write_report(
+      FLAGS.runs, FLAGS.out, FLAGS.num_boot, FLAGS.boot_seed, FLAGS.dpi, FLAGS.doc
+  )
   skipped = [f"{n} ({s['status']})" for n, s in numbers["sweeps"].items() if s["status"] != "ok"]
   print(
       f"Wrote {os.path.join(FLAGS.out, 'numbers.md')} and numbers.json; "

@@ -130,7 +130,11 @@ def report_dir(tmp_path_factory):
       "fig1c\t12\texperiments/fig1c_dropout.py\n" "fig1a\t30\texperiments/fig1a_label_noise.py\n"
   )
   out = tmp_path_factory.mktemp("out")
-  numbers = report.write_report(str(runs), str(out), num_boot=200, boot_seed=0, dpi=60)
+  doc = out / "reproduction.md"
+  doc.write_text(f"# Prose\n{report.VERDICTS_BEGIN}\nold\n{report.VERDICTS_END}\nmore prose\n")
+  numbers = report.write_report(
+      str(runs), str(out), num_boot=200, boot_seed=0, dpi=60, doc=str(doc)
+  )
   return out, numbers, fake
 
 
@@ -221,3 +225,31 @@ def test_report_numbers_and_figures(report_dir):
       "## Runtimes",
   ):
     assert text in markdown, text
+
+
+def test_verdicts_follow_the_rule_and_fill_the_doc_block(report_dir):
+  out, numbers, _ = report_dir
+  claims = {c["key"]: c for c in numbers["verdicts"]}
+  assert list(claims) == list(report.CLAIMS)
+  for claim in claims.values():
+    assert claim["verdict"] == report.verdicts.verdict(claim["checks"])
+  # Phase grids: rises, both phases, the pre-registered reading of the grid alone.
+  assert len(claims["fig1a"]["checks"]) == len(claims["fig1c"]["checks"]) == 3
+  assert set(numbers["preregistered"]["families"]) == {"fig1a", "fig1c"}
+  assert "pre-registered" in claims["fig1a"]["checks"][2]["check"]
+  # The pooled reading waits for all six families.
+  assert numbers["preregistered"]["pooled"] is None
+  assert claims["preregistered"]["verdict"] == "not run"
+  assert claims["preregistered"]["missing"] == "fig1b, fig1d, s5, s6"
+  assert claims["fig1b"]["verdict"] == "not run" and claims["fig1b"]["missing"] == "fig1b"
+  assert claims["s8_s9"]["verdict"] == "not run" and "CIFAR-10" in claims["s8_s9"]["missing"]
+  # The fake S2 has rates 0 and 0.3 only: no moderate rate to test.
+  assert [c["outcome"] for c in claims["s2"]["checks"]] == ["undecided"]
+  assert len(claims["fig2"]["checks"]) == 2
+  assert len(claims["s13"]["checks"]) == 2  # no theory line for second-order chains
+  text = (out / "reproduction.md").read_text()
+  assert text.startswith(f"# Prose\n{report.VERDICTS_BEGIN}\n**The rule.**")
+  assert text.endswith(f"{report.VERDICTS_END}\nmore prose\n") and "\nold\n" not in text
+  for claim in claims.values():
+    assert f"| {claim['figure']} | {claim['claim']} | **{claim['verdict']}** |" in text
+  assert "## Verdicts" in (out / "numbers.md").read_text()
