@@ -25,6 +25,11 @@ The pieces, one concept per module:
   row, shared-seed bootstrap, permutation link test, decision rule).
 - :mod:`~featurespring.analysis.control`: the load-curve controller against
   fixed-dropout baselines (``docs/control.md``).
+- :mod:`~featurespring.analysis.verdicts`: the reproduction's claims split
+  into checks with named thresholds, and the one rule from checks to a
+  verdict.
+- :mod:`~featurespring.analysis.docblocks`: the generated block of a
+  hand-written document, rewritten atomically.
 - :mod:`~featurespring.analysis.figures`: small PNGs of the above
   (imported on its own: it needs matplotlib's pyplot; ``central`` and
   ``control`` too, for their figures).
