@@ -980,21 +980,29 @@ def claim_checks(key, numbers):
       lambda name: result(name) if numbers["sweeps"].get(name, {}).get("status") == "ok" else None
   )
   pre = numbers.get("preregistered") or {"families": {}, "pooled": None, "missing": PREREGISTERED}
+  # What a claim without its sweep says: the sweep's status where it has one.
+  status = lambda name: (
+      f"{name} ({numbers['sweeps'][name]['status']})" if name in numbers["sweeps"] else name
+  )
   if key in NOT_RUNNABLE:
     return None, NOT_RUNNABLE[key]
   if key in CLASSIFICATION_GRIDS + REGRESSION_GRIDS:
     a = phase(key)
-    return (verdicts.phase_grid_checks(a, pre["families"].get(key)), None) if a else (None, key)
+    return (
+        (verdicts.phase_grid_checks(a, pre["families"].get(key)), None)
+        if a
+        else (None, status(key))
+    )
   if key == "fig1d_fixed_steps":
     a = phase(key)
-    return (verdicts.phase_grid_checks(a, with_peak=False), None) if a else (None, key)
+    return (verdicts.raised_curvature_checks(a), None) if a else (None, status(key))
   if key == "preregistered":
     if pre["pooled"] is None:
       return None, ", ".join(pre["missing"])
     return [verdicts.peak_at_crossing(pre["pooled"])], None
   needs, make = {
       "s4": ("s4", verdicts.train_test_checks),
-      "s10": ("fig1c", verdicts.sign_agreement_checks),
+      "s10": ("fig1c", verdicts.pinv_phase_checks),
       "s11": ("s11", verdicts.invariance_checks),
       "s2": ("s2", verdicts.switch_checks),
       "fig2": ("fig2", verdicts.noise_sharing_checks),
@@ -1003,11 +1011,15 @@ def claim_checks(key, numbers):
   }.get(key, (None, None))
   if needs:
     a = phase(needs)
-    return (make(a), None) if a else (None, needs)
+    return (make(a), None) if a else (None, status(needs))
   if key in CHAIN_DYNAMICS:
     entry = numbers.get("springs", {}).get(CHAIN_DYNAMICS[key], {})
     ok = entry.get("status") == "ok"
-    return (verdicts.chain_phase_checks(entry), None) if ok else (None, key)
+    return (
+        (verdicts.chain_phase_checks(entry), None)
+        if ok
+        else (None, f"{key} ({entry.get('status', 'missing')})")
+    )
   if key == "s13_damping":
     comparison = numbers.get("springs_damping")
     return (verdicts.damping_checks(comparison), None) if comparison else (None, "s13, s13_damped")
@@ -1026,7 +1038,13 @@ def claim_verdicts(numbers):
   """Every claim of :data:`CLAIMS`: its checks and the verdict of the one rule."""
   out = []
   for key, (figure, claim) in CLAIMS.items():
-    checks, missing = claim_checks(key, numbers)
+    try:
+      checks, missing = claim_checks(key, numbers)
+    except Exception as err:  # pylint: disable=broad-except
+      # A claim whose numbers break a check is reported, not the whole report lost.
+      logging.error("verdict of %s failed:\n%s", key, traceback.format_exc())
+      checks = [verdicts.check("its checks", verdicts.UNDECIDED, f"error: {err!r}")]
+      missing = None
     out.append(
         {
             "key": key,
@@ -1187,7 +1205,10 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
     numbers["springs"] = {"all": {"status": "error", "error": f"{type(err).__name__}: {err}"}}
   damped = [os.path.join(runs, name) for name in DAMPING_PAIR]
   if all(results.exists(os.path.join(w, "results")) for w in damped):
-    numbers["springs_damping"] = chains.damping_comparison(*damped)
+    try:
+      numbers["springs_damping"] = chains.damping_comparison(*damped)
+    except Exception:  # pylint: disable=broad-except
+      logging.error("damping comparison failed:\n%s", traceback.format_exc())
   # Figures the runs draw themselves, copied so the report links stay inside docs/.
   sources = [
       (os.path.join(s["workdir"], "figures", drawn), f"springs_{dynamics}_{kind}.png")
@@ -1223,7 +1244,15 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
   else:
     numbers["runtimes"] = None
 
-  numbers["preregistered"] = preregistered_readings(found, num_boot, boot_seed)
+  try:
+    numbers["preregistered"] = preregistered_readings(found, num_boot, boot_seed)
+  except Exception as err:  # pylint: disable=broad-except
+    logging.error("pre-registered readings failed:\n%s", traceback.format_exc())
+    numbers["preregistered"] = {
+        "families": {},
+        "pooled": None,
+        "missing": [f"the readings ({type(err).__name__}: {err})"],
+    }
   numbers["verdicts"] = claim_verdicts(numbers)
   markdown = _markdown(numbers)
   if doc:

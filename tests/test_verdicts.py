@@ -41,19 +41,28 @@ def test_near_linear_is_relative_to_the_mean_layer_drop():
   assert not verdicts.near_linear(0.11, curve)
   # The same curvature on a curve ten times flatter is no longer linear.
   assert not verdicts.near_linear(0.099, curve / 10)
+  assert verdicts.near_linear(np.nan, curve) is None
 
 
-def _phase(signs, y_values, y="alpha", direction=1.0, rising=1.0):
+def test_differs_is_nan_unless_it_can_be_computed():
+  assert verdicts.differs(1.0, 0.1, 4, 0.0, 0.1, 4) == pytest.approx(1.0 / np.sqrt(0.005))
+  assert np.isnan(verdicts.differs(1.0, np.nan, 1, 0.0, np.nan, 1))  # one seed: no spread known
+  assert np.isnan(verdicts.differs(np.nan, 0.1, 4, 0.0, 0.1, 4))
+  assert verdicts.differs(1.0, 0.0, 4, 0.0, 0.0, 4) == np.inf  # no spread at all, yet a gap
+  assert np.isnan(verdicts.differs(1.0, 0.0, 4, 1.0, 0.0, 4))
+
+
+def _phase(signs, y_values, y="alpha", direction=1.0, mean=None):
+  mean = np.zeros((len(signs), len(signs[0]))) if mean is None else np.asarray(mean, float)
   return {
       "y": y,
       "y_values": y_values,
       "noise_direction": direction,
-      "curvature": {"sign": signs},
-      "curvature_vs_noise": {"fraction_rows_increasing": rising},
+      "curvature": {"sign": signs, "mean": mean, "std": np.full(mean.shape, 0.1), "n": 10},
   }
 
 
-def _central(reading, d=(-0.3, -0.8, 0.2), beta=(0.9, 0.5, 1.2), p=0.01, rows=14):
+def _central(reading="supported", d=(-0.3, -0.8, 0.2), beta=(0.9, 0.5, 1.2), p=0.01, rows=14):
   summary = lambda v: {"value": v[0], "ci": [v[1], v[2]]}
   return {
       "verdict": {"verdict": reading},
@@ -67,34 +76,62 @@ def _central(reading, d=(-0.3, -0.8, 0.2), beta=(0.9, 0.5, 1.2), p=0.01, rows=14
 def test_phase_grid_checks_leave_the_linear_row_out_and_follow_the_noise_direction():
   # Rows alpha 0, 0.5 (concave -> convex), 1 (convex throughout: linear net).
   analysis = _phase(["--0++", "-0+++", "+++++"], [0.0, 0.5, 1.0])
-  checks = verdicts.phase_grid_checks(analysis, _central("supported"))
+  checks = verdicts.phase_grid_checks(analysis, _central())
   assert [c["outcome"] for c in checks] == [P, P, P]
   assert "2 of 2 rows" in checks[1]["measured"]
   # Batch size: x ascending is less noise, so the patterns read backwards.
-  reversed_rows = _phase(["++0--", "+++0-"], [0.0, 0.5], y="alpha", direction=-1.0)
-  assert verdicts.phase_grid_checks(reversed_rows, with_peak=False)[1]["outcome"] == P
-  assert verdicts.phase_grid_checks(_phase(["++0--"], [0.0]), with_peak=False)[1]["outcome"] == F
+  reversed_rows = _phase(["++0--", "+++0-"], [0.0, 0.5], direction=-1.0)
+  assert [c["outcome"] for c in verdicts.phase_grid_checks(reversed_rows)[:2]] == [P, P]
+  assert [c["outcome"] for c in verdicts.phase_grid_checks(_phase(["++0--"], [0.0]))[:2]] == [F, F]
   # Depth rows (S5) all count: one of three rows never turns convex.
   depth = _phase(["--0++", "--0++", "-----"], [4, 6, 8], y="depth")
-  assert verdicts.phase_grid_checks(depth, with_peak=False)[1]["outcome"] == P
+  assert [c["outcome"] for c in verdicts.phase_grid_checks(depth)[:2]] == [P, P]
   depth = _phase(["--0++", "-----", "-----"], [4, 6, 8], y="depth")
-  assert verdicts.phase_grid_checks(depth, with_peak=False)[1]["outcome"] == F
+  assert [c["outcome"] for c in verdicts.phase_grid_checks(depth)[:2]] == [F, F]
+
+
+def test_phase_checks_read_signs_robustly():
+  # A step back (convex, then linear again) breaks the order but not both phases; a
+  # diverged end cell ('.') is skipped; a row of '.' decides nothing.
+  rows = ["-+0", "--++.", "...."]
+  in_order = verdicts.phases_in_order(rows)
+  assert in_order["outcome"] == F and "1 of 2 rows" in in_order["measured"]
+  assert verdicts.both_phases(rows)["outcome"] == P
+  # Convex after the last concave cell, not necessarily at the very end.
+  assert verdicts.both_phases(["---+0"])["outcome"] == P
+  assert verdicts.both_phases(["-+-0"])["outcome"] == F
+  assert verdicts.phases_in_order(["...."])["outcome"] == U
+
+
+def test_noise_raises_curvature_for_the_fixed_step_variant():
+  # Row 0 rises by 0.4 (z = 0.4 / (0.1 sqrt(2/10)) = 8.9); row 1 stays concave but rises;
+  # row 2 (alpha 1) is left out. Batch size: the least noise is the last column.
+  mean = [[0.1, -0.1, -0.3], [-0.1, -0.2, -0.5], [0.0, 0.0, 0.0]]
+  analysis = _phase(["+0-", "---", "000"], [0.0, 0.5, 1.0], direction=-1.0, mean=mean)
+  (raised,) = verdicts.raised_curvature_checks(analysis)
+  assert raised["outcome"] == P and "2 of 2 rows" in raised["measured"]
+  analysis["curvature"]["mean"] = np.asarray(mean)[:, ::-1]
+  assert verdicts.raised_curvature_checks(analysis)[0]["outcome"] == F
+
+
+@pytest.mark.parametrize(
+    "ci, outcome",
+    [((-0.8, 0.2), P), ((-1.6, -1.2), F), ((1.1, 1.5), F), ((-1.3, -0.9), U), ((-np.inf, 0.0), U)],
+)
+def test_per_grid_peak_reads_only_the_offset(ci, outcome):
+  result = verdicts.peak_near_crossing(_central("refuted", d=(0.0,) + ci))
+  assert result["outcome"] == outcome
+  assert verdicts.peak_near_crossing(None)["outcome"] == U
 
 
 @pytest.mark.parametrize(
     "reading, outcome", [("supported", P), ("refuted", F), ("mixed", U), ("inconclusive", U)]
 )
-def test_peak_check_follows_the_pre_registered_rule(reading, outcome):
+def test_pooled_peak_follows_the_pre_registered_rule(reading, outcome):
   result = verdicts.peak_at_crossing(_central(reading))
   assert result["outcome"] == outcome
   assert reading in result["measured"] and "D = -0.30 [-0.80, +0.20]" in result["measured"]
   assert verdicts.peak_at_crossing(None)["outcome"] == U
-
-
-def test_rising_check_needs_the_majority():
-  assert verdicts.curvature_rises(2 / 3)["outcome"] == P
-  assert verdicts.curvature_rises(0.5)["outcome"] == F
-  assert verdicts.curvature_rises(None)["outcome"] == U
 
 
 def _chain(first_crossings, theory, signs=None):
@@ -102,12 +139,7 @@ def _chain(first_crossings, theory, signs=None):
       {"mu": m, "crossings_noise": [c] if c is not None else [], "theory_critical_noise": t}
       for m, c, t in zip([0.0, 0.01, 0.02], first_crossings, theory)
   ]
-  return {
-      "mu": [0.0, 0.01, 0.02],
-      "sign": signs or ["+++", "-++", "-0+"],
-      "fraction_rows_increasing": 1.0,
-      "rows": rows,
-  }
+  return {"mu": [0.0, 0.01, 0.02], "sign": signs or ["+++", "-++", "-0+"], "rows": rows}
 
 
 def test_chain_checks_compare_crossings_with_the_theory():
@@ -124,10 +156,14 @@ def test_chain_checks_compare_crossings_with_the_theory():
 
 
 def test_damping_checks():
-  same = {"sign_agreement": 0.92, "max_abs_shift_steps": 0.34, "num_cells": 221}
+  rows = [{"mu": 0.01, "crossing": [2.0, 2.3]}, {"mu": 0.02, "crossing": [None, None]}]
+  same = {"sign_agreement": 0.92, "max_abs_shift_steps": 0.3, "num_cells": 221, "rows": rows}
   assert [c["outcome"] for c in verdicts.damping_checks(same)] == [P, P]
-  moved = {"sign_agreement": 0.8, "max_abs_shift_steps": 2.0, "num_cells": 221}
+  moved = dict(same, sign_agreement=0.8, max_abs_shift_steps=2.0)
   assert [c["outcome"] for c in verdicts.damping_checks(moved)] == [F, F]
+  # Damping that removes a crossing moves it by more than any shift.
+  lost = dict(same, rows=rows + [{"mu": 0.03, "crossing": [4.0, None]}])
+  assert verdicts.damping_checks(lost)[1]["outcome"] == F
 
 
 def _case(name, curvature, sign):
@@ -140,6 +176,8 @@ def test_regimes():
   flat = [_case("lazy", -0.5, "-"), _case("balanced", 0.6, "+"), _case("active", 0.4, "+")]
   assert verdicts.regimes_checks(flat, "networks")[0]["outcome"] == F
   assert verdicts.regimes_checks(ok[:2], "chains")[0]["outcome"] == U
+  diverged = [_case("lazy", np.nan, "."), ok[1], ok[2]]
+  assert verdicts.regimes_checks(diverged, "networks")[0]["outcome"] == U
 
 
 def _linear_case(name, curvature, sign, drop=7.0):
@@ -164,6 +202,11 @@ def test_linear_net_checks_use_the_band():
   assert verdicts.verdict(checks) == verdicts.PARTLY
   missing = verdicts.linear_net_checks(cases, {"dropout": [0, 2]})
   assert missing[1]["outcome"] == U
+  # Outside the band but not significantly convex, or diverged: the data cannot decide.
+  cases[2] = _linear_case("dropout 0.2", 0.58, "0")
+  assert verdicts.linear_net_checks(cases, {"dropout": [0, 2]})[2]["outcome"] == U
+  cases[2] = _linear_case("dropout 0.2", np.nan, ".")
+  assert verdicts.linear_net_checks(cases, {"dropout": [0, 2]})[2]["outcome"] == U
 
 
 def _switch_case(rate, before, end, end_sign, accuracy, std=0.001, n=3):
@@ -189,18 +232,21 @@ def test_switch_checks():
   # Concave before; 0.1 still concave; better by 2.9 / (0.001 sqrt(2/3)) SE; 0.3 not convex; worse.
   assert [c["outcome"] for c in checks] == [P, F, P, F, P]
   assert verdicts.switch_checks({"cases": cases[:2]})[0]["outcome"] == U
+  # One seed per rate: no spread, so no accuracy difference can be judged.
+  single = [dict(c, accuracy_end_std=np.nan, accuracy_end_n=1) for c in cases]
+  assert [c["outcome"] for c in verdicts.switch_checks({"cases": single})] == [P, F, U, F, U]
 
 
-def _row_cell(train, test, test_std, accuracy, trace_range=1.6, pinv_range=0.3, drop=7.0):
+def _row_cell(train, test, test_std, accuracy, trace_drop=1.6, pinv_drop=0.1):
   entry = lambda m, s: {"mean": m, "std": s, "n": 10}
   return {
       "curvature": entry(train, 0.01),
       "curvature_test": entry(test, test_std),
       "accuracy": entry(accuracy, 0.001),
-      "load_curve": np.linspace(drop, 0.0, 8),
+      # Input first: the pinv curve falls by 0.3 into layer 1, then by pinv_drop.
+      "load_curve": np.concatenate([[4.0], np.linspace(3.5, 3.5 - trace_drop, 7)]),
       "load_curve_std": np.full(8, 0.05),
-      "load_curve_range": trace_range,
-      "load_curve_pinv_range": pinv_range,
+      "load_curve_pinv": np.concatenate([[2.9], np.linspace(2.6, 2.6 - pinv_drop, 7)]),
   }
 
 
@@ -215,19 +261,35 @@ def test_train_test_checks():
   checks = verdicts.train_test_checks({"cells": cells})
   assert [c["outcome"] for c in checks] == [P, P, F]
   assert "cell 3" in checks[2]["measured"] and "cell 2" in checks[2]["measured"]
+  for c in cells:
+    c["curvature_test"]["mean"] = np.nan
+  assert [c["outcome"] for c in verdicts.train_test_checks({"cells": cells})] == [U, U, U]
 
 
-def test_sign_agreement_and_invariance():
-  analysis = {"curvature": {"sign": ["--++", "-0++"]}, "curvature_pinv": {"sign": ["--++", "--++"]}}
-  (agree,) = verdicts.sign_agreement_checks(analysis)
+def test_pinv_phase_checks():
+  analysis = _phase(["--++", "-0++"], [0.0, 0.5])
+  analysis["curvature_pinv"] = {"sign": ["--++", "--++"]}
+  agree, phases = verdicts.pinv_phase_checks(analysis)
   assert agree["outcome"] == P and "88% of 8 cells" in agree["measured"]
-  (missing,) = verdicts.sign_agreement_checks({"curvature": {"sign": ["-"]}})
+  assert phases["outcome"] == P
+  # Convex everywhere: most signs agree with a mostly convex trace grid, yet no concave phase.
+  analysis = _phase(["-+++", "-+++", "++++"], [0.0, 0.5, 1.0])
+  analysis["curvature_pinv"] = {"sign": ["++++"] * 3}
+  agree, phases = verdicts.pinv_phase_checks(analysis)
+  assert agree["outcome"] == P and phases["outcome"] == F
+  (missing,) = verdicts.pinv_phase_checks(_phase(["-"], [0.0]))
   assert missing["outcome"] == U
-  # Trace moves by 1.6 in every cell; pinv by 0.3, above the band 0.1 x 1.0.
-  checks = verdicts.invariance_checks({"cells": [_row_cell(0, 0, 0.1, 0.9)] * 2})
-  assert [c["outcome"] for c in checks] == [P, F]
-  flat = verdicts.invariance_checks({"cells": [_row_cell(0, 0, 0.1, 0.9, pinv_range=0.05)]})
-  assert [c["outcome"] for c in flat] == [P, P]
+
+
+def test_invariance_reads_the_hidden_layers():
+  # Trace moves by 1.6 over the hidden layers; pinv by 0.1 (ratio 0.06) after a 0.3 drop
+  # into layer 1 that the check leaves out.
+  flat = verdicts.invariance_checks({"cells": [_row_cell(0, 0, 0.1, 0.9)] * 3})
+  assert [c["outcome"] for c in flat] == [P, P] and "0.06" in flat[1]["measured"]
+  # Two of three cells too steep: 1 of 3 rows flat.
+  steep = [_row_cell(0, 0, 0.1, 0.9), _row_cell(0, 0, 0.1, 0.9, pinv_drop=0.4)]
+  steep.append(steep[1])
+  assert [c["outcome"] for c in verdicts.invariance_checks({"cells": steep})] == [P, F]
 
 
 def _mode(synchronous, correlation, std=0.02, n=10):
