@@ -108,7 +108,16 @@ def load_grid(workdir):
 
 def analyse_grid(name, workdir, num_boot, boot_seed):
   sweep, knob, values, friction = load_grid(workdir)
+  quiet = int(np.argmin(sweep.noise_direction() * values))  # the least-noise column
+  with np.errstate(all="ignore"):
+    curvature_quiet = (
+        np.nanmean(sweep.masked_cells("curvature")[:, quiet], -1)
+        if "curvature" in sweep.arrays
+        else np.full(len(sweep.y_values()), np.nan)
+    )
   entry = {
+      "quiet_column": quiet,
+      "curvature_quiet": curvature_quiet,
       "name": name,
       "knob": knob,
       "knob_values": values,
@@ -229,6 +238,51 @@ def figure_collapse(grids, universal, fig_dir, dpi):
   ax.legend(fontsize=7)
   fig.tight_layout()
   return _save(fig, fig_dir, "collapse", dpi)
+
+
+def linear_row_lines(grids):
+  """What the fitted law makes of the linear network (1 - alpha = 0) at its least noise.
+
+  The bounded-noise law gives a chain without noise ``mu_eff = mu_r >= 0``
+  (linear or concave), so a linear net that is convex without noise lies
+  outside it; the lines say by how much the fit misses that cell.
+  """
+  lines = []
+  for g in grids.values():
+    if g.get("rows_axis") != "alpha" or "fits" not in g or not np.any(g["rows"] == 0):
+      continue
+    row = int(np.flatnonzero(g["rows"] == 0)[0])
+    col = g["quiet_column"]
+    seeds = g["friction"][row, col]
+    with np.errstate(all="ignore"):
+      measured, spread = np.nanmean(seeds), np.nanstd(seeds, ddof=1)
+    if not lines:
+      lines.append("\n## The linear network at the least noise\n")
+      lines.append(
+          "Without noise the bounded-noise law puts the chain at mu_eff = mu_r >= 0, a linear "
+          "or concave load curve; a convex curve without noise (negative shape-fit friction) "
+          "lies outside it. Per grid, the linear row (alpha = 1) at its least-noise cell (no "
+          "noise, except for the batch size, whose largest batch still samples; miss = law - "
+          "shape-fit friction):\n"
+      )
+      lines.append(
+          "| grid | knob at the cell | curvature (seed mean) | shape-fit friction [seed std] "
+          "| map | fitted mu_r | fitted mu_l | law at the cell | miss | row's RMS residual |"
+      )
+      lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for m, fit in g["fits"].items():
+      if isinstance(fit, str):
+        continue
+      law = float(np.asarray(bridge.predict_friction(fit, g["knob_values"][None]))[row, col])
+      mu_l = float(np.asarray(fit.mu_left)[row])
+      lines.append(
+          f"| {g['name']} | {_fmt(g['knob_values'][col], 3)} | "
+          f"{_fmt(float(g['curvature_quiet'][row]), 3)} | {_fmt(measured, 3)} "
+          f"[{_fmt(spread, 2)}] | {m} | {_fmt(float(np.asarray(fit.mu_right)[row]), 3)} | "
+          f"{'—' if not np.isfinite(mu_l) else _fmt(mu_l, 3)} | {_fmt(law, 3)} | "
+          f"{_fmt(law - measured, 3)} | {_fmt(float(np.asarray(fit.residual)[row]), 3)} |"
+      )
+  return lines
 
 
 def _save(fig, fig_dir, stem, dpi):
@@ -394,6 +448,7 @@ def render(grids, skipped, universal, figures, dynamics, commands):
           f"(joint - universal), held-out MAE difference {_ci(strict['mae_difference'])}: "
           f"**{universality_verdict(strict)}** (same rule, universal in place of joint)."
       )
+  lines += linear_row_lines(grids)
   lines.append("\n## Figures\n")
   for stem, caption in figures:
     lines.append(f"![{caption}](bridge/{stem}.png) ([PDF](bridge/{stem}.pdf))\n")

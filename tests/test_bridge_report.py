@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from featurespring import bridge
+from featurespring import metrics
 from featurespring import springs
 from featurespring import sweep
 from featurespring.sweep import results
@@ -60,6 +61,7 @@ def fake_grid(workdir, knob, values, scale, seed, num_seeds=4, num_blocks=5):
   curves[0, 1, 0] = 1e6  # garbage of a diverged run: must be masked
   arrays = {
       "load_curve": curves,
+      "curvature": np.asarray(metrics.curvature(curves)),
       "diverged": diverged,
       "axis/alpha": np.asarray(ALPHA),
       f"axis/{knob}": np.asarray(values, np.float64),
@@ -107,6 +109,24 @@ def test_report_finds_the_law_and_writes_everything(written):
   universal = numbers["universality"]
   assert isinstance(universal, dict) and universal["rows_compared"] >= 2
   assert "## Universality" in text and "ΔAIC" in text
+  # The linear row (alpha = 1: mu_r = 0) at its least-noise cell: one line per grid and
+  # map; the law meets the cell; zero friction where the cell has no noise (all but the
+  # batch size), and curvature and friction of opposite signs where it is not linear.
+  section = text[text.index("## The linear network at the least noise") : text.index("## Fig")]
+  lines = [l for l in section.splitlines() if l.startswith("| fig1")]
+  assert len(lines) == sum(len(bridge.KNOB_CANDIDATES[k]) for k, _, _ in GRIDS.values())
+  for line in lines:
+    grid, _, curvature, friction, knob_map, *_, miss, _ = [
+        c.strip() for c in line.strip("|").split("|")
+    ]
+    friction = float(friction.split()[0])
+    # Tight for the map the fake grid was made with, loose for the wrong candidates.
+    generating = bridge.KNOB_CANDIDATES[GRIDS[grid][0]][0]
+    assert abs(float(miss)) < (0.002 if knob_map == generating else 0.01), line
+    if grid == "fig1d":
+      assert friction < -0.005 and float(curvature) > 0.01, line
+    else:
+      assert abs(friction) < 0.002, line
   for stem in ("friction_vs_nonlinearity", "collapse"):
     for ext in ("png", "pdf"):
       assert os.path.getsize(out / "bridge" / f"{stem}.{ext}") > 1000
