@@ -335,7 +335,7 @@ def _crossings(knob, z, train, kmap, measured, predictions, fit):
   for name in ("theory", "linear"):
     both = np.isfinite(out["measured"]) & np.isfinite(out[name])
     summary[name] = {
-        "mae_knob": float(np.mean(np.abs(out[name] - out["measured"])[both]))
+        "mae_knob": float(np.mean(np.abs(out[name][both] - out["measured"][both])))
         if both.any()
         else math.nan,
         "rows_both": int(both.sum()),
