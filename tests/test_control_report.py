@@ -132,7 +132,12 @@ def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
     config = sweep.load_config(os.path.join(REPO, "experiments", config_file) + ":runlocal")
     config.seeds = 2
     config.dnn.update(shrink)
-    sweep.run(config, str(runs / f"{kind}_fig1c"))
+    if kind == "control":
+      # The alpha 0.8 rows with target -0.2 are predicted out of reach, and said so.
+      with pytest.warns(UserWarning, match="out of the dropout knob's reach"):
+        sweep.run(config, str(runs / f"{kind}_fig1c"))
+    else:
+      sweep.run(config, str(runs / f"{kind}_fig1c"))
   spec = importlib.util.spec_from_file_location(
       "control_report", os.path.join(REPO, "experiments", "control_report.py")
   )
