@@ -56,6 +56,11 @@ KNOBS = {
 COLOURS = plt.get_cmap("tab10")
 
 
+def _share(fraction):
+  """A percentage that never rounds a few resamples away: ``<1%`` rather than ``0%``."""
+  return "<1%" if 0 < fraction < 0.005 else f"{fraction:.0%}"
+
+
 def read_runtimes(path):
   """Seconds and number of invocations per name in ``runtimes.tsv`` (name, seconds, timestamp)."""
   seconds, count = collections.defaultdict(float), collections.defaultdict(int)
@@ -409,7 +414,7 @@ def build_section(runs, out, info, status, runtimes, sidecar_walls, figures, doc
               + (" (end)" if r["p_censored"] else ""),
               _knob_at(r["p"], grid, d["log_x"]),
               f"{_g(r['offset'], '+.2f')} {_interval(r['offset_ci'])}",
-              f"{r['fraction_boot_uncensored']:.0%}",
+              _share(r["fraction_boot_uncensored"]),
               ", ".join(censored) or "no",
               r["diverged"],
           ]
