@@ -212,11 +212,9 @@ def plot_row(path, name, sw, fits):
 
 
 def save(fig, path):
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  fig.savefig(path + ".png", dpi=130)
-  fig.savefig(path + ".pdf")
+  written = plotting.save_figure(fig, path, dpi=130)
   plt.close(fig)
-  return [path + ".png", path + ".pdf"]
+  return written
 
 
 def cell_numbers(labels, curvature, fits):

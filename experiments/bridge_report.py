@@ -33,6 +33,7 @@ from absl import flags
 import numpy as np
 
 from featurespring import bridge
+from featurespring import plotting
 from featurespring.analysis import finished
 from featurespring.sweep import merging
 
@@ -286,9 +287,7 @@ def linear_row_lines(grids):
 
 
 def _save(fig, fig_dir, stem, dpi):
-  os.makedirs(fig_dir, exist_ok=True)
-  fig.savefig(os.path.join(fig_dir, stem + ".png"), dpi=dpi)
-  fig.savefig(os.path.join(fig_dir, stem + ".pdf"))
+  plotting.save_figure(fig, os.path.join(fig_dir, stem), dpi=dpi)
   plt.close(fig)
   return stem
 

@@ -69,7 +69,12 @@ def save_figure(fig, path: str, *, dpi: int = 150) -> list[str]:
   for suffix in (".png", ".pdf"):
     final = path + suffix
     tmp = f"{path}.tmp-{os.getpid()}{suffix}"
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", backend=_SAVE_BACKENDS[suffix])
+    # No creation date in the PDF: the same figure gives the same bytes, so a
+    # regenerated report changes only the files whose content changed.
+    metadata = {"CreationDate": None} if suffix == ".pdf" else None
+    fig.savefig(
+        tmp, dpi=dpi, bbox_inches="tight", backend=_SAVE_BACKENDS[suffix], metadata=metadata
+    )
     os.replace(tmp, final)
     written.append(final)
   return written
