@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 from absl import app
 from absl import flags
@@ -229,7 +230,10 @@ def figure_collapse(grids, universal, fig_dir, dpi):
       if fit is None or isinstance(fit, str):
         continue
       ratio = np.asarray(bridge.collapse_coordinate(fit, g["knob_values"]), np.float64)
-      mean = np.nanmean(g["friction"], -1) if np.isfinite(g["friction"]).any() else ratio * np.nan
+      with np.errstate(all="ignore"), warnings.catch_warnings():
+        # A cell whose every run diverged is NaN, and plotted as nothing.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(g["friction"], -1)
       ax.plot(ratio.ravel(), mean.ravel(), ".", label=g["name"], alpha=0.7)
   ax.axhline(0, color="grey", lw=0.5)
   ax.axvline(1, color="grey", lw=0.5, ls=":")
