@@ -162,33 +162,31 @@ CHAIN_DYNAMICS = {"fig3": "first_order", "s13": "second_order", "s14": "langevin
 CLAIMS = {
     "fig1c": (
         "Fig. 1(c) dropout",
-        "concave -> linear -> convex as dropout grows; best " "accuracy near linear",
+        "concave -> linear -> convex as dropout grows; best accuracy near linear",
     ),
     "fig1a": ("Fig. 1(a) label + data noise", "the same, noise = label and input corruption"),
     "fig1d": ("Fig. 1(d) batch size", "the same, noise = small batches"),
     "fig1d_fixed_steps": (
         "Fig. 1(d) at 1024 steps",
-        "small batches still raise the curvature " "when every net takes the same number of steps",
+        "small batches still raise the curvature when every net takes the same number of steps",
     ),
     "fig1b": ("Fig. 1(b) learning rate", "the same, noise = a large step"),
     "preregistered": (
         "Pre-registered test, six grids pooled",
-        "the accuracy peak sits at the "
-        "curvature zero crossing and moves with it (docs/central_claim.md)",
+        "the accuracy peak sits at the curvature zero crossing and moves with it (docs/central_claim.md)",
     ),
     "s4": (
         "S4 train vs test",
-        "test load curves concave -> convex like training ones; the "
-        "most linear one is the most accurate",
+        "test load curves concave -> convex like training ones; the most linear one is the most accurate",
     ),
     "s10": ("S10 trace vs pinv", "the pinv metric gives a comparable phase diagram"),
     "s11": (
         "S11 linear net",
-        "through a linear net the pinv separation stays flat while the " "trace one moves",
+        "through a linear net the pinv separation stays flat while the trace one moves",
     ),
     "s12": (
         "S12 regression",
-        "the same phase diagram for a regression load; best RMSE near " "linear",
+        "the same phase diagram for a regression load; best RMSE near linear",
     ),
     "s5": ("S5 depth", "the same at every depth, best accuracy near linear"),
     "s6": ("S6 width", "the same at every width, best accuracy near linear"),
@@ -197,31 +195,30 @@ CLAIMS = {
     "s8_s9": ("S8 / S9 CIFAR-10", "the same on CIFAR-10"),
     "fig3": (
         "Fig. 3 first-order chains",
-        "the networks' phase diagram; crossings on the " "effective-friction theory's line",
+        "the networks' phase diagram; crossings on the effective-friction theory's line",
     ),
     "s13": ("S13 second-order chains", "the same phase diagram with inertia"),
     "s13_damping": ("S13 damping", "the phase diagram does not depend on the damping"),
     "s14": ("S14 Langevin chains", "the same phase diagram with Gaussian noise"),
     "fig2": (
         "Fig. 2 noise sharing",
-        "independent and synchronous noise end on the same load "
-        "curve; their fluctuations differ",
+        "independent and synchronous noise end on the same load curve; their fluctuations differ",
     ),
     "fig4": (
         "Fig. 4 dynamics",
-        "lazy / balanced / active load curves over training, in " "networks and chains",
+        "lazy / balanced / active load curves over training, in networks and chains",
     ),
     "fig5a": (
         "Fig. 5(a) linear network",
-        "a small step ends linear; a large step or dropout " "makes it convex",
+        "a small step ends linear; a large step or dropout makes it convex",
     ),
     "fig5b": (
         "Fig. 5(b) leftward friction only",
-        "linear without noise whatever mu_l, convex " "with noise",
+        "linear without noise whatever mu_l, convex with noise",
     ),
     "s2": (
         "S2 CNN dropout switch",
-        "concave before; dropout 0.1 linear and better, 0.3 convex " "and worse",
+        "concave before; dropout 0.1 linear and better, 0.3 convex and worse",
     ),
 }
 # Claims no sweep here can test, and why.
