@@ -31,3 +31,15 @@ def test_write_block_rewrites_the_file(tmp_path):
   docblocks.write_block(str(doc), "| a |", B, E)
   assert doc.read_text(encoding="utf-8") == f"# Title\n{B}\n| a |\n{E}\n"
   assert [p.name for p in tmp_path.iterdir()] == ["doc.md"]  # no temporary left behind
+
+
+def test_write_blocks_is_all_or_nothing(tmp_path):
+  doc = tmp_path / "doc.md"
+  b2, e2 = "<!-- BEGIN two -->", "<!-- END two -->"
+  doc.write_text(f"# Title\n{B}\n{E}\nprose\n{b2}\nold\n{e2}\n", encoding="utf-8")
+  docblocks.write_blocks(str(doc), [("one", B, E), ("two", b2, e2)])
+  assert doc.read_text(encoding="utf-8") == f"# Title\n{B}\none\n{E}\nprose\n{b2}\ntwo\n{e2}\n"
+  before = doc.read_text(encoding="utf-8")
+  with pytest.raises(ValueError, match="not found"):
+    docblocks.write_blocks(str(doc), [("new", B, E), ("x", "<!-- BEGIN 3 -->", "<!-- END 3 -->")])
+  assert doc.read_text(encoding="utf-8") == before  # the first block was not written alone

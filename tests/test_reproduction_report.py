@@ -131,7 +131,12 @@ def report_dir(tmp_path_factory):
   )
   out = tmp_path_factory.mktemp("out")
   doc = out / "reproduction.md"
-  doc.write_text(f"# Prose\n{report.VERDICTS_BEGIN}\nold\n{report.VERDICTS_END}\nmore prose\n")
+  fig1c_begin, fig1c_end = report.claim_markers("fig1c")
+  doc.write_text(
+      f"# Prose\n{report.VERDICTS_BEGIN}\nold\n{report.VERDICTS_END}\nmore prose\n"
+      f"## Fig. 1(c)\n{fig1c_begin}\nold\n{fig1c_end}\n"
+      f"## Correlations\n{report.CENTRAL_CHECK_MARKERS[0]}\n{report.CENTRAL_CHECK_MARKERS[1]}\n"
+  )
   numbers = report.write_report(
       str(runs), str(out), num_boot=200, boot_seed=0, dpi=60, doc=str(doc)
   )
@@ -252,7 +257,14 @@ def test_verdicts_follow_the_rule_and_fill_the_doc_block(report_dir):
   assert len(claims["s13"]["checks"]) == 2  # no theory line for second-order chains
   text = (out / "reproduction.md").read_text()
   assert text.startswith(f"# Prose\n{report.VERDICTS_BEGIN}\n**The rule.**")
-  assert text.endswith(f"{report.VERDICTS_END}\nmore prose\n") and "\nold\n" not in text
+  assert f"{report.VERDICTS_END}\nmore prose\n## Fig. 1(c)\n" in text and "\nold\n" not in text
+  # Each claim block the doc holds: its verdict, checks and where its numbers are.
+  fig1c_block = text.split(report.claim_markers("fig1c")[0])[1].split("<!-- END")[0]
+  assert fig1c_block.startswith(f"\n**Verdict: {claims['fig1c']['verdict']}.**\n")
+  assert fig1c_block.count("\n- ") == len(claims["fig1c"]["checks"]) + 1
+  wall = numbers["wall_times_s"]["fig1c"]
+  assert "section `fig1c`." in fig1c_block and f"compiles included): {wall:.0f} s." in fig1c_block
+  assert "| **all grids** | 16 |" in text.split(report.CENTRAL_CHECK_MARKERS[0])[1]
   for claim in claims.values():
     assert f"| {claim['figure']} | {claim['claim']} | **{claim['verdict']}** |" in text
   assert "## Verdicts" in (out / "numbers.md").read_text()

@@ -37,8 +37,24 @@ def replace_block(text: str, block: str, begin: str, end: str, append_if_missing
 
 def write_block(path: str, block: str, begin: str, end: str, append_if_missing=False) -> None:
   """Rewrites the generated block of the document at ``path``, atomically."""
+  write_blocks(path, [(block, begin, end)], append_if_missing)
+
+
+def write_blocks(path: str, blocks, append_if_missing=False) -> None:
+  """Rewrites several generated blocks of the document at ``path`` in one atomic write.
+
+  Args:
+    path: the document.
+    blocks: ``(block, begin, end)`` triples, as for :func:`replace_block`.
+    append_if_missing: as for :func:`replace_block`, per block.
+
+  Raises:
+    ValueError: as :func:`replace_block`; then the file is left untouched.
+  """
   with open(path, encoding="utf-8") as f:
-    text = replace_block(f.read(), block, begin, end, append_if_missing)
+    text = f.read()
+  for block, begin, end in blocks:
+    text = replace_block(text, block, begin, end, append_if_missing)
   directory = os.path.dirname(os.path.abspath(path))
   with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, delete=False) as f:
     f.write(text)
