@@ -54,6 +54,22 @@ def curvature(load_curve):
   return d[..., 0] - d[..., -1]
 
 
+def mean_layer_drop(load_curve):
+  """``|c_0 - c_L| / L``: the mean layer's share of a load curve's total drop.
+
+  The scale against which a curvature is small: a linear curve of the same
+  end points has every ``|d_i|`` equal to it. NumPy in, NumPy out (float64
+  kept for the reports); JAX arrays stay JAX arrays.
+  """
+  if not hasattr(load_curve, "shape"):
+    load_curve = np.asarray(load_curve, np.float64)
+  if load_curve.shape[-1] < 2:
+    raise ValueError(
+        "load_curve needs at least 2 points along its last axis, " f"got shape {load_curve.shape}"
+    )
+  return abs(load_curve[..., 0] - load_curve[..., -1]) / (load_curve.shape[-1] - 1)
+
+
 def spread(load_curve):
   """Standard deviation of the layer contributions ``d_i`` (0 for a linear curve)."""
   return jnp.std(layer_contributions(load_curve), axis=-1)

@@ -23,6 +23,20 @@ def test_curvature_and_spread_match_numpy_on_random_curves():
   np.testing.assert_allclose(jitted, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_mean_layer_drop_matches_numpy_in_either_backend():
+  rng = np.random.default_rng(1)
+  curves = rng.normal(size=(3, 8))
+  expected = np.abs(curves[:, 0] - curves[:, -1]) / 7
+  np.testing.assert_allclose(metrics.mean_layer_drop(curves), expected, rtol=1e-12)
+  assert metrics.mean_layer_drop(curves).dtype == np.float64
+  np.testing.assert_allclose(
+      jax.jit(metrics.mean_layer_drop)(curves.astype(np.float32)), expected, rtol=1e-5
+  )
+  assert float(metrics.mean_layer_drop([7.0, 3.0, 0.0])) == 3.5
+  with pytest.raises(ValueError, match="load_curve needs at least 2 points"):
+    metrics.mean_layer_drop(np.ones((4, 1)))
+
+
 def test_sign_convention():
   layers = np.arange(8.0)
   linear = 3.0 - 0.4 * layers

@@ -69,7 +69,6 @@ def left_friction_only(sweep: finished.FinishedSweep) -> dict:
   mean, std, n = stats.cell_stats(sweep.finite_cells("curvature")[order])  # [mu_left, noise]
   signs = stats.sign_pattern(mean, std, n)
   curves = sweep.finite_cells("load_curve")[order]  # [mu_left, noise, seed, L + 1]
-  num_blocks = curves.shape[-1] - 1
   noiseless = np.flatnonzero(noise == 0.0)
   loudest = int(np.argmax(noise))
   limit = _limit_curvature(sweep, mu_left)
@@ -91,7 +90,7 @@ def left_friction_only(sweep: finished.FinishedSweep) -> dict:
       row.update(
           noiseless_curvature=float(mean[i, j]),
           noiseless_std=float(std[i, j]),
-          noiseless_mean_layer_drop=float(abs(curve[0] - curve[-1]) / num_blocks),
+          noiseless_mean_layer_drop=float(metrics.mean_layer_drop(curve)),
       )
     row.update(
         max_noise_curvature=float(mean[i, loudest]),

@@ -52,6 +52,7 @@ import math
 
 import numpy as np
 
+from featurespring import metrics
 from featurespring.analysis import stats
 
 PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
@@ -136,17 +137,15 @@ def _fmt(value, spec="+.3g"):
   return ("+" if value > 0 else "-") + "inf" if np.isinf(value) else format(float(value), spec)
 
 
-def mean_layer_drop(load_curve) -> float:
-  """``|D_0 - D_L| / L``: the mean layer's contribution of a load curve ``[L + 1]``."""
-  curve = np.asarray(load_curve, np.float64)
-  return float(abs(curve[0] - curve[-1]) / (curve.size - 1))
+def _mean_layer_drop(load_curve) -> float:
+  return float(metrics.mean_layer_drop(np.asarray(load_curve, np.float64)))
 
 
 def near_linear(curvature, load_curve):
   """``|curvature| <= LINEAR_BAND * |D_0 - D_L| / L``; None where either is not finite."""
   if not _finite(curvature, load_curve):
     return None
-  return bool(abs(curvature) <= LINEAR_BAND * mean_layer_drop(load_curve))
+  return bool(abs(curvature) <= LINEAR_BAND * _mean_layer_drop(load_curve))
 
 
 def _shape(curvature, sign, load_curve) -> str:
@@ -425,7 +424,7 @@ def linear_net_checks(cases, series) -> list:
     series: ``one_at_a_time``: case indices per swept field, base first.
   """
   band = lambda case: (
-      _fmt(LINEAR_BAND * mean_layer_drop(case["load_curve"]), ".3f")
+      _fmt(LINEAR_BAND * _mean_layer_drop(case["load_curve"]), ".3f")
       if _finite(case["load_curve"])
       else "n/a"
   )
