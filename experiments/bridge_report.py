@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 
 from absl import app
@@ -456,9 +457,26 @@ def render(grids, skipped, universal, figures, dynamics, commands):
   for stem, caption in figures:
     lines.append(f"![{caption}](bridge/{stem}.png) ([PDF](bridge/{stem}.pdf))\n")
   if dynamics is not None:
-    lines.append("\n## Dynamics\n")
+    lines.append("")  # the section brings its own heading
     lines.append(dynamics)
   return "\n".join(lines) + "\n"
+
+
+def rebase_links(markdown, from_dir, to_dir):
+  """``markdown`` written in ``from_dir`` with its relative links made relative to ``to_dir``.
+
+  The dynamics section is written beside its figures' folder and included
+  verbatim in a document one level up, where its image links would break.
+  """
+
+  def rebase(match):
+    target = match.group(2)
+    if "://" in target or target.startswith(("/", "#")):
+      return match.group(0)
+    moved = os.path.relpath(os.path.join(os.path.abspath(from_dir), target), to_dir)
+    return f"{match.group(1)}({moved})"
+
+  return re.sub(r"(!?\[[^\]]*\])\(([^)\s]+)\)", rebase, markdown)
 
 
 def write_report(workdirs, out_md, *, num_boot=1000, boot_seed=0, dpi=110, commands=()):
@@ -478,7 +496,10 @@ def write_report(workdirs, out_md, *, num_boot=1000, boot_seed=0, dpi=110, comma
   if grids:
     figures.append((figure_collapse(grids, universal, fig_dir, dpi), "Collapse"))
   dynamics_path = os.path.join(fig_dir, "dynamics.md")
-  dynamics = open(dynamics_path).read() if os.path.exists(dynamics_path) else None
+  dynamics = None
+  if os.path.exists(dynamics_path):
+    with open(dynamics_path) as f:
+      dynamics = rebase_links(f.read(), fig_dir, os.path.dirname(os.path.abspath(out_md)))
   text = render(grids, skipped, universal, figures, dynamics, list(commands))
   os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
   with open(out_md, "w") as f:

@@ -86,7 +86,10 @@ def written(tmp_path_factory):
   workdirs["s5"] = str(runs / "s5")  # never run
   out = tmp_path_factory.mktemp("docs")
   (out / "bridge").mkdir()
-  (out / "bridge" / "dynamics.md").write_text("DYNAMICS SECTION FROM ANOTHER HELPER\n")
+  (out / "bridge" / "dynamics.md").write_text(
+      "DYNAMICS SECTION FROM ANOTHER HELPER\n![cells](../figures/bridge/cells.png) "
+      "[PDF](cells.pdf) [web](https://example.org/a.png) [here](#verdict)\n"
+  )
   numbers = report.write_report(workdirs, str(out / "bridge.md"), num_boot=30, dpi=40)
   return out, numbers
 
@@ -96,6 +99,9 @@ def test_report_finds_the_law_and_writes_everything(written):
   text = (out / "bridge.md").read_text()
   assert "Skipped s5: no finished results" in text
   assert "**Verdict rule.**" in text and "DYNAMICS SECTION FROM ANOTHER HELPER" in text
+  # Its links, written from docs/bridge/, still resolve from docs/.
+  assert "![cells](figures/bridge/cells.png) [PDF](bridge/cells.pdf)" in text
+  assert "[web](https://example.org/a.png) [here](#verdict)" in text
   for name in GRIDS:
     assert f"## {name}" in text
   fig1c = numbers["grids"]["fig1c"]
