@@ -136,11 +136,10 @@ def analyse_grid(name, workdir, num_boot, boot_seed):
     entry["skipped"] = f"no knob map for axis {knob!r}"
     return entry
   entry["maps"] = candidates
-  means = (
-      np.nanmean(np.where(np.isfinite(friction), friction, np.nan), -1)
-      if np.isfinite(friction).any()
-      else np.full(friction.shape[:-1], np.nan)
-  )
+  with warnings.catch_warnings():
+    # A cell whose every run diverged has no mean: NaN, and no fit uses it.
+    warnings.simplefilter("ignore", RuntimeWarning)
+    means = np.nanmean(np.where(np.isfinite(friction), friction, np.nan), -1)
   entry["fits"] = {}
   for m in candidates:
     try:
@@ -218,30 +217,85 @@ def figure_friction(grids, fig_dir, dpi):
   return _save(fig, fig_dir, "friction_vs_nonlinearity", dpi)
 
 
-def figure_collapse(grids, universal, fig_dir, dpi):
-  fig, ax = plt.subplots(figsize=(5, 3.6))
+def _collapse_rows(grids, universal):
+  """``(source, [(grid, x, y, floored, friction, position)])``: every cell, [rows, levels] each.
+
+  With ``u = b eps / sqrt(dt)`` (the fitted noise in friction units) the law
+  says that the noise removes ``mu_r - mu_eff = min(u, c)`` of the friction,
+  ``c = (mu_r + mu_l) / 2``, in every row whatever its knob, map or friction.
+  In ``x = u / c``, ``y = (mu_r - mu_eff) / c`` every row falls on
+  ``y = min(x, 1)``. A row without a floor (``mu_l = inf``, ``floored``
+  False) is scaled by its largest ``u`` instead: the law is ``y = x`` there.
+  ``friction`` is the measured seed mean and ``position`` the cell's rank
+  along its row by noise (0 = least, 1 = most), for the raw panel.
+  """
   if isinstance(universal, dict):
-    source = "joint fit, fig1a-d"
-    for name, c in zip(UNIVERSAL, universal["collapse"]):
-      ax.plot(c["eps_over_critical"].ravel(), c["friction"].ravel(), ".", label=name, alpha=0.7)
+    source = "joint fit of " + ", ".join(UNIVERSAL)
+    pairs = [
+        (name, fit, c["friction"])
+        for name, fit, c in zip(UNIVERSAL, universal["joint_fit"].grids, universal["collapse"])
+    ]
   else:
     source = "separate fits per grid"
+    pairs = []
     for g in grids.values():
       fit = g.get("fits", {}).get(g.get("maps", [None])[0]) if "fits" in g else None
       if fit is None or isinstance(fit, str):
         continue
-      ratio = np.asarray(bridge.collapse_coordinate(fit, g["knob_values"]), np.float64)
       with np.errstate(all="ignore"), warnings.catch_warnings():
         # A cell whose every run diverged is NaN, and plotted as nothing.
         warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(g["friction"], -1)
-      ax.plot(ratio.ravel(), mean.ravel(), ".", label=g["name"], alpha=0.7)
-  ax.axhline(0, color="grey", lw=0.5)
-  ax.axvline(1, color="grey", lw=0.5, ls=":")
-  ax.set_xlabel("eps / eps*  (eps* = zero-friction noise of each row)")
-  ax.set_ylabel("fitted friction (seed mean)")
-  ax.set_title(f"Collapse of friction against eps / eps* ({source})", fontsize=9)
-  ax.legend(fontsize=7)
+        pairs.append((g["name"], fit, np.nanmean(g["friction"], -1)))
+  rows = []
+  for name, fit, friction in pairs:
+    friction = np.asarray(friction, np.float64)
+    u = bridge.NOISE_SLOPE * np.asarray(
+        bridge.noise_level(fit, grids[name]["knob_values"]), np.float64
+    )
+    mu_r, mu_l = (np.asarray(v, np.float64)[:, None] for v in (fit.mu_right, fit.mu_left))
+    floored = np.isfinite(mu_l) & (mu_r + mu_l > 0)
+    with np.errstate(all="ignore"):
+      c = np.where(floored, 0.5 * (mu_r + mu_l), np.nanmax(u, -1, keepdims=True))
+      x, y = u / c, (mu_r - friction) / c
+    # Every row of a grid shares the knob's order of noise (g is increasing).
+    rank = np.argsort(np.argsort(np.nan_to_num(u[0], nan=-np.inf)))
+    position = np.broadcast_to(rank / max(len(rank) - 1, 1), u.shape)
+    rows.append((name, x, y, np.broadcast_to(floored, u.shape), friction, position))
+  return source, rows
+
+
+def figure_collapse(grids, universal, fig_dir, dpi):
+  """Raw friction along every row beside the same cells on the law's one coordinate."""
+  source, rows = _collapse_rows(grids, universal)
+  fig, (raw, collapsed) = plt.subplots(1, 2, figsize=(11, 4.2))
+  right = 1.0
+  for k, (name, x, y, floored, friction, position) in enumerate(rows):
+    colour = f"C{k}"
+    for i in range(friction.shape[0]):
+      order = np.argsort(position[i])
+      raw.plot(position[i][order], friction[i][order], "-", color=colour, alpha=0.5, lw=0.8)
+    raw.plot([], [], "-", color=colour, label=name)
+    for mask, marker, suffix in ((floored, "o", ""), (~floored, "^", ", rows without a floor")):
+      keep = mask & np.isfinite(x) & np.isfinite(y)
+      if keep.any():
+        collapsed.plot(
+            x[keep], y[keep], marker, ms=3.5, color=colour, alpha=0.7, label=name + suffix
+        )
+        right = max(right, float(np.max(x[keep])))
+  raw.axhline(0, color="grey", lw=0.5)
+  raw.set_xlabel("place along the row by noise (0 = least, 1 = most)")
+  raw.set_ylabel("shape-fit friction mu_eff (seed mean)")
+  raw.set_title("Raw: every row of every grid", fontsize=9)
+  raw.legend(fontsize=7)
+  line = np.linspace(0.0, right, 200)
+  collapsed.plot(line, np.minimum(line, 1.0), "k-", lw=1, label="law: y = min(x, 1)")
+  collapsed.set_xlabel("x = u / c,  u = b eps / sqrt(dt) (fitted noise in friction units)")
+  collapsed.set_ylabel("y = (mu_r - mu_eff) / c: share of the floor reached")
+  collapsed.set_title(
+      f"Collapse ({source}); c = (mu_r + mu_l) / 2,\nrows without a floor: c = their largest u",
+      fontsize=9,
+  )
+  collapsed.legend(fontsize=7)
   fig.tight_layout()
   return _save(fig, fig_dir, "collapse", dpi)
 
@@ -351,6 +405,72 @@ def _held_out_lines(entry):
   return lines
 
 
+def _summary_lines(grids, universal):
+  """Verdicts at a glance: every grid's held-out predictions (preferred map) and universality."""
+  lines = [
+      "## Verdicts at a glance",
+      "",
+      "Per grid and split, the knob map with the lowest held-out theory MAE (all maps in the "
+      "grid's section), the theory's MAE beside the better baseline's, and the verdict of the "
+      "rule above.",
+      "",
+      "| grid | split | map | theory MAE [95% CI] | better baseline: MAE [95% CI] | verdict |",
+      "|---|---|---|---|---|---|",
+  ]
+  tally = {}
+  for name, entry in grids.items():
+    for split in bridge.SPLITS:
+      result = entry.get("held_out", {}).get(split)
+      usable = (
+          {m: r for m, r in result.items() if "error" not in r} if isinstance(result, dict) else {}
+      )
+      if not usable:
+        why = result if isinstance(result, str) else entry.get("skipped", "no usable map")
+        tally.setdefault("not available", []).append(f"{name} {split}")
+        lines.append(f"| {name} | {split} | — | — | — | not available: {why} |")
+        continue
+      m, r = min(usable.items(), key=lambda kv: kv[1]["metrics"]["theory"]["mae"]["value"])
+      baseline = min(bridge.BASELINES, key=lambda p: r["metrics"][p]["mae"]["value"])
+      verdict = prediction_verdict(r["difference"])
+      tally.setdefault(verdict, []).append(f"{name} {split}")
+      lines.append(
+          f"| {name} | {split} | {m} | {_ci(r['metrics']['theory']['mae'])} | {baseline}: "
+          f"{_ci(r['metrics'][baseline]['mae'])} | **{verdict}** |"
+      )
+  if tally:
+    lines.append(
+        "\nOver the predictions above: "
+        + "; ".join(
+            f"{verdict} {len(where)} ({', '.join(where)})" for verdict, where in tally.items()
+        )
+        + "."
+    )
+  if isinstance(universal, dict):
+    lines.append(
+        f"\nUniversality (one friction pair per nonlinearity across "
+        f"{', '.join(UNIVERSAL)}): **{universality_verdict(universal)}**"
+        + (
+            "; its strictest form (one scale per knob): **"
+            + universality_verdict(_strict_universality(universal))
+            + "**."
+            if "universal" in universal
+            else "."
+        )
+    )
+  else:
+    lines.append(f"\nUniversality: {universal}.")
+  return lines
+
+
+def _strict_universality(universal):
+  """The universal model against the joint one, in the form the universality rule reads."""
+  return {
+      "delta_aic": universal["joint"]["aic"] - universal["universal"]["aic"],
+      "delta_bic": universal["joint"]["bic"] - universal["universal"]["bic"],
+      "mae_difference": universal["universal_mae_difference"],
+  }
+
+
 def _fit_lines(entry):
   lines = []
   for m, fit in entry["fits"].items():
@@ -400,6 +520,7 @@ def render(grids, skipped, universal, figures, dynamics, commands):
   ]
   for name, why in skipped.items():
     lines.append(f"- Skipped {name}: {why}")
+  lines += [""] + _summary_lines(grids, universal)
   for name, entry in grids.items():
     lines.append(f"\n## {name}: {TITLES.get(name, name)}\n")
     lines.append(
@@ -438,11 +559,7 @@ def render(grids, skipped, universal, figures, dynamics, commands):
         f"**{universality_verdict(universal)}**."
     )
     if "universal" in universal:
-      strict = {
-          "delta_aic": universal["joint"]["aic"] - universal["universal"]["aic"],
-          "delta_bic": universal["joint"]["bic"] - universal["universal"]["bic"],
-          "mae_difference": universal["universal_mae_difference"],
-      }
+      strict = _strict_universality(universal)
       lines.append(
           "\nThe strictest form, `universal`: one scale per knob for every nonlinearity "
           f"({universal['universal']['num_params']} parameters; scales "

@@ -104,6 +104,16 @@ def test_report_finds_the_law_and_writes_everything(written):
   assert "[web](https://example.org/a.png) [here](#verdict)" in text
   for name in GRIDS:
     assert f"## {name}" in text
+  # At a glance: one line per grid and split, the verdict of that split's best map.
+  glance = text[text.index("## Verdicts at a glance") : text.index("## fig1a")]
+  for name in GRIDS:
+    for split in bridge.SPLITS:
+      assert glance.count(f"| {name} | {split} | ") == 1, (name, split)
+  assert "| s6 | interpolation | — | — | — | not available: " in glance
+  assert "Universality (one friction pair per nonlinearity across fig1a, fig1b" in glance
+  tally = glance[glance.index("Over the predictions above: ") :].splitlines()[0]
+  counted = sum(int(part.split(" (")[0].split()[-1]) for part in tally.split("; "))
+  assert counted == 2 * len(GRIDS) + 2  # s6's two splits count too (as not available)
   fig1c = numbers["grids"]["fig1c"]
   assert fig1c["valid_runs"] == fig1c["runs"] - 1  # the diverged run is masked
   fit = fig1c["fits"]["dropout_std"]
@@ -137,6 +147,22 @@ def test_report_finds_the_law_and_writes_everything(written):
     for ext in ("png", "pdf"):
       assert os.path.getsize(out / "bridge" / f"{stem}.{ext}") > 1000
     assert f"bridge/{stem}.png" in text
+
+
+def test_collapse_puts_law_made_cells_on_one_curve(written):
+  _, numbers = written
+  for universal in (numbers["universality"], "not available"):  # joint, then separate fits
+    source, rows = report._collapse_rows(numbers["grids"], universal)
+    assert ("joint" in source) == isinstance(universal, dict)
+    assert {r[0] for r in rows} >= set(GRIDS)
+    for name, x, y, floored, friction, position in rows:
+      keep = np.isfinite(x) & np.isfinite(y)
+      assert keep.sum() >= x.size - 1, name  # only the diverged-only cell may drop out
+      # The fake grids follow the law up to seed noise: every row on y = min(x, 1).
+      assert np.median(np.abs(y[keep] - np.minimum(x[keep], 1.0))) < 0.15, name
+      assert position.min() == 0.0 and position.max() == 1.0
+      if name == "fig1d":  # batch sizes ascend: the most noise is the first column
+        assert position[0, 0] == 1.0 and position[0, -1] == 0.0
 
 
 def test_universality_not_available_without_all_four(tmp_path):
