@@ -288,13 +288,19 @@ def plot_load_curve_dynamics(
     trajectory: ``[T, layers]`` (or ``[seeds, T, layers]``, averaged over
       the seeds finite at each time). Non-finite snapshots are not drawn;
       the title says how many.
-    times: ``[T]`` times or epochs of the snapshots.
+    times: ``[T]`` times or epochs of the snapshots; negative or non-finite
+      entries are padding (a cell that ran fewer epochs than the longest
+      cell of its sweep) and are dropped with their snapshots.
   """
   traj = np.asarray(trajectory, np.float64)
   if traj.ndim == 3:
     finite = np.isfinite(traj).all(axis=-1, keepdims=True)
     traj = finite_mean(np.where(finite, traj, np.nan), axis=0)
   times = np.asarray(times)
+  recorded = np.isfinite(times) & (times >= 0)
+  if not recorded.any():
+    raise ValueError("times has no snapshot: every entry is negative or non-finite (padding)")
+  traj, times = traj[recorded], times[recorded]
   picks = np.unique(np.linspace(0, len(times) - 1, min(num_curves, len(times))).round().astype(int))
   norm = mcolors.Normalize(vmin=times[picks[0]], vmax=times[picks[-1]])
   colormap = plt.get_cmap(cmap)

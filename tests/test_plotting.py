@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import pytest
 
 from featurespring import plotting
 
@@ -40,3 +41,17 @@ def test_load_curves_and_dynamics(tmp_path):
   plotting.plot_load_curve_dynamics(axes[0, 1], trajectory, np.arange(20))
   plotting.plot_curvature_over_time(axes[0, 2], trajectory[None], np.arange(20))
   assert all(os.path.getsize(p) > 1000 for p in plotting.save_figure(fig, str(tmp_path / "c.png")))
+
+
+def test_dynamics_drops_padded_snapshots():
+  # A cell that ran 4 of its sweep's 10 epochs: times padded with -1, curves with NaN.
+  rng = np.random.default_rng(1)
+  trajectory = np.full((10, 8), np.nan)
+  trajectory[:4] = np.cumsum(-rng.random((4, 8)), axis=-1)
+  times = np.array([1, 2, 3, 4] + [-1] * 6)
+  fig, axes = plotting.new_figure(1, 1)
+  cbar = plotting.plot_load_curve_dynamics(axes[0, 0], trajectory, times)
+  assert (cbar.mappable.norm.vmin, cbar.mappable.norm.vmax) == (1, 4)
+  assert len(axes[0, 0].lines) == 4 and "non-finite" not in axes[0, 0].get_title()
+  with pytest.raises(ValueError, match="times has no snapshot"):
+    plotting.plot_load_curve_dynamics(axes[0, 0], trajectory, np.full(10, -1))
