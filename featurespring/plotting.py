@@ -334,7 +334,8 @@ def plot_curvature_over_time(ax, trajectory, times, *, label=None, time_label="t
   note = nonfinite_note(int((~np.isfinite(curv).all(axis=-1)).sum()), curv.shape[0], "seeds")
   if label is not None and note:
     label = f"{label} ({note})"
-  (line,) = ax.plot(times, mean, label=label)
+  # A run evaluated once or twice (a short cell of a long sweep) is a dot, not an invisible line.
+  (line,) = ax.plot(times, mean, label=label, marker="o" if np.size(times) <= 2 else None)
   if traj.shape[0] > 1:
     ax.fill_between(times, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
   ax.axhline(0.0, color="k", linewidth=0.5)

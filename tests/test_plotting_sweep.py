@@ -126,3 +126,28 @@ def test_batch_size_axes_are_drawn_with_noise_growing_to_the_right(tmp_path):
   plt.close("all")
   # The lazy corner is the least noisy end: the largest batch.
   assert finished.corner_cells()[0][1] == 2 and finished.corner_cells()[2][1] == 0
+
+
+def test_dynamics_of_a_zipped_axis_with_padded_short_cells(tmp_path):
+  # Fig. 1(d) at fixed steps: batch sizes zipped with their epochs; the short
+  # cells are padded (times -1, NaN curves) and evaluated only now and then.
+  fake_result(str(tmp_path), "dnn", ("alpha", "batch", "seed"), (2, 3, 2), epochs=6)
+  path = os.path.join(str(tmp_path), "results")
+  arrays, meta = results.load(path)
+  arrays = dict(arrays)
+  meta["config"]["grid"]["batch"] = {"batch_size": [10, 40, 160], "num_epochs": [2, 4, 6]}
+  time = np.broadcast_to(np.arange(1, 7), (2, 3, 2, 6)).copy()
+  trajectory = arrays["trajectory"].copy()
+  for col, epochs in enumerate((2, 4, 6)):
+    time[:, col, :, epochs:] = -1
+    trajectory[:, col, :, epochs:] = np.nan
+  trajectory[:, :, :, 0] = np.nan  # the first epoch not evaluated
+  arrays["trajectory"], arrays["trajectory_time"] = trajectory, time
+  results.save(path, arrays, meta)
+  finished = analysis.FinishedSweep.load(str(tmp_path))
+  fig, axes = plotting.new_figure(1, 3)
+  figures.dynamics(axes[0], finished)
+  titles = [ax.get_title() for ax in axes[0]]
+  assert any("batch_size=10, num_epochs=2" in t for t in titles), titles
+  assert not any("non-finite" in t for t in titles), titles
+  plt.close(fig)

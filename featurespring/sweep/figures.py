@@ -162,8 +162,13 @@ def load_curve_atlas(fig, spec, sweep: finished.FinishedSweep, metric=None):
 
 
 def _cell_label(sweep, name, cell):
-  row, col = cell
-  return f"{name}: {sweep.x}={sweep.axis(sweep.x)[col]:.3g}"
+  _, col = cell
+  zipped = sweep.config.get("grid", {}).get(sweep.x)
+  if isinstance(zipped, dict):  # the fields a zipped column sets, not its index
+    setting = ", ".join(f"{f}={sweep.x_field(f)[col]:.3g}" for f in zipped)
+  else:
+    setting = f"{sweep.x}={sweep.axis(sweep.x)[col]:.3g}"
+  return f"{name}: {setting}"
 
 
 def _distinct_corners(sweep):
@@ -245,9 +250,15 @@ def dynamics(axes, sweep: finished.FinishedSweep):
   """
   trajectory, times = sweep.finite_cells("trajectory"), sweep.cells("trajectory_time")
   for ax, name, cell in zip(axes, _CORNERS, sweep.corner_cells()):
-    finite = np.flatnonzero(np.isfinite(trajectory[cell]).all(axis=(-2, -1)))
+    # Networks record every eval_every epochs and a cell that ran fewer epochs
+    # than the sweep's longest is padded: only recorded snapshots count. A
+    # diverged run is all NaN here (finite_cells), so it is never chosen.
+    recorded = np.isfinite(trajectory[cell]).all(axis=-1)  # [seed, T]
+    finite = np.flatnonzero(recorded.any(axis=-1))
     seed = int(finite[0]) if finite.size else 0
-    window = transient(trajectory[cell][seed])
+    keep = recorded[seed] if finite.size else np.ones(recorded.shape[-1], bool)
+    snapshots, snapshot_times = trajectory[cell][seed][keep], times[cell][seed][keep]
+    window = transient(snapshots)
     note = (
         ""
         if seed == 0 and finite.size
@@ -257,8 +268,8 @@ def dynamics(axes, sweep: finished.FinishedSweep):
     )
     plotting.plot_load_curve_dynamics(
         ax,
-        trajectory[cell][seed][window],
-        times[cell][seed][window],
+        snapshots[window],
+        snapshot_times[window],
         time_label=_time_label(sweep),
         title=f"{_system(sweep)}, {_cell_label(sweep, name, cell)}"
         + (f" ({note})" if note else ""),
