@@ -489,7 +489,15 @@ def build_section(runs, out, info, status, runtimes, sidecar_walls, figures, doc
   return "\n".join(lines) + "\n"
 
 
-def write_report(runs, doc, figures, num_boot=2000, boot_seed=0, num_perm=10_000, dpi=110):
+def write_report(
+    runs,
+    doc,
+    figures,
+    num_boot=central.PLAN_NUM_BOOT,
+    boot_seed=central.PLAN_BOOT_SEED,
+    num_perm=central.PLAN_NUM_PERM,
+    dpi=110,
+):
   """Analyses the finished families under ``runs``; rewrites ``doc``'s block, writes ``figures``.
 
   Returns:
@@ -556,9 +564,15 @@ def _define_flags():
   flags.DEFINE_string("runs", "runs/central", "Directory holding the family workdirs.")
   flags.DEFINE_string("doc", "docs/central_claim.md", "The plan whose results block is rewritten.")
   flags.DEFINE_string("figures", "docs/figures/central", "Where the figures and central.json go.")
-  flags.DEFINE_integer("num_boot", 2000, "Bootstrap resamples (the plan: 2000).")
-  flags.DEFINE_integer("boot_seed", 0, "Seed of every generator of the analysis.")
-  flags.DEFINE_integer("num_perm", 10_000, "Permutations beyond which they are random.")
+  flags.DEFINE_integer(
+      "num_boot", central.PLAN_NUM_BOOT, "Bootstrap resamples (the plan's by default)."
+  )
+  flags.DEFINE_integer(
+      "boot_seed", central.PLAN_BOOT_SEED, "Seed of every generator of the analysis."
+  )
+  flags.DEFINE_integer(
+      "num_perm", central.PLAN_NUM_PERM, "Permutations beyond which they are random."
+  )
   flags.DEFINE_integer("dpi", 110, "Resolution of the PNGs.")
 
 

@@ -969,13 +969,14 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
   return a
 
 
-def preregistered_readings(found, num_boot, boot_seed):
+def preregistered_readings(found):
   """The pre-registered test's reading of every phase grid, and pooled over its six families.
 
-  The six families go through one ``central.analyse`` call with the central
-  report's settings (same labels, resamples and permutations), so the pooled
-  reading here is the one docs/central_claim.md prints; it is None until all
-  six are present.
+  The six families go through one ``central.analyse`` call with the plan's
+  resampling (``central.PLAN_*``: the central report's defaults, whatever
+  ``--num_boot`` this report's correlations use), so the pooled reading here
+  is the one docs/central_claim.md prints; it is None until all six are
+  present.
   """
   grids = {name: central_lib.grid_from_sweep(s, name) for name, s in found["grids"].items()}
   grids.update(
@@ -987,13 +988,13 @@ def preregistered_readings(found, num_boot, boot_seed):
   six = {name: grids[name] for name in PREREGISTERED if name in grids}
   out = {"families": {}, "pooled": None, "missing": [n for n in PREREGISTERED if n not in grids]}
   if six:
-    pooled = central_lib.analyse(six, num_boot, boot_seed)
+    pooled = central_lib.analyse(six)
     out["families"] = {n: f["statistics"] for n, f in pooled["families"].items()}
     if not out["missing"]:
       out["pooled"] = pooled["pooled"]["statistics"]
   for name, grid in grids.items():
     if name not in six:
-      alone = central_lib.analyse({name: grid}, num_boot, boot_seed)
+      alone = central_lib.analyse({name: grid})
       out["families"][name] = alone["families"][name]["statistics"]
   return out
 
@@ -1316,7 +1317,7 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
     numbers["runtimes"] = None
 
   try:
-    numbers["preregistered"] = preregistered_readings(found, num_boot, boot_seed)
+    numbers["preregistered"] = preregistered_readings(found)
   except Exception as err:  # pylint: disable=broad-except
     logging.error("pre-registered readings failed:\n%s", traceback.format_exc())
     numbers["preregistered"] = {

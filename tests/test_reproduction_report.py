@@ -140,11 +140,11 @@ def report_dir(tmp_path_factory):
   numbers = report.write_report(
       str(runs), str(out), num_boot=200, boot_seed=0, dpi=60, doc=str(doc)
   )
-  return out, numbers, fake
+  return out, numbers, fake, runs
 
 
 def test_report_numbers_and_figures(report_dir):
-  out, numbers, fake = report_dir
+  out, numbers, fake, _ = report_dir
   with open(out / "numbers.json") as f:
     written = json.load(f)
   assert written == json.loads(json.dumps(numbers))  # numbers.json is the returned dict
@@ -233,7 +233,7 @@ def test_report_numbers_and_figures(report_dir):
 
 
 def test_verdicts_follow_the_rule_and_fill_the_doc_block(report_dir):
-  out, numbers, _ = report_dir
+  out, numbers, _, _ = report_dir
   claims = {c["key"]: c for c in numbers["verdicts"]}
   assert list(claims) == list(report.CLAIMS)
   for claim in claims.values():
@@ -268,3 +268,23 @@ def test_verdicts_follow_the_rule_and_fill_the_doc_block(report_dir):
   for claim in claims.values():
     assert f"| {claim['figure']} | {claim['claim']} | **{claim['verdict']}** |" in text
   assert "## Verdicts" in (out / "numbers.md").read_text()
+
+
+def test_preregistered_readings_use_the_plans_resampling(report_dir):
+  # The report ran its correlations at 200 resamples; the pre-registered
+  # readings must still be the plan's (2000, seed 0), as the central report's.
+  _, numbers, _, runs = report_dir
+  from featurespring.analysis import central
+  from featurespring.analysis import finished
+
+  grids = {
+      n: central.grid_from_sweep(finished.FinishedSweep.load(str(runs / n)), n)
+      for n in ("fig1a", "fig1c")
+  }
+  plan = central.analyse(grids)
+  for name in grids:
+    got = numbers["preregistered"]["families"][name]
+    want = plan["families"][name]["statistics"]
+    assert json.loads(json.dumps(report.to_json(got))) == json.loads(
+        json.dumps(report.to_json(want))
+    ), name

@@ -44,6 +44,11 @@ MIN_ROWS = 12
 # Decision thresholds of the plan (docs/central_claim.md, "Decision rule").
 ALPHA = 0.05
 REFUTE_BETA = 0.5
+# The plan's resampling ("Measurements per row", "Statistics"): every reading
+# that claims to be the pre-registered one uses these, whatever else it runs.
+PLAN_NUM_BOOT = 2000
+PLAN_BOOT_SEED = 0
+PLAN_NUM_PERM = 10_000
 
 
 @dataclasses.dataclass
@@ -517,7 +522,14 @@ def _family_rows(grid, point, boots, ci):
   return rows
 
 
-def analyse(sources, num_boot=2000, boot_seed=0, num_perm=10_000, ci=0.95, secondary_boot=None):
+def analyse(
+    sources,
+    num_boot=PLAN_NUM_BOOT,
+    boot_seed=PLAN_BOOT_SEED,
+    num_perm=PLAN_NUM_PERM,
+    ci=0.95,
+    secondary_boot=None,
+):
   """The whole pre-registered analysis of ``docs/central_claim.md`` over several grids.
 
   Args:
