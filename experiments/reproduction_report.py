@@ -323,11 +323,22 @@ def _table(header, rows):
 def _grid_markdown(name, a):
   y, x = a["y"], a["x"]
   score = a["score"]
-  head = [f"{y} \\ {x}"] + [_f(v) for v in a["x_values"]]
+  fields = a.get("x_fields")
+  if fields:  # a zipped axis: columns named by its first field's values
+    first = next(iter(fields))
+    head = [f"{y} \\ {first}"] + [_f(v) for v in fields[first]]
+    columns = (
+        f"{x} ("
+        + "; ".join(f"{f} = {', '.join(_f(v) for v in vals)}" for f, vals in fields.items())
+        + "; the per-row table gives column indices)"
+    )
+  else:
+    head = [f"{y} \\ {x}"] + [_f(v) for v in a["x_values"]]
+    columns = x
   lines = [
       f"## {name}: {a['title']}",
       "",
-      f"{a['num_seeds']} seeds per cell; rows: {y}; columns: {x}. "
+      f"{a['num_seeds']} seeds per cell; rows: {y}; columns: {columns}. "
       f"Diverged nets (left out everywhere): {a['diverged']['total']} of "
       f"{a['diverged']['num_nets']}.",
   ]
