@@ -121,6 +121,10 @@ def test_per_grid_peak_reads_only_the_offset(ci, outcome):
   result = verdicts.peak_near_crossing(_central("refuted", d=(0.0,) + ci))
   assert result["outcome"] == outcome
   assert verdicts.peak_near_crossing(None)["outcome"] == U
+  assert result["check"].startswith("best test accuracy within 1 grid step")
+  regression = verdicts.peak_near_crossing(_central("refuted", d=(0.0,) + ci), "rmse")
+  assert regression["check"].startswith("lowest test RMSE within 1 grid step")
+  assert regression["outcome"] == outcome
 
 
 @pytest.mark.parametrize(

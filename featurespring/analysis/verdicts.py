@@ -270,10 +270,15 @@ def noise_raises_curvature(mean, std, n, direction=1.0, rows_used=None) -> dict:
   )
 
 
-def peak_near_crossing(family_statistics) -> dict:
-  """Per grid: the pre-registered mean offset of peak from crossing within the margin."""
+def peak_near_crossing(family_statistics, score="accuracy") -> dict:
+  """Per grid: the pre-registered mean offset of peak from crossing within the margin.
+
+  ``score`` names what peaks: the test accuracy, or the test RMSE (regression,
+  S12) whose best is its lowest.
+  """
+  best = "lowest test RMSE" if score == "rmse" else f"best test {score}"
   name = (
-      f"best accuracy within {PEAK_MARGIN_STEPS:g} grid step of the curvature zero "
+      f"{best} within {PEAK_MARGIN_STEPS:g} grid step of the curvature zero "
       "crossing (pre-registered offset)"
   )
   if family_statistics is None:
@@ -330,7 +335,7 @@ def phase_grid_checks(analysis, family_statistics=None) -> list:
   return [
       phases_in_order(signs, direction, rows_used),
       both_phases(signs, direction, rows_used),
-      peak_near_crossing(family_statistics),
+      peak_near_crossing(family_statistics, analysis.get("score", "accuracy")),
   ]
 
 
