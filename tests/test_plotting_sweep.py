@@ -151,6 +151,11 @@ def test_dynamics_of_a_zipped_axis_with_padded_short_cells(tmp_path):
   assert any("batch_size=10, num_epochs=2" in t for t in titles), titles
   assert not any("non-finite" in t for t in titles), titles
   plt.close(fig)
+  fig, ax = plt.subplots()
+  figures.phase_diagram(ax, finished)
+  assert [t.get_text() for t in ax.get_xticklabels()] == ["10/2", "40/4", "160/6"]
+  assert ax.get_xlabel() == "batch size / epochs (reversed: noise grows to the right)"
+  plt.close(fig)
   # Tables name the zipped columns by the fields they set, not by their index.
   fields = analysis.analyse_phase_grid(finished, num_boot=10)["x_fields"]
   assert fields == {"batch_size": [10, 40, 160], "num_epochs": [2, 4, 6]}

@@ -48,6 +48,7 @@ _LABELS = {
     "learning_rate": "learning rate",
     "dropout": "dropout rate",
     "batch_size": "batch size",
+    "num_epochs": "epochs",
     "dropout_switch_rate": "dropout rate after the switch",
     "mu": r"friction $\mu_r$",
     "mu_left": r"leftward friction $\mu_l$",
@@ -127,14 +128,30 @@ def phase_diagram(ax, sweep: finished.FinishedSweep, metric=None):
       title=f"{_system(sweep)}: mean {metric.replace('_', ' ')}"
       + (f" ({left_out}, left out)" if left_out else ""),
   )
+  labels = _zipped_column_labels(sweep)
+  if labels:
+    ax.set_xticks(range(len(labels)), labels, rotation=45, fontsize=8)
   if sweep.noise_falls_along_x():
     ax.invert_xaxis()
   return mesh
 
 
+def _zipped_column_labels(sweep):
+  """Tick labels of a zipped x axis (its fields' values per column); None for a plain one."""
+  zipped = sweep.config.get("grid", {}).get(sweep.x)
+  if not isinstance(zipped, dict):
+    return None
+  values = [sweep.x_field(f) for f in zipped]
+  return ["/".join(f"{v[j]:.4g}" for v in values) for j in range(len(values[0]))]
+
+
 def x_label(sweep):
   """The x axis's label; a knob drawn reversed says so (noise grows to the right)."""
-  label = _LABELS.get(sweep.x, sweep.x)
+  zipped = sweep.config.get("grid", {}).get(sweep.x)
+  if isinstance(zipped, dict):  # named by the fields each column sets
+    label = " / ".join(_LABELS.get(f, f) for f in zipped)
+  else:
+    label = _LABELS.get(sweep.x, sweep.x)
   return label + " (reversed: noise grows to the right)" if sweep.noise_falls_along_x() else label
 
 
@@ -152,7 +169,7 @@ def load_curve_atlas(fig, spec, sweep: finished.FinishedSweep, metric=None):
       spec,
       curves,
       curvature,
-      x_labels=[f"{v:.3g}" for v in sweep.axis(sweep.x)],
+      x_labels=_zipped_column_labels(sweep) or [f"{v:.3g}" for v in sweep.axis(sweep.x)],
       y_labels=[f"{v:.3g}" for v in sweep.y_values()],
       x_label=x_label(sweep),
       y_label=_y_label(sweep),
