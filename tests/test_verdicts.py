@@ -122,6 +122,11 @@ def test_per_grid_peak_reads_only_the_offset(ci, outcome):
   assert result["outcome"] == outcome
   assert verdicts.peak_near_crossing(None)["outcome"] == U
   assert result["check"].startswith("best test accuracy within 1 grid step")
+  none = _central("refuted", d=(np.nan,) + ci, rows=0)
+  censored = verdicts.peak_near_crossing(none)
+  assert (
+      censored["outcome"] == U and censored["measured"] == "no row has both a crossing and a peak"
+  )
   regression = verdicts.peak_near_crossing(_central("refuted", d=(0.0,) + ci), "rmse")
   assert regression["check"].startswith("lowest test RMSE within 1 grid step")
   assert regression["outcome"] == outcome

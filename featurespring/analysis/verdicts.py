@@ -283,6 +283,9 @@ def peak_near_crossing(family_statistics, score="accuracy") -> dict:
   )
   if family_statistics is None:
     return check(name, UNDECIDED, "not computed")
+  if not family_statistics["num_uncensored"]:
+    # Some resamples may still have a row with both positions; the data do not.
+    return check(name, UNDECIDED, "no row has both a crossing and a peak")
   d = family_statistics["mean_offset"]
   lo, hi = d["ci"]
   inside = -PEAK_MARGIN_STEPS <= lo and hi <= PEAK_MARGIN_STEPS
