@@ -1118,6 +1118,27 @@ def verdicts_markdown(claims):
   return lines
 
 
+# Copied figures wider than this (pixels) are scaled down: the sweeps draw
+# them full size, the doc shows them at page width.
+COPY_MAX_WIDTH = 1300
+
+
+def _copy_figure(source, target):
+  """Copies a PNG drawn by a sweep, scaled down to :data:`COPY_MAX_WIDTH` if wider.
+
+  Re-encoded with a 256-colour palette: line plots lose nothing visible and
+  the files shrink several times, which keeps the report within its budget.
+  """
+  from PIL import Image  # pylint: disable=g-import-not-at-top  (matplotlib's own dependency)
+
+  with Image.open(source) as image:
+    image = image.convert("RGB")
+    if image.width > COPY_MAX_WIDTH:
+      height = round(image.height * COPY_MAX_WIDTH / image.width)
+      image = image.resize((COPY_MAX_WIDTH, height), Image.LANCZOS)
+    image.quantize(colors=256).save(target, optimize=True)
+
+
 def claim_block(claim, numbers):
   """A claim's verdict with its checks, and where its numbers are (the doc's block)."""
   lines = [f"**Verdict: {claim['verdict']}.**", ""]
@@ -1314,7 +1335,7 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
   copied = []
   for path, target in sources:
     if os.path.exists(path):
-      shutil.copyfile(path, os.path.join(out, target))
+      _copy_figure(path, os.path.join(out, target))
       copied.append(target)
   numbers["copied_figures"] = copied
   for name, _, target in swept:

@@ -10,6 +10,7 @@ import os
 import sys
 
 import numpy as np
+from PIL import Image
 import pytest
 
 from featurespring import sweep
@@ -125,7 +126,9 @@ def report_dir(tmp_path_factory):
     )
     os.makedirs(runs / name / "figures")
     for figure in drawn:
-      (runs / name / "figures" / figure).write_bytes(b"\x89PNG" + bytes(2000))
+      # Fig. 2's stand-in is narrow (copied as is), Fig. 5(b)'s wider than the page.
+      width = 300 if name == "fig2" else 2 * report.COPY_MAX_WIDTH
+      Image.new("RGB", (width, 100), "white").save(runs / name / "figures" / figure)
   (runs / "runtimes.tsv").write_text(
       "fig1c\t12\texperiments/fig1c_dropout.py\n" "fig1a\t30\texperiments/fig1a_label_noise.py\n"
   )
@@ -206,7 +209,10 @@ def test_report_numbers_and_figures(report_dir):
   assert fig5b["figures"] == ["fig5b_load_curves.png"]
   assert {"fig2_side_by_side.png", "fig5b_load_curves.png"} <= set(written["copied_figures"])
   assert "fig5b_curvature_by_row.png" not in written["copied_figures"]
-  assert os.path.getsize(out / "fig2_side_by_side.png") == 2004
+  with Image.open(out / "fig2_side_by_side.png") as copied:
+    assert copied.size == (300, 100) and copied.mode == "P"  # palette, not scaled
+  with Image.open(out / "fig5b_load_curves.png") as copied:
+    assert copied.size == (report.COPY_MAX_WIDTH, 50)  # scaled down, aspect kept
   assert written["wall_times_s"]["fig2"] > 0 and written["wall_times_s"]["fig5b"] > 0
   for name in ("phase_fig1c.png", "phase_fig1a.png", "curvature_vs_accuracy.png", "s2_switch.png"):
     assert os.path.getsize(out / name) > 1000, name
