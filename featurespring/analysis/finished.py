@@ -157,18 +157,26 @@ class FinishedSweep:
     A zipped x axis (e.g. Fig. 1(d) at fixed steps: batch size with its
     epochs) goes the way of its fields that have a direction.
     """
-    zipped = self.config.get("grid", {}).get(self.x)
-    fields = list(zipped) if isinstance(zipped, dict) else [self.x]
+    zipped = self.x_zipped()
+    fields = list(zipped) if zipped else [self.x]
     return next((NOISE_DIRECTION[f] for f in fields if f in NOISE_DIRECTION), 1.0)
+
+  def x_zipped(self):
+    """``{field: values per column}`` of a zipped x axis (Fig. 1(d) at fixed
+    steps: ``batch_size`` and ``num_epochs`` of ``batch``); None for a plain one."""
+    zipped = self.config.get("grid", {}).get(self.x)
+    if not isinstance(zipped, dict):
+      return None
+    return {f: np.asarray(v) for f, v in zipped.items()}
 
   def x_field(self, field):
     """Per column, the value of setting ``field``: the x axis itself, or a field
     of a zipped x axis (Fig. 1(d) at fixed steps: ``batch_size`` of ``batch``)."""
     if self.x == field:
       return self.values(field)
-    zipped = self.config.get("grid", {}).get(self.x)
-    if isinstance(zipped, dict) and field in zipped:
-      return np.asarray(zipped[field])
+    zipped = self.x_zipped() or {}
+    if field in zipped:
+      return zipped[field]
     raise ValueError(f"the x axis {self.x!r} of {self.name or 'the sweep'} does not set {field!r}")
 
   def noise_falls_along_x(self) -> bool:

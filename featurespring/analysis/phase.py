@@ -22,14 +22,6 @@ CURVATURE_KEYS = ("curvature", "curvature_pinv", "curvature_test", "curvature_pi
 NOISE_DIRECTION = finished.NOISE_DIRECTION
 
 
-def _zipped_fields(sweep):
-  """``{field: [value per column]}`` of a zipped x axis; None for a plain one."""
-  zipped = sweep.config.get("grid", {}).get(sweep.x)
-  if not isinstance(zipped, dict):
-    return None
-  return {f: np.asarray(sweep.x_field(f)).tolist() for f in zipped}
-
-
 def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=2000, boot_seed=0):
   """Everything measured on one phase-diagram sweep.
 
@@ -63,7 +55,9 @@ def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=
       "fixed_axes": sweep.fixed_axes(),
       # A zipped x axis (Fig. 1(d) at fixed steps) is swept by index; tables
       # name its columns by the fields it sets.
-      "x_fields": _zipped_fields(sweep),
+      "x_fields": (
+          {f: v.tolist() for f, v in sweep.x_zipped().items()} if sweep.x_zipped() else None
+      ),
       "sign_rule": (
           f"|mean| > {stats.SIGN_SE_FACTOR:g} * std/sqrt(n) and "
           f"|mean| > {stats.SIGN_MIN_EFFECT:g}"

@@ -138,17 +138,17 @@ def phase_diagram(ax, sweep: finished.FinishedSweep, metric=None):
 
 def _zipped_column_labels(sweep):
   """Tick labels of a zipped x axis (its fields' values per column); None for a plain one."""
-  zipped = sweep.config.get("grid", {}).get(sweep.x)
-  if not isinstance(zipped, dict):
+  zipped = sweep.x_zipped()
+  if not zipped:
     return None
-  values = [sweep.x_field(f) for f in zipped]
+  values = list(zipped.values())
   return ["/".join(f"{v[j]:.4g}" for v in values) for j in range(len(values[0]))]
 
 
 def x_label(sweep):
   """The x axis's label; a knob drawn reversed says so (noise grows to the right)."""
-  zipped = sweep.config.get("grid", {}).get(sweep.x)
-  if isinstance(zipped, dict):  # named by the fields each column sets
+  zipped = sweep.x_zipped()
+  if zipped:  # named by the fields each column sets
     label = " / ".join(_LABELS.get(f, f) for f in zipped)
   else:
     label = _LABELS.get(sweep.x, sweep.x)
@@ -180,9 +180,9 @@ def load_curve_atlas(fig, spec, sweep: finished.FinishedSweep, metric=None):
 
 def _cell_label(sweep, name, cell):
   _, col = cell
-  zipped = sweep.config.get("grid", {}).get(sweep.x)
-  if isinstance(zipped, dict):  # the fields a zipped column sets, not its index
-    setting = ", ".join(f"{f}={sweep.x_field(f)[col]:.3g}" for f in zipped)
+  zipped = sweep.x_zipped()
+  if zipped:  # the fields a zipped column sets, not its index
+    setting = ", ".join(f"{f}={v[col]:.3g}" for f, v in zipped.items())
   else:
     setting = f"{sweep.x}={sweep.axis(sweep.x)[col]:.3g}"
   return f"{name}: {setting}"
