@@ -57,8 +57,8 @@ def _describe(pair: control.Pair) -> str:
   )
 
 
-def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> list[str]:
-  """Markdown lines of one setting; writes its figures."""
+def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> tuple[list[str], str]:
+  """Markdown lines of one setting and its verdict; writes its figures."""
   result = control.analyse(pair, PRIMARY_GAIN, PRIMARY_TARGET)
   gain, target = result["gain"], result["target"]
   description = _describe(pair)
@@ -68,10 +68,14 @@ def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> list[str]
       "",
       f"Primary controller: gain {gain:g}, target {target:g}; updates every "
       f"{dnn['control_every']} epochs after a {dnn['control_warmup']}-epoch warm-up. "
-      f"Compute per row and seed: controller {result['compute']['controller']} net-epochs, "
-      f"baselines (b)-(d) {result['compute']['best_val']} "
-      f"(ratio {result['compute_ratio']:.3f}, limit {control.MAX_COMPUTE_RATIO:.3f}); "
-      f"in wall time per net, evaluations included: {result['wall_ratio']:.3f}.",
+      "Compute per row and seed, in net-epochs: "
+      + ", ".join(
+          f"{label} {result['compute'][key]}"
+          for key, label in (("controller", "controller"),) + tuple(control.BASELINE_LABELS.items())
+      )
+      + f" (controller / (b): {result['compute_ratio']:.3f}, limit "
+      f"{control.MAX_COMPUTE_RATIO:.3f}); in wall time per net-epoch, each sweep's evaluations "
+      f"and compiles included: {result['wall_ratio']:.3f}.",
       "",
       "Test accuracy (%), mean [95% CI] over seeds; difference paired by seed:",
       "",
@@ -113,6 +117,14 @@ def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> list[str]
   ]
   for g, row in zip(pair.gains, result["sensitivity"]):
     lines.append(f"| {g:g} | " + " | ".join(_pct(v) for v in row) + " |")
+  robust = result["robust"]
+  lines += [
+      "",
+      f"**{'Robust' if robust['robust'] else 'Not robust'}** to gain and target: the "
+      f"{robust['cells']} cells with gain <= {gain:g} lie within "
+      f"{100 * robust['worst']:.2f} points of the primary (rule: "
+      f"{control.MARGIN_POINTS:g}).",
+  ]
   title = f"{description}; gain {gain:g}"
   figures = {
       "knob": control.plot_over_training(
@@ -135,13 +147,14 @@ def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> list[str]
     plotting.save_figure(fig, path, dpi=90)
     plt.close(fig)
     lines.append(f"![{name} {kind}]({os.path.relpath(path, doc_dir)}.png)")
-  return lines + [""]
+  return lines + [""], verdict["verdict"]
 
 
 def report(runs, doc, figures_dir) -> str:
   """Writes the results block of ``doc`` and the figures; returns the block."""
-  lines = []
+  lines, verdicts = [], {}
   for name, argument in SETTINGS.items():
+    verdicts[name] = None
     dirs = [os.path.join(runs, f"{kind}_{name}") for kind in ("control", "baseline")]
     missing = [d for d in dirs if not os.path.exists(os.path.join(d, "results.json"))]
     if missing:
@@ -149,7 +162,17 @@ def report(runs, doc, figures_dir) -> str:
       lines += [f"- {name} ({made_by}): not run yet, missing {', '.join(missing)}.", ""]
       continue
     pair = control.load_pair(*dirs)
-    lines += setting_section(name, pair, figures_dir, os.path.dirname(os.path.abspath(doc)))
+    section, verdicts[name] = setting_section(
+        name, pair, figures_dir, os.path.dirname(os.path.abspath(doc))
+    )
+    lines += section
+  per_setting = ", ".join(f"{name} {verdict or 'not run'}" for name, verdict in verdicts.items())
+  claim = control.claim_verdict(verdicts)
+  lines = [
+      f"**The issue's claim: {claim}** (per setting: {per_setting}; rule: the primary setting "
+      "fig1c a success and no variant a failure).",
+      "",
+  ] + lines
   block = "\n".join(lines)
   docblocks.write_block(doc, block, control.BEGIN_MARKER, control.END_MARKER)
   return block

@@ -125,6 +125,7 @@ def test_analyse_counts_compute_and_decides_on_a_synthetic_setting():
 def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
   runs = tmp_path / "runs"
   shrink = {"num_train": 64, "num_test": 32, "num_val": 32, "batch_size": 64}
+  baseline_config = os.path.join(REPO, "experiments", "control_baseline_fig1c.py")
   for kind, config_file in (
       ("control", "control_fig1c.py"),
       ("baseline", "control_baseline_fig1c.py"),
@@ -151,8 +152,53 @@ def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
   assert (
       "### fig1c: mnist_embedded, 3 hidden layers of 16, knob: dropout, 2 epochs, 2 seeds" in block
   )
-  assert "**Verdict:" in block
+  assert "**Verdict:" in block and "obust** to gain and target" in block
+  assert block.startswith("**The issue's claim: ") and "depth4 not run" in block.split("\n")[0]
+  # 2 epochs per net; the grid baselines train every rate of the runlocal grid.
+  rates = len(sweep.load_config(baseline_config + ":runlocal").grid.dropout)
+  assert f"in net-epochs: controller 2, (a) no noise 2, (b) best validation rate {2 * rates}," in (
+      block
+  )
   assert "- depth4 (`:depth=4`): not run yet" in block
   for kind in ("knob", "curvature", "phase"):
     for suffix in (".png", ".pdf"):
       assert (tmp_path / "figures" / f"fig1c_{kind}{suffix}").stat().st_size > 0
+
+
+def test_wall_time_counts_only_what_each_parts_last_invocation_trained():
+  sidecar = {
+      "units": 100,
+      "parts": {
+          "chunk_00000": {"wall_time_s": 60.0, "resumed_from_unit": 40, "num_members": 10},
+          "chunk_00001": {"wall_time_s": 50.0, "resumed_from_unit": 0, "num_members": 5},
+      },
+  }
+  # 60 epochs x 10 nets + 100 epochs x 5 nets = 1100 net-epochs in 110 s.
+  assert control.wall_s_per_net_epoch(sidecar) == pytest.approx(0.1)
+  assert np.isnan(control.wall_s_per_net_epoch({"units": 100, "parts": {}}))
+
+
+def test_sensitivity_is_robust_only_if_every_cell_up_to_the_primary_gain_is_near_it():
+  gains = np.array([0.5, 1.0, 2.0])
+  near = np.array([[-0.001, 0.0, 0.002], [0.001, 0.0, -0.002], [-0.05, -0.05, -0.05]])
+  result = control.sensitivity_robust(near, gains, 1, 1)
+  assert result["robust"] and result["cells"] == 6 and result["worst"] == pytest.approx(0.002)
+  far = near.copy()
+  far[0, 2] = -0.004  # a gain-0.5 cell 0.4 points below the primary
+  assert not control.sensitivity_robust(far, gains, 1, 1)["robust"]
+  far[0, 2] = np.nan
+  assert not control.sensitivity_robust(far, gains, 1, 1)["robust"]
+
+
+@pytest.mark.parametrize(
+    "verdicts, claim",
+    [
+        ({"fig1c": "success", "a": "mixed", "b": "success"}, "holds"),
+        ({"fig1c": "success", "a": "failure", "b": "success"}, "does not hold"),
+        ({"fig1c": "mixed", "a": None, "b": None}, "does not hold"),
+        ({"fig1c": "success", "a": None, "b": "mixed"}, "undecided"),
+        ({"fig1c": None, "a": "success"}, "undecided"),
+    ],
+)
+def test_claim_needs_the_primary_setting_a_success_and_no_variant_a_failure(verdicts, claim):
+  assert control.claim_verdict(verdicts) == claim

@@ -76,10 +76,9 @@ class Pair:
       (updates at a bound) ``[A, G, T, S]``; ``rate_history``,
       ``curvature_history`` ``[A, G, T, S, E]``.
     config: the controlled sweep's config (plain dict).
-    wall_s_per_net: ``{"control": s, "baseline": s}``, each sweep's wall
-      time as merged into ``results.json`` (a part resumed from a
-      checkpoint counts its last run only) over its nets; NaN where not
-      recorded.
+    wall_s_per_net_epoch: ``{"control": s, "baseline": s}``, each sweep's
+      wall time per net-epoch it trained (`wall_s_per_net_epoch`); NaN
+      where not recorded.
   """
 
   alphas: np.ndarray
@@ -90,7 +89,7 @@ class Pair:
   baseline: dict
   control: dict
   config: dict
-  wall_s_per_net: dict = dataclasses.field(default_factory=dict)
+  wall_s_per_net_epoch: dict = dataclasses.field(default_factory=dict)
 
   @property
   def num_seeds(self) -> int:
@@ -155,14 +154,27 @@ def load_pair(control_dir, baseline_dir) -> Pair:
       baseline=baseline,
       control=controlled,
       config=control_sidecar["config"],
-      wall_s_per_net={
-          kind: float(sidecar.get("wall_time_s", np.nan)) / arrays["diverged"].size
-          for kind, sidecar, arrays in (
-              ("control", control_sidecar, control),
-              ("baseline", base_sidecar, base),
-          )
+      wall_s_per_net_epoch={
+          "control": wall_s_per_net_epoch(control_sidecar),
+          "baseline": wall_s_per_net_epoch(base_sidecar),
       },
   )
+
+
+def wall_s_per_net_epoch(sidecar: dict) -> float:
+  """Wall seconds per net-epoch of a merged sweep, over what its parts'
+  last invocations trained.
+
+  A chunk resumed from a checkpoint records the wall time of its last
+  invocation only, which trained ``units - resumed_from_unit`` epochs: the
+  rate stays right where the total would not. Compiles are included. NaN
+  when the sidecar has no parts.
+  """
+  parts = sidecar.get("parts", {}).values()
+  units = int(sidecar.get("units", 0))
+  trained = sum((units - int(p["resumed_from_unit"])) * int(p["num_members"]) for p in parts)
+  seconds = sum(float(p["wall_time_s"]) for p in parts)
+  return seconds / trained if trained > 0 else float("nan")
 
 
 def _first_best(values, axis):
@@ -339,12 +351,56 @@ def analyse(pair: Pair, gain: float, target: float) -> dict:
         "sensitivity": sensitivity,
         "compute": compute,
         "compute_ratio": ratio,
-        # One controlled run against the grid's R runs, in wall time per net.
-        "wall_ratio": pair.wall_s_per_net.get("control", np.nan)
-        / (len(pair.rates) * pair.wall_s_per_net.get("baseline", np.nan)),
+        # One controlled run against the grid's R runs, in wall time.
+        "wall_ratio": pair.wall_s_per_net_epoch.get("control", np.nan)
+        / (len(pair.rates) * pair.wall_s_per_net_epoch.get("baseline", np.nan)),
     }
   result["verdict"] = row_verdicts(difference, pair.alphas, ratio)
+  result["robust"] = sensitivity_robust(sensitivity, pair.gains, g, t)
   return result
+
+
+def sensitivity_robust(
+    sensitivity, gains, primary_gain, primary_target, margin=MARGIN_POINTS / 100
+):
+  """Whether the controller is robust to its gain and target (docs/control.md,
+  "Sensitivity"): every cell with gain <= the primary's within ``margin`` of
+  the primary cell.
+
+  Args:
+    sensitivity: ``[G, T]`` mean paired difference to (b) per gain and target.
+    gains: ``[G]``.
+    primary_gain, primary_target: the primary cell's indices.
+
+  Returns:
+    ``{"robust": bool, "worst": the largest distance from the primary among
+    those cells, "cells": how many}``; not robust if any is NaN.
+  """
+  sensitivity = np.asarray(sensitivity, np.float64)
+  primary = sensitivity[primary_gain, primary_target]
+  cells = sensitivity[np.asarray(gains) <= gains[primary_gain]]
+  distance = np.abs(cells - primary)
+  worst = float(np.max(distance)) if np.all(np.isfinite(distance)) else float("nan")
+  return {"robust": bool(worst <= margin), "worst": worst, "cells": int(cells.size)}
+
+
+def claim_verdict(setting_verdicts: dict, primary_setting="fig1c") -> str:
+  """The issue's claim (docs/control.md, "Decision rule"): ``holds`` if the
+  primary setting is a success and no variant a failure, ``does not hold``
+  if the primary is not a success or any variant fails, else ``undecided``
+  (a setting has not run yet).
+
+  Args:
+    setting_verdicts: setting name -> `row_verdicts` verdict, or None where
+      the setting has not run.
+  """
+  primary = setting_verdicts.get(primary_setting)
+  variants = [v for k, v in setting_verdicts.items() if k != primary_setting]
+  if (primary is not None and primary != "success") or "failure" in variants:
+    return "does not hold"
+  if primary is None or None in variants:
+    return "undecided"
+  return "holds"
 
 
 # -- Figures ------------------------------------------------------------------
