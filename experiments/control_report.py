@@ -14,6 +14,7 @@ numbers are :mod:`featurespring.analysis.control`'s.
 
 from __future__ import annotations
 
+import json
 import os
 
 from absl import app
@@ -150,7 +151,25 @@ def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> tuple[lis
   return lines + [""], verdict["verdict"]
 
 
-def report(runs, doc, figures_dir) -> str:
+def overhead_line(benchmark) -> str:
+  """The controller's own cost per epoch, from ``benchmarks/train.py``'s JSON
+  at ``benchmark`` (a stated line if it has not been run)."""
+  if not benchmark or not os.path.exists(benchmark):
+    return f"Controller overhead: not measured yet (no {benchmark})."
+  with open(benchmark) as f:
+    overhead = json.load(f).get("controller_overhead")
+  if not overhead:
+    return f"Controller overhead: {benchmark} has no `controller_overhead` entry."
+  return (
+      f"Controller overhead (`{benchmark}`, {overhead['networks']} nets of the Fig. 1(c) grid, "
+      f"both evaluating every epoch, best of 3 alternating timings): "
+      f"{overhead['seconds_per_epoch_with_controller']:.3f} s per epoch with the controller "
+      f"updating after every epoch, {overhead['seconds_per_epoch_without']:.3f} s without: "
+      f"ratio {overhead['ratio_with_to_without']:.3f}."
+  )
+
+
+def report(runs, doc, figures_dir, benchmark=None) -> str:
   """Writes the results block of ``doc`` and the figures; returns the block."""
   lines, verdicts = [], {}
   for name, argument in SETTINGS.items():
@@ -172,6 +191,8 @@ def report(runs, doc, figures_dir) -> str:
       f"**The issue's claim: {claim}** (per setting: {per_setting}; rule: the primary setting "
       "fig1c a success and no variant a failure).",
       "",
+      overhead_line(benchmark),
+      "",
   ] + lines
   block = "\n".join(lines)
   docblocks.write_block(doc, block, control.BEGIN_MARKER, control.END_MARKER)
@@ -184,11 +205,16 @@ def _define_flags():
   flags.DEFINE_string("runs", "runs/control", "Directory of the finished control sweeps.")
   flags.DEFINE_string("doc", "docs/control.md", "Markdown file whose results block is written.")
   flags.DEFINE_string("figures", "docs/figures/control", "Where the figures go.")
+  flags.DEFINE_string(
+      "benchmark",
+      "benchmarks/train_controller_result_cpu.json",
+      "JSON of `python benchmarks/train.py --nogrids --notorch` (its controller_overhead).",
+  )
 
 
 def main(argv):
   del argv
-  print(report(FLAGS.runs, FLAGS.doc, FLAGS.figures))
+  print(report(FLAGS.runs, FLAGS.doc, FLAGS.figures, FLAGS.benchmark))
 
 
 if __name__ == "__main__":

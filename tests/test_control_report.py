@@ -146,12 +146,19 @@ def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
   spec.loader.exec_module(report)
   doc = tmp_path / "control.md"
   doc.write_text(f"the plan\n{control.BEGIN_MARKER}\n{control.END_MARKER}\n")
-  block = report.report(str(runs), str(doc), str(tmp_path / "figures"))
+  benchmark = tmp_path / "train.json"
+  benchmark.write_text(
+      '{"controller_overhead": {"networks": 96, "seconds_per_epoch_without": 0.5,'
+      ' "seconds_per_epoch_with_controller": 0.51, "ratio_with_to_without": 1.02}}'
+  )
+  block = report.report(str(runs), str(doc), str(tmp_path / "figures"), str(benchmark))
   text = doc.read_text()
   assert text.startswith("the plan\n") and block in text
   assert (
       "### fig1c: mnist_embedded, 3 hidden layers of 16, knob: dropout, 2 epochs, 2 seeds" in block
   )
+  assert "0.510 s per epoch with the controller" in block and "ratio 1.020." in block
+  assert "not measured yet" in report.overhead_line(str(tmp_path / "missing.json"))
   assert "**Verdict:" in block and "obust** to gain and target" in block
   assert block.startswith("**The issue's claim: ") and "depth4 not run" in block.split("\n")[0]
   # 2 epochs per net; the grid baselines train every rate of the runlocal grid.
