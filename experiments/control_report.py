@@ -121,10 +121,10 @@ def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> tuple[lis
   robust = result["robust"]
   lines += [
       "",
-      f"**{'Robust' if robust['robust'] else 'Not robust'}** to gain and target: the "
-      f"{robust['cells']} cells with gain <= {gain:g} lie within "
-      f"{100 * robust['worst']:.2f} points of the primary (rule: "
-      f"{control.MARGIN_POINTS:g}).",
+      f"**{'Robust' if robust['robust'] else 'Not robust'}** to gain and target: of the "
+      f"{robust['cells']} cells with gain <= {gain:g}, the farthest lies "
+      f"{100 * robust['worst']:.2f} points from the primary (rule: robust if every one lies "
+      f"within {control.MARGIN_POINTS:g}).",
   ]
   title = f"{description}; gain {gain:g}"
   figures = {
