@@ -360,9 +360,7 @@ def analyse(pair: Pair, gain: float, target: float) -> dict:
   return result
 
 
-def sensitivity_robust(
-    sensitivity, gains, primary_gain, primary_target, margin=MARGIN_POINTS / 100
-):
+def sensitivity_robust(sensitivity, gains, gain_index, target_index, margin=MARGIN_POINTS / 100):
   """Whether the controller is robust to its gain and target (docs/control.md,
   "Sensitivity"): every cell with gain <= the primary's within ``margin`` of
   the primary cell.
@@ -370,15 +368,15 @@ def sensitivity_robust(
   Args:
     sensitivity: ``[G, T]`` mean paired difference to (b) per gain and target.
     gains: ``[G]``.
-    primary_gain, primary_target: the primary cell's indices.
+    gain_index, target_index: the primary cell.
 
   Returns:
     ``{"robust": bool, "worst": the largest distance from the primary among
     those cells, "cells": how many}``; not robust if any is NaN.
   """
   sensitivity = np.asarray(sensitivity, np.float64)
-  primary = sensitivity[primary_gain, primary_target]
-  cells = sensitivity[np.asarray(gains) <= gains[primary_gain]]
+  primary = sensitivity[gain_index, target_index]
+  cells = sensitivity[np.asarray(gains) <= gains[gain_index]]
   distance = np.abs(cells - primary)
   worst = float(np.max(distance)) if np.all(np.isfinite(distance)) else float("nan")
   return {"robust": bool(worst <= margin), "worst": worst, "cells": int(cells.size)}
