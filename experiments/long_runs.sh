@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every long sweep of the docs, in order, resumable: the pre-registered test's
-# ten-seed grids (docs/central_claim.md, also read by docs/bridge.md), the
-# rest of the reproduction (docs/reproduction.md, about 2 h on 2 CPU cores),
-# then the controller's evaluation (docs/control.md, about 1.5 h as measured in
+# ten-seed grids (experiments/central_claim/README.md, also read by experiments/bridge/README.md), the
+# rest of the reproduction (experiments/reproduction/README.md, about 2 h on 2 CPU cores),
+# then the controller's evaluation (experiments/control/README.md, about 1.5 h as measured in
 # its runtimes.tsv; the estimate before it ran was 6-9 h). The
 # reproduction goes before the evaluation so that the two docs that
 # share the ten-seed grids can be finished first. Finished sweeps are skipped and
@@ -12,14 +12,14 @@
 #   setsid nohup nice -n 19 bash experiments/long_runs.sh > runs/long_runs.log 2>&1 &
 #
 # Then regenerate the docs from what finished:
-#   python experiments/central_claim_report.py
-#   python experiments/bridge_report.py
-#   python experiments/control_report.py
-#   python experiments/reproduction_report.py --runs=runs/reproduction --out=docs/reproduction \
-#       --doc=docs/reproduction.md
+#   python -m experiments.central_claim.report
+#   python -m experiments.bridge.report
+#   python -m experiments.control.report
+#   python -m experiments.reproduction.report --runs=runs/reproduction --out=experiments/reproduction/results \
+#       --doc=experiments/reproduction/README.md
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p runs/central runs/control runs/reproduction
-bash experiments/central_claim.sh >> runs/central/log.txt 2>&1
-bash experiments/reproduce.sh runs/reproduction >> runs/reproduction/log.txt 2>&1
-bash experiments/control.sh >> runs/control/log.txt 2>&1
+bash experiments/central_claim/run.sh >> runs/central/log.txt 2>&1
+bash experiments/reproduction/run.sh runs/reproduction >> runs/reproduction/log.txt 2>&1
+bash experiments/control/run.sh >> runs/control/log.txt 2>&1

@@ -7,7 +7,7 @@ A wrapper around the main route, for each config below what
 
 do: the sweep into a resumable workdir (rerun to resume; a finished sweep is
 only re-plotted), its figures into ``<outdir>/<name>/figures``. ``--outdir``
-laid out so is what ``experiments/reproduction_report.py --runs`` reads.
+laid out so is what ``experiments/reproduction/report.py --runs`` reads.
 
   python experiments/springs_phase_diagram.py --outdir=runs/springs
   # smoke test (each config's :runlocal): --quick --outdir=/tmp/springs
@@ -23,7 +23,7 @@ from absl import logging
 
 from featurespring import springs
 from featurespring import sweep
-from featurespring.sweep import figures
+from featurespring.analysis import figures
 
 _OUTDIR = flags.DEFINE_string(
     "outdir", "runs/springs", "Where the sweep workdirs go, one " "per config."

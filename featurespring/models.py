@@ -21,7 +21,7 @@ Initialisation (``init_scheme``): ``'torch'`` (default) reproduces PyTorch's
 default ``nn.Linear``/``nn.Conv2d`` initialisation, which the paper used (SM
 S3): weights and biases uniform in ``+-1/sqrt(fan_in)``. ``'lecun'`` is
 Flax's default (LeCun normal weights, zero biases); ``'orthogonal'`` draws
-orthogonal weights with zero biases (paper Fig. 5a). A weight-init scale
+orthogonal weights with zero biases. A weight-init scale
 multiplier is applied to the initialised weights by `scale_kernels`, so it
 too can be a traced per-member hyperparameter.
 """
@@ -121,7 +121,7 @@ def orthogonal_init(key, shape, dtype=jnp.float32):
   two passes of modified Gram-Schmidt over the columns of a Gaussian matrix
   instead of a LAPACK QR. Batched LAPACK custom calls were seen to wedge
   XLA's CPU runtime here (SVD and eigh inside training loops; a vmapped
-  population's orthogonal initialisation froze a Fig. 5a sweep before its
+  population's orthogonal initialisation froze a sweep of orthogonal-init nets before its
   first epoch), and this runs once per net, so its cost does not matter.
   Gram-Schmidt yields the QR factor whose ``R`` has a positive diagonal,
   which is what makes ``Q`` Haar-distributed; the second pass restores

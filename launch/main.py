@@ -16,7 +16,7 @@ from absl import flags
 from absl import logging
 
 from featurespring import sweep
-from featurespring.sweep import figures
+from featurespring.analysis import figures
 
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Where both sweeps and the figures go.", required=True

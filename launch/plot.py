@@ -16,7 +16,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from featurespring.sweep import figures
+from featurespring.analysis import figures
 
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "A workdir holding a merged sweep " "(results.npz/.json).", required=True

@@ -7,6 +7,9 @@ import pytest
 from featurespring import bridge
 from featurespring import springs
 
+from experiments.bridge import heldout
+from experiments.bridge import universality
+
 DROPOUT = np.round(np.linspace(0.0, 0.3, 16), 3)
 DT = bridge.REFERENCE_CHAIN["dt"]
 
@@ -163,13 +166,13 @@ def test_bad_inputs_raise_naming_the_argument():
   with pytest.raises(ValueError, match="knob_map 'sqrt' differs"):
     bridge.predict_friction(fit, [0.1], "sqrt")
   with pytest.raises(ValueError, match="split must be one of"):
-    bridge.split_levels(DROPOUT, "dropout_std", "random")
+    heldout.split_levels(DROPOUT, "dropout_std", "random")
   with pytest.raises(ValueError, match="leaves 2 for fitting"):
-    bridge.split_levels(DROPOUT[:4], "dropout_std", "interpolation")
+    heldout.split_levels(DROPOUT[:4], "dropout_std", "interpolation")
   with pytest.raises(ValueError, match="num_boot"):
-    bridge.held_out(DROPOUT, np.ones((2, 16, 3)), "dropout_std", num_boot=-1)
+    heldout.held_out(DROPOUT, np.ones((2, 16, 3)), "dropout_std", num_boot=-1)
   with pytest.raises(ValueError, match="friction_seeds must be"):
-    bridge.held_out(DROPOUT, np.ones((2, 15, 3)), "dropout_std")
+    heldout.held_out(DROPOUT, np.ones((2, 15, 3)), "dropout_std")
 
 
 def test_every_registered_map_inverts():
@@ -187,10 +190,10 @@ def seeded_rows(noise, seeds=6, seed=2):
   return clean, clean[..., None] + rng.normal(0.0, noise, clean.shape + (seeds,))
 
 
-@pytest.mark.parametrize("split", bridge.SPLITS)
+@pytest.mark.parametrize("split", heldout.SPLITS)
 def test_held_out_theory_beats_the_row_mean_when_it_is_right(split):
   clean, seeds = seeded_rows(5e-4)
-  out = bridge.held_out(DROPOUT, seeds, "dropout_std", split=split, num_boot=100, boot_seed=0)
+  out = heldout.held_out(DROPOUT, seeds, "dropout_std", split=split, num_boot=100, boot_seed=0)
   theory, mean = out["metrics"]["theory"], out["metrics"]["row_mean"]
   assert theory["r2"]["value"] > 0.8 and theory["mae"]["value"] < 2e-3
   assert theory["mae"]["value"] < mean["mae"]["value"]
@@ -206,14 +209,14 @@ def test_held_out_theory_beats_the_row_mean_when_it_is_right(split):
 def test_linear_baseline_interpolates_and_extrapolates_skipping_nan():
   z = np.array([0.0, 1.0, 2.0, 3.0])
   y = np.array([[0.0, 1.0, np.nan, 5.0], [np.nan, np.nan, 2.0, np.nan]])
-  pred = bridge.linear_baseline(z, y, np.array([0.5, 2.0, 4.0, -1.0]))
+  pred = heldout.linear_baseline(z, y, np.array([0.5, 2.0, 4.0, -1.0]))
   np.testing.assert_allclose(pred[0], [0.5, 3.0, 7.0, -1.0])
   np.testing.assert_allclose(pred[1], [2.0, 2.0, 2.0, 2.0])
 
 
 def test_seed_bootstrap_resamples_seeds_shared_by_cells():
   values = np.arange(12.0).reshape(2, 2, 3)  # [rows, levels, seeds]
-  means = bridge.seed_bootstrap_means(values, 50, 0)
+  means = heldout.seed_bootstrap_means(values, 50, 0)
   np.testing.assert_allclose(means[0], values.mean(-1))
   # The same seeds for every cell: differences between cells stay exact.
   np.testing.assert_allclose(means[:, 1, 1] - means[:, 0, 0], 9.0)
@@ -221,9 +224,9 @@ def test_seed_bootstrap_resamples_seeds_shared_by_cells():
 
 def test_compare_knob_maps_prefers_the_true_map():
   _, seeds = seeded_rows(2e-4)
-  out = bridge.compare_knob_maps(DROPOUT, seeds, ["identity", "dropout_std"], num_boot=20)
+  out = heldout.compare_knob_maps(DROPOUT, seeds, ["identity", "dropout_std"], num_boot=20)
   assert list(out)[0] == "dropout_std"
-  inverse = bridge.compare_knob_maps(DROPOUT, seeds, ["inverse"], num_boot=0)
+  inverse = heldout.compare_knob_maps(DROPOUT, seeds, ["inverse"], num_boot=0)
   assert "error" in inverse["inverse"]
 
 
@@ -250,7 +253,7 @@ def four_grids(shared, noise=5e-4, seeds=8, seed=3):
 
 def test_joint_fit_recovers_shared_friction_and_wins_when_shared():
   mu_r, grids = four_grids(shared=True)
-  out = bridge.compare_universality(KNOBS, grids, MAPS, num_boot=40, boot_seed=0)
+  out = universality.compare_universality(KNOBS, grids, MAPS, num_boot=40, boot_seed=0)
   joint = out["joint_fit"]
   np.testing.assert_allclose(joint.mu_right, mu_r[:, 0], atol=5e-4)
   np.testing.assert_allclose(joint.mu_left, 3 * mu_r[:, 0], atol=2e-3)
@@ -272,7 +275,7 @@ def test_joint_fit_recovers_shared_friction_and_wins_when_shared():
 
 def test_joint_fit_loses_when_the_grids_differ():
   _, grids = four_grids(shared=False)
-  out = bridge.compare_universality(KNOBS, grids, MAPS, num_boot=40, boot_seed=0)
+  out = universality.compare_universality(KNOBS, grids, MAPS, num_boot=40, boot_seed=0)
   assert out["delta_aic"] < 0 and out["delta_bic"] < 0
   assert out["mae_difference"]["high"] < 0
   assert out["universal"]["bic"] > out["separate"]["bic"]

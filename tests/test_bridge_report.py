@@ -1,4 +1,4 @@
-"""experiments/bridge_report.py end to end, on hand-made sweeps that obey the chain's law.
+"""experiments/bridge/report.py end to end, on hand-made sweeps that obey the chain's law.
 
 Four fig1-like grids of chain load curves (the closed form with mu_eff from
 the bounded-noise law, plus per-run noise) share their rows, so the report
@@ -7,9 +7,7 @@ universality comparison. A sweep with too few levels and a missing one must
 be reported, not crash the report.
 """
 
-import importlib.util
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -20,19 +18,12 @@ from featurespring import springs
 from featurespring import sweep
 from featurespring.sweep import results
 
+from experiments.bridge import heldout
+from experiments.bridge import figures as bridge_figures
+from experiments.bridge import report
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def _load_report_module():
-  path = os.path.join(REPO, "experiments", "bridge_report.py")
-  spec = importlib.util.spec_from_file_location("bridge_report", path)
-  module = importlib.util.module_from_spec(spec)
-  sys.modules[spec.name] = module
-  spec.loader.exec_module(module)
-  return module
-
-
-report = _load_report_module()
 
 ALPHA = (0.0, 0.5, 1.0)
 GRIDS = {
@@ -85,10 +76,9 @@ def written(tmp_path_factory):
   workdirs["s6"] = str(runs / "s6")
   workdirs["s5"] = str(runs / "s5")  # never run
   out = tmp_path_factory.mktemp("docs")
-  (out / "bridge").mkdir()
-  (out / "bridge" / "dynamics.md").write_text(
-      "DYNAMICS SECTION FROM ANOTHER HELPER\n![cells](../figures/bridge/cells.png) "
-      "[PDF](cells.pdf) [web](https://example.org/a.png) [here](#verdict)\n"
+  (out / "dynamics.md").write_text(
+      "DYNAMICS SECTION FROM ANOTHER HELPER\n![cells](figures/cells.png) "
+      "[PDF](figures/cells.pdf) [web](https://example.org/a.png) [here](#verdict)\n"
   )
   numbers = report.write_report(workdirs, str(out / "bridge.md"), num_boot=30, dpi=40)
   return out, numbers
@@ -99,15 +89,15 @@ def test_report_finds_the_law_and_writes_everything(written):
   text = (out / "bridge.md").read_text()
   assert "Skipped s5: no finished results" in text
   assert "**Verdict rule.**" in text and "DYNAMICS SECTION FROM ANOTHER HELPER" in text
-  # Its links, written from docs/bridge/, still resolve from docs/.
-  assert "![cells](figures/bridge/cells.png) [PDF](bridge/cells.pdf)" in text
+  # Written beside the doc, the section is included as it is.
+  assert "![cells](figures/cells.png) [PDF](figures/cells.pdf)" in text
   assert "[web](https://example.org/a.png) [here](#verdict)" in text
   for name in GRIDS:
     assert f"## {name}" in text
   # At a glance: one line per grid and split, the verdict of that split's best map.
   glance = text[text.index("## Verdicts at a glance") : text.index("## fig1a")]
   for name in GRIDS:
-    for split in bridge.SPLITS:
+    for split in heldout.SPLITS:
       assert glance.count(f"| {name} | {split} | ") == 1, (name, split)
   assert "| s6 | interpolation | — | — | — | not available: " in glance
   assert "Universality (one friction pair per nonlinearity across fig1a, fig1b" in glance
@@ -145,14 +135,14 @@ def test_report_finds_the_law_and_writes_everything(written):
       assert abs(friction) < 0.002, line
   for stem in ("friction_vs_nonlinearity", "collapse"):
     for ext in ("png", "pdf"):
-      assert os.path.getsize(out / "bridge" / f"{stem}.{ext}") > 1000
-    assert f"bridge/{stem}.png" in text
+      assert os.path.getsize(out / "figures" / f"{stem}.{ext}") > 1000
+    assert f"figures/{stem}.png" in text
 
 
 def test_collapse_puts_law_made_cells_on_one_curve(written):
   _, numbers = written
   for universal in (numbers["universality"], "not available"):  # joint, then separate fits
-    source, rows = report._collapse_rows(numbers["grids"], universal)
+    source, rows = bridge_figures.collapse_rows(numbers["grids"], universal)
     assert ("joint" in source) == isinstance(universal, dict)
     assert {r[0] for r in rows} >= set(GRIDS)
     for name, x, y, floored, friction, position in rows:

@@ -1,22 +1,21 @@
-"""The pre-registered test of docs/central_claim.md: featurespring.analysis.central and its report.
+"""The pre-registered test of experiments/central_claim/README.md: experiments.central_claim.central and its report.
 
 Synthetic rows with a planted crossing and peak: the curvature is linear in
 the grid step and zero at ``c``, the accuracy a parabola with its vertex at
 ``p``, so both positions are known exactly.
 """
 
-import importlib.util
 import itertools
 import math
 import os
-import sys
 
 import numpy as np
 import pytest
 
 from featurespring import sweep
-from featurespring.analysis import central
-from featurespring.sweep import grid as grid_lib
+from experiments.central_claim import central
+from experiments.central_claim import report
+from featurespring import grids as grid_lib
 from featurespring.sweep import results
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -284,25 +283,13 @@ def test_decision_rule_cases():
   v = central.verdict([-0.5, 1.2], [0.2, 1.3], 0.01, 20)
   assert v["verdict"] == "mixed" and v["failed"] == ["offset_ci_inside_margin"]
   # The rule is read in its order: all three conditions of support decide
-  # before the row count does (docs/central_claim.md lists them first).
+  # before the row count does (experiments/central_claim/README.md lists them first).
   v = central.verdict([-0.5, 0.5], [0.7, 1.3], 0.01, 6)
   assert v["verdict"] == "supported" and v["conditions"]["fewer_than_12_rows"]
   assert central.verdict([math.nan] * 2, [math.nan] * 2, math.nan, 0)["verdict"] == "inconclusive"
 
 
 # --- A finished sweep and the report -----------------------------------------------------
-
-
-def _load_report_module():
-  path = os.path.join(REPO, "experiments", "central_claim_report.py")
-  spec = importlib.util.spec_from_file_location("central_claim_report", path)
-  module = importlib.util.module_from_spec(spec)
-  sys.modules[spec.name] = module
-  spec.loader.exec_module(module)
-  return module
-
-
-report = _load_report_module()
 
 
 def fake_family(workdir, config_file, seed, offset=0.0):
@@ -358,7 +345,7 @@ def report_runs(tmp_path_factory):
   os.makedirs(runs / "fig1c" / "checkpoints")  # started, not merged
   (runs / "runtimes.tsv").write_text("s5\t100\t2026-11-30T00:00:00Z\ns6\t40\tx\ns5\t20\tx\ns6\t")
   doc = tmp_path_factory.mktemp("docs") / "central_claim.md"
-  with open(os.path.join(REPO, "docs", "central_claim.md")) as f:
+  with open(os.path.join(REPO, "experiments", "central_claim", "README.md")) as f:
     plan = f.read()
   if report.BEGIN in plan:
     plan = plan[: plan.index(report.BEGIN)]

@@ -10,11 +10,12 @@ import pytest
 from featurespring import sweep
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Experiment files that are sweep configs (springs_phase_diagram.py is a script).
+# Experiment files that are sweep configs: the figures' at the top, the studies'
+# own in their folders (springs_phase_diagram.py and the reports are scripts).
 CONFIGS = sorted(
     p
-    for p in glob.glob(os.path.join(REPO, "experiments", "*.py"))
-    if "get_config" in open(p).read()
+    for p in glob.glob(os.path.join(REPO, "experiments", "**", "*.py"), recursive=True)
+    if "def get_config" in open(p).read()
 )
 
 

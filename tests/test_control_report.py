@@ -1,12 +1,11 @@
 """The control analysis on synthetic arrays, and its report on tiny real sweeps.
 
-The synthetic cases pin each choice of docs/control.md (which rate each
+The synthetic cases pin each choice of experiments/control/README.md (which rate each
 baseline picks, the intervals, the decision rule, how a loop's ending is
 classified); the end-to-end test runs both control configs' ``:runlocal``
 sweeps (a few tiny nets, 2 epochs) and the report on them.
 """
 
-import importlib.util
 import os
 
 import numpy as np
@@ -14,7 +13,8 @@ import pytest
 from scipy import stats as scipy_stats
 
 from featurespring import sweep
-from featurespring.analysis import control
+from experiments.control import analysis as control
+from experiments.control import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -125,10 +125,10 @@ def test_analyse_counts_compute_and_decides_on_a_synthetic_setting():
 def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
   runs = tmp_path / "runs"
   shrink = {"num_train": 64, "num_test": 32, "num_val": 32, "batch_size": 64}
-  baseline_config = os.path.join(REPO, "experiments", "control_baseline_fig1c.py")
+  baseline_config = os.path.join(REPO, "experiments", "control", "baseline_fig1c.py")
   for kind, config_file in (
-      ("control", "control_fig1c.py"),
-      ("baseline", "control_baseline_fig1c.py"),
+      ("control", "control/control_fig1c.py"),
+      ("baseline", "control/baseline_fig1c.py"),
   ):
     config = sweep.load_config(os.path.join(REPO, "experiments", config_file) + ":runlocal")
     config.seeds = 2
@@ -139,11 +139,6 @@ def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
         sweep.run(config, str(runs / f"{kind}_fig1c"))
     else:
       sweep.run(config, str(runs / f"{kind}_fig1c"))
-  spec = importlib.util.spec_from_file_location(
-      "control_report", os.path.join(REPO, "experiments", "control_report.py")
-  )
-  report = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(report)
   doc = tmp_path / "control.md"
   doc.write_text(f"the plan\n{control.BEGIN_MARKER}\n{control.END_MARKER}\n")
   benchmark = tmp_path / "train.json"

@@ -18,7 +18,7 @@ from featurespring import sweep
 import killed_runs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = "experiments/control_fig1c.py:runlocal"
+CONFIG = "experiments/control/control_fig1c.py:runlocal"
 OVERRIDES = {
     "dnn.num_epochs": 6,
     "checkpoint_every": 1,

@@ -5,7 +5,7 @@ load curves agree, the fluctuations differ. Fig. 5(b): leftward friction
 only (mu_r = 0 < mu_l): linear without noise whatever mu_l is, convex with
 noise. The physics tests run the full configs with fewer seeds and steps,
 once per module; the report's analyses (``analysis.independent_vs_synchronous``,
-``analysis.left_friction_only``) are checked on those runs and on hand-made
+``left_friction.left_friction_only``) are checked on those runs and on hand-made
 sweeps.
 """
 
@@ -19,9 +19,11 @@ from featurespring import springs
 from featurespring import analysis
 from featurespring import sweep
 from featurespring.analysis import finished
-from featurespring.sweep import figures
+from featurespring.analysis import figures
 from featurespring.sweep import results
 from featurespring.sweep import springs_engine
+
+from experiments.reproduction import left_friction
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIG2 = os.path.join(REPO, "experiments", "fig2_independent_vs_synchronous.py")
@@ -292,7 +294,7 @@ def test_independent_vs_synchronous_lists_independent_first_and_leaves_out_diver
 
 def test_left_friction_only_of_the_fig5b_run(fig5b_view):
   view = fig5b_view
-  numbers = analysis.left_friction_only(view)
+  numbers = left_friction.left_friction_only(view)
   assert set(numbers) == {"noise", "rows"}
   np.testing.assert_allclose(numbers["noise"], view.values("noise"))
   rows = numbers["rows"]
@@ -344,7 +346,7 @@ def test_left_friction_only_orders_rows_and_leaves_out_diverged():
       },
       mu=0.0,
   )
-  numbers = analysis.left_friction_only(view)
+  numbers = left_friction.left_friction_only(view)
   np.testing.assert_allclose(numbers["noise"], [0.0, 0.003, 0.006])
   low, high = numbers["rows"]
   assert (low["mu_left"], high["mu_left"]) == (0.01, 0.04)

@@ -9,7 +9,7 @@ import pytest
 from featurespring import analysis
 from featurespring import plotting
 from featurespring import sweep
-from featurespring.sweep import figures
+from featurespring.analysis import figures
 from featurespring.sweep import results
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

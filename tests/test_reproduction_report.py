@@ -1,13 +1,11 @@
-"""experiments/reproduction_report.py: a full report from real and hand-made sweeps.
+"""experiments/reproduction/report.py: a full report from real and hand-made sweeps.
 
 The statistics, crossings and finished-sweep reading it calls are tested on
 their own in tests/test_analysis.py.
 """
 
-import importlib.util
 import json
 import os
-import sys
 
 import numpy as np
 from PIL import Image
@@ -16,21 +14,13 @@ import pytest
 from featurespring import sweep
 from featurespring.sweep import results
 
+from experiments.reproduction import catalogue
+from experiments.reproduction import claims as claims_lib
+from experiments.reproduction import figures
+from experiments.reproduction import report
+from experiments.reproduction import verdicts
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _load_report_module():
-  # experiments/ is not a package; the script is imported once per session
-  # (its absl flags may be defined only once).
-  path = os.path.join(REPO, "experiments", "reproduction_report.py")
-  spec = importlib.util.spec_from_file_location("reproduction_report", path)
-  module = importlib.util.module_from_spec(spec)
-  sys.modules[spec.name] = module  # as an import would
-  spec.loader.exec_module(module)
-  return module
-
-
-report = _load_report_module()
 
 
 def save_fake(workdir, config, names, arrays):
@@ -127,18 +117,18 @@ def report_dir(tmp_path_factory):
     os.makedirs(runs / name / "figures")
     for figure in drawn:
       # Fig. 2's stand-in is narrow (copied as is), Fig. 5(b)'s wider than the page.
-      width = 300 if name == "fig2" else 2 * report.COPY_MAX_WIDTH
+      width = 300 if name == "fig2" else 2 * figures.COPY_MAX_WIDTH
       Image.new("RGB", (width, 100), "white").save(runs / name / "figures" / figure)
   (runs / "runtimes.tsv").write_text(
       "fig1c\t12\texperiments/fig1c_dropout.py\n" "fig1a\t30\texperiments/fig1a_label_noise.py\n"
   )
   out = tmp_path_factory.mktemp("out")
   doc = out / "reproduction.md"
-  fig1c_begin, fig1c_end = report.claim_markers("fig1c")
+  fig1c_begin, fig1c_end = claims_lib.claim_markers("fig1c")
   doc.write_text(
-      f"# Prose\n{report.VERDICTS_BEGIN}\nold\n{report.VERDICTS_END}\nmore prose\n"
+      f"# Prose\n{claims_lib.VERDICTS_BEGIN}\nold\n{claims_lib.VERDICTS_END}\nmore prose\n"
       f"## Fig. 1(c)\n{fig1c_begin}\nold\n{fig1c_end}\n"
-      f"## Correlations\n{report.CENTRAL_CHECK_MARKERS[0]}\n{report.CENTRAL_CHECK_MARKERS[1]}\n"
+      f"## Correlations\n{claims_lib.CENTRAL_CHECK_MARKERS[0]}\n{claims_lib.CENTRAL_CHECK_MARKERS[1]}\n"
   )
   numbers = report.write_report(
       str(runs), str(out), num_boot=200, boot_seed=0, dpi=60, doc=str(doc)
@@ -212,7 +202,7 @@ def test_report_numbers_and_figures(report_dir):
   with Image.open(out / "fig2_side_by_side.png") as copied:
     assert copied.size == (300, 100) and copied.mode == "P"  # palette, not scaled
   with Image.open(out / "fig5b_load_curves.png") as copied:
-    assert copied.size == (report.COPY_MAX_WIDTH, 50)  # scaled down, aspect kept
+    assert copied.size == (figures.COPY_MAX_WIDTH, 50)  # scaled down, aspect kept
   assert written["wall_times_s"]["fig2"] > 0 and written["wall_times_s"]["fig5b"] > 0
   for name in ("phase_fig1c.png", "phase_fig1a.png", "curvature_vs_accuracy.png", "s2_switch.png"):
     assert os.path.getsize(out / name) > 1000, name
@@ -241,9 +231,9 @@ def test_report_numbers_and_figures(report_dir):
 def test_verdicts_follow_the_rule_and_fill_the_doc_block(report_dir):
   out, numbers, _, _ = report_dir
   claims = {c["key"]: c for c in numbers["verdicts"]}
-  assert list(claims) == list(report.CLAIMS)
+  assert list(claims) == list(claims_lib.CLAIMS)
   for claim in claims.values():
-    assert claim["verdict"] == report.verdicts.verdict(claim["checks"])
+    assert claim["verdict"] == verdicts.verdict(claim["checks"])
   # Phase grids: rises, both phases, the pre-registered reading of the grid alone.
   assert len(claims["fig1a"]["checks"]) == len(claims["fig1c"]["checks"]) == 3
   # The fake fig1a plants a peak at the crossing in every row: its offset is read.
@@ -262,15 +252,15 @@ def test_verdicts_follow_the_rule_and_fill_the_doc_block(report_dir):
   assert len(claims["fig2"]["checks"]) == 2
   assert len(claims["s13"]["checks"]) == 2  # no theory line for second-order chains
   text = (out / "reproduction.md").read_text()
-  assert text.startswith(f"# Prose\n{report.VERDICTS_BEGIN}\n**The rule.**")
-  assert f"{report.VERDICTS_END}\nmore prose\n## Fig. 1(c)\n" in text and "\nold\n" not in text
+  assert text.startswith(f"# Prose\n{claims_lib.VERDICTS_BEGIN}\n**The rule.**")
+  assert f"{claims_lib.VERDICTS_END}\nmore prose\n## Fig. 1(c)\n" in text and "\nold\n" not in text
   # Each claim block the doc holds: its verdict, checks and where its numbers are.
-  fig1c_block = text.split(report.claim_markers("fig1c")[0])[1].split("<!-- END")[0]
+  fig1c_block = text.split(claims_lib.claim_markers("fig1c")[0])[1].split("<!-- END")[0]
   assert fig1c_block.startswith(f"\n**Verdict: {claims['fig1c']['verdict']}.**\n")
   assert fig1c_block.count("\n- ") == len(claims["fig1c"]["checks"]) + 1
   wall = numbers["wall_times_s"]["fig1c"]
   assert "section `fig1c`." in fig1c_block and f"compiles included): {wall:.0f} s." in fig1c_block
-  assert "| **all grids** | 16 |" in text.split(report.CENTRAL_CHECK_MARKERS[0])[1]
+  assert "| **all grids** | 16 |" in text.split(claims_lib.CENTRAL_CHECK_MARKERS[0])[1]
   for claim in claims.values():
     assert f"| {claim['figure']} | {claim['claim']} | **{claim['verdict']}** |" in text
   assert "## Verdicts" in (out / "numbers.md").read_text()
@@ -280,7 +270,7 @@ def test_preregistered_readings_use_the_plans_resampling(report_dir):
   # The report ran its correlations at 200 resamples; the pre-registered
   # readings must still be the plan's (2000, seed 0), as the central report's.
   _, numbers, _, runs = report_dir
-  from featurespring.analysis import central
+  from experiments.central_claim import central
   from featurespring.analysis import finished
 
   grids = {
@@ -291,6 +281,6 @@ def test_preregistered_readings_use_the_plans_resampling(report_dir):
   for name in grids:
     got = numbers["preregistered"]["families"][name]
     want = plan["families"][name]["statistics"]
-    assert json.loads(json.dumps(report.to_json(got))) == json.loads(
-        json.dumps(report.to_json(want))
+    assert json.loads(json.dumps(catalogue.to_json(got))) == json.loads(
+        json.dumps(catalogue.to_json(want))
     ), name

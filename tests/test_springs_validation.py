@@ -23,7 +23,7 @@ from featurespring import springs
 from featurespring import sweep
 from featurespring.springs import _dynamics
 from featurespring.springs import _simulate
-from featurespring.sweep import figures
+from featurespring.analysis import figures
 from featurespring.sweep import results
 
 matplotlib.use("agg")

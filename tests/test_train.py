@@ -12,7 +12,7 @@ import pytest
 from featurespring import data as data_lib
 from featurespring import metrics
 from featurespring import train
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 from featurespring.train import loop
 
 # Small enough to compile and run in seconds; 4 steps per epoch. Compiles

@@ -1,6 +1,6 @@
 """The validation split: held out of the training pool, recorded while training.
 
-Baselines that pick a setting (the best fixed dropout rate of docs/control.md)
+Baselines that pick a setting (the best fixed dropout rate of experiments/control/README.md)
 must pick it on examples that neither train the nets nor test them. The
 split is checked on a raw pool whose images encode their own index, so
 disjointness is exact; on the real files where they are present; and in the

@@ -1,9 +1,9 @@
-"""featurespring.analysis.verdicts: the one rule, and each claim's checks on hand-made numbers."""
+"""experiments.reproduction.verdicts: the one rule, and each claim's checks on hand-made numbers."""
 
 import numpy as np
 import pytest
 
-from featurespring.analysis import verdicts
+from experiments.reproduction import verdicts
 
 P, F, U = verdicts.PASS, verdicts.FAIL, verdicts.UNDECIDED
 

@@ -1,4 +1,4 @@
-"""Reading finished sweeps and measuring them: the numbers behind the report.
+"""Finished sweeps read back and measured: cells, statistics, crossings, figures.
 
 The pieces, one concept per module:
 
@@ -10,31 +10,24 @@ The pieces, one concept per module:
   axis value at one, the last evaluated entry of a history.
 - :mod:`~featurespring.analysis.phase`: everything measured on one
   phase-diagram grid; load curves of chosen cells of a row.
-- :mod:`~featurespring.analysis.pooled`: the central check pooled over grids.
 - :mod:`~featurespring.analysis.cases`: sweeps over a few named settings
-  (curvature over time, Fig. 4; final load curves, Fig. 5a).
-- :mod:`~featurespring.analysis.switch`: dropout raised mid-training (S2).
-- :mod:`~featurespring.analysis.chains`: the chain phase diagrams of the
-  Fig. 3 / S13 / S14 sweeps, beside the closed-form theory.
+  along a zipped axis (curvature over time, final load curves).
+- :mod:`~featurespring.analysis.switch`: dropout raised mid-training.
+- :mod:`~featurespring.analysis.chains`: chain phase diagrams over friction
+  and noise, beside the closed-form theory; damping compared.
 - :mod:`~featurespring.analysis.fluctuations`: settled chains' fluctuations
-  (independent against synchronous noise, Fig. 2).
-- :mod:`~featurespring.analysis.left_friction`: chains with leftward friction
-  only, curvature over noise beside the large-noise limit (Fig. 5(b)).
-- :mod:`~featurespring.analysis.central`: the pre-registered test of
-  ``docs/central_claim.md`` (accuracy peak against curvature crossing per
-  row, shared-seed bootstrap, permutation link test, decision rule).
-- :mod:`~featurespring.analysis.control`: the load-curve controller against
-  fixed-dropout baselines (``docs/control.md``).
-- :mod:`~featurespring.analysis.verdicts`: the reproduction's claims split
-  into checks with named thresholds, and the one rule from checks to a
-  verdict.
+  (independent against synchronous noise).
 - :mod:`~featurespring.analysis.docblocks`: the generated block of a
   hand-written document, rewritten atomically.
-- :mod:`~featurespring.analysis.figures`: small PNGs of the above
-  (imported on its own: it needs matplotlib's pyplot; ``central`` and
-  ``control`` too, for their figures).
+- :mod:`~featurespring.analysis.figures`: the figures of a finished sweep
+  (phase diagram, load curves, dynamics; what ``launch.plot`` draws),
+  imported on its own: it needs matplotlib's pyplot.
 
-Typical use (what ``experiments/reproduction_report.py`` does per grid)::
+The studies of this repository (``experiments/<study>/``) are written over
+this package; their verdict rules, thresholds and pre-registered statistics
+live with them, not here.
+
+Typical use::
 
   sweep = analysis.FinishedSweep.load("runs/fig1c")
   numbers = analysis.analyse_phase_grid(sweep, num_boot=2000, boot_seed=0)
@@ -55,7 +48,6 @@ from featurespring.analysis.fluctuations import (
     independent_vs_synchronous,
     stationary_half,
 )
-from featurespring.analysis.left_friction import left_friction_only
 from featurespring.analysis.phase import (
     CURVATURE_KEYS,
     NOISE_DIRECTION,
@@ -63,7 +55,6 @@ from featurespring.analysis.phase import (
     matched_columns,
     row_load_curves,
 )
-from featurespring.analysis.pooled import pooled_correlations
 from featurespring.analysis.stats import (
     MONOTONE_RHO,
     SIGN_SE_FACTOR,

@@ -1,8 +1,8 @@
 """Sweeps along a zipped ``case`` axis: a few named settings rather than a grid.
 
-The paper's Fig. 4 (lazy / balanced / active networks or chains, curvature
-over time from the recorded trajectories) and Fig. 5(a) (a linear network at
-a small step, a large step and with dropout: final load curves). Each
+For example lazy / balanced / active networks or chains (curvature over
+time from the recorded trajectories), or a linear network at a small step,
+a large step and with dropout (final load curves). Each
 setting is the first row's column ``c`` of :meth:`FinishedSweep.cells`.
 """
 
@@ -33,8 +33,8 @@ def one_at_a_time(config):
 
   Case 0 is the base setting; a field's series is the base and every case
   that differs from it in that field alone, ordered by the field's value
-  (Fig. 5(a): the learning rate at dropout 0, the dropout rate at the
-  small step). Fields that never vary alone are left out.
+  (e.g. the learning rate at dropout 0, the dropout rate at the small
+  step). Fields that never vary alone are left out.
   """
   fields = {f: np.asarray(v, np.float64) for f, v in config["grid"].get("case", {}).items()}
   series = {}
@@ -47,7 +47,7 @@ def one_at_a_time(config):
 
 
 def curvature_over_time(sweep, names=()):
-  """Curvature over time per case (Fig. 4), from the trajectories.
+  """Curvature over time per case from the trajectories.
 
   Args:
     sweep: a :class:`FinishedSweep` with ``trajectory`` and ``trajectory_time``.
@@ -110,7 +110,7 @@ def curvature_over_time(sweep, names=()):
 
 
 def final_load_curves(sweep, names=()):
-  """Final load curves (trace and pinv) and curvature per case (Fig. 5a).
+  """Final load curves (trace and pinv) and curvature per case.
 
   Args:
     sweep: a :class:`FinishedSweep` of networks.

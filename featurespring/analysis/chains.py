@@ -1,13 +1,11 @@
-"""The spring-block chain phase diagrams: merged sweeps of paper Fig. 3, S13, S14.
+"""Spring-block chain phase diagrams over friction and noise, beside the theory.
 
 Reads merged springs sweeps over friction (``mu``, rows) x noise (columns),
-as ``experiments/fig3_springs.py``, ``s13_springs_second_order.py`` and
-``s14_springs_langevin.py`` leave them (run by ``launch.sweep`` or by
-``experiments/springs_phase_diagram.py``). Per friction row: the curvature
+of any of the three dynamics. Per friction row: the curvature
 signs over noise, whether the curvature rises with the noise, the measured
 zero crossings and, for the first-order chain, the effective-friction
 theory's critical noise (:func:`critical_noise`, the line that
-``featurespring.sweep.figures`` draws on the phase diagram).
+``featurespring.analysis.figures`` draws on the phase diagram).
 """
 
 from __future__ import annotations
@@ -154,7 +152,7 @@ def mode_frequencies(num_blocks, k):
 
 
 def damping_comparison(reference_workdir, damped_workdir) -> dict:
-  """Does a second-order phase diagram depend on its damping? (paper S13)
+  """Does a second-order phase diagram depend on its damping?
 
   Compares two merged second-order sweeps over the same ``mu`` x ``noise``
   grid that differ in ``gamma`` (e.g. the paper's 1, which leaves modes

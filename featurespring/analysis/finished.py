@@ -25,7 +25,7 @@ import os
 import numpy as np
 
 from featurespring import plotting
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 from featurespring.sweep import merging
 
 # Which way a knob moves the training noise: larger batches are quieter.
@@ -154,15 +154,14 @@ class FinishedSweep:
   def noise_direction(self) -> float:
     """+1 if the noise grows with the x knob's value, -1 if it falls (:data:`NOISE_DIRECTION`).
 
-    A zipped x axis (e.g. Fig. 1(d) at fixed steps: batch size with its
-    epochs) goes the way of its fields that have a direction.
+    A zipped x axis (e.g. batch size with its epochs) goes the way of its fields that have a direction.
     """
     zipped = self.x_zipped()
     fields = list(zipped) if zipped else [self.x]
     return next((NOISE_DIRECTION[f] for f in fields if f in NOISE_DIRECTION), 1.0)
 
   def x_zipped(self):
-    """``{field: values per column}`` of a zipped x axis (Fig. 1(d) at fixed
+    """``{field: values per column}`` of a zipped x axis (batch size at fixed
     steps: ``batch_size`` and ``num_epochs`` of ``batch``); None for a plain one."""
     zipped = self.config.get("grid", {}).get(self.x)
     if not isinstance(zipped, dict):
@@ -171,7 +170,7 @@ class FinishedSweep:
 
   def x_field(self, field):
     """Per column, the value of setting ``field``: the x axis itself, or a field
-    of a zipped x axis (Fig. 1(d) at fixed steps: ``batch_size`` of ``batch``)."""
+    of a zipped x axis (``batch_size`` of ``batch``)."""
     if self.x == field:
       return self.values(field)
     zipped = self.x_zipped() or {}

@@ -1,10 +1,10 @@
-"""Fluctuations of a chain's load curve once it has settled (paper Fig. 2).
+"""Fluctuations of a chain's load curve once it has settled.
 
 With independent noise each block moves on its own; with synchronous noise
 (one draw shared by all blocks) they move together. The final load curves
 agree; these statistics tell the two apart, and
 :func:`independent_vs_synchronous` puts them beside the final curves of a
-merged Fig. 2 sweep (``experiments/fig2_independent_vs_synchronous.py``).
+merged sweep over ``synchronous``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from featurespring.analysis import stats
 def stationary_half(trajectory):
   """The snapshots of the run's second half, ``[..., T - T // 2, layers]``.
 
-  A chain of paper Fig. 2 settles within the first half of its run; what
+  A chain run long enough settles within the first half of its run; what
   moves in the second is fluctuation about the final state.
   """
   trajectory = np.asarray(trajectory, np.float64)
@@ -58,7 +58,7 @@ def increment_correlation(trajectory):
 
 def chain_setting(sweep: finished.FinishedSweep, name):
   """Chain setting ``name`` (``springs`` config field) of the sweep: its first value
-  if it is a grid axis (a held axis, or a one-value row such as Fig. 2's ``mu``),
+  if it is a grid axis (a held axis, or a one-value row),
   else the config's."""
   return sweep.values(name)[0] if name in sweep.names else sweep.config["springs"][name]
 
@@ -90,7 +90,7 @@ def _theory_curvature(sweep: finished.FinishedSweep) -> float:
 
 
 def independent_vs_synchronous(sweep: finished.FinishedSweep) -> dict:
-  """Independent against synchronous noise in a merged Fig. 2 sweep (one chain, two modes).
+  """Independent against synchronous noise in a merged sweep (one chain, two modes).
 
   Per noise mode (independent first): the final curvature and load curve
   over seeds, and the seed mean of :func:`increment_correlation` of the

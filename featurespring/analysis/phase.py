@@ -53,7 +53,7 @@ def analyse_phase_grid(sweep, score="accuracy", higher_is_better=True, num_boot=
       "higher_is_better": higher_is_better,
       "noise_direction": direction,
       "fixed_axes": sweep.fixed_axes(),
-      # A zipped x axis (Fig. 1(d) at fixed steps) is swept by index; tables
+      # A zipped x axis (e.g. batch size at fixed steps) is swept by index; tables
       # name its columns by the fields it sets.
       "x_fields": (
           {f: v.tolist() for f, v in sweep.x_zipped().items()} if sweep.x_zipped() else None
@@ -220,7 +220,7 @@ def row_load_curves(sweep, alpha, x_shown, pairs):
 def matched_columns(first, second, field, metric="curvature"):
   """Two sweeps' seed-mean ``metric`` at the values of ``field`` they share, row by row.
 
-  For a variant of a grid that changes one thing (Fig. 1(d) at fixed epochs
+  For a variant of a grid that changes one thing (e.g. batch size at fixed epochs
   against fixed steps): columns are matched by ``field``'s value
   (:meth:`FinishedSweep.x_field`), ordered from least to most noise, and
   rows by the y value, which must agree.

@@ -34,7 +34,7 @@ SIGN_SE_FACTOR = 2.0
 # (`metrics.separation`), the pinv separation to about 6e-4
 # (`metrics.separation_pinv`), and a curvature d_0 - d_{L-1} combines four
 # separations; a smaller mean cannot be told from arithmetic noise. The
-# curvatures discussed in docs/reproduction.md are 0.01 and larger.
+# curvatures discussed in experiments/reproduction/README.md are 0.01 and larger.
 SIGN_MIN_EFFECT = 1e-3
 # A row counts as "curvature increases with noise" when its Spearman
 # correlation with the noise direction is at least this.

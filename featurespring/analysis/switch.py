@@ -1,4 +1,4 @@
-"""Dropout raised mid-training (paper S2): before the switch against the end.
+"""Dropout raised mid-training: before the switch against the end.
 
 The sweep's ``x`` axis is the rate after the switch (``dropout_switch_rate``);
 its per-epoch histories give the curvature (trace and pinv) and the test

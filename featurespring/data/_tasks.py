@@ -1,8 +1,8 @@
-"""Built-in tasks of the paper's side experiments (SM S3, S5).
+"""Built-in synthetic tasks.
 
-- `orthogonal_binary`: Fig. 5(a), the setting of He & Su: the inputs are the
+- `orthogonal_binary`: the setting of He & Su: the inputs are the
   rows of a random orthogonal matrix, the labels random and binary.
-- `regression_targets`: S12, a classification dataset's inputs with real
+- `regression_targets`: a classification dataset's inputs with real
   targets in place of its labels (the paper does not say which regression
   task it used; see `REGRESSION_TARGETS`).
 """
@@ -44,7 +44,7 @@ def orthogonal_binary(
     dim: int = 100,
     seed: int = 0,
 ) -> Dataset:
-  """Rows of a random orthogonal matrix with random binary labels (Fig. 5a).
+  """Rows of a random orthogonal matrix with random binary labels.
 
   The training inputs are the first ``num_train`` rows of a Haar-random
   ``dim x dim`` orthogonal matrix, so they are orthonormal (``X X^T = I``);
@@ -92,7 +92,7 @@ def orthogonal_binary(
 
 
 def regression_targets(dataset: Dataset, target: str = "teacher") -> Dataset:
-  """``dataset``'s inputs with real targets instead of its labels (S12).
+  """``dataset``'s inputs with real targets instead of its labels.
 
   Targets are standardised with the training set's mean and std (the same
   affine map on the test set), so a load (RMSE) of 1 means "no better than

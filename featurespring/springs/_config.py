@@ -86,7 +86,7 @@ class ChainConfig:
       ``[-sqrt 3, sqrt 3]``).
     noise_cut: truncation point c of ``truncated_normal`` in units of the
       untruncated normal's std, > 0. Ignored by the other laws.
-    synchronous: one xi per chain and step shared by all blocks (paper Fig. 4)
+    synchronous: one xi per chain and step shared by all blocks (noise shared across layers, as a network's is)
       instead of independent noise per block (static).
     dynamics: ``first_order`` (overdamped, the main model), ``second_order``
       (unit masses, friction on the noisy force) or ``langevin`` (friction

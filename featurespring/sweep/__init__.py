@@ -1,9 +1,10 @@
-"""Sweeps over phase diagrams: grids, chunks, devices, resumable results.
+"""Sweeps over phase diagrams: array tasks, devices, resumable results, engines.
 
 The pieces, one concept per module:
 
-- :mod:`~featurespring.sweep.grid`: named grid axes <-> one flat member axis.
-- :mod:`~featurespring.sweep.chunks`: compiled batches, and which task runs which.
+- :mod:`~featurespring.grids` (below this package): named grid axes <-> one
+  flat member axis, and its compiled batches (chunks).
+- :mod:`~featurespring.sweep.chunks`: which array task runs which chunk.
 - :mod:`featurespring.sharding`: the member axis over devices and hosts (shared with
   :func:`featurespring.train.train_grid`).
 - :mod:`~featurespring.sweep.engine`: the interface an engine implements
@@ -26,11 +27,11 @@ Typical use (what ``python -m launch.sweep`` does)::
   ds = sweep.load(workdir)      # xarray.Dataset: grid axes, layer, epoch, ...
 """
 
-from featurespring.sweep.chunks import Chunk, chunks_for_task, plan_chunks, task_from_env
+from featurespring.grids import SEED_AXIS, Axis, Chunk, Grid, plan_chunks
+from featurespring.sweep.chunks import chunks_for_task, task_from_env
 from featurespring.sweep.dataset import load
 from featurespring.sweep.config import base_config, load_config, parse_arg, runlocal
 from featurespring.sweep.engine import ENGINES, Engine, engine_class
-from featurespring.sweep.grid import SEED_AXIS, Axis, Grid
 from featurespring.sweep.merging import load_result, merge
 from featurespring.sweep.progress import Progress
 from featurespring.sweep.results import HARMLESS_FIELDS, config_hash

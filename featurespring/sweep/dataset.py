@@ -4,7 +4,7 @@ The merged ``results.npz`` holds ``[*grid.shape, ...]`` arrays;
 :func:`load` gives them names: the grid axes (``config.grid`` keys in sorted
 order, then ``seed``) with their values as coordinates, and each array's
 trailing axes (``layer``, ``epoch``, ``step``, ``time``, ``block``). A zipped
-grid axis (several fields moving together, e.g. paper Fig. 4) has its case
+grid axis (several fields moving together) has its case
 index as the dimension and every field it sets as a coordinate along it.
 
 The dimension names of every array are written into ``results.json``

@@ -1,4 +1,4 @@
-"""Populations of networks as a sweep engine (SPEC §2; paper Fig. 1, S4–S11).
+"""Populations of networks as a sweep engine (SPEC §2).
 
 Fields of ``config.dnn``: the dataset (``featurespring.data.load``), the
 static training settings (:class:`featurespring.train.Config`: model, depth,
@@ -30,12 +30,12 @@ left the knob at a bound with the error pushing past it), beside
 ``history/control/*``.
 
 Regression (``config.dnn.regression`` names a target of
-`featurespring.data.regression_targets`, paper S12; needs ``loss='mse'``):
+`featurespring.data.regression_targets`; needs ``loss='mse'``):
 the load curves are the regression load (`metrics.regression_load`, the RMSE
 of the best affine fit from each layer) instead of the separation, there is
 no accuracy and no pinv curve, and ``rmse`` is the net's own test RMSE.
 
-Dropout raised mid-training (paper S2): with ``dropout_switch_epoch = e > 0``
+Dropout raised mid-training: with ``dropout_switch_epoch = e > 0``
 every net trains its first ``e`` epochs with ``dropout``, then continues with
 ``dropout_switch_rate`` (a per-net field, so a grid over it compares several
 raised rates, 0 among them, in one compile). Nets that stopped early before
@@ -61,7 +61,7 @@ from featurespring import schema
 from featurespring import sharding
 from featurespring import train
 from featurespring.sweep import engine as engine_lib
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 from featurespring.sweep import memory
 from featurespring.train import step as step_lib
 

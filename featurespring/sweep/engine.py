@@ -30,7 +30,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 
 # Engine name (``config.engine``) -> "module:class"; imported lazily so that a
 # spring sweep never imports Flax or the datasets.
@@ -122,10 +122,8 @@ class Engine(abc.ABC):
       cls, config: ml_collections.ConfigDict, grid: grid_lib.Grid
   ) -> list[ml_collections.ConfigDict]:
     """``config.<name>`` once per distinct combination of swept static values."""
-    from featurespring.sweep import chunks as chunks_lib  # pylint: disable=g-import-not-at-top
-
     groups = []
-    for chunk in chunks_lib.plan_chunks(grid, grid.size, cls.static_fields_of(config)):
+    for chunk in grid_lib.plan_chunks(grid, grid.size, cls.static_fields_of(config)):
       fields = ml_collections.ConfigDict(getattr(config, cls.name).to_dict())
       fields.update(chunk.static)
       groups.append(fields)

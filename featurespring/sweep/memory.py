@@ -41,9 +41,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from featurespring.sweep import chunks as chunks_lib
 from featurespring.sweep import engine as engine_lib
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 
 # Transient bytes of a step per byte of the layer features it computes
 # (module docstring): 1.54 measured for the evaluation pass, rounded up. The
@@ -81,10 +80,10 @@ def _grid(config, grid):
   return grid_lib.Grid.from_config(config) if grid is None else grid
 
 
-def _group_chunks(config: ml_collections.ConfigDict, grid: grid_lib.Grid) -> list[chunks_lib.Chunk]:
+def _group_chunks(config: ml_collections.ConfigDict, grid: grid_lib.Grid) -> list[grid_lib.Chunk]:
   """One chunk per static group: the groups' members."""
   engine_cls = engine_lib.engine_class(config)
-  return chunks_lib.plan_chunks(grid, grid.size, engine_cls.static_fields_of(config))
+  return grid_lib.plan_chunks(grid, grid.size, engine_cls.static_fields_of(config))
 
 
 def _groups(config: ml_collections.ConfigDict, grid: grid_lib.Grid):

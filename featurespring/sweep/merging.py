@@ -15,7 +15,7 @@ import os
 import numpy as np
 from absl import logging
 
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 from featurespring.sweep import results
 
 RESULT_STEM = "results"

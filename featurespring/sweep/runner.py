@@ -32,7 +32,7 @@ from jax.experimental import multihost_utils
 from featurespring.sweep import checkpoint
 from featurespring.sweep import chunks as chunks_lib
 from featurespring.sweep import engine as engine_lib
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 from featurespring.sweep import lock as lock_lib
 from featurespring.sweep import memory
 from featurespring.sweep import merging
@@ -54,7 +54,7 @@ class Plan:
   config: ml_collections.ConfigDict
   engine_cls: type[engine_lib.Engine]
   grid: grid_lib.Grid
-  chunks: list[chunks_lib.Chunk]
+  chunks: list[grid_lib.Chunk]
 
 
 def validate(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = None) -> None:
@@ -93,15 +93,15 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
         jax.device_count(),
         jax.devices()[0].platform,
     )
-  chunks = chunks_lib.plan_chunks(grid, chunk_size, engine_cls.static_fields_of(config))
+  chunks = grid_lib.plan_chunks(grid, chunk_size, engine_cls.static_fields_of(config))
   return Plan(config, engine_cls, grid, chunks)
 
 
-def _manifest_chunks(workdir: str) -> list[chunks_lib.Chunk]:
+def _manifest_chunks(workdir: str) -> list[grid_lib.Chunk]:
   """The chunks recorded in a workdir's manifest."""
   manifest = results.read_json(os.path.join(workdir, MANIFEST))
   return [
-      chunks_lib.Chunk(i, np.asarray(c["members"], np.int64), c["static"])
+      grid_lib.Chunk(i, np.asarray(c["members"], np.int64), c["static"])
       for i, c in enumerate(manifest["chunks"])
   ]
 
@@ -119,9 +119,7 @@ def _manifest(sweep: Plan) -> dict:
   }
 
 
-def prepare_workdir(
-    workdir: str, sweep: Plan, chunks: list[chunks_lib.Chunk] | None = None
-) -> None:
+def prepare_workdir(workdir: str, sweep: Plan, chunks: list[grid_lib.Chunk] | None = None) -> None:
   """Writes the manifest, or checks the existing one matches this config.
 
   Finished parts of ``chunks`` (default: all) that are unreadable or do not
@@ -171,7 +169,7 @@ def prepare_workdir(
 
 def run_chunk(
     sweep: Plan,
-    chunk: chunks_lib.Chunk,
+    chunk: grid_lib.Chunk,
     workdir: str,
     mesh,
     progress: progress_lib.Progress,

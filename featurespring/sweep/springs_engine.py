@@ -1,9 +1,9 @@
-"""The spring-block chain as a sweep engine (SPEC §3; paper Fig. 3, 4, S13, S14).
+"""The spring-block chain as a sweep engine (SPEC §3).
 
 Fields of ``config.springs`` are those of :class:`featurespring.springs.ChainConfig`
 with friction given as ``mu`` (rightward, ``mu_r``) and ``mu_ratio``
 (``mu_l = mu_ratio * mu``, the paper's fixed ratio > 1) or ``mu_left``
-(``mu_l`` itself, for ``mu_r = 0 < mu_l`` as in paper Fig. 5b), plus the run length
+(``mu_l`` itself, for ``mu_r = 0 < mu_l`` leftward friction only), plus the run length
 ``num_steps``, ``record_every`` (0: no trajectory) and the speed knob ``unroll``.
 
 Outputs per chain: ``load_curve``, ``positions``, ``curvature``, ``spread``,
@@ -34,7 +34,7 @@ from featurespring import metrics
 from featurespring import schema
 from featurespring import springs
 from featurespring.sweep import engine as engine_lib
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 from featurespring import sharding
 
 # Units (segments of steps) per chain run: progress lines and checkpoints.
@@ -47,7 +47,7 @@ class ChainRun:
 
   Friction is swept as ``mu`` and ``mu_ratio``, the paper's parametrisation
   with a fixed ratio, rather than as ``ChainConfig.mu_right`` / ``mu_left``.
-  A ratio cannot express ``mu_r = 0 < mu_l`` (paper Fig. 5b), so ``mu_left``
+  A ratio cannot express ``mu_r = 0 < mu_l`` (leftward friction only), so ``mu_left``
   sets ``mu_l`` directly when given.
 
   Attributes:
@@ -55,7 +55,7 @@ class ChainRun:
     mu_ratio: mu_l / mu_r (> 1: noise drives concave -> convex), >= 0.
       Ignored when mu_left is set.
     mu_left: mu_l, friction for leftward motion (None: mu_ratio * mu), >= 0.
-      Set, it holds whatever mu is (mu = 0 < mu_left: paper Fig. 5b).
+      Set, it holds whatever mu is (mu = 0 < mu_left: leftward friction only).
     num_steps: time steps per chain.
     record_every: snapshot the load curve every n steps (0: never).
     unroll: time steps per scan iteration (1 measured fastest on CPU).
@@ -81,7 +81,7 @@ def settings() -> list[schema.Setting]:
 
 
 def default_config() -> ml_collections.ConfigDict:
-  """``config.springs`` defaults: the first-order chain of paper Fig. 3."""
+  """``config.springs`` defaults: a first-order chain, ``mu_l = 2 mu``."""
   return schema.to_config(settings())
 
 

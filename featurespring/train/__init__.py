@@ -5,7 +5,7 @@
 - `step`: one net's epoch (batches, noise, dropout, update, freezing).
 - `loop`: `TrainState`, `init`, `train_epochs` (resumable, metrics per epoch),
   `evaluate`, `masked_mean`.
-- `schedule`: `Schedule` (run length, the dropout switch of paper S2) and
+- `schedule`: `Schedule` (run length, a dropout switch mid-training) and
   `train_scheduled`, any span of epochs of a schedule.
 - `controller`: the load-curve controller (``Config.control_*``,
   ``HParams.control_gain``/``control_target``), steering each net's dropout

@@ -29,7 +29,7 @@ epochs and during the warm-up, every net.
 
 The knob (``Config.control_knob``) is the dropout rate by default. The
 others are the learning rate (``'learning_rate'``; a larger step is more
-noise, paper Fig. 1(b)), moved by the same law in its logarithm,
+noise), moved by the same law in its logarithm,
 
   ``log lr <- clip(log lr + gain * (target - c), log lr_min, log lr_max)``
 
@@ -37,7 +37,7 @@ with ``(lr_min, lr_max) = Config.control_learning_rate_range``; it costs
 nothing extra, since every step already writes the net's traced
 ``HParams.learning_rate`` into the optimiser's state
 (`featurespring.train.step.make_optimizer`); and the label-and-data noise
-level (``'noise'``, ``HParams.noise``, paper Fig. 1(a)), moved in its logit
+level (``'noise'``, ``HParams.noise``), moved in its logit
 like the dropout rate, within ``[MIN_LEVEL, Config.control_max_noise]``,
 for classification only (the level is the fraction of labels reset).
 
@@ -67,8 +67,7 @@ from featurespring.train import hparams as hparams_lib
 MIN_LEVEL = hparams_lib.MIN_CONTROL_LEVEL
 KNOBS = hparams_lib.CONTROL_KNOBS
 
-# Rows whose curvature is already >= 0 with no noise at all (paper Fig. 1,
-# SPEC §2: the linear net is near linear, alpha 0.8 slightly convex), so noise,
+# Rows whose curvature is already >= 0 with no noise at all (SPEC §2: the linear net is near linear, alpha 0.8 slightly convex), so noise,
 # which only adds convexity, cannot bring them to a target <= 0: the dropout
 # or noise knob then sits at its lower bound. A prediction from the phase
 # diagram, not a bound: `init` warns rather than fails.

@@ -7,8 +7,8 @@ flattened into one vmapped population; axes that change shapes
 (`SHAPE_AXES`: batch_size, depth, width) split the grid into groups, one
 compiled program each, run one after another. With several local devices
 each group's population axis is sharded across them. Grouping, padding and
-scattering back are the sweep layer's (`featurespring.sweep.grid`,
-`featurespring.sweep.chunks`, `featurespring.sharding`): one implementation
+scattering back are `featurespring.grids` and `featurespring.sharding`, the
+layer below both this module and `featurespring.sweep`: one implementation
 for both routes.
 """
 
@@ -21,8 +21,7 @@ import jax
 import numpy as np
 
 from featurespring import sharding
-from featurespring.sweep import chunks as chunks_lib
-from featurespring.sweep import grid as grid_lib
+from featurespring import grids as grid_lib
 from featurespring.train import hparams as hparams_lib
 from featurespring.train import loop
 
@@ -115,7 +114,7 @@ def train_grid(
   num_train = data.x_train.shape[0]
   mesh = sharding.member_mesh(jax.local_devices())
   plans = []
-  for group in chunks_lib.plan_chunks(grid, grid.size, SHAPE_AXES):
+  for group in grid_lib.plan_chunks(grid, grid.size, SHAPE_AXES):
     # Axis values are integers by now (``item`` makes them Python ints);
     # config values go as they are to `validate_config`, which reports a
     # float there instead of truncating it.

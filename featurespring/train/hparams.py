@@ -73,7 +73,7 @@ class Config:
       round-off into steps of the learning rate, which makes a net's numbers
       depend on the population it trains in (5e-3 in the trace separation
       after 5 steps). False keeps that round-off walk, as PyTorch's code
-      and this project before 2026-11-30 (docs/reproduction.md) did.
+      and this project before 2026-11-30 (experiments/reproduction/README.md) did.
     test_eval_size: examples of the test set (the first ones, a fixed subset)
       used for the per-epoch test metrics; None for all. Evaluating the full
       10000-example MNIST test set every epoch costs about as much as

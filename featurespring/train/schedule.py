@@ -1,6 +1,6 @@
 """What changes while a population trains: run length and the dropout switch.
 
-Paper S2 trains a CNN to convergence, then raises its dropout rate and
+A net can be trained to convergence, then its dropout rate raised and
 trains on. `Schedule` holds those settings; `train_scheduled` runs any span
 of epochs of a schedule, so a run split into calls (checkpointed and resumed
 at any epoch) equals an uninterrupted one: the switch is a function of the
@@ -28,7 +28,7 @@ class Schedule:
   Attributes:
     num_epochs: epochs per net.
     dropout_switch_epoch: after this many epochs (0 = never) every net's
-      dropout rate becomes its dropout_switch_rate (paper S2); nets that
+      dropout rate becomes its dropout_switch_rate ; nets that
       stopped early before the switch are woken up, since the switch is meant
       to resume a converged training.
     dropout_switch_rate: the dropout rate after the switch; per net, so a

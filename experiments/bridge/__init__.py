@@ -1,0 +1,1 @@
+"""A chain fitted to every network: held-out tests of the noise law, universality, dynamics report."""
