@@ -57,8 +57,9 @@ SWEEPS = {
 def load_config(name, quick):
   path, arg, overrides = SWEEPS[name]
   arg = ",".join(filter(None, (arg, "runlocal" if quick else "")))
-  here = os.path.dirname(os.path.abspath(__file__))
-  config = sweep.load_config(os.path.join(here, path) + (f":{arg}" if arg else ""))
+  # The figure configs sit one level up, in experiments/.
+  experiments = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  config = sweep.load_config(os.path.join(experiments, path) + (f":{arg}" if arg else ""))
   if "alpha" in overrides:
     config.grid.alpha = overrides["alpha"]
   if "seeds" in overrides and not quick:

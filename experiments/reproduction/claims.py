@@ -268,8 +268,9 @@ def verdicts_markdown(claims):
   return lines
 
 
-def claim_block(claim, numbers):
-  """A claim's verdict with its checks, and where its numbers are (the doc's block)."""
+def claim_block(claim, numbers, numbers_link):
+  """A claim's verdict with its checks, and where its numbers are (``numbers_link``: numbers.md
+  relative to the doc)."""
   lines = [f"**Verdict: {claim['verdict']}.**", ""]
   if claim["checks"]:
     lines += [f"- {_MARKS[k['outcome']]}: {k['check']}: {k['measured']}" for k in claim["checks"]]
@@ -282,7 +283,7 @@ def claim_block(claim, numbers):
   if found:
     plural = "s" if len(found) > 1 else ""
     line = (
-        f"- All numbers: [`numbers.md`](reproduction/numbers.md), section{plural} "
+        f"- All numbers: [`numbers.md`]({numbers_link}), section{plural} "
         + ", ".join(f"`{n}`" for n in found)
         + "."
     )
@@ -298,7 +299,7 @@ def claim_block(claim, numbers):
   return "\n".join(lines)
 
 
-def doc_blocks(text, numbers):
+def doc_blocks(text, numbers, numbers_link):
   """``(block, begin, end)`` of every generated block that document ``text`` holds.
 
   The verdict table must be there; a claim's block and the correlation block
@@ -308,7 +309,7 @@ def doc_blocks(text, numbers):
   for claim in numbers["verdicts"]:
     begin, end = claim_markers(claim["key"])
     if begin in text:
-      blocks.append((claim_block(claim, numbers), begin, end))
+      blocks.append((claim_block(claim, numbers, numbers_link), begin, end))
   if CENTRAL_CHECK_MARKERS[0] in text:
     central = markdown.central_check_markdown(numbers.get("central_check"))
     blocks.append(("\n".join(central), *CENTRAL_CHECK_MARKERS))

@@ -332,7 +332,8 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
   text = markdown.numbers_markdown(numbers)
   if doc:
     with open(doc, encoding="utf-8") as f:
-      docblocks.write_blocks(doc, claims.doc_blocks(f.read(), numbers))
+      link = os.path.relpath(os.path.join(out, "numbers.md"), os.path.dirname(os.path.abspath(doc)))
+      docblocks.write_blocks(doc, claims.doc_blocks(f.read(), numbers, link))
   numbers = catalogue.to_json(numbers)
   results.write_json(os.path.join(out, "numbers.json"), numbers)
   with open(os.path.join(out, "numbers.md"), "w") as f:
