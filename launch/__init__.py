@@ -74,3 +74,20 @@ _os.environ.setdefault("MPLBACKEND", "Agg")
 # Imported before JAX starts: featurespring's import applies the XLA:CPU
 # setting that avoids the thread-pool hang (see featurespring.runtime).
 import featurespring  # pylint: disable=unused-import,wrong-import-position
+
+
+def run_main(main, module_name, doc, **kwargs):
+  """``app.run(main)`` for ``python -m launch.<x>`` and its ``featurespring-<x>`` script.
+
+  A console script's ``__main__`` is a stub, and absl's ``--help`` lists the
+  flags of the main module under ``sys.argv[0]``: name the entry module
+  instead, and give the stub its usage text.
+  """
+  import sys  # pylint: disable=g-import-not-at-top
+
+  from absl import app  # pylint: disable=g-import-not-at-top
+
+  if module_name != "__main__":
+    sys.argv[0] = module_name
+    sys.modules["__main__"].__doc__ = doc
+  app.run(main, **kwargs)

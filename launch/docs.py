@@ -5,8 +5,7 @@ python -m launch.docs
 
 import os
 
-from absl import app
-
+import launch
 from featurespring.sweep import config as config_lib
 
 PATH = os.path.join(
@@ -21,5 +20,10 @@ def main(argv):
   print(f"wrote {PATH}")
 
 
+def run():
+  """The ``featurespring-docs`` console script."""
+  launch.run_main(main, __name__, __doc__)
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run()

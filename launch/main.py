@@ -15,17 +15,17 @@ from absl import app
 from absl import flags
 from absl import logging
 
+import launch
 from featurespring import sweep
 from featurespring.analysis import figures
+from launch import configs
 
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Where both sweeps and the figures go.", required=True
 )
 _RUNLOCAL = flags.DEFINE_bool("runlocal", False, "Smoke-test sizes (seconds).")
 
-CONFIG = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "experiments", "main.py"
-)
+CONFIG = os.path.join(configs.EXPERIMENTS_DIR, "main.py")
 
 
 def main(argv):
@@ -45,5 +45,10 @@ def main(argv):
   logging.info("figures in %s (e.g. %s)", outdir, written[-2])
 
 
+def run():
+  """The ``featurespring-main`` console script."""
+  launch.run_main(main, __name__, __doc__)
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run()

@@ -16,6 +16,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+import launch
 from featurespring.analysis import figures
 
 _WORKDIR = flags.DEFINE_string(
@@ -48,5 +49,10 @@ def main(argv):
     logging.info("wrote %s", path)
 
 
+def run():
+  """The ``featurespring-plot`` console script."""
+  launch.run_main(main, __name__, __doc__)
+
+
 if __name__ == "__main__":
-  app.run(main)
+  run()

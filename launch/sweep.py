@@ -2,6 +2,7 @@ r"""Runs a sweep (one paper figure) into a workdir; rerun the same command to re
 
   python -m launch.sweep --config=experiments/fig3_springs.py --workdir=runs/fig3
   python -m launch.sweep --config=experiments/fig3_springs.py:runlocal --workdir=/tmp/fig3
+  featurespring-sweep --config=fig3_springs:runlocal --workdir=/tmp/fig3   # from any directory
   python -m launch.sweep --config=experiments/fig1a_label_noise.py \
       --config.seeds=3 --config.grid.alpha='(0.0,0.5,1.0)' --workdir=runs/fig1a
 
@@ -28,21 +29,22 @@ import ast
 import difflib
 import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 import ml_collections
 from ml_collections import config_flags
 
+import launch
 from featurespring import sweep
 from featurespring.sweep import dryrun
 from featurespring.sweep import lock
+from launch import configs
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
     None,
-    "Experiment config file, e.g. experiments/fig3_springs.py (append ':runlocal' "
-    "for a smoke-test size). Override any field with --config.<field>=<value>; "
+    "Experiment config: a shipped name (fig3_springs, control/control_fig1c) or a "
+    "file, e.g. experiments/fig3_springs.py (append ':runlocal' for a smoke-test size). Override any field with --config.<field>=<value>; "
     "--config.grid.<name>=<values> adds or replaces a grid axis.",
     lock_config=True,
 )
@@ -187,8 +189,23 @@ def _unknown_field_message(argv: list[str], error: Exception) -> str:
   return f"could not apply a --config override: {error}"
 
 
+def _resolve_config_arg(argv: list[str]) -> list[str]:
+  """``argv`` with ``--config``'s name or path resolved and loaded once (one-line errors)."""
+  out = list(argv)
+  for i, arg in enumerate(out):
+    if arg.startswith("--config="):
+      out[i] = "--config=" + configs.check(arg[len("--config=") :])
+    elif arg == "--config" and i + 1 < len(out):
+      out[i + 1] = configs.check(out[i + 1])
+  return out
+
+
 def _parse_flags(argv: list[str]) -> list[str]:
   """absl's flag parsing, with config mistakes reported in one line."""
+  try:
+    argv = _resolve_config_arg(argv)
+  except configs.ConfigError as err:
+    _fail(str(err))
   rest, grid = _grid_overrides(argv)
   # config_flags finds its overrides in sys.argv, not in the argv passed here.
   sys.argv[:] = rest
@@ -247,5 +264,10 @@ def main(argv):
     logging.info("results: %s.npz and %s.json", stem, stem)
 
 
+def run():
+  """The ``featurespring-sweep`` console script."""
+  launch.run_main(main, __name__, __doc__, flags_parser=_parse_flags)
+
+
 if __name__ == "__main__":
-  app.run(main, flags_parser=_parse_flags)
+  run()

@@ -128,3 +128,78 @@ def test_dry_run_plans_warns_of_idle_tasks_and_writes_nothing(tmp_path):
   assert "measured:" in out and "compile" in out and "estimate:" in out
   assert "memory: about" in out and "per device for the largest chunk (2 members" in out
   assert not workdir.exists()
+
+
+def _run_elsewhere(argv, cwd):
+  """A console script or ``python -m`` from a directory outside the checkout."""
+  return subprocess.run(
+      argv,
+      cwd=cwd,
+      check=False,
+      capture_output=True,
+      text=True,
+      timeout=300,
+      env=dict(os.environ, JAX_PLATFORMS="cpu"),
+  )
+
+
+def test_console_scripts_and_shipped_config_names_work_from_another_directory(tmp_path):
+  scripts = os.path.dirname(sys.executable)
+  for name in ("featurespring-sweep", "featurespring-plot", "featurespring-main"):
+    result = _run_elsewhere([os.path.join(scripts, name), "--help"], tmp_path)
+    assert "--workdir" in result.stdout, (name, result.stderr[-500:])
+  assert (
+      "--workdir"
+      in _run_elsewhere([sys.executable, "-m", "launch.sweep", "--help"], tmp_path).stdout
+  )
+  workdir = tmp_path / "fig3"
+  result = _run_elsewhere(
+      [
+          os.path.join(scripts, "featurespring-sweep"),
+          "--config=fig3_springs:runlocal",
+          "--config.springs.num_steps=200",
+          f"--workdir={workdir}",
+      ],
+      tmp_path,
+  )
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert sweep.load(str(workdir)).curvature.shape == (2, 2, 1)
+  result = _run_elsewhere(
+      [os.path.join(scripts, "featurespring-plot"), f"--workdir={workdir}"], tmp_path
+  )
+  assert result.returncode == 0 and (workdir / "figures" / "phase_diagram.png").exists()
+
+
+def test_config_file_mistakes_end_in_one_line(tmp_path):
+  workdir = f"--workdir={tmp_path / 'w'}"
+  missing = _error_line(
+      launch("launch.sweep", "--config=experiments/nope.py", workdir, check=False)
+  )
+  assert "no config file at experiments/nope.py" in missing
+  misspelt = _error_line(launch("launch.sweep", "--config=fig1c_dropuot", workdir, check=False))
+  assert "did you mean fig1c_dropout?" in misspelt
+  bad_arg = _error_line(
+      launch("launch.sweep", "--config=fig1c_dropout:runlcoal", workdir, check=False)
+  )
+  assert "unknown config argument 'runlcoal'" in bad_arg
+  no_seeds = tmp_path / "no_seeds.py"
+  no_seeds.write_text(
+      "from featurespring import sweep\n\n\ndef get_config():\n"
+      "  config = sweep.base_config('springs')\n  del config['seeds']\n  return config\n"
+  )
+  lacking = _error_line(launch("launch.sweep", f"--config={no_seeds}", workdir, check=False))
+  assert "config.seeds is missing" in lacking
+  assert not os.path.exists(tmp_path / "w")
+
+
+def test_a_missing_dataset_names_the_flags_that_fix_it(tmp_path):
+  result = launch(
+      "launch.sweep",
+      "--config=fig1a_label_noise",
+      f"--workdir={tmp_path / 'w'}",
+      f"--config.dnn.data_dir={tmp_path}",
+      "--dry_run",
+      check=False,
+  )
+  line = _error_line(result)
+  assert "--config.dnn.data_dir" in line and "--config.dnn.source='tfds'" in line

@@ -39,6 +39,9 @@ def test_dnn_config_fields_and_defaults_are_the_dataclasses_and_load():
           ("data_seed" if a == "seed" else a): load[a].default
           for a in (
               "data_dir",
+              "source",
+              "tfds_data_dir",
+              "verify",
               "resize",
               "num_train",
               "num_test",

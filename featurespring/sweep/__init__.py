@@ -35,5 +35,11 @@ from featurespring.sweep.engine import ENGINES, Engine, engine_class
 from featurespring.sweep.merging import load_result, merge
 from featurespring.sweep.progress import Progress
 from featurespring.sweep.results import HARMLESS_FIELDS, config_hash
-from featurespring.sweep.runner import WorkdirMismatchError, plan, run, validate
+from featurespring.sweep.runner import (
+    WorkdirMismatchError,
+    check_common_fields,
+    plan,
+    run,
+    validate,
+)
 from featurespring.sharding import initialize_distributed, member_mesh

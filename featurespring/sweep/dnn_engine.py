@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Mapping
 
 import jax
@@ -82,6 +83,9 @@ class DataChoice:
 # sweep's seed axis is the nets' own).
 _LOAD_ARGS = (
     "data_dir",
+    "source",
+    "tfds_data_dir",
+    "verify",
     "resize",
     "num_train",
     "num_test",
@@ -139,17 +143,26 @@ def _load_data(data_settings: tuple):
   """Dataset as host and device arrays; cached so static groups share it."""
 
   settings = dict(data_settings)
-  dataset = data_lib.load(
-      settings["dataset"],
-      data_dir=settings["data_dir"] or None,
-      resize=tuple(settings["resize"]) or None,
-      num_train=settings["num_train"],
-      num_test=settings["num_test"] or None,
-      seed=settings["data_seed"],
-      grayscale=settings["grayscale"],
-      regression=settings["regression"] or None,
-      num_val=settings["num_val"],
-  )
+  try:
+    dataset = data_lib.load(
+        settings["dataset"],
+        data_dir=settings["data_dir"] or None,
+        source=settings["source"],
+        tfds_data_dir=settings["tfds_data_dir"] or None,
+        verify=settings["verify"],
+        resize=tuple(settings["resize"]) or None,
+        num_train=settings["num_train"],
+        num_test=settings["num_test"] or None,
+        seed=settings["data_seed"],
+        grayscale=settings["grayscale"],
+        regression=settings["regression"] or None,
+        num_val=settings["num_val"],
+    )
+  except (FileNotFoundError, ValueError) as err:
+    # data.load names its keyword arguments; a sweep sets them as config.dnn fields.
+    message = re.sub(r"\b(source|data_dir|verify|tfds_data_dir)=", r"--config.dnn.\1=", str(err))
+    message = message.replace("Set data_dir", "Set --config.dnn.data_dir")
+    raise type(err)(message) from err
   return dataset, train.Data.create(
       dataset.x_train,
       dataset.y_train,

@@ -57,11 +57,19 @@ class Plan:
   chunks: list[grid_lib.Chunk]
 
 
-def validate(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = None) -> None:
-  """Checks the sweep-level fields and the engine's, before any compile."""
+def check_common_fields(config: ml_collections.ConfigDict) -> None:
+  """Raises a ``ValueError`` naming the first sweep-level field the config lacks."""
   for field in ("engine", "seed", "seeds", "grid", "chunk_size", "checkpoint_every"):
     if field not in config:
-      raise ValueError(f"config.{field} is missing; see featurespring.sweep.base_config")
+      raise ValueError(
+          f"config.{field} is missing; build the config on "
+          "featurespring.sweep.base_config(engine)"
+      )
+
+
+def validate(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = None) -> None:
+  """Checks the sweep-level fields and the engine's, before any compile."""
+  check_common_fields(config)
   if int(config.checkpoint_every) < 1:
     raise ValueError(f"config.checkpoint_every must be >= 1, got {config.checkpoint_every}")
   if int(config.chunk_size) < 0:
@@ -81,6 +89,7 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
   memory and the engine's footprint (`memory.auto_chunk_size`), logged; a
   workdir keeps the chunks of its first run (see :func:`run`).
   """
+  check_common_fields(config)  # before the grid reads them
   grid = grid_lib.Grid.from_config(config)
   validate(config, grid)
   engine_cls = engine_lib.engine_class(config)
