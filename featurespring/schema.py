@@ -49,12 +49,6 @@ def _section_docs(obj, header: str) -> dict[str, str]:
   return {k: " ".join(v.split()) for k, v in docs.items()}
 
 
-def _first_sentence(text: str) -> str:
-  # A sentence ends at a period after a word, not at an ellipsis ("... or").
-  sentence = re.split(r"(?<=[\w)`'\]][.;])\s", text, maxsplit=1)[0]
-  return sentence.rstrip(".;")
-
-
 def _public_owner(owner: str) -> str:
   """``featurespring.data._load.load`` -> ``data.load`` (private modules left out)."""
   parts = [p for p in owner.split(".") if not p.startswith("_")]
@@ -161,7 +155,6 @@ def markdown_table(settings: Iterable[Setting]) -> str:
   for s in settings:
     default = repr(s.default).replace("|", "\\|")
     rows.append(
-        f"| `{s.name}` | `{default}` | `{_public_owner(s.owner)}` | "
-        f"{_first_sentence(s.doc).replace('|', '/')} |"
+        f"| `{s.name}` | `{default}` | `{_public_owner(s.owner)}` | " f"{s.doc.replace('|', '/')} |"
     )
   return "\n".join(rows)

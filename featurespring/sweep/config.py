@@ -8,6 +8,7 @@ be overridden from the command line (``--config.seeds=3``,
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 
@@ -16,27 +17,87 @@ import ml_collections
 from featurespring.sweep import engine as engine_lib
 
 
+@dataclasses.dataclass(frozen=True)
+class SweepSettings:
+  """The fields of every sweep config, whatever its engine (``config.<field>``).
+
+  Attributes:
+    engine: which engine runs the grid: ``springs`` (chains), ``dnn``
+      (networks) or a ``"module:Class"`` path to an engine of your own.
+    seed: root seed; each run derives its randomness from ``seed`` plus its
+      index on the seed axis, so a run does not depend on its chunk.
+    seeds: independent runs per grid cell: the last grid axis, ``seed``.
+    chunk_size: most runs per compiled batch (and per part file); 0 sizes
+      chunks from the devices' free memory; None: the engine's default.
+    checkpoint_every: units (epochs for networks, segments for chains)
+      between checkpoints of an unfinished chunk.
+  """
+
+  engine: str = "springs"
+  seed: int = 0
+  seeds: int = 1
+  chunk_size: int | None = None
+  checkpoint_every: int = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgressSettings:
+  """How a running sweep reports itself (``config.progress.<field>``).
+
+  Attributes:
+    log_every_s: seconds between progress lines (rate, ETA, metric
+      quantiles).
+  """
+
+  log_every_s: float = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PlotSettings:
+  """What ``launch.plot`` draws of a finished sweep (``config.plot.<field>``).
+
+  Attributes:
+    x: the grid axis on the phase diagram's x axis (the noise knob).
+    y: the grid axis on its y axis (nonlinearity for networks, friction for
+      chains); None: the engine's default.
+    log_x: a logarithmic x axis (learning rate, batch size).
+    metric: the result array that colours the phase diagram.
+  """
+
+  x: str = "noise"
+  y: str | None = None
+  log_x: bool = False
+  metric: str = "curvature"
+
+
+def _defaults(cls, **engine_defaults) -> dict:
+  values = {f.name: f.default for f in dataclasses.fields(cls)}
+  values.update({k: v for k, v in engine_defaults.items() if values.get(k) is None})
+  return values
+
+
 def base_config(engine: str) -> ml_collections.ConfigDict:
   """Common sweep fields plus ``config.<engine>``, the engine's own defaults.
+
+  The common fields are those of :class:`SweepSettings`,
+  :class:`ProgressSettings` (``config.progress``) and :class:`PlotSettings`
+  (``config.plot``); ``config.grid`` maps axis names to values, each axis
+  sweeping ``config.<engine>.<axis>``.
 
   Args:
     engine: ``'springs'``, ``'dnn'`` or a ``"module:Class"`` engine path.
   """
   engine_cls = engine_lib.engine_class_named(engine)
+  common = _defaults(SweepSettings, chunk_size=engine_cls.default_chunk_size)
   c = ml_collections.ConfigDict()
-  c.engine = engine  # springs | dnn (or a "module:Class" engine)
-  c.seed = 0  # root PRNG seed; member keys fold in the seed index
-  c.seeds = 1  # independent runs per grid cell (the last grid axis)
-  c.grid = ml_collections.ConfigDict()  # axis -> values; each sweeps config.<engine>.<axis>
-  c.chunk_size = engine_cls.default_chunk_size  # most members per compiled batch (and part file)
-  c.checkpoint_every = 10  # units (epochs, segments) between checkpoints of a chunk
-  c.progress = ml_collections.ConfigDict()
-  c.progress.log_every_s = 10.0  # seconds between progress lines
-  c.plot = ml_collections.ConfigDict()
-  c.plot.x = "noise"  # grid axis on the phase diagram's x axis (noise knob)
-  c.plot.y = engine_cls.default_plot_y  # grid axis on its y axis (nonlinearity, friction)
-  c.plot.log_x = False  # logarithmic x axis (learning rate, batch size)
-  c.plot.metric = "curvature"  # colour of the phase diagram
+  c.engine = engine
+  c.seed = common["seed"]
+  c.seeds = common["seeds"]
+  c.grid = ml_collections.ConfigDict()
+  c.chunk_size = common["chunk_size"]
+  c.checkpoint_every = common["checkpoint_every"]
+  c.progress = ml_collections.ConfigDict(_defaults(ProgressSettings))
+  c.plot = ml_collections.ConfigDict(_defaults(PlotSettings, y=engine_cls.default_plot_y))
   c[engine_cls.name] = engine_cls.default_config()
   return c
 
@@ -101,6 +162,23 @@ def reference_markdown() -> str:
       "`config.<engine>.<field>` in a sweep config, `--config.<engine>.<field>=...` "
       "on the command line, and a grid axis with `--config.grid.<field>='(a,b)'` "
       "(fields that change shapes compile once per value).",
+  ]
+  engines = [engine_lib.engine_class_named(name) for name in sorted(engine_lib.ENGINES)]
+  per_engine = lambda attr: ", ".join(f"{e.name} `{getattr(e, attr)!r}`" for e in engines)
+  common = [
+      ("config", SweepSettings, f"chunk_size: the engine's ({per_engine('default_chunk_size')})"),
+      ("config.progress", ProgressSettings, None),
+      ("config.plot", PlotSettings, f"y: the engine's ({per_engine('default_plot_y')})"),
+  ]
+  for prefix, cls, note in common:
+    parts += ["", f"## `{prefix}`", "", schema.markdown_table(schema.dataclass_settings(cls))]
+    if note:
+      parts += ["", f"None defaults: {note}."]
+  parts += [
+      "",
+      "`config.grid`: axis name -> tuple of values (each sweeps "
+      "`config.<engine>.<name>`), or a dict of equal-length tuples for a zipped axis "
+      "whose fields move together; the `seed` axis comes from `config.seeds`.",
   ]
   for name in sorted(engine_lib.ENGINES):
     engine_cls = engine_lib.engine_class_named(name)
