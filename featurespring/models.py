@@ -100,15 +100,10 @@ def dropout(x, rate, key):
   return jnp.where(keep, x * scale.astype(x.dtype), jnp.zeros((), x.dtype))
 
 
-def leaky_relu(x, alpha):
-  """LeakyReLU with a possibly traced negative slope ``alpha``."""
-  return jnp.where(x >= 0, x, alpha * x)
-
-
 def variance_preserving_gain(alpha):
   """``sqrt(2 / (1 + alpha^2))``: keeps LeakyReLU outputs at unit variance.
 
-  For symmetric inputs ``E[leaky_relu(z)^2] = (1 + alpha^2) / 2 E[z^2]``; the
+  For symmetric inputs ``E[jax.nn.leaky_relu(z, alpha)^2] = (1 + alpha^2) / 2 E[z^2]``; the
   paper's eq. (1) uses this fixed factor where BatchNorm is switched off.
   """
   return jnp.sqrt(2.0 / (1.0 + jnp.square(alpha)))
@@ -224,7 +219,7 @@ class _Block(nn.Module):
       x = _batch_norm(train)(x)
     else:
       x = x * variance_preserving_gain(alpha)
-    x = leaky_relu(x, alpha)
+    x = jax.nn.leaky_relu(x, alpha)  # the slope may be traced (a vmapped grid axis)
     if train and dropout_key is not None:
       x = dropout(x, dropout_rate, dropout_key)
     return x

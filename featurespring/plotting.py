@@ -395,22 +395,16 @@ def plot_load_curve_atlas(
     drop = curves[..., :1] - curves[..., -1:]
     shape = (curves - curves[..., -1:]) / drop
   layers = np.linspace(0.0, 1.0, curves.shape[-1])
-  # An extra first column and last row hold the axis labels (frameless text
-  # panels: a shared axes over the grid would overlap the small panels under
-  # constrained layout), and an extra first row the title.
-  grid = spec.subgridspec(
-      ny + 2,
-      nx + 1,
-      wspace=0.05,
-      hspace=0.05,
-      width_ratios=[0.5] + [1.0] * nx,
-      height_ratios=[0.35] + [1.0] * ny + [0.6],
-  )
+  # A subfigure of its own, so that the axis names and the title are the
+  # layout engine's super-labels: under constrained layout they are placed
+  # clear of the cells' rotated column labels and right-aligned row labels.
+  sub = fig.add_subfigure(spec)
+  grid = sub.add_gridspec(ny, nx, wspace=0.05, hspace=0.05)
   axes = np.empty((ny, nx), object)
   for i in range(ny):
     for j in range(nx):
       col = nx - 1 - j if reverse_x else j
-      ax = fig.add_subplot(grid[ny - i, 1 + col])
+      ax = sub.add_subplot(grid[ny - 1 - i, col])
       axes[i, j] = ax
       ax.plot([0, 1], [1, 0], color="0.6", linewidth=0.6, linestyle="--")
       if np.isfinite(shape[i, j]).all() and np.isfinite(curvature[i, j]):
@@ -426,19 +420,15 @@ def plot_load_curve_atlas(
       ax.set_xticks([])
       ax.set_yticks([])
       if i == 0:
-        ax.set_xlabel(x_labels[j], fontsize=8, rotation=45)
+        ax.set_xlabel(x_labels[j], fontsize=8, rotation=45, ha="right", rotation_mode="anchor")
       if col == 0:
         ax.set_ylabel(y_labels[i], fontsize=8, rotation=0, ha="right", va="center")
-  for cell, text, kwargs in (
-      (grid[0, 1:], title, dict(fontsize=10)),
-      (grid[ny + 1, 1:], x_label, dict(fontsize=9)),
-      (grid[1 : ny + 1, 0], y_label, dict(fontsize=9, rotation=90)),
-  ):
-    label = fig.add_subplot(cell, frameon=False)
-    label.set_xticks([])
-    label.set_yticks([])
-    if text:
-      label.text(0.5, 0.5, text, ha="center", va="center", transform=label.transAxes, **kwargs)
+  if title:
+    sub.suptitle(title, fontsize=10)
+  if x_label:
+    sub.supxlabel(x_label, fontsize=9)
+  if y_label:
+    sub.supylabel(y_label, fontsize=9)
   return axes
 
 

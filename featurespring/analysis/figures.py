@@ -506,7 +506,8 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> 
   written += plotting.save_figure(fig, os.path.join(outdir, "phase_diagram"), dpi=dpi)
   if "load_curve" in sweep.arrays:
     fig = plt.figure(
-        figsize=(1.0 + 0.55 * len(sweep.axis(sweep.x)), 1.0 + 0.55 * len(sweep.y_values()))
+        figsize=(2.0 + 0.6 * len(sweep.axis(sweep.x)), 1.8 + 0.6 * len(sweep.y_values())),
+        layout="constrained",
     )
     load_curve_atlas(fig, fig.add_gridspec(1, 1)[0], sweep)
     fig.suptitle(sweep.describe(), fontsize=9)
