@@ -107,11 +107,11 @@ CHAIN_TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 # Networks: a few epochs of training in float32, on GPUs with TF32 matmuls
 # (the training precision is the default one); the load curve is a log.
 NETWORK_TOLERANCE = {"rtol": 1e-3, "atol": 2e-3}
-NETWORK_KEYS = ("loss/train", "acc/train", "acc/test", "sep/train", "sep/test")
+NETWORK_KEYS = ("loss", "accuracy_train", "accuracy", "load_curve", "load_curve_test")
 # Reported, not judged: the pinv separation divides by squared eigenvalues
 # of S_b, which for these small, briefly trained nets sit near its cut-off,
 # so float32 differences in the features move it by up to ~0.05.
-NETWORK_REPORTED_KEYS = ("sep_pinv/train", "sep_pinv/test")
+NETWORK_REPORTED_KEYS = ("load_curve_pinv", "load_curve_pinv_test")
 # Metrics against float64 (what the CPU meets in tests/test_metrics.py).
 METRIC_TOLERANCE = {"trace": 1e-5, "pinv": 1e-4, "well_separated": 1e-3, "regression_rtol": 1e-4}
 

@@ -52,18 +52,20 @@ Every file is written to a temporary name and moved into place with
 ``featurespring.sweep.load(workdir)`` (an ``xarray.Dataset`` with named
 dimensions) or ``featurespring.sweep.load_result(workdir) -> (arrays, sidecar)``.
 
-Arrays: both engines give ``load_curve`` ``[..., L+1]``, ``curvature``,
-``spread``, ``diverged``, ``trajectory`` ``[..., T, L+1]`` with
-``trajectory_time``; chains add ``positions``, ``stop_step``,
-``theory/{mu_eff,load_curve,curvature}``;
-networks add ``accuracy`` (test), ``accuracy_train``, ``load_curve_test``,
-``load_curve_pinv[_test]``, ``curvature_{test,pinv,pinv_test}``,
-``stop_epoch``, ``diverged``, ``trajectory_test`` and ``history/<metric>``
-(every per-epoch metric of ``featurespring.train.train_epochs``).
-Regression sweeps (``config.dnn.regression``, paper S12) have regression-load
-curves (RMSE of the best affine fit per layer) in ``load_curve[_test]`` and
-``trajectory[_test]``, the nets' test RMSE in ``rmse``, and no accuracy or
-pinv arrays.
+Arrays are named as everywhere in featurespring (``featurespring.vocabulary``;
+the README's table): both engines give ``load_curve`` ``[..., L+1]``,
+``curvature``, ``spread``, ``diverged`` and ``history/load_curve``
+``[..., T, L+1]`` (its snapshots: epochs 1..E for networks, ``history/time``
+and ``history/step`` for chains); chains add ``positions``, ``stop_step``,
+``theory/{mu_eff,load_curve,curvature}``; networks add ``accuracy`` (test),
+``accuracy_train``, ``load_curve_test``, ``load_curve_pinv[_test]``,
+``curvature_{test,pinv,pinv_test}``, ``stop_epoch`` and ``history/<name>``
+for every per-epoch metric of ``featurespring.train.train_epochs``
+(``history/accuracy``, ``history/loss`` ...). Regression sweeps
+(``config.dnn.regression``) have regression-load curves (RMSE of the best
+affine fit per layer) in ``load_curve[_test]``, the nets' test RMSE in
+``rmse``, and no accuracy or pinv arrays. Results merged by earlier releases
+(``trajectory``, ``history/sep/train`` ...) load under these names.
 """
 
 import os as _os

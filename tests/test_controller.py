@@ -97,7 +97,7 @@ def test_update_reads_at_control_epochs_and_moves_only_after_the_warm_up():
   curve = curve.at[1].set(jnp.nan)  # a diverged net
   curvature = metrics_lib.curvature(curve[0])  # 1.0 - 0.5
   for epoch, reads, moves in ((3, False, False), (2, True, False), (4, True, True)):
-    new, record = controller.update(hparams, jnp.int32(epoch), {"sep/train": curve}, config)
+    new, record = controller.update(hparams, jnp.int32(epoch), {"load_curve": curve}, config)
     np.testing.assert_array_equal(record["control/dropout"], hparams.dropout)
     expected = [curvature, np.nan, curvature] if reads else [np.nan] * 3
     np.testing.assert_array_equal(record["control/curvature"], expected)
@@ -155,7 +155,7 @@ def test_controller_steers_each_net_and_records_the_knob():
   state, metrics = _controlled()
   assert state.config.use_dropout
   rates, curvature = metrics["control/dropout"], metrics["control/curvature"]
-  np.testing.assert_array_equal(curvature, metrics_lib.curvature(metrics["sep/train"]))
+  np.testing.assert_array_equal(curvature, metrics_lib.curvature(metrics["load_curve"]))
   # Warm-up 2: the first epoch's reading moves nothing.
   np.testing.assert_array_equal(rates[:, 1], np.float32(RATES))
   # Every later reading moves the logit of the rate by gain * error (the
@@ -179,14 +179,14 @@ def test_gain_zero_is_bit_identical_to_no_controller():
   for new, old in zip(_leaves(on_state), _leaves(off_state)):
     np.testing.assert_array_equal(new, old)
   np.testing.assert_array_equal(on["control/dropout"], np.tile(np.float32(RATES)[:, None], EPOCHS))
-  np.testing.assert_array_equal(on["control/curvature"], metrics_lib.curvature(off["sep/train"]))
+  np.testing.assert_array_equal(on["control/curvature"], metrics_lib.curvature(off["load_curve"]))
 
 
 def test_vmapped_population_equals_each_net_alone():
   _, together = _controlled()
   for i in range(len(SEEDS)):
     _, alone = _train(CONTROLLED, (i,), GAINS[i], TARGETS[i])
-    for key in ("control/dropout", "control/curvature", "sep/train", "loss/train"):
+    for key in ("control/dropout", "control/curvature", "load_curve", "loss"):
       np.testing.assert_allclose(
           together[key][i : i + 1], alone[key], rtol=2e-4, atol=2e-5, err_msg=key
       )
@@ -343,7 +343,7 @@ def test_noise_knob_moves_the_logit_of_the_noise_level_within_its_range():
   # The level moved is the level trained with: the nets' losses differ from
   # the same nets without noise once a level is above 0.
   _, quiet = _train(CONTROLLED, (0, 1, 2), 0.0, 0.0)
-  assert not np.allclose(metrics["loss/train"][:, 3], quiet["loss/train"][:, 3])
+  assert not np.allclose(metrics["loss"][:, 3], quiet["loss"][:, 3])
 
 
 def test_unreachable_targets_warn_before_training():

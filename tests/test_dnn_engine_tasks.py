@@ -52,7 +52,7 @@ def test_dropout_switch_applies_at_its_epoch_and_resumes_exactly(tmp_path):
   for key in uninterrupted:
     np.testing.assert_allclose(resumed[key], uninterrupted[key], rtol=2e-4, atol=2e-5, err_msg=key)
   # Same seed: both nets are one run until the switch, then dropout changes it.
-  loss = uninterrupted["history/loss/train"]
+  loss = uninterrupted["history/loss"]
   np.testing.assert_array_equal(loss[0, :2], loss[1, :2])
   assert np.all(loss[0, 2:] != loss[1, 2:])
 
@@ -61,11 +61,11 @@ def test_step_metrics_fill_the_history_across_calls():
   config = tiny_config(eval_every_steps=1, num_epochs=2)  # 2 steps per epoch
   engine, state = make_engine(config)
   out = engine.finalize(engine.advance(engine.advance(state, 1), 1))
-  steps = out["history/steps/sep/train"]
+  steps = out["history/steps/load_curve"]
   assert steps.shape == (1, 2, 2, 3)  # member, epoch, evaluation, layer
   np.testing.assert_array_equal(out["history/steps/step"], [[[1, 2], [3, 4]]])
   # The last evaluation of an epoch is taken at its end.
-  np.testing.assert_allclose(steps[:, :, -1], out["trajectory"], rtol=1e-6)
+  np.testing.assert_allclose(steps[:, :, -1], out["history/load_curve"], rtol=1e-6)
   assert np.all(np.isfinite(steps))
   # runlocal keeps it within the steps of an epoch of its smaller data.
   config.dnn.eval_every_steps = 50
@@ -84,11 +84,11 @@ def test_regression_sweep_reports_load_curves_and_rmse():
   # could deadlock there), see featurespring.metrics.
   out = engine.finalize(engine.advance(state, 2))
   assert out["load_curve"].shape == out["load_curve_test"].shape == (2, 3)
-  assert out["trajectory"].shape == (2, 2, 3) and out["curvature"].shape == (2,)
+  assert out["history/load_curve"].shape == (2, 2, 3) and out["curvature"].shape == (2,)
   assert "accuracy" not in out and "load_curve_pinv" not in out and "rmse" in out
   assert np.all(np.isfinite(out["load_curve"])) and np.all(np.isfinite(out["rmse"]))
   load = np.asarray(
-      train.evaluate(state["nets"], engine.dataset.x_train, engine.dataset.y_train)["load/eval"]
+      train.evaluate(state["nets"], engine.dataset.x_train, engine.dataset.y_train)["load_curve"]
   )
   # The input layer's load is the affine fit of the standardised target: in (0, 1).
   assert load.shape == (2, 3) and np.all((load[:, 0] > 0) & (load[:, 0] < 1))

@@ -173,7 +173,7 @@ def test_fig2_final_load_curves_agree_and_fluctuations_differ(fig2_view):
   # correlation across blocks is a direct reading of that and far apart at
   # any size (full size: 0.07 against 0.98, every seed within 0.04 of its
   # mean), unlike the curvature's spread over time (about 1.4x apart).
-  correlation = analysis.increment_correlation(view.cells("trajectory")[0])  # [2, seed]
+  correlation = analysis.increment_correlation(view.cells("history/load_curve")[0])  # [2, seed]
   assert (correlation[0] < 0.4).all() and (correlation[1] > 0.9).all(), correlation
 
 
@@ -230,7 +230,7 @@ def test_independent_vs_synchronous_of_the_fig2_run(fig2_view):
   # Every number is the plain NumPy one on the same cells (no chain diverged).
   curves = view.cells("load_curve")[0].astype(np.float64)  # [mode, seed, L + 1]
   curvature = view.cells("curvature")[0].astype(np.float64)
-  correlation = analysis.increment_correlation(view.cells("trajectory")[0])
+  correlation = analysis.increment_correlation(view.cells("history/load_curve")[0])
   for m, mode in enumerate(numbers["modes"]):  # grid order is already False, True
     np.testing.assert_allclose(mode["load_curve"], curves[m].mean(0))
     np.testing.assert_allclose(mode["load_curve_std"], curves[m].std(0, ddof=1))
@@ -263,7 +263,7 @@ def test_independent_vs_synchronous_lists_independent_first_and_leaves_out_diver
           "load_curve": curves,
           "curvature": curvature,
           "diverged": diverged,
-          "trajectory": trajectory,
+          "history/load_curve": trajectory,
           "axis/mu": np.array([0.02]),
           "axis/synchronous": np.array([True, False]),
           "axis/seed": np.arange(3),
@@ -287,7 +287,7 @@ def test_independent_vs_synchronous_lists_independent_first_and_leaves_out_diver
   )
   # mu_eff = max(0.02 - b eps / sqrt(dt), -0.01): saturated, curvature -6 mu_eff.
   np.testing.assert_allclose(numbers["theory_curvature"], 0.06, rtol=1e-5)
-  view.arrays.pop("trajectory")
+  view.arrays.pop("history/load_curve")
   with pytest.raises(ValueError, match="no trajectory"):
     analysis.independent_vs_synchronous(view)
 

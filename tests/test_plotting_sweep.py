@@ -21,8 +21,8 @@ def fake_result(workdir, engine, names, shape, layers=4, epochs=3, rng_seed=0):
   config = sweep.base_config(engine)
   arrays = {
       "load_curve": rng.normal(size=shape + (layers,)),
-      "trajectory": rng.normal(size=shape + (epochs, layers)),
-      "trajectory_time": np.broadcast_to(np.arange(epochs), shape + (epochs,)),
+      "history/load_curve": rng.normal(size=shape + (epochs, layers)),
+      "history/time": np.broadcast_to(np.arange(epochs), shape + (epochs,)),
   }
   arrays["curvature"] = arrays["load_curve"][..., 0] - arrays["load_curve"][..., -1]
   if engine == "dnn":
@@ -137,12 +137,12 @@ def test_dynamics_of_a_zipped_axis_with_padded_short_cells(tmp_path):
   arrays = dict(arrays)
   meta["config"]["grid"]["batch"] = {"batch_size": [10, 40, 160], "num_epochs": [2, 4, 6]}
   time = np.broadcast_to(np.arange(1, 7), (2, 3, 2, 6)).copy()
-  trajectory = arrays["trajectory"].copy()
+  trajectory = arrays["history/load_curve"].copy()
   for col, epochs in enumerate((2, 4, 6)):
     time[:, col, :, epochs:] = -1
     trajectory[:, col, :, epochs:] = np.nan
   trajectory[:, :, :, 0] = np.nan  # the first epoch not evaluated
-  arrays["trajectory"], arrays["trajectory_time"] = trajectory, time
+  arrays["history/load_curve"], arrays["history/time"] = trajectory, time
   results.save(path, arrays, meta)
   finished = analysis.FinishedSweep.load(str(tmp_path))
   fig, axes = plotting.new_figure(1, 3)

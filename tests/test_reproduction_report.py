@@ -75,9 +75,9 @@ def fake_switch_sweep(workdir):
   diverged = np.zeros(shape + (epochs,), bool)
   diverged[0, 0, 1, 4:] = True  # rate 0, seed 1 diverges in epoch 5
   arrays = {
-      "history/acc/test": acc,
-      "history/sep/train": curve,
-      "history/sep_pinv/train": curve,
+      "history/accuracy": acc,
+      "history/load_curve": curve,
+      "history/load_curve_pinv": curve,
       "history/diverged": diverged,
       "diverged": diverged[..., -1],
       "curvature": np.zeros(shape),

@@ -26,13 +26,13 @@ def test_springs_sweep_loads_with_named_axes_and_values(tmp_path):
   arrays, sidecar = sweep.load_result(str(tmp_path))
   ds = sweep.load(tmp_path)
   assert ds.load_curve.dims == ("mu", "noise", "seed", "layer")
-  assert ds.trajectory.dims == ("mu", "noise", "seed", "time", "layer")
+  assert ds["history/load_curve"].dims == ("mu", "noise", "seed", "time", "layer")
   assert ds.positions.dims == ("mu", "noise", "seed", "block")
   assert ds.curvature.dims == ("mu", "noise", "seed")
   np.testing.assert_array_equal(ds.noise.values, [0.0, 0.004, 0.008])
   np.testing.assert_array_equal(ds.seed.values, [0, 1])
   np.testing.assert_array_equal(ds.layer.values, np.arange(8))
-  np.testing.assert_array_equal(ds.time.values, arrays["trajectory_time"][0, 0, 0])
+  np.testing.assert_array_equal(ds.time.values, arrays["history/time"][0, 0, 0])
   # Values are the merged arrays, unchanged; selection by value reaches the
   # same cell as indexing the raw array.
   np.testing.assert_array_equal(ds.load_curve.values, arrays["load_curve"])
@@ -41,7 +41,7 @@ def test_springs_sweep_loads_with_named_axes_and_values(tmp_path):
   )
   assert json.loads(ds.attrs["config"])["springs"]["num_steps"] == 300
   # The dimension names are stored with the result, for any reader.
-  assert sidecar["dims"]["trajectory"] == ["mu", "noise", "seed", "time", "layer"]
+  assert sidecar["dims"]["history/load_curve"] == ["mu", "noise", "seed", "time", "layer"]
   assert sidecar["dims"]["curvature"] == ["mu", "noise", "seed"]
   assert ds.attrs["config_hash"] == sidecar["config_hash"]
   assert "jax" in json.loads(ds.attrs["versions"])
@@ -68,13 +68,13 @@ def test_zipped_axis_has_its_fields_as_coordinates(tmp_path):
     "key, ndim, engine, expected",
     [
         ("load_curve", 1, "springs", ("layer",)),
-        ("trajectory", 2, "springs", ("time", "layer")),
+        ("history/load_curve", 2, "springs", ("time", "layer")),
         ("curvature", 0, "dnn", ()),
-        ("trajectory_test", 2, "dnn", ("epoch", "layer")),
-        ("trajectory_time", 1, "dnn", ("epoch",)),
-        ("history/acc/train", 1, "dnn", ("epoch",)),
-        ("history/sep/train", 2, "dnn", ("epoch", "layer")),
-        ("history/steps/sep/train", 3, "dnn", ("epoch", "step", "layer")),
+        ("history/load_curve_test", 2, "dnn", ("epoch", "layer")),
+        ("history/time", 1, "dnn", ("epoch",)),
+        ("history/accuracy_train", 1, "dnn", ("epoch",)),
+        ("history/load_curve", 2, "dnn", ("epoch", "layer")),
+        ("history/steps/load_curve", 3, "dnn", ("epoch", "step", "layer")),
         ("history/steps/step", 2, "dnn", ("epoch", "step")),
         ("load_curve_pinv_test", 1, "dnn", ("layer",)),
         ("new/output", 2, "dnn", ("layer", "new_output_dim1")),
@@ -94,10 +94,10 @@ def test_dnn_sweep_loads_with_epoch_and_layer_axes(tmp_path):
   sweep.run(config, str(tmp_path))
   arrays, _ = sweep.load_result(str(tmp_path))
   ds = sweep.load(tmp_path)
-  assert ds["history/sep/train"].dims == ("alpha", "noise", "seed", "epoch", "layer")
+  assert ds["history/load_curve"].dims == ("alpha", "noise", "seed", "epoch", "layer")
   assert ds.accuracy.dims == ("alpha", "noise", "seed")
   np.testing.assert_array_equal(ds.epoch.values, [1, 2])
   np.testing.assert_array_equal(ds.alpha.values, [0.0, 1.0])
-  np.testing.assert_array_equal(ds.trajectory.values, arrays["trajectory"])
+  np.testing.assert_array_equal(ds["history/load_curve"].values, arrays["history/load_curve"])
   table = ds[["accuracy", "curvature", "diverged"]].to_dataframe()
   assert len(table) == ds.accuracy.size

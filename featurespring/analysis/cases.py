@@ -50,7 +50,7 @@ def curvature_over_time(sweep, names=()):
   """Curvature over time per case from the trajectories.
 
   Args:
-    sweep: a :class:`FinishedSweep` with ``trajectory`` and ``trajectory_time``.
+    sweep: a :class:`FinishedSweep` with ``history/load_curve`` (its snapshot times from :meth:`FinishedSweep.snapshot_times`).
     names: names of the cases (:func:`case_labels`).
 
   Returns:
@@ -61,8 +61,8 @@ def curvature_over_time(sweep, names=()):
     ``(trajectory [case, seed, T, L+1], times [case, seed, T], diverged
     [case, seed], labels)`` for the figure.
   """
-  trajectory = sweep.cells("trajectory")[0].astype(np.float64)  # [case, seed, T, L+1]
-  times = sweep.cells("trajectory_time")[0].astype(np.float64)  # [case, seed, T]
+  trajectory = sweep.cells("history/load_curve")[0].astype(np.float64)  # [case, seed, T, L+1]
+  times = sweep.snapshot_times()[0].astype(np.float64)  # [case, seed, T]
   diverged = sweep.diverged()[0]
   # metrics.curvature is jnp; NaN (unevaluated epochs, diverged nets) propagates.
   curvature = np.asarray(metrics.curvature(trajectory), np.float64)
@@ -138,7 +138,7 @@ def final_load_curves(sweep, names=()):
       )
     for key, field in (
         ("accuracy_train", "accuracy_train"),
-        ("history/loss/train", "final_train_loss"),
+        ("history/loss", "final_train_loss"),
     ):
       if key in sweep.arrays:
         values = get(key)[c]

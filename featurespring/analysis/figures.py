@@ -266,7 +266,7 @@ def dynamics(axes, sweep: finished.FinishedSweep):
   Shows the first seed whose run stayed finite (the first seed if none did;
   the title says which).
   """
-  trajectory, times = sweep.finite_cells("trajectory"), sweep.cells("trajectory_time")
+  trajectory, times = sweep.finite_cells("history/load_curve"), sweep.snapshot_times()
   for ax, name, cell in zip(axes, _CORNERS, sweep.corner_cells()):
     # Networks record every eval_every epochs and a cell that ran fewer epochs
     # than the sweep's longest is padded: only recorded snapshots count. A
@@ -297,7 +297,7 @@ def dynamics(axes, sweep: finished.FinishedSweep):
 
 def curvature_over_time(ax, sweep: finished.FinishedSweep):
   """Curvature of the corner cells' load curves over time, mean +- seed std."""
-  trajectory, times = sweep.finite_cells("trajectory"), sweep.cells("trajectory_time")
+  trajectory, times = sweep.finite_cells("history/load_curve"), sweep.snapshot_times()
   for name, cell in zip(_CORNERS, sweep.corner_cells()):
     # Only evaluated times: networks record their load curves every eval_every epochs.
     evaluated = np.isfinite(trajectory[cell]).all(axis=-1).any(axis=0)
@@ -383,12 +383,12 @@ def settings_side_by_side(sweep: finished.FinishedSweep):
   settings together, and their curvature over time (mean +- seed std).
   Without recorded trajectories, only the final load curves.
   """
-  if "trajectory" not in sweep.arrays:
+  if "history/load_curve" not in sweep.arrays:
     fig, axes = plotting.new_figure(width=5.0, height=3.6)
     _final_curves(axes[0, 0], sweep)
     return fig
   row, num = 0, len(sweep.values(sweep.x))
-  trajectory, times = sweep.finite_cells("trajectory"), sweep.cells("trajectory_time")
+  trajectory, times = sweep.finite_cells("history/load_curve"), sweep.snapshot_times()
   fig, axes = plotting.new_figure(2, num + 1, width=4.2, height=3.2)
   for col in range(num):
     label, traj = _setting_label(sweep, col), trajectory[row, col]  # [seed, T, layers]
@@ -525,7 +525,7 @@ def make_figures(workdir, outdir=None, beside=None, x=None, y=None, dpi=150) -> 
     written += plotting.save_figure(
         curvature_by_row(sweep), os.path.join(outdir, "curvature_by_row"), dpi=dpi
     )
-  if "trajectory" in sweep.arrays and not is_switch(sweep):
+  if "history/load_curve" in sweep.arrays and not is_switch(sweep):
     fig, axes = plotting.new_figure(1, 4, width=3.6, height=3.0)
     dynamics(axes[0, :3], sweep)
     curvature_over_time(axes[0, 3], sweep)

@@ -115,6 +115,18 @@ class FinishedSweep:
       array = array[np.argsort(self.axis(self.y))]
     return array
 
+  def snapshot_times(self):
+    """``[Y, X, seed, T]``: when each ``history/load_curve`` snapshot was taken.
+
+    A chain sweep's physical times (``history/time``); a network's epochs
+    1..E (the history has one entry per epoch).
+    """
+    if "history/time" in self.arrays:
+      return self.cells("history/time")
+    history = self.cells("history/load_curve")
+    epochs = np.arange(1, history.shape[3] + 1, dtype=np.float32)
+    return np.broadcast_to(epochs, history.shape[:4])
+
   def diverged(self, by_value=False):
     """``[Y, X, seed]`` bool: the runs flagged diverged (none if the sweep has no flag).
 

@@ -118,7 +118,7 @@ def independent_vs_synchronous(sweep: finished.FinishedSweep) -> dict:
   """
   if sweep.engine != "springs" or "synchronous" not in sweep.names:
     raise ValueError(f"{sweep.name or 'the sweep'} is not a springs sweep over `synchronous`")
-  if "trajectory" not in sweep.arrays:
+  if "history/load_curve" not in sweep.arrays:
     raise ValueError(
         f"{sweep.name or 'the sweep'} recorded no trajectory (config.springs.record_every = 0)"
     )
@@ -128,7 +128,7 @@ def independent_vs_synchronous(sweep: finished.FinishedSweep) -> dict:
     )
   curves = sweep.finite_cells("load_curve")[0]  # [mode, seed, L + 1]
   curvature = sweep.finite_cells("curvature")[0]  # [mode, seed]
-  correlation = increment_correlation(sweep.finite_cells("trajectory")[0])  # [mode, seed]
+  correlation = increment_correlation(sweep.finite_cells("history/load_curve")[0])  # [mode, seed]
   modes = []
   for m in np.argsort(sweep.values("synchronous"), kind="stable"):  # False (independent) first
     mean, std, n = stats.cell_stats(curvature[m])

@@ -18,8 +18,8 @@ def before_and_after_switch(sweep):
   """Curvature and accuracy before the dropout switch and at the end, per rate.
 
   Args:
-    sweep: a :class:`FinishedSweep` with ``history/sep/train``,
-      ``history/sep_pinv/train``, ``history/acc/test`` and ``history/diverged``.
+    sweep: a :class:`FinishedSweep` with ``history/load_curve``,
+      ``history/load_curve_pinv``, ``history/accuracy`` and ``history/diverged``.
 
   Returns:
     ``(numbers, (series, rates, switch))``: ``numbers`` holds
@@ -34,9 +34,9 @@ def before_and_after_switch(sweep):
   rates = sweep.values(sweep.x)
   get = lambda key: sweep.cells(key)[0].astype(np.float64)  # [rate, seed, ...]
   history = {
-      "curvature": np.asarray(metrics.curvature(get("history/sep/train")), np.float64),
-      "curvature_pinv": np.asarray(metrics.curvature(get("history/sep_pinv/train")), np.float64),
-      "accuracy": get("history/acc/test"),
+      "curvature": np.asarray(metrics.curvature(get("history/load_curve")), np.float64),
+      "curvature_pinv": np.asarray(metrics.curvature(get("history/load_curve_pinv")), np.float64),
+      "accuracy": get("history/accuracy"),
   }
   diverged = sweep.cells("history/diverged")[0].astype(bool)  # [rate, seed, E]
   # History position i holds the metrics after epoch i + 1; the switch acts

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from featurespring import metrics as metrics_lib
 from featurespring.springs import _config
 from featurespring.springs import _dynamics
 from featurespring.springs import _noise
@@ -51,6 +52,60 @@ class SimulationResult:
   trajectory: Optional[jax.Array] = None
   times: Optional[jax.Array] = None
   steps: Optional[jax.Array] = None
+
+  # Vocabulary names (featurespring.vocabulary) of the fields, as sweeps name them.
+  _NAMES = {
+      "history/load_curve": "trajectory",
+      "history/time": "times",
+      "history/step": "steps",
+  }
+
+  def __getitem__(self, name: str):
+    """A result by its vocabulary name, as in a sweep: ``load_curve``,
+    ``curvature``, ``history/load_curve`` (the trajectory), ``history/time`` ..."""
+    if name in ("curvature", "spread"):
+      return getattr(metrics_lib, name)(self.load_curve)
+    field = self._NAMES.get(name, name)
+    if field not in self.__dataclass_fields__ or (value := getattr(self, field)) is None:
+      raise KeyError(f"{name!r} is not in this result (histories need record_every)")
+    return value
+
+  def to_xarray(self, dims=None, coords=None):
+    """An ``xarray.Dataset`` named like ``sweep.load`` of a chain sweep.
+
+    Args:
+      dims: names of the batch (grid) axes, e.g. ``("mu", "noise", "seed")``;
+        default ``dim_0, dim_1, ...``.
+      coords: optional values along them, ``{name: values}``.
+
+    Returns:
+      ``load_curve``, ``positions``, ``velocities``, ``curvature``,
+      ``spread``, ``stop_step``, ``diverged`` and, with a trajectory,
+      ``history/load_curve`` over ``time`` (with ``step`` beside it).
+    """
+    import xarray as xr  # pylint: disable=g-import-not-at-top
+
+    batch = np.shape(self.diverged)
+    dims = tuple(dims) if dims is not None else tuple(f"dim_{i}" for i in range(len(batch)))
+    if len(dims) != len(batch):
+      raise ValueError(f"dims names {len(dims)} axes; the result has {len(batch)}: {batch}")
+    host = lambda a: np.asarray(a)
+    data_vars = {
+        "load_curve": (dims + ("layer",), host(self.load_curve)),
+        "positions": (dims + ("block",), host(self.positions)),
+        "velocities": (dims + ("block",), host(self.velocities)),
+        "curvature": (dims, host(self["curvature"])),
+        "spread": (dims, host(self["spread"])),
+        "stop_step": (dims, host(self.stop_step)),
+        "diverged": (dims, host(self.diverged)),
+    }
+    all_coords = dict(coords or {})
+    all_coords["layer"] = np.arange(np.shape(self.load_curve)[-1])
+    if self.trajectory is not None:
+      data_vars["history/load_curve"] = (dims + ("time", "layer"), host(self.trajectory))
+      all_coords["time"] = host(self.times)
+      all_coords["step"] = ("time", host(self.steps))
+    return xr.Dataset(data_vars, coords=all_coords)
 
 
 jax.tree_util.register_dataclass(

@@ -31,6 +31,8 @@ from featurespring.sweep import merging
 
 # Axis coordinates ``axis/<name>`` in results.npz: turned into coordinates.
 _AXIS_PREFIX = "axis/"
+# A chain sweep's snapshot times and steps: the ``time`` (and ``step``) coordinates.
+SNAPSHOT_ARRAYS = ("history/time", "history/step")
 
 
 def array_dims(key: str, trailing_ndim: int, engine: str) -> tuple[str, ...]:
@@ -75,10 +77,13 @@ def _trailing_coords(arrays, dims) -> dict[str, np.ndarray]:
     coords["layer"] = np.arange(sizes["layer"])
   if "epoch" in sizes:
     coords["epoch"] = np.arange(1, sizes["epoch"] + 1)
-  if "time" in sizes and "trajectory_time" in arrays:
-    # Every chain is recorded at the same times: take them from one run.
-    times = np.asarray(arrays["trajectory_time"])
-    coords["time"] = times.reshape(-1, times.shape[-1])[0]
+  # Every chain is recorded at the same times and steps: take them from one run.
+  for name in SNAPSHOT_ARRAYS:
+    if "time" in sizes and name in arrays:
+      values = np.asarray(arrays[name])
+      coords[name[len("history/") :]] = ("time", values.reshape(-1, values.shape[-1])[0])
+  if "time" in coords:
+    coords["time"] = coords["time"][1]
   return coords
 
 
@@ -113,7 +118,7 @@ def load(workdir: str | os.PathLike):
   data_vars = {
       key: (tuple(dims[key]), value)
       for key, value in arrays.items()
-      if not key.startswith(_AXIS_PREFIX)
+      if not key.startswith(_AXIS_PREFIX) and not (key in SNAPSHOT_ARRAYS and "time" in coords)
   }
   environment = sidecar.get("environment", {})
   attrs = {

@@ -8,21 +8,21 @@ width, batch size, optimiser ...), the per-net hyperparameters
 batch) and ``num_epochs``. A unit is one epoch: chunks checkpoint every
 ``config.checkpoint_every`` epochs and resume exactly.
 
-Results per member (names shared with the springs engine where they mean the
-same): ``load_curve`` (train-set separation ``D_l`` after training,
-``[L+1]``), ``curvature``, ``spread``, ``accuracy`` (full test set),
-``load_curve_test``, ``load_curve_pinv`` / ``_pinv_test``, ``curvature_test``,
-``curvature_pinv`` / ``_pinv_test``, ``accuracy_train``, ``stop_epoch``,
-``diverged``, ``trajectory`` (train load curve after every epoch,
-``[E, L+1]``), ``trajectory_test``, ``trajectory_time`` (epochs, ``[E]``), and
-``history/<metric>`` for every per-epoch metric of ``train_epochs``; with
-``eval_every_steps = n > 0`` also ``history/steps/<metric>`` (``[E, S, ...]``,
+Results per member, named as everywhere (`featurespring.vocabulary`):
+``load_curve`` (train-set separation ``D_l`` after training, ``[L+1]``),
+``curvature``, ``spread``, ``accuracy`` (full test set), ``load_curve_test``,
+``load_curve_pinv`` / ``_pinv_test``, ``curvature_test``, ``curvature_pinv`` /
+``_pinv_test``, ``accuracy_train``, ``stop_epoch``, ``diverged``, and
+``history/<name>`` (``[E, ...]``, the epochs 1..E being the snapshot
+coordinate) for every per-epoch metric of ``train_epochs``
+(``history/load_curve``, ``history/accuracy``, ``history/loss`` ...); with
+``eval_every_steps = n > 0`` also ``history/steps/<name>`` (``[E, S, ...]``,
 ``S`` evaluations per epoch, one after every n-th step) and
 ``history/steps/step`` (each net's step count at them).
 
 With a validation split (``num_val > 0``, held out of the training pool by
 `featurespring.data.load`) also ``accuracy_val`` and ``loss_val`` (final
-epoch, eval mode) beside ``history/acc/val`` and ``history/loss/val``. With
+epoch, eval mode) beside ``history/accuracy_val`` and ``history/loss_val``. With
 the load-curve controller on (``control_every > 0``, see
 `featurespring.train.controller`) also ``control_final`` (each net's knob
 after its last update) and ``control_saturated`` (how many of its updates
@@ -60,6 +60,7 @@ from featurespring import data as data_lib
 from featurespring import metrics
 from featurespring import schema
 from featurespring import sharding
+from featurespring import vocabulary
 from featurespring import train
 from featurespring.sweep import engine as engine_lib
 from featurespring import grids as grid_lib
@@ -188,10 +189,10 @@ class DnnEngine(engine_lib.Engine):
   @classmethod
   def output_dims(cls, key, trailing_ndim):
     # Per-epoch histories lead with the epoch, per-step ones then the step
-    # within it; what is left of a history or trajectory is the layer.
+    # within it; what is left of a history is the layer.
     if key.startswith("history/steps/"):
       return ("epoch", "step") + ("layer",) * max(trailing_ndim - 2, 0)
-    if key.startswith(("history/", "trajectory")):
+    if key.startswith("history/"):
       return ("epoch",) + ("layer",) * max(trailing_ndim - 1, 0)
     return ("layer",)[:trailing_ndim]
 
@@ -409,65 +410,33 @@ class DnnEngine(engine_lib.Engine):
   def finalize(self, state):
 
     nets, history = state["nets"], state["history"]
-    num_members, num_epochs = nets.epoch.shape[0], self.total_units
-    outputs = {f"history/{k}": v for k, v in history.items()}
-    outputs.update(
-        {
-            "stop_epoch": nets.stop_epoch,
-            "diverged": nets.diverged,
-            "trajectory_time": jnp.broadcast_to(
-                jnp.arange(1, num_epochs + 1), (num_members, num_epochs)
-            ),
-        }
-    )
+    outputs = {vocabulary.history(k): v for k, v in history.items()}
+    outputs.update({"stop_epoch": nets.stop_epoch, "diverged": nets.diverged})
     # The last epoch's metrics are the final ones (an early-stopped net is
     # frozen); only a capped per-epoch test set needs a full evaluation.
     final = {k: v[:, -1] for k, v in history.items()}
     if self.train_config.test_eval_size is not None:
       full = train.evaluate(nets, self.dataset.x_test, self.dataset.y_test)
-      final.update({k.replace("/eval", "/test"): v for k, v in full.items()})
+      final.update({vocabulary.metric_name(k, "test"): v for k, v in full.items()})
     outputs.update(self._extra_outputs(nets, history, final))
+    curves = ["load_curve", "load_curve_test"]
     if self.train_config.regression:
-      outputs.update(
-          {
-              "load_curve": final["load/train"],
-              "load_curve_test": final["load/test"],
-              "rmse": jnp.sqrt(final["loss/test"]),
-              "trajectory": history["load/train"],
-              "trajectory_test": history["load/test"],
-          }
-      )
-      for name in ("load_curve", "load_curve_test"):
-        outputs[name.replace("load_curve", "curvature")] = metrics.curvature(outputs[name])
-      outputs["spread"] = metrics.spread(outputs["load_curve"])
-      return outputs
-    curves = {
-        "load_curve": final["sep/train"],
-        "load_curve_test": final["sep/test"],
-        "load_curve_pinv": final["sep_pinv/train"],
-        "load_curve_pinv_test": final["sep_pinv/test"],
-    }
-    for name, curve in curves.items():
-      outputs[name] = curve
-      outputs[name.replace("load_curve", "curvature")] = metrics.curvature(curve)
-    outputs.update(
-        {
-            "spread": metrics.spread(curves["load_curve"]),
-            "accuracy": final["acc/test"],
-            "accuracy_train": final["acc/train"],
-            "trajectory": history["sep/train"],
-            "trajectory_test": history["sep/test"],
-        }
-    )
+      outputs["rmse"] = jnp.sqrt(final["loss_test"])
+    else:
+      curves += ["load_curve_pinv", "load_curve_pinv_test"]
+      outputs.update({"accuracy": final["accuracy"], "accuracy_train": final["accuracy_train"]})
+    for name in curves:
+      outputs[name] = final[name]
+      outputs[name.replace("load_curve", "curvature")] = metrics.curvature(final[name])
+    outputs["spread"] = metrics.spread(final["load_curve"])
     return outputs
 
   def _extra_outputs(self, nets, history, final) -> dict:
     """Validation and controller outputs, where the sweep has them."""
     outputs = {}
-    if "loss/val" in final:
-      outputs["loss_val"] = final["loss/val"]
-    if "acc/val" in final:
-      outputs["accuracy_val"] = final["acc/val"]
+    for name in ("loss_val", "accuracy_val"):
+      if name in final:
+        outputs[name] = final[name]
     if "control/saturated" in history:
       outputs["control_final"] = getattr(nets.hparams, self.train_config.control_knob)
       outputs["control_saturated"] = jnp.sum(history["control/saturated"], axis=1)
@@ -482,13 +451,13 @@ def _population_summary(nets, history, epoch: int, num_members: int) -> str:
   diverged, stopped = host(nets.diverged), host(nets.stopped)
   loss = host(nets.last_loss)
   parts = [f"train loss q10/50/90 {quantiles(loss[~diverged]) if (~diverged).any() else '-'}"]
-  for key in ("acc/train", "acc/test"):
+  for key, label in (("accuracy_train", "acc train"), ("accuracy", "acc test")):
     if key in history:
       # The last evaluated epoch (eval_every may skip some; NaN there).
       values = host(history[key])[:, :epoch]
       evaluated = np.flatnonzero(np.isfinite(values).any(axis=0))
       if evaluated.size and (~diverged).any():
-        parts.append(f"{key.replace('/', ' ')} {quantiles(values[~diverged, evaluated[-1]])}")
+        parts.append(f"{label} {quantiles(values[~diverged, evaluated[-1]])}")
   if "control/saturated" in history and epoch:
     # At the controller's latest reading (the last epoch may not be one).
     read = np.flatnonzero(np.isfinite(host(history["control/curvature"])[:, :epoch]).any(axis=0))

@@ -17,6 +17,7 @@ from absl import logging
 
 from featurespring import grids as grid_lib
 from featurespring.sweep import results
+from featurespring import vocabulary
 
 RESULT_STEM = "results"
 
@@ -118,5 +119,13 @@ def merge(workdir: str) -> str:
 
 
 def load_result(workdir: str) -> tuple[dict[str, np.ndarray], dict]:
-  """``(arrays, sidecar)`` of the merged result in ``workdir``."""
-  return results.load(os.path.join(workdir, RESULT_STEM))
+  """``(arrays, sidecar)`` of the merged result in ``workdir``.
+
+  Arrays are named as in `featurespring.vocabulary`; a result merged before
+  it (``trajectory``, ``history/sep/train`` ...) is read under the current
+  names, its ``dims`` too.
+  """
+  arrays, sidecar = results.load(os.path.join(workdir, RESULT_STEM))
+  if sidecar.get("dims"):
+    sidecar = dict(sidecar, dims=vocabulary.rename_legacy(sidecar["dims"]))
+  return vocabulary.rename_legacy(arrays), sidecar

@@ -9,7 +9,8 @@ with friction given as ``mu`` (rightward, ``mu_r``) and ``mu_ratio``
 Outputs per chain: ``load_curve``, ``positions``, ``curvature``, ``spread``,
 ``stop_step``, ``diverged`` (the chain went non-finite; its load curve and
 metrics are NaN), the closed-form ``theory/*`` and, with ``record_every``,
-``trajectory`` and ``trajectory_time``.
+``history/load_curve`` with its snapshots' ``history/time`` and
+``history/step`` (names of `featurespring.vocabulary`).
 
 A unit is about a hundredth of a run (``springs.advance`` over a segment of
 steps, in whole snapshot intervals), so a chunk reports progress and
@@ -104,7 +105,12 @@ class SpringsEngine(engine_lib.Engine):
 
   @classmethod
   def output_dims(cls, key, trailing_ndim):
-    names = {"trajectory": ("time", "layer"), "trajectory_time": ("time",), "positions": ("block",)}
+    names = {
+        "history/load_curve": ("time", "layer"),
+        "history/time": ("time",),
+        "history/step": ("time",),
+        "positions": ("block",),
+    }
     return names.get(key, ("layer",))[:trailing_ndim]
 
   @classmethod
@@ -234,10 +240,11 @@ class SpringsEngine(engine_lib.Engine):
       steps = np.arange(state["trajectory"].shape[1]) * int(c.record_every)
       # Times of the first chain's dt, as springs.simulate reports them.
       dt = np.float32(np.ravel(sharding.to_host(jnp.asarray(chain.dt)))[0])
-      outputs["trajectory"] = state["trajectory"]
-      outputs["trajectory_time"] = np.broadcast_to(
+      outputs["history/load_curve"] = state["trajectory"]
+      outputs["history/time"] = np.broadcast_to(
           steps.astype(np.float32) * dt, (num_members, len(steps))
       )
+      outputs["history/step"] = np.broadcast_to(steps.astype(np.int32), (num_members, len(steps)))
     return outputs
 
   def _theory(self, chain, num_members):

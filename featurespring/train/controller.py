@@ -6,7 +6,7 @@ training-set load curve rises with its dropout rate ``p``. The controller
 closes that loop inside the compiled training program: after every
 ``Config.control_every``-th epoch (once at least ``Config.control_warmup``
 epochs are done) each net reads the curvature of its eval-mode load curve,
-the trace separation ``sep/train`` (``load/train`` for regression) that the
+the load curve ``load_curve`` (trace separation; regression load for regression) that the
 epoch's metrics have just computed, and moves its rate with the law
 
   ``u = logit(clip(p, p_min, p_max))``
@@ -121,11 +121,6 @@ def control_law(dropout, curvature, gain, target, max_dropout):
   return _law(dropout, curvature, gain, target, MIN_LEVEL, max_dropout, "dropout")[0]
 
 
-def load_curve_key(config: hparams_lib.Config) -> str:
-  """The per-epoch metric whose curvature the controller reads."""
-  return "load/train" if config.regression else "sep/train"
-
-
 def update(hparams: hparams_lib.HParams, epoch, metrics: dict, config: hparams_lib.Config):
   """The controller's step after an epoch, for the whole population.
 
@@ -143,7 +138,7 @@ def update(hparams: hparams_lib.HParams, epoch, metrics: dict, config: hparams_l
   """
   knob = config.control_knob
   value = getattr(hparams, knob)
-  curvature = metrics_lib.curvature(metrics[load_curve_key(config)])
+  curvature = metrics_lib.curvature(metrics["load_curve"])
   read = epoch % config.control_every == 0
   act = read & (epoch >= config.control_warmup) & jnp.isfinite(curvature)
   new, saturated = _law(

@@ -20,7 +20,9 @@ from typing import Any, Mapping, Sequence
 import jax
 import numpy as np
 
+from featurespring import metrics as metrics_lib
 from featurespring import sharding
+from featurespring import vocabulary
 from featurespring import grids as grid_lib
 from featurespring.train import hparams as hparams_lib
 from featurespring.train import loop
@@ -33,11 +35,17 @@ INTEGER_AXES = {"seed": (0, hparams_lib.MAX_SEED), **{name: (1, None) for name i
 
 @dataclasses.dataclass
 class GridResult:
-  """Metrics of a grid with the grid's axes in front.
+  """Every net's course over training, with the grid's axes in front.
+
+  Names are those of `featurespring.vocabulary`, shared with sweeps and
+  ``sweep.load``: ``result["history/load_curve"]`` is
+  ``result.history["load_curve"]``, ``result["load_curve"]`` its value at the
+  last evaluated epoch, and :meth:`to_xarray` labels them all.
 
   Attributes:
     axes: axis name -> values, in grid order.
-    metrics: the keys of `featurespring.train.loop` shaped
+    history: the per-epoch metrics of `featurespring.train.train_epochs`
+      (``load_curve``, ``accuracy``, ``loss`` ...) shaped
       ``[*grid, E(, L)]`` (``L`` padded with NaN to the deepest group;
       ``steps/`` keys ``[*grid, E, S(, L)]``, ``S`` padded likewise to the
       group with the most steps per epoch, ``steps/step`` with -1), plus
@@ -49,7 +57,7 @@ class GridResult:
   """
 
   axes: dict[str, np.ndarray]
-  metrics: dict[str, np.ndarray]
+  history: dict[str, np.ndarray]
   states: dict[tuple[int, int, int], loop.TrainState]
 
   @property
@@ -59,7 +67,62 @@ class GridResult:
   @property
   def valid(self) -> np.ndarray:
     """``[*grid, E]``: not diverged; the mask for `masked_mean`."""
-    return ~self.metrics["diverged"]
+    return ~self.history["diverged"]
+
+  def final(self) -> dict[str, np.ndarray]:
+    """Each per-epoch metric at the last epoch it was evaluated (``eval_every``
+    leaves NaN between), ``[*grid(, L)]``; the curvatures of the load curves;
+    ``stop_epoch``, ``diverge_epoch`` and ``diverged``, ``stopped`` as they ended."""
+    ndim = len(self.shape)
+    out = {}
+    for key, values in self.history.items():
+      if key.startswith("steps/") or values.ndim == ndim:
+        if values.ndim == ndim:
+          out[key] = values
+        continue
+      evaluated = np.isfinite(values.reshape(values.shape[: ndim + 1] + (-1,))).any(-1)
+      last = evaluated.shape[ndim] - 1 - np.argmax(evaluated[..., ::-1], axis=ndim)
+      index = last.reshape(last.shape + (1,) * (values.ndim - ndim))
+      out[key] = np.take_along_axis(values, index, axis=ndim).squeeze(ndim)
+    for key in [k for k in out if k.startswith("load_curve")]:
+      out[key.replace("load_curve", "curvature")] = np.asarray(
+          metrics_lib.curvature(out[key]), np.float64
+      )
+    return out
+
+  def __getitem__(self, name: str) -> np.ndarray:
+    """A result by its vocabulary name: ``"history/<metric>"`` or a final value."""
+    if name.startswith(vocabulary.HISTORY):
+      return self.history[name[len(vocabulary.HISTORY) :]]
+    final = self.final()
+    if name not in final:
+      raise KeyError(f"{name!r}; known: {sorted(final)} and history/<{', '.join(self.history)}>")
+    return final[name]
+
+  def to_xarray(self):
+    """An ``xarray.Dataset`` named like ``sweep.load``: grid axes, ``epoch``
+    (from 1), ``layer``; ``history/<metric>`` and the final values."""
+    import xarray as xr  # pylint: disable=g-import-not-at-top
+
+    grid_dims = list(self.axes)
+    data_vars = {}
+    for key, values in self.history.items():
+      trailing = ["epoch", "step", "layer"] if key.startswith("steps/") else ["epoch", "layer"]
+      data_vars[vocabulary.history(key)] = (
+          grid_dims + trailing[: values.ndim - len(grid_dims)],
+          values,
+      )
+    for key, values in self.final().items():
+      data_vars[key] = (grid_dims + ["layer"][: values.ndim - len(grid_dims)], values)
+    num_epochs = next(
+        v.shape[len(grid_dims)] for v in self.history.values() if v.ndim > len(grid_dims)
+    )
+    coords = {name: values for name, values in self.axes.items()}
+    coords["epoch"] = np.arange(1, num_epochs + 1)
+    layers = max((v.shape[-1] for d, v in data_vars.values() if "layer" in d), default=0)
+    if layers:
+      coords["layer"] = np.arange(layers)
+    return xr.Dataset(data_vars, coords=coords)
 
 
 def train_grid(
@@ -143,7 +206,7 @@ def train_grid(
     )
 
   flat_metrics = grid_lib.scatter_members(group_metrics, grid.size)
-  metrics = {
+  history = {
       key: array.reshape(grid.shape + array.shape[1:]) for key, array in flat_metrics.items()
   }
-  return GridResult(axes=axes, metrics=metrics, states=states)
+  return GridResult(axes=axes, history=history, states=states)

@@ -14,7 +14,9 @@ continue, e.g. after a checkpoint; the epochs and steps already done are
 counted in the state, so a resumed run draws the same random numbers as an
 uninterrupted one.
 
-Metrics (``train_epochs``) are a flat dict of arrays with slash keys, shaped
+Metrics (``train_epochs``) are a flat dict of arrays named as everywhere in
+featurespring (`featurespring.vocabulary`: the bare name on a quantity's
+default example set, a ``_test`` / ``_train`` / ``_val`` suffix on another), shaped
 ``[P, E]`` or ``[P, E, L]`` (``E`` epochs of this call, ``L = depth + 1``
 layers: the input after input-BatchNorm, then each hidden postactivation),
 computed at each epoch end (or each ``Config.eval_every``-th; NaN between)
@@ -22,18 +24,19 @@ in eval mode (BatchNorm running statistics, no dropout) on the whole
 training set and the test set (or its first ``Config.test_eval_size``
 examples):
 
-- ``loss/train`` ``[P, E]``: mean training loss over the epoch's steps (in
+- ``loss`` ``[P, E]``: mean training loss over the epoch's steps (in
   train mode, with noise and dropout); the early-stopping quantity.
-- ``loss/test`` ``[P, E]``: eval-mode loss on the test set.
-- ``acc/train``, ``acc/test`` ``[P, E]``: eval-mode accuracy (classification).
-- ``loss/val``, ``acc/val`` ``[P, E]``: with a validation set in `Data`
+- ``loss_test`` ``[P, E]``: eval-mode loss on the test set.
+- ``accuracy`` (test), ``accuracy_train`` ``[P, E]``: eval-mode accuracy
+  (classification).
+- ``loss_val``, ``accuracy_val`` ``[P, E]``: with a validation set in `Data`
   only, its eval-mode loss and accuracy (classification), from a forward
   pass of its own, so the other metrics are those of a run without it.
-- ``sep/train``, ``sep/test`` ``[P, E, L]``: `metrics.separation`.
-- ``sep_pinv/train``, ``sep_pinv/test`` ``[P, E, L]``:
-  `metrics.separation_pinv`.
-- ``load/train``, ``load/test`` ``[P, E, L]``: `metrics.regression_load`
-  (regression only, instead of the accuracy and separation keys).
+- ``load_curve``, ``load_curve_test`` ``[P, E, L]``: the load curve,
+  `metrics.separation` per layer (regression: `metrics.regression_load`, and
+  no accuracy or pinv keys).
+- ``load_curve_pinv``, ``load_curve_pinv_test`` ``[P, E, L]``:
+  `metrics.separation_pinv` per layer.
 - ``stopped``, ``diverged`` ``[P, E]`` (bool): status at each epoch's end.
 - ``control/dropout`` (or ``control/learning_rate``, the
   ``Config.control_knob``), ``control/curvature``, ``control/saturated``
@@ -44,10 +47,10 @@ examples):
   `featurespring.train.controller`.
 
 With ``Config.eval_every_steps = n > 0`` the same eval-mode metrics (all of
-the above but ``loss/train``, ``stopped`` and ``diverged``) are also taken
+the above but ``loss``, ``stopped`` and ``diverged``) are also taken
 within every epoch, after each n-th optimiser step of the epoch, whatever
-``Config.eval_every``: keys prefixed ``steps/`` (``steps/sep/train``,
-``steps/loss/test`` ...) shaped ``[P, E, S(, L)]``, ``S = T // n`` for ``T``
+``Config.eval_every``: keys prefixed ``steps/`` (``steps/load_curve``,
+``steps/loss_test`` ...) shaped ``[P, E, S(, L)]``, ``S = T // n`` for ``T``
 steps per epoch, and ``steps/step`` ``[P, E, S]``, each net's step count
 (``TrainState.step``) at the time. When n divides T the last of them sees
 the epoch-end state, so it repeats the epoch's own metrics (where those are
@@ -73,6 +76,7 @@ import numpy as np
 
 from featurespring import metrics as metrics_lib
 from featurespring import models
+from featurespring import vocabulary
 from featurespring.train import controller
 from featurespring.train import hparams as hparams_lib
 from featurespring.train import step as step_lib
@@ -359,19 +363,21 @@ def _forward_eval(net: TrainState, x, targets):
   return model.apply(variables, x, net.hparams.alpha, train=False)
 
 
-def _set_metrics(config: Config, outputs, features, y, suffix: str, axis_name=None):
-  """Metrics of one net on one example set; keys end in ``/suffix``."""
-  result = {f"loss/{suffix}": step_lib.loss_value(config, outputs, y)}
+def _set_metrics(config: Config, outputs, features, y, example_set, axis_name=None):
+  """Metrics of one net on one example set, named for ``example_set`` ("train",
+  "test"; None: the bare quantity names, for `evaluate` on any set)."""
+  name = lambda q: q if example_set is None else vocabulary.metric_name(q, example_set)
+  result = {name("loss"): step_lib.loss_value(config, outputs, y)}
   if config.regression:
-    result[f"load/{suffix}"] = jnp.stack([metrics_lib.regression_load(f, y) for f in features])
+    result[name("load_curve")] = jnp.stack([metrics_lib.regression_load(f, y) for f in features])
     return result
-  result[f"acc/{suffix}"] = jnp.mean(jnp.argmax(outputs, -1) == y)
+  result[name("accuracy")] = jnp.mean(jnp.argmax(outputs, -1) == y)
   # One pass of class sums per layer serves both separations.
   trace, pinv = zip(
       *[metrics_lib.separations(f, y, config.num_classes, axis_name=axis_name) for f in features]
   )
-  result[f"sep/{suffix}"] = jnp.stack(trace)
-  result[f"sep_pinv/{suffix}"] = jnp.stack(pinv)
+  result[name("load_curve")] = jnp.stack(trace)
+  result[name("load_curve_pinv")] = jnp.stack(pinv)
   return result
 
 
@@ -397,15 +403,15 @@ def _eval_net(net: TrainState, data: Data, x_eval, num_test: int, axis_name=None
       axis_name,
   )
   # The training loss reported is the epoch's own; drop the eval-mode one.
-  del train["loss/train"]
+  del train["loss"]
   metrics = {**train, **test}
   if data.x_val is not None:
     # Loss and accuracy only: what choosing a setting needs, at a fraction of
     # the separations' cost.
     outputs, _ = _forward_eval(net, data.x_val, data.y_train)
-    metrics["loss/val"] = step_lib.loss_value(config, outputs, data.y_val)
+    metrics["loss_val"] = step_lib.loss_value(config, outputs, data.y_val)
     if not config.regression:
-      metrics["acc/val"] = jnp.mean(jnp.argmax(outputs, -1) == data.y_val)
+      metrics["accuracy_val"] = jnp.mean(jnp.argmax(outputs, -1) == data.y_val)
   return metrics
 
 
@@ -459,7 +465,7 @@ def train_epochs_impl(state: TrainState, data: Data, num_epochs: int):
     # would evaluate anyway).
     due = state.epoch[0] % config.eval_every == 0
     metrics = jax.lax.cond(due, evaluate_state, lambda s: skipped(), state)
-    metrics.update({"loss/train": mean_loss, "stopped": state.stopped, "diverged": state.diverged})
+    metrics.update({"loss": mean_loss, "stopped": state.stopped, "diverged": state.diverged})
     metrics.update({f"steps/{k}": v for k, v in step_metrics.items()})
     if config.control_every:
       hparams, record = controller.update(state.hparams, state.epoch[0], metrics, config)
@@ -498,7 +504,7 @@ def train_epochs(state: TrainState, data: Data, num_epochs: int):
 def _evaluate_jit(state: TrainState, x, y):
   def one(net):
     outputs, features = _forward_eval(net, x, y)
-    return _set_metrics(net.config, outputs, features, y, "eval", POPULATION_AXIS)
+    return _set_metrics(net.config, outputs, features, y, None, POPULATION_AXIS)
 
   return jax.vmap(one, axis_name=POPULATION_AXIS)(state)
 
@@ -506,9 +512,10 @@ def _evaluate_jit(state: TrainState, x, y):
 def evaluate(state: TrainState, x, y) -> dict[str, jnp.ndarray]:
   """Eval-mode metrics of every net on any example set (e.g. a full test set).
 
-  Returns keys ``loss/eval``, and ``acc/eval``, ``sep/eval``,
-  ``sep_pinv/eval`` (classification) or ``load/eval`` (regression), shaped
-  ``[P]`` or ``[P, L]``.
+  Returns keys ``loss``, and ``accuracy``, ``load_curve``,
+  ``load_curve_pinv`` (classification) or ``load_curve`` (regression: the
+  regression load), shaped ``[P]`` or ``[P, L]``: the quantities' bare names,
+  whatever the set.
   """
   x, y = np.asarray(x), np.asarray(y)
   _check_examples("x", x, "y", y)
