@@ -68,10 +68,16 @@ affine fit per layer) in ``load_curve[_test]``, the nets' test RMSE in
 (``trajectory``, ``history/sep/train`` ...) load under these names.
 """
 
+import logging as _logging
 import os as _os
 
 # Batch jobs draw into files; a forwarded DISPLAY must not pick a GUI backend.
 _os.environ.setdefault("MPLBACKEND", "Agg")
+# JAX probes every backend it knows and logs, at INFO, each one it cannot
+# start ("Unable to initialize backend 'tpu'") on every CPU or GPU run; the
+# entry points log at INFO, so that line would open every log as if it were
+# a problem. A backend that is asked for and fails still raises.
+_logging.getLogger("jax._src.xla_bridge").setLevel(_logging.WARNING)
 
 # Imported before JAX starts: featurespring's import applies the XLA:CPU
 # setting that avoids the thread-pool hang (see featurespring.runtime).

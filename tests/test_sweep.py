@@ -11,7 +11,7 @@ import pytest
 from featurespring import springs
 from featurespring import sweep
 from featurespring.sweep import results
-from featurespring.sweep import progress as sweep_progress
+from featurespring import progress as sweep_progress
 
 
 def tiny_springs_config(**grid):

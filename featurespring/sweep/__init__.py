@@ -14,7 +14,8 @@ The pieces, one concept per module:
 - :mod:`~featurespring.sweep.lock`: one run per workdir (array tasks share it).
 - :mod:`~featurespring.sweep.memory`: device-memory footprints and chunk sizing.
 - :mod:`~featurespring.sweep.dryrun`: plan, task shares and a measured estimate.
-- :mod:`~featurespring.sweep.progress`: progress lines with rate and ETA.
+- :mod:`featurespring.progress` (below this package): progress lines with rate
+  and ETA, shared with :func:`featurespring.train.train_grid`.
 - :mod:`~featurespring.sweep.runner`: running a task's chunks into a workdir.
 - :mod:`~featurespring.sweep.merging`: joining parts into one result.
 - :mod:`~featurespring.sweep.dataset`: a merged result as a named ``xarray.Dataset``.
@@ -33,7 +34,7 @@ from featurespring.sweep.dataset import load
 from featurespring.sweep.config import base_config, load_config, parse_arg, runlocal
 from featurespring.sweep.engine import ENGINES, Engine, engine_class
 from featurespring.sweep.merging import load_result, merge
-from featurespring.sweep.progress import Progress
+from featurespring.progress import Progress
 from featurespring.sweep.results import HARMLESS_FIELDS, config_hash
 from featurespring.sweep.runner import (
     WorkdirMismatchError,

@@ -179,6 +179,7 @@ class DnnEngine(engine_lib.Engine):
 
   name = "dnn"
   unit_name = "epoch"
+  member_name = "net"
   # Nets hold activations for the whole training + test set at evaluation.
   default_chunk_size = 128
 

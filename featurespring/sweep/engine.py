@@ -45,6 +45,7 @@ class Engine(abc.ABC):
 
   name: str = ""
   unit_name: str = "unit"
+  member_name: str = "run"  # one member of the grid, as progress lines count it
   # Sweep-level defaults that depend on the engine (see sweep.base_config).
   default_chunk_size: int = 4096
   default_plot_y: str = "alpha"

@@ -36,7 +36,7 @@ from featurespring import grids as grid_lib
 from featurespring.sweep import lock as lock_lib
 from featurespring.sweep import memory
 from featurespring.sweep import merging
-from featurespring.sweep import progress as progress_lib
+from featurespring import progress as progress_lib
 from featurespring.sweep import results
 from featurespring import sharding
 
@@ -254,6 +254,7 @@ def run(
     num_tasks: int | None = None,
     mesh=None,
     merge: bool | None = None,
+    progress: bool = True,
 ) -> str | None:
   """Runs this task's chunks of the sweep ``config`` into ``workdir``.
 
@@ -265,6 +266,9 @@ def run(
     num_tasks: number of tasks; default from SLURM, else 1.
     mesh: device mesh over the member axis; default all devices.
     merge: merge the parts when all are done; default: only for a single task.
+    progress: show progress lines (rate, ETA, loss and accuracy quantiles)
+      every ``config.progress.log_every_s`` seconds: absl INFO under
+      ``launch``, stderr elsewhere (a notebook, a script); False: silent.
 
   Returns:
     The stem of the merged result, or ``None`` if not merged.
@@ -300,15 +304,17 @@ def run(
         len(mine) - len(todo),
         mesh.size,
     )
-    progress = progress_lib.Progress(
+    tracker = progress_lib.Progress(
         len(todo),
         sum(sweep.engine_cls.units_of(config, c.static) * len(c.members) for c in todo),
         sweep.engine_cls.unit_name,
         float(config.progress.log_every_s),
+        member_name=sweep.engine_cls.member_name,
+        emit=None if progress else progress_lib.silent,
     )
     engines = {}  # one engine (and its compiles) per static group
     for position, chunk in enumerate(todo):
-      run_chunk(sweep, chunk, workdir, mesh, progress, position, engines)
+      run_chunk(sweep, chunk, workdir, mesh, tracker, position, engines)
     if merge is None:
       merge = num_tasks == 1
     if merge and jax.process_index() == 0:

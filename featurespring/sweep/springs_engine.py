@@ -96,6 +96,7 @@ class SpringsEngine(engine_lib.Engine):
 
   name = "springs"
   unit_name = "segment"
+  member_name = "chain"
   default_plot_y = "mu"
   static_fields = ("num_blocks", "stop_window", "num_steps", "record_every", "unroll")
 
