@@ -1,0 +1,33 @@
+"""docs/quickstart.ipynb runs top to bottom on a CPU, and is committed without outputs."""
+
+import os
+import time
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat", reason="the [test] extra installs nbformat")
+nbclient = pytest.importorskip("nbclient", reason="the [test] extra installs nbclient")
+
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+NOTEBOOK = os.path.join(DOCS, "quickstart.ipynb")
+
+
+def test_the_committed_notebook_has_no_outputs():
+  notebook = nbformat.read(NOTEBOOK, as_version=4)
+  for cell in notebook.cells:
+    if cell.cell_type == "code":
+      assert not cell.outputs and cell.execution_count is None, cell.source[:80]
+
+
+def test_the_quickstart_runs_without_an_error_in_under_three_minutes():
+  notebook = nbformat.read(NOTEBOOK, as_version=4)
+  client = nbclient.NotebookClient(
+      notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": DOCS}}
+  )
+  start = time.monotonic()
+  client.execute()  # raises CellExecutionError, naming the cell, on any error
+  assert time.monotonic() - start < 180
+  outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+  assert not [o for o in outputs if o.output_type == "error"]
+  images = [o for o in outputs if "image/png" in o.get("data", {})]
+  assert len(images) == 4  # the phase diagram, the nets, the fitted chain, the controller
