@@ -77,3 +77,41 @@ def test_train_grid_reports_progress_and_its_calls_equal_one_call(capsys):
   assert "epoch 4/4" in err and "nets/s" in err and "ETA" in err, err
   for key, values in whole.history.items():
     np.testing.assert_array_equal(split.history[key], values, err_msg=key)
+
+
+def test_live_summaries_are_written_per_epoch_and_a_bad_writer_is_refused(tmp_path):
+  import json  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
+
+  import pytest  # pylint: disable=g-import-not-at-top
+
+  from featurespring import sweep  # pylint: disable=g-import-not-at-top
+
+  config = sweep.base_config("dnn")
+  config.dnn.update(
+      dataset="synthetic", num_train=60, num_test=30, depth=2, width=8, batch_size=60, num_epochs=4
+  )
+  config.grid.alpha = (0.0, 1.0)
+  config.checkpoint_every = 2
+  config.progress.summaries = "jsonl,tensorboard"  # tensorboardX: the [test] extra
+  sweep.run(config, str(tmp_path / "w"), progress=False)
+  logdir = tmp_path / "w" / "summaries" / "chunk_00000"
+  events = [f for f in os.listdir(logdir) if f.startswith("events.out.tfevents")]
+  assert len(events) == 1 and (logdir / events[0]).stat().st_size > 100
+  path = logdir / "scalars.jsonl"
+  rows = [json.loads(line) for line in path.read_text().splitlines()]
+  assert [r["unit"] for r in rows] == [1, 2, 3, 4]
+  history = sweep.load(str(tmp_path / "w"))["history/loss"].values  # [alpha, seed, epoch]
+  for row in rows:
+    assert row["loss/median"] == pytest.approx(float(np_median(history[:, 0, row["unit"] - 1])))
+    assert row["diverged/fraction"] == 0.0 and "curvature/median" in row
+  config.progress.summaries = "csv"
+  with pytest.raises(ValueError, match="config.progress.summaries names unknown writers"):
+    sweep.run(config, str(tmp_path / "other"))
+  assert not os.path.exists(tmp_path / "other")
+
+
+def np_median(values):
+  import numpy as np  # pylint: disable=g-import-not-at-top
+
+  return np.median(np.asarray(values, np.float64))

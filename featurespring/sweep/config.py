@@ -47,9 +47,14 @@ class ProgressSettings:
   Attributes:
     log_every_s: seconds between progress lines (rate, ETA, metric
       quantiles).
+    summaries: live per-unit summaries written under
+      ``<workdir>/summaries/<chunk>/`` (`featurespring.summaries`):
+      ``"jsonl"``, ``"tensorboard"`` (needs tensorboardX) or both,
+      comma-separated; empty: none.
   """
 
   log_every_s: float = 10.0
+  summaries: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -60,6 +60,7 @@ from featurespring import data as data_lib
 from featurespring import metrics
 from featurespring import schema
 from featurespring import sharding
+from featurespring import summaries
 from featurespring import vocabulary
 from featurespring import train
 from featurespring.sweep import engine as engine_lib
@@ -405,6 +406,26 @@ class DnnEngine(engine_lib.Engine):
 
     return 2 * memory.tree_bytes(self.data)
 
+  def scalars(self, state, num_members, start, end):
+    """Per epoch: quantiles over the nets that have not diverged (evaluated epochs only)."""
+    host = lambda key: sharding.to_host(state["history"][key])[:num_members, start:end]
+    history = {k: host(k) for k in _SUMMARISED if k in state["history"]}
+    diverged = host("diverged").astype(bool)
+    out = []
+    for i in range(end - start):
+      scalars = {
+          "diverged/fraction": float(diverged[:, i].mean()),
+          "stopped/fraction": float(host("stopped")[:, i].mean()),
+      }
+      for key, values in history.items():
+        values = values[:, i]
+        if key.startswith("load_curve"):
+          values = np.asarray(metrics.curvature(values))
+          key = key.replace("load_curve", "curvature")
+        scalars.update(summaries.quantiles(key, values, ~diverged[:, i]))
+      out.append((start + i + 1, scalars))
+    return out
+
   def summary(self, state, num_members):
     return _population_summary(state["nets"], state["history"], int(state["epoch"]), num_members)
 
@@ -442,6 +463,11 @@ class DnnEngine(engine_lib.Engine):
       outputs["control_final"] = getattr(nets.hparams, self.train_config.control_knob)
       outputs["control_saturated"] = jnp.sum(history["control/saturated"], axis=1)
     return outputs
+
+
+# Per-epoch metrics whose quantiles the live summaries carry (load curves as
+# their curvature).
+_SUMMARISED = ("loss", "loss_test", "accuracy", "accuracy_train", "load_curve", "load_curve_test")
 
 
 def _population_summary(nets, history, epoch: int, num_members: int) -> str:

@@ -187,6 +187,15 @@ class Engine(abc.ABC):
     """Device bytes every device holds once, whatever the chunk (data)."""
     return 0
 
+  def scalars(self, state, num_members: int, start: int, end: int):
+    """``[(unit, {name: value})]`` for the units ``start < unit <= end`` just run.
+
+    The live summaries of `featurespring.summaries` (quantiles over the
+    chunk's ``num_members`` runs); none by default.
+    """
+    del state, num_members, start, end
+    return []
+
   def summary(self, state, num_members: int) -> str | None:
     """One line on the population's health after an ``advance``, or None.
 

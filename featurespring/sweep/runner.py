@@ -39,6 +39,7 @@ from featurespring.sweep import merging
 from featurespring import progress as progress_lib
 from featurespring.sweep import results
 from featurespring import sharding
+from featurespring import summaries
 
 MANIFEST = "sweep.json"
 
@@ -70,6 +71,7 @@ def check_common_fields(config: ml_collections.ConfigDict) -> None:
 def validate(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = None) -> None:
   """Checks the sweep-level fields and the engine's, before any compile."""
   check_common_fields(config)
+  summaries.parse_kinds(config.get("progress", {}).get("summaries", ""))
   if int(config.checkpoint_every) < 1:
     raise ValueError(f"config.checkpoint_every must be >= 1, got {config.checkpoint_every}")
   if int(config.chunk_size) < 0:
@@ -208,9 +210,16 @@ def run_chunk(
         "%s: resumed from checkpoint at %s %d/%d", chunk.name, engine.unit_name, unit, total
     )
     progress.skip(unit * len(chunk.members))
+  kinds = summaries.parse_kinds(config.progress.get("summaries", ""))
+  logdir = os.path.join(workdir, "summaries", chunk.name)
+  writer = summaries.Writer(logdir, kinds if jax.process_index() == 0 else ())
   while unit < total:
     step = min(int(config.checkpoint_every), total - unit)
     state = jax.block_until_ready(engine.advance(state, step))
+    for summary_unit, scalars in (
+        engine.scalars(state, len(chunk.members), unit, unit + step) if kinds else ()
+    ):
+      writer.write(summary_unit, scalars)
     unit += step
     progress.update(
         position,
@@ -225,6 +234,7 @@ def run_chunk(
     compiled_steps.add(step)
     if unit < total:
       checkpoint.save(checkpoint_path, state, unit)
+  writer.close()
   outputs = sharding.gather_members(engine.finalize(state), len(chunk.members))
   outputs["members"] = chunk.members
   if jax.process_index() == 0:

@@ -37,6 +37,7 @@ from featurespring import springs
 from featurespring.sweep import engine as engine_lib
 from featurespring import grids as grid_lib
 from featurespring import sharding
+from featurespring import summaries
 
 # Units (segments of steps) per chain run: progress lines and checkpoints.
 _UNITS_PER_RUN = 100
@@ -222,6 +223,17 @@ class SpringsEngine(engine_lib.Engine):
           state["trajectory"], snapshots, 1 + start // record, axis=1
       )
     return state
+
+  def scalars(self, state, num_members, start, end):
+    """After the segment: quantiles of the chains' current curvature, fraction diverged."""
+    c = self._fields()
+    chain = self._chain_config(c, state["points"])
+    now = springs.result(chain, state["chain"], (len(state["keys"]),))
+    diverged = sharding.to_host(now.diverged)[:num_members].astype(bool)
+    curvature = np.asarray(metrics.curvature(sharding.to_host(now.load_curve)[:num_members]))
+    scalars = {"diverged/fraction": float(diverged.mean())}
+    scalars.update(summaries.quantiles("curvature", curvature, ~diverged))
+    return [(end, scalars)]
 
   def finalize(self, state):
     c = self._fields()
