@@ -3,7 +3,7 @@ r"""Paper Fig. 1(a): DNN phase diagram, nonlinearity against label + data noise.
 MLP of depth 8 (7 hidden layers of 100) on MNIST 10x10, 2560 examples, Adam
 1e-3, full batch, 100 epochs, 10 seeds; at every step a fraction ``noise`` of
 the labels is reset at random and Gaussian noise of std ``noise * std(X)``
-is added to the inputs (SPEC §2(a)).
+is added to the inputs (docs/theory.md §2(a)).
 
   python -m launch.sweep --config=experiments/fig1a_label_noise.py --workdir=runs/fig1a
   python -m launch.plot --workdir=runs/fig1a

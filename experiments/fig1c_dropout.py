@@ -1,6 +1,6 @@
 r"""Paper Fig. 1(c): DNN phase diagram, nonlinearity against dropout rate.
 
-Default MLP (SPEC §2) on MNIST 10x10 with dropout after every hidden
+Default MLP (docs/theory.md §2) on MNIST 10x10 with dropout after every hidden
 activation, rates 0 to 0.3; 100 epochs, 10 seeds.
 
   python -m launch.sweep --config=experiments/fig1c_dropout.py --workdir=runs/fig1c_dropout

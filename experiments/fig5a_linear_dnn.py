@@ -13,7 +13,7 @@ learning rate from 1e-3 up (``LEARNING_RATES``, no dropout), and the dropout
 rate at the small step (``DROPOUTS``). Every net trains 20 000 full-batch
 steps, long enough for the small step to converge: at 1e-3 the train loss is
 still about 0.02 after 5 000 steps (a measured pilot), and the claim is about
-where training ends, not where it passes through. The SPEC early-stopping
+where training ends, not where it passes through. The early-stopping
 rule (train loss below 1e-4) ends the noiseless runs; dropout runs cannot get
 there and run all steps. The report gives each case's final train loss. The
 test set is an independent orthogonal matrix with its own random labels:

@@ -1,6 +1,6 @@
 r"""Paper S12: regression load curves, nonlinearity against dropout.
 
-The default MLP (SPEC §2) on MNIST 10x10 inputs, trained with MSE on a real
+The default MLP (docs/theory.md §2) on MNIST 10x10 inputs, trained with MSE on a real
 target; the load of layer l is the RMSE of the best affine fit of the target
 from its features (SM S5). Noisier training should give convex load curves,
 lazy training concave ones, as for classification (Fig. 1(c)). The paper

@@ -2,7 +2,7 @@ r"""The bridge report: does the chain's effective-friction law predict trained n
 
 Reads finished sweeps (Fig. 1(a)-(d), S5, S6), fits the chain's shape to
 every run's load curve (``bridge.fit_shape``: one signed friction per run),
-then along every row the bounded-noise law of SPEC §3
+then along every row the bounded-noise law of docs/theory.md §3
 (``bridge.fit_noise_map``) for each candidate knob map, and writes
 ``experiments/bridge/README.md`` with:
 

@@ -248,7 +248,7 @@ def central_check_markdown(central):
   lines = []
   if central:
     lines += [
-        "Prediction (SPEC §2): test accuracy peaks near the linear load curve, i.e. a "
+        "Prediction (docs/theory.md §2): test accuracy peaks near the linear load curve, i.e. a "
         "negative correlation between |curvature| and accuracy. Pearson / Spearman over "
         "cells with bootstrap 95% CIs. *Row-centred*: |curvature| and accuracy are both "
         "centred within each grid row (one alpha, depth or width) before correlating — "

@@ -321,7 +321,7 @@ def peak_at_crossing(pooled_statistics) -> dict:
 def _nonlinear_rows(analysis):
   if analysis["y"] != "alpha":
     return None
-  # A linear net is near linear without noise (SPEC §2): not concave there.
+  # A linear net is near linear without noise (docs/theory.md §2): not concave there.
   return [float(y) < 1.0 for y in analysis["y_values"]]
 
 

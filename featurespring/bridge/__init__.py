@@ -1,7 +1,7 @@
 """Bridges from trained networks to spring-block chains.
 
 Fit a chain to every load curve of a grid: ``fit_shape`` finds, per curve,
-the effective friction ``mu`` whose closed-form equilibrium (SPEC §3, with
+the effective friction ``mu`` whose closed-form equilibrium (docs/theory.md §3, with
 ``k = 1``, ``y = 1``) matches the curve up to an affine map
 ``D_l ~ scale * d_l + offset``; ``fitted_chain`` builds the chain that
 settles there.

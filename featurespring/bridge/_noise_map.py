@@ -2,14 +2,14 @@
 
 A row of a phase diagram (one network, one knob swept over ``N`` levels)
 gives one fitted friction ``mu_eff`` per cell (:func:`fit_shape`). The chain
-of SPEC §3 with bounded noise predicts how it falls with the noise ``eps``:
+of docs/theory.md §3 with bounded noise predicts how it falls with the noise ``eps``:
 
     mu_eff(eps) = max(mu_r - b eps / sqrt(dt), (mu_r - mu_l) / 2)
 
 (``springs.effective_friction``): a linear fall from ``mu_r`` that stops at
 the floor ``(mu_r - mu_l) / 2``. Bounded noise is used because it is the law
 whose settled state depends on ``eps``; with Gaussian noise every ``eps > 0``
-has the single root ``(mu_r - mu_l) / 2`` (SPEC §3), which cannot describe a
+has the single root ``(mu_r - mu_l) / 2`` (docs/theory.md §3), which cannot describe a
 friction that changes along the row.
 
 The knob (dropout rate, learning rate, ...) reaches the chain through a map

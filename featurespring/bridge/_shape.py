@@ -1,6 +1,6 @@
 """Fit the spring-block chain's equilibrium shape to measured load curves.
 
-A chain with ``k = 1``, ``y = 1`` and effective friction ``mu`` (SPEC §3)
+A chain with ``k = 1``, ``y = 1`` and effective friction ``mu`` (docs/theory.md §3)
 settles at ``d_l = (L + 1 - l) * (1 / (L + 1) + mu * l / 2)``, ``l = 0..L``.
 A network's load curve ``D_l`` is compared with it up to an affine map,
 ``D_l ~ scale * d_l + offset`` with ``scale > 0``, because the separation's
@@ -77,7 +77,7 @@ def shape_basis(num_points: int) -> np.ndarray:
   """Design matrix ``[num_points, 3]`` of columns ``1, u_l, v_l`` (float64).
 
   ``d_l = u_l + mu * v_l`` is the equilibrium of the chain with ``k = 1``,
-  ``y = 1``, ``L = num_points - 1`` blocks (SPEC §3).
+  ``y = 1``, ``L = num_points - 1`` blocks (docs/theory.md §3).
   """
   n = num_points
   layer = np.arange(n, dtype=np.float64)
@@ -87,7 +87,7 @@ def shape_basis(num_points: int) -> np.ndarray:
 def shape_curve(friction, num_points: int):
   """The chain's equilibrium ``d_l`` (``k = 1``, ``y = 1``) for signed ``friction``.
 
-  The closed form of SPEC §3 without the stuck-block branch of
+  The closed form of docs/theory.md §3 without the stuck-block branch of
   ``springs.equilibrium_load_curve`` (which it equals for
   ``friction <= 2 / (L (L + 1))``); vectorised, jit-friendly. Returns
   ``[..., num_points]``.

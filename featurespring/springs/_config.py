@@ -1,4 +1,4 @@
-"""The configuration of a spring-block chain (SPEC §3), as one pytree.
+"""The configuration of a spring-block chain (docs/theory.md §3), as one pytree.
 
 Every numeric field may be a real scalar or array; :func:`simulate` broadcasts
 them against each other, so a grid of noise x friction x seeds is one config
@@ -70,7 +70,7 @@ class ChainConfig:
     mu_left: the same for leftward motion, >= 0.
     noise: noise level eps >= 0. The force noise is ``eps / sqrt(dt) * xi``
       with unit-variance ``xi``, so that the position noise per unit time is
-      independent of dt (SPEC §3); for Langevin dynamics the velocity gets
+      independent of dt (docs/theory.md §3); for Langevin dynamics the velocity gets
       ``eps * sqrt(dt) * xi`` per step, the discretised ``eps dW``.
     dt: time step (eta for the first-order model), > 0. With k it must keep
       the explicit step stable: ``k dt < 2 / lambda_max`` for the first-order

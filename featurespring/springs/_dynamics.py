@@ -1,4 +1,4 @@
-"""One time step of the three chain dynamics of SPEC §3.
+"""One time step of the three chain dynamics of docs/theory.md §3.
 
 Arrays are block-major, ``[L, B]`` for L blocks and B chains, so that every
 block's row is a long contiguous vector; per-chain parameters are ``[B]``
@@ -49,7 +49,7 @@ def friction_activation(force, mu_right, mu_left):
 
 
 def _acceleration_with_friction(net_force, v, mu_right, mu_left):
-  """Net force minus friction for a block with velocity v (SPEC §3, SM S6.1).
+  """Net force minus friction for a block with velocity v (docs/theory.md §3, SM S6.1).
 
   Sliding blocks feel -mu_r (moving right) or +mu_l (moving left); a resting
   block feels static friction that cancels the force up to the thresholds,

@@ -1,4 +1,4 @@
-"""Closed-form theory of the chain (SPEC §3), beside the simulator.
+"""Closed-form theory of the chain (docs/theory.md §3), beside the simulator.
 
 Computed in float64 NumPy: these are reference values that tests and plots
 compare simulations against, not part of any jitted hot path.
@@ -20,7 +20,7 @@ def equilibrium_load_curve(num_blocks, target, k, mu):
 
   With friction ``mu`` (use ``mu_eff`` for a noisy chain) every block that
   moves stops where its elastic force equals ``mu``:
-  ``d_l = (L + 1 - l) * (y / (L + 1) + mu * l / (2k))`` (SPEC §3), concave for
+  ``d_l = (L + 1 - l) * (y / (L + 1) + mu * l / (2k))`` (docs/theory.md §3), concave for
   ``mu > 0``, linear for 0, convex for ``mu < 0``. That needs
   ``y / (L + 1) >= mu L / (2k)``; when it fails, only the deepest ``n`` blocks
   move, ``n`` the largest with ``2 k y >= mu n (n + 1)``: the shallow blocks
@@ -97,7 +97,7 @@ def mean_friction_activation(
 def effective_friction(
     mu_right, mu_left, noise, dt, noise_dist="truncated_normal", noise_cut=2.0, horizon=None
 ):
-  """``mu_eff``: the largest root ``F*`` of ``E[phi(F + eps_bar xi)] = 0`` (SPEC §3).
+  """``mu_eff``: the largest root ``F*`` of ``E[phi(F + eps_bar xi)] = 0`` (docs/theory.md §3).
 
   For symmetric noise bounded by ``b`` (in units of its std), the mean
   activation is exactly zero on ``[-mu_l + b eps_bar, mu_r - b eps_bar]`` and

@@ -1,4 +1,4 @@
-"""Populations of networks as a sweep engine (SPEC §2).
+"""Populations of networks as a sweep engine (docs/theory.md §2).
 
 Fields of ``config.dnn``: the dataset (``featurespring.data.load``), the
 static training settings (:class:`featurespring.train.Config`: model, depth,
@@ -115,7 +115,7 @@ def settings() -> list[schema.Setting]:
 
 
 def default_config() -> ml_collections.ConfigDict:
-  """``config.dnn`` defaults: the paper's default experiment (SPEC §2, SM S3)."""
+  """``config.dnn`` defaults: the paper's default experiment (docs/theory.md §2, SM S3)."""
   return schema.to_config(settings())
 
 

@@ -1,4 +1,4 @@
-"""The spring-block chain as a sweep engine (SPEC §3).
+"""The spring-block chain as a sweep engine (docs/theory.md §3).
 
 Fields of ``config.springs`` are those of :class:`featurespring.springs.ChainConfig`
 with friction given as ``mu`` (rightward, ``mu_r``) and ``mu_ratio``

@@ -1,4 +1,4 @@
-"""Train populations of networks in one compiled program (SPEC §2, §4).
+"""Train populations of networks in one compiled program (docs/theory.md §2, §4).
 
 - `hparams`: `Config` (static: shapes, optimiser, loss), `HParams` (one array
   per hyperparameter over the population axis), validation.

@@ -1,6 +1,6 @@
 """Load-curve controller: each net steers its training noise to a target curvature.
 
-Theory (SPEC §1-2): noise makes a load curve more convex, so the curvature
+Theory (docs/theory.md §1-2): noise makes a load curve more convex, so the curvature
 ``c = d_0 - d_{L-1}`` (`featurespring.metrics.curvature`) of a net's
 training-set load curve rises with its dropout rate ``p``. The controller
 closes that loop inside the compiled training program: after every
@@ -67,10 +67,12 @@ from featurespring.train import hparams as hparams_lib
 MIN_LEVEL = hparams_lib.MIN_CONTROL_LEVEL
 KNOBS = hparams_lib.CONTROL_KNOBS
 
-# Rows whose curvature is already >= 0 with no noise at all (SPEC §2: the linear net is near linear, alpha 0.8 slightly convex), so noise,
-# which only adds convexity, cannot bring them to a target <= 0: the dropout
-# or noise knob then sits at its lower bound. A prediction from the phase
-# diagram, not a bound: `init` warns rather than fails.
+# Rows whose curvature is already >= 0 with no noise at all: the linear net is
+# near linear (docs/theory.md §2), and the measured MLP phase diagrams had
+# alpha 0.8 slightly convex too. Noise only adds convexity, so it cannot bring
+# them to a target <= 0: the dropout or noise knob then sits at its lower
+# bound. A prediction from measured diagrams, not a bound: `init` warns rather
+# than fails.
 CONVEX_WITHOUT_NOISE_ALPHA = 0.8
 
 # Knobs whose random draws a net only makes with a `Config` flag on; the

@@ -31,7 +31,7 @@ CONTROL_KNOBS = ("dropout", "learning_rate", "noise")
 class Config:
   """Static (shape-changing or structural) training settings.
 
-  Defaults are the paper's default experiment (SPEC §2, SM S3). Hashable, so
+  Defaults are the paper's default experiment (docs/theory.md §2, SM S3). Hashable, so
   it rides along in `TrainState` as static pytree metadata.
 
   Attributes:
@@ -91,7 +91,7 @@ class Config:
     use_dropout: draw dropout masks. Set automatically by `init` when any
       member has a nonzero rate; a False value only saves random-number
       work, since rate 0 is exactly the identity.
-    use_noise: draw label and input noise (SPEC §2(a)); like `use_dropout`.
+    use_noise: draw label and input noise (docs/theory.md §2(a)); like `use_dropout`.
     control_every: run the load-curve controller
       (`featurespring.train.controller`) after every epoch whose count is a
       multiple of this (0: off, no ``control/`` metrics). It reads the
@@ -185,7 +185,7 @@ class HParams:
     alpha: LeakyReLU negative slope in ``[0, 1]``.
     dropout: dropout rate in ``[0, 1)``.
     learning_rate: optimiser step size, ``>= 0``.
-    noise: label-and-data noise level ``n`` in ``[0, 1]`` (SPEC §2(a)).
+    noise: label-and-data noise level ``n`` in ``[0, 1]`` (docs/theory.md §2(a)).
     init_scale: multiplier on the initial weights, ``> 0``.
     control_gain: the load-curve controller's gain ``>= 0`` (0: the knob,
       ``Config.control_knob``, never moves); see

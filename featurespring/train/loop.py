@@ -416,7 +416,7 @@ def _eval_net(net: TrainState, data: Data, x_eval, num_test: int, axis_name=None
 
 
 def _decide_stopping(state: TrainState, diverged_before, mean_loss):
-  """Early stopping (SPEC §2) and divergence bookkeeping after an epoch."""
+  """Early stopping (docs/theory.md §2) and divergence bookkeeping after an epoch."""
   config = state.config
   epoch = state.epoch + 1
   converged = (mean_loss < config.early_stop_loss) | (

@@ -100,7 +100,7 @@ def loss_value(config: Config, outputs, targets):
 
 
 def corrupt_batch(key, x, y, noise, num_classes: int):
-  """Label and input noise of level ``noise`` (SPEC §2(a)).
+  """Label and input noise of level ``noise`` (docs/theory.md §2(a)).
 
   ``floor(noise * B)`` labels, chosen at random, are reset to uniformly random
   classes (which may equal the old ones), as in the paper's code; Gaussian
