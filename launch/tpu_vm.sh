@@ -24,7 +24,7 @@
 #             os.replace.
 #   INSTALL   1 (default) first runs on each worker, in REPO_DIR:
 #               $PYTHON -m pip install -e . "jax[tpu]==0.10.2"
-#             (the jax version of setup.cfg's pin); 0 skips it.
+#             (the jax version of constraints.txt); 0 skips it.
 #   PYTHON    the interpreter on the workers (default python3).
 set -euo pipefail
 TPU_NAME=${TPU_NAME:-my-tpu}                          # your TPU VM slice
