@@ -35,6 +35,8 @@ import ml_collections
 import numpy as np
 
 SEED_AXIS = "seed"
+# Largest seed of a run: engines derive keys from int32 seeds.
+MAX_SEED = 2**31 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +101,17 @@ class Grid:
       else:
         values = _as_values(name, entry)
         axes.append(Axis(name, values, {name: values}))
-    seeds = int(config.seed) + np.arange(int(config.seeds))
+    seed, count = config.seed, int(config.seeds)
+    if isinstance(seed, bool) or not float(seed).is_integer():
+      raise ValueError(f"config.seed must be an integer, got {seed!r}")
+    if not 0 <= int(seed) <= MAX_SEED - (count - 1):
+      # Engines turn seeds into 32-bit keys: a larger one would wrap onto
+      # another seed's runs while the results recorded the given one.
+      raise ValueError(
+          f"config.seed must be in [0, {MAX_SEED - (count - 1)}] so that all "
+          f"config.seeds={count} seeds lie in [0, {MAX_SEED}], got {seed}"
+      )
+    seeds = int(seed) + np.arange(count)
     axes.append(Axis(SEED_AXIS, seeds, {SEED_AXIS: seeds}))
     return cls(tuple(axes))
 

@@ -253,3 +253,13 @@ def test_automatic_chunk_size_is_fixed_by_the_workdirs_first_run(tmp_path, monke
   np.testing.assert_array_equal(
       arrays["load_curve"], sweep.load_result(str(tmp_path / "straight"))[0]["load_curve"]
   )
+
+
+@pytest.mark.parametrize("seed", [2**32, -5, 2**31 - 1, True])
+def test_seeds_that_would_wrap_or_truncate_are_refused_before_anything_runs(seed, tmp_path):
+  config = tiny_springs_config()
+  config.seeds = 2
+  config.seed = seed
+  with pytest.raises(ValueError, match="config.seed must be"):
+    sweep.run(config, str(tmp_path / "w"))
+  assert not (tmp_path / "w").exists()

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from featurespring import grids
 from featurespring import models
 
 MODELS = ("mlp", "cnn")
@@ -150,7 +151,7 @@ class Config:
 # Seeds are stored as int32 and hashed by `jax.random.key` as 32-bit words:
 # larger values would wrap (2**40 is seed 0). Negative ones are cut as well:
 # the key of -1 is that of 2**32 - 1.
-MAX_SEED = 2**31 - 1
+MAX_SEED = grids.MAX_SEED  # one bound for grids, sweeps and populations
 
 
 def check_integers(name, values, low, high=None):
