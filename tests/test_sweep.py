@@ -263,3 +263,13 @@ def test_seeds_that_would_wrap_or_truncate_are_refused_before_anything_runs(seed
   with pytest.raises(ValueError, match="config.seed must be"):
     sweep.run(config, str(tmp_path / "w"))
   assert not (tmp_path / "w").exists()
+
+
+def test_integer_axes_take_integral_floats_and_refuse_the_rest():
+  config = tiny_springs_config(num_blocks=(3.0, 4.0))
+  planned = sweep.plan(config)
+  assert config.grid.num_blocks == (3, 4)
+  assert planned.grid.axis("num_blocks").values.tolist() == [3, 4]
+  assert sweep.config_hash(config) == sweep.config_hash(tiny_springs_config(num_blocks=(3, 4)))
+  with pytest.raises(ValueError, match=r"config.grid.num_blocks takes integers .* 4.5"):
+    sweep.plan(tiny_springs_config(num_blocks=(3, 4.5)))

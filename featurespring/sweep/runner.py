@@ -84,6 +84,35 @@ def validate(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = Non
   engine_lib.engine_class(config).validate(config, grid)
 
 
+def _integer_axis_values(config: ml_collections.ConfigDict) -> None:
+  """Grid values of integer fields as ints: ``(3.0, 7.0)`` -> ``(3, 7)``; 7.5 refused.
+
+  A tuple from the command line is parsed as floats when written so; the
+  engine's field is an int, and a float there would end in a TypeError deep
+  in the config (or truncate). Integral floats become ints, in place, before
+  the config is hashed, so both spellings are the same sweep.
+  """
+  engine = config.get(engine_lib.engine_class(config).name, {})
+
+  def fixed(path, field, values):
+    default = engine.get(field) if hasattr(engine, "get") else None
+    if not isinstance(default, int) or isinstance(default, bool):
+      return values
+    out = []
+    for v in values:
+      if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v).is_integer():
+        raise ValueError(f"config.grid.{path} takes integers ({field}), got {v!r} in {values!r}")
+      out.append(int(v))
+    return tuple(out)
+
+  for name, entry in list(config.grid.items()):
+    if isinstance(entry, ml_collections.ConfigDict):
+      for field, values in list(entry.items()):
+        entry[field] = fixed(f"{name}.{field}", field, tuple(values))
+    elif isinstance(entry, (tuple, list)):
+      config.grid[name] = fixed(name, name, tuple(entry))
+
+
 def plan(config: ml_collections.ConfigDict) -> Plan:
   """Validates ``config`` and lays out its grid and chunks.
 
@@ -92,6 +121,7 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
   workdir keeps the chunks of its first run (see :func:`run`).
   """
   check_common_fields(config)  # before the grid reads them
+  _integer_axis_values(config)
   grid = grid_lib.Grid.from_config(config)
   validate(config, grid)
   engine_cls = engine_lib.engine_class(config)
