@@ -68,6 +68,13 @@ def _as_values(name, values):
     )
   if array.dtype == object:
     raise ValueError(f"config.grid.{name} mixes value types: {values!r}")
+  unique, counts = np.unique(array, return_counts=True)
+  if (counts > 1).any():
+    # Each value would run twice and label two cells with one coordinate.
+    raise ValueError(
+        f"config.grid.{name} repeats {unique[counts > 1].tolist()}: each value once, "
+        f"got {values!r}"
+    )
   return array
 
 

@@ -273,3 +273,8 @@ def test_integer_axes_take_integral_floats_and_refuse_the_rest():
   assert sweep.config_hash(config) == sweep.config_hash(tiny_springs_config(num_blocks=(3, 4)))
   with pytest.raises(ValueError, match=r"config.grid.num_blocks takes integers .* 4.5"):
     sweep.plan(tiny_springs_config(num_blocks=(3, 4.5)))
+
+
+def test_repeated_grid_values_are_refused():
+  with pytest.raises(ValueError, match=r"config.grid.noise repeats \[0.004\]"):
+    sweep.plan(tiny_springs_config(noise=(0.0, 0.004, 0.004)))

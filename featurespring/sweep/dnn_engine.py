@@ -154,7 +154,7 @@ def _load_data(data_settings: tuple):
         verify=settings["verify"],
         resize=tuple(settings["resize"]) or None,
         num_train=settings["num_train"],
-        num_test=settings["num_test"] or None,
+        num_test=settings["num_test"],
         seed=settings["data_seed"],
         grayscale=settings["grayscale"],
         regression=settings["regression"] or None,

@@ -273,6 +273,8 @@ def validate_config(config: Config, num_train: int) -> None:
     value = getattr(config, name)
     if not isinstance(value, (int, np.integer)) or value < 1:
       raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+  if num_train < 1:
+    raise ValueError(f"num_train must be >= 1 (the training set is empty), got {num_train}")
   batch_size = config.batch_size
   if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= num_train:
     raise ValueError(
