@@ -306,3 +306,19 @@ def test_a_new_field_away_from_its_default_is_still_a_different_sweep(tmp_path):
   config.springs.noise_cut = 3.0
   with pytest.raises(sweep.WorkdirMismatchError, match="noise_cut"):
     sweep.run(config, str(tmp_path))
+
+
+def test_a_part_copied_onto_another_chunks_name_is_refused_then_computed_again(tmp_path):
+  workdir = str(tmp_path / "w")
+  config = tiny_springs_config()
+  sweep.run(config, workdir)
+  expected = results.load(os.path.join(workdir, "results"))[0]
+  parts = os.path.join(workdir, "parts")
+  for ext in (".npz", ".json"):
+    shutil.copy(os.path.join(parts, "chunk_00000" + ext), os.path.join(parts, "chunk_00001" + ext))
+  # The copy passes its checksum (the pair is intact) but holds chunk 0's runs.
+  with pytest.raises(results.CorruptFileError, match="part of 'chunk_00000', not of 'chunk_00001'"):
+    sweep.merge(workdir)
+  sweep.run(config, workdir)  # sets the impostor aside and computes chunk 1 again
+  assert os.path.exists(os.path.join(parts, "chunk_00001.json.corrupt"))
+  assert_same_result(workdir, expected)

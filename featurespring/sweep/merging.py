@@ -22,6 +22,26 @@ from featurespring import vocabulary
 RESULT_STEM = "results"
 
 
+def check_part(stem: str, name: str, members) -> None:
+  """Raises ``CorruptFileError`` unless the part at ``stem`` is chunk ``name`` with ``members``.
+
+  A part copied or renamed onto another chunk's name passes its checksum (the
+  pair is intact) but holds other runs; merged, it would leave the named
+  chunk's cells empty (NaN) while saying nothing diverged.
+  """
+  sidecar = results.read_json(stem + ".json")
+  if sidecar.get("chunk") != name:
+    raise results.CorruptFileError(
+        stem + ".json", f"it is the part of {sidecar.get('chunk')!r}, not of {name!r}"
+    )
+  with np.load(stem + ".npz", allow_pickle=False) as npz:
+    stored = np.asarray(npz["members"]) if "members" in npz.files else None
+  if stored is None or not np.array_equal(stored, np.asarray(members)):
+    raise results.CorruptFileError(
+        stem + ".npz", f"its member indices are not those of {name} in the manifest"
+    )
+
+
 def merge(workdir: str) -> str:
   """Merges ``<workdir>/parts`` into ``<workdir>/results.{npz,json}``.
 
@@ -62,6 +82,15 @@ def merge(workdir: str) -> str:
           f"{e.problem}. Rerun the sweep (its task) to move the part "
           "aside and compute the chunk again",
       ) from e
+    chunk = manifest["chunks"][len(parts) - 1]
+    try:
+      check_part(stem, chunk["name"], chunk["members"])
+    except results.CorruptFileError as e:
+      raise results.CorruptFileError(
+          e.path,
+          f"{e.problem}. Move it out of the workdir and rerun the sweep (its task) to "
+          "compute the chunk again",
+      ) from e
     part_hash = parts[-1][1].get("config_hash")
     if part_hash != manifest["config_hash"]:
       raise ValueError(
@@ -72,6 +101,12 @@ def merge(workdir: str) -> str:
       )
   grid_shape = tuple(manifest["grid_shape"])
   size = int(np.prod(grid_shape))
+  covered = np.sort(np.concatenate([arrays["members"] for arrays, _ in parts]))
+  if not np.array_equal(covered, np.arange(size)):
+    raise ValueError(
+        f"cannot merge {workdir}: its parts do not cover every run of the grid exactly "
+        "once (the manifest's chunks and the parts disagree); rerun the sweep"
+    )
   flat = grid_lib.scatter_members(
       [
           (arrays["members"], {k: v for k, v in arrays.items() if k != "members"})

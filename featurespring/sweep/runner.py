@@ -202,7 +202,16 @@ def prepare_workdir(workdir: str, sweep: Plan, chunks: list[grid_lib.Chunk] | No
       )
   if jax.process_index() == 0:
     for chunk in sweep.chunks if chunks is None else chunks:
-      results.set_aside_if_corrupt(os.path.join(workdir, "parts", chunk.name))
+      stem = os.path.join(workdir, "parts", chunk.name)
+      if results.set_aside_if_corrupt(stem) or not results.exists(stem):
+        continue
+      try:
+        merging.check_part(stem, chunk.name, chunk.members)
+      except results.CorruptFileError as e:
+        moved = [results.set_aside(stem + ext) for ext in (".json", ".npz")]
+        logging.warning(
+            "%s; moved it aside to %s so that it is computed again", e, " and ".join(moved)
+        )
   if jax.process_count() > 1:
     # Every process must then see the same finished chunks.
     multihost_utils.sync_global_devices("featurespring.sweep.prepare_workdir")
