@@ -57,8 +57,12 @@ class Axis:
     return len(self.values)
 
 
-def _as_values(name, values):
-  """Axis values as a 1-D array, with a clear error naming the field."""
+def _as_values(name, values, unique=True):
+  """Axis values as a 1-D array, with a clear error naming the field.
+
+  ``unique``: an independent axis may not repeat a value; a zipped axis's
+  fields may (its cases differ in some field).
+  """
   if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
     values = (values,)
   array = np.asarray(values)
@@ -68,11 +72,11 @@ def _as_values(name, values):
     )
   if array.dtype == object:
     raise ValueError(f"config.grid.{name} mixes value types: {values!r}")
-  unique, counts = np.unique(array, return_counts=True)
-  if (counts > 1).any():
+  repeated, counts = np.unique(array, return_counts=True)
+  if unique and (counts > 1).any():
     # Each value would run twice and label two cells with one coordinate.
     raise ValueError(
-        f"config.grid.{name} repeats {unique[counts > 1].tolist()}: each value once, "
+        f"config.grid.{name} repeats {repeated[counts > 1].tolist()}: each value once, "
         f"got {values!r}"
     )
   return array
@@ -96,7 +100,7 @@ class Grid:
       if name == SEED_AXIS:
         raise ValueError("config.grid.seed is reserved; set config.seeds instead")
       if isinstance(entry, (ml_collections.ConfigDict, Mapping)):
-        fields = {f: _as_values(f"{name}.{f}", v) for f, v in entry.items()}
+        fields = {f: _as_values(f"{name}.{f}", v, unique=False) for f, v in entry.items()}
         lengths = {f: len(v) for f, v in fields.items()}
         if not fields or len(set(lengths.values())) != 1:
           raise ValueError(

@@ -120,8 +120,8 @@ def test_truncated_checkpoint_resumes_from_the_previous_one(tmp_path, monkeypatc
   workdir = tmp_path / "interrupted"
   save = checkpoint.save
 
-  def save_then_stop(path, state, unit):
-    save(path, state, unit)
+  def save_then_stop(path, state, unit, config_hash):
+    save(path, state, unit, config_hash)
     if unit == 2:
       raise Interrupted
 
@@ -322,3 +322,36 @@ def test_a_part_copied_onto_another_chunks_name_is_refused_then_computed_again(t
   sweep.run(config, workdir)  # sets the impostor aside and computes chunk 1 again
   assert os.path.exists(os.path.join(parts, "chunk_00001.json.corrupt"))
   assert_same_result(workdir, expected)
+
+
+def test_a_checkpoint_or_part_of_another_config_is_never_resumed(tmp_path, monkeypatch, caplog):
+  # The issue's probe: kill mid-chunk, delete sweep.json, rerun with another
+  # noise grid. The old checkpoint and parts must not fill the new cells.
+  workdir = tmp_path / "w"
+  config = tiny_springs_config()
+  config.springs.num_steps = 600
+  config.checkpoint_every = 30
+  save = checkpoint.save
+
+  def save_then_stop(path, state, unit, config_hash):
+    save(path, state, unit, config_hash)
+    if path.endswith("chunk_00001.npz") and unit >= 60:
+      raise Interrupted
+
+  monkeypatch.setattr(checkpoint, "save", save_then_stop)
+  with pytest.raises(Interrupted):
+    sweep.run(config, str(workdir))
+  monkeypatch.undo()
+  assert (workdir / "checkpoints" / "chunk_00001.npz").exists()
+  os.remove(workdir / "sweep.json")
+  other = tiny_springs_config()
+  other.springs.num_steps = 600
+  other.checkpoint_every = 30
+  other.grid.noise = (0.0, 0.008, 0.016)
+  sweep.run(other, str(workdir))
+  fresh = tmp_path / "fresh"
+  sweep.run(other, str(fresh))
+  assert_same_result(workdir, sweep.load_result(str(fresh))[0])
+  warnings = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+  assert "written by a sweep with config_hash" in warnings  # the checkpoint
+  assert "computed by a sweep with config_hash" in warnings  # chunk 0's part

@@ -13,7 +13,10 @@ one is moved aside to ``*.corrupt`` with a warning. Restoring needs a template
 state (a freshly initialised one) for the tree structure, shapes and
 shardings; a checkpoint that does not fit it (e.g. written on a different
 device count, so padded differently) is ignored. With neither usable, the
-chunk restarts from scratch.
+chunk restarts from scratch. Each checkpoint records the config hash of the
+sweep that wrote it; one of another sweep (a workdir whose manifest was
+deleted and rerun with another grid, say) is never resumed: its chunk
+restarts, with a warning.
 
 A single ``.npz`` per chunk keeps this dependency-free and works the same on
 every host count; orbax would add async saves we do not need at this size.
@@ -32,6 +35,7 @@ from featurespring.sweep import results
 from featurespring import sharding
 
 _UNIT = "__unit__"
+_CONFIG_HASH = "__config_hash__"
 
 
 def previous_path(path: str) -> str:
@@ -43,11 +47,13 @@ def _new_path(path: str) -> str:
   return path + ".new"
 
 
-def save(path: str, state, unit: int) -> None:
-  """Writes ``state`` after ``unit`` completed units (epochs / record steps)."""
+def save(path: str, state, unit: int, config_hash: str = "") -> None:
+  """Writes ``state`` after ``unit`` completed units (epochs / record steps) of the
+  sweep whose config hash is ``config_hash``."""
   leaves = jax.tree.leaves(state)
   arrays = {f"leaf_{i:04d}": sharding.to_host(leaf) for i, leaf in enumerate(leaves)}
   arrays[_UNIT] = np.asarray(unit)
+  arrays[_CONFIG_HASH] = np.asarray(config_hash)
   if jax.process_index() == 0:
     results.write_npz(_new_path(path), arrays)
     with contextlib.suppress(FileNotFoundError):  # the chunk's first checkpoint
@@ -69,8 +75,8 @@ def _host_shape(leaf) -> tuple[int, ...]:
   return tuple(np.shape(leaf))
 
 
-def _read(path: str, leaves) -> list[np.ndarray] | None:
-  """The stored leaves and unit at ``path`` if it reads and fits ``leaves``."""
+def _read(path: str, leaves, config_hash: str) -> list[np.ndarray] | None:
+  """The stored leaves and unit at ``path`` if it reads, is ``config_hash``'s and fits ``leaves``."""
   try:
     arrays = results.read_npz(path)
   except FileNotFoundError:  # moved aside meanwhile by process 0
@@ -81,9 +87,19 @@ def _read(path: str, leaves) -> list[np.ndarray] | None:
       message += f"; moved it aside to {results.set_aside(path)}"
     logging.warning("%s", message)
     return None
+  written_by = str(arrays[_CONFIG_HASH]) if _CONFIG_HASH in arrays else None
+  if written_by != config_hash:
+    logging.warning(
+        "checkpoint %s was written by a sweep with config_hash %s, not this one (%s); "
+        "ignoring it",
+        path,
+        written_by or "unrecorded",
+        config_hash,
+    )
+    return None
   stored = [arrays.get(f"leaf_{i:04d}") for i in range(len(leaves))]
   fits = (
-      len(arrays) == len(leaves) + 1
+      len(arrays) == len(leaves) + 2
       and _UNIT in arrays
       and all(s is not None and s.shape == _host_shape(t) for s, t in zip(stored, leaves))
   )
@@ -93,8 +109,10 @@ def _read(path: str, leaves) -> list[np.ndarray] | None:
   return stored + [arrays[_UNIT]]
 
 
-def restore(path: str, template):
+def restore(path: str, template, config_hash: str = ""):
   """Returns ``(state, unit)`` from ``path`` or its previous checkpoint.
+
+  Only a checkpoint written with ``config_hash`` (the sweep's) is resumed.
 
   Returns:
     ``None`` if neither exists, reads and fits ``template``: the chunk
@@ -103,7 +121,7 @@ def restore(path: str, template):
   leaves, treedef = jax.tree.flatten(template)
   found = [p for p in (path, previous_path(path)) if os.path.exists(p)]
   for candidate in found:
-    stored = _read(candidate, leaves)
+    stored = _read(candidate, leaves, config_hash)
     if stored is not None:
       break
   else:

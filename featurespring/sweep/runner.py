@@ -200,6 +200,8 @@ def prepare_workdir(workdir: str, sweep: Plan, chunks: list[grid_lib.Chunk] | No
           f"mix results. Use a new --workdir, or rerun with the original config. "
           f"Differences (workdir -> now): {'; '.join(diffs) or 'unknown'}"
       )
+  # The workdir's own hash (a resumed older sweep keeps it), which its parts carry.
+  sweep_hash = results.read_json(path)["config_hash"] if os.path.exists(path) else None
   if jax.process_index() == 0:
     for chunk in sweep.chunks if chunks is None else chunks:
       stem = os.path.join(workdir, "parts", chunk.name)
@@ -207,6 +209,13 @@ def prepare_workdir(workdir: str, sweep: Plan, chunks: list[grid_lib.Chunk] | No
         continue
       try:
         merging.check_part(stem, chunk.name, chunk.members)
+        part_hash = results.read_json(stem + ".json").get("config_hash")
+        if part_hash != sweep_hash:
+          raise results.CorruptFileError(
+              stem + ".json",
+              f"it was computed by a sweep with config_hash {part_hash}, not this one "
+              f"({sweep_hash})",
+          )
       except results.CorruptFileError as e:
         moved = [results.set_aside(stem + ext) for ext in (".json", ".npz")]
         logging.warning(
@@ -242,7 +251,8 @@ def run_chunk(
   state = sharding.shard_state(engine.init(sharding.shard_members(points, mesh, size)), mesh, size)
   unit, total = 0, engine.total_units
   checkpoint_path = os.path.join(workdir, "checkpoints", chunk.name + ".npz")
-  restored = checkpoint.restore(checkpoint_path, state)
+  sweep_hash = results.read_json(os.path.join(workdir, MANIFEST))["config_hash"]
+  restored = checkpoint.restore(checkpoint_path, state, sweep_hash)
   if restored is not None:
     state, unit = restored
     logging.info(
@@ -272,7 +282,7 @@ def run_chunk(
     )
     compiled_steps.add(step)
     if unit < total:
-      checkpoint.save(checkpoint_path, state, unit)
+      checkpoint.save(checkpoint_path, state, unit, sweep_hash)
   writer.close()
   outputs = sharding.gather_members(engine.finalize(state), len(chunk.members))
   outputs["members"] = chunk.members
@@ -289,7 +299,7 @@ def run_chunk(
             "wall_time_s": time.time() - start,
             "resumed_from_unit": restored[1] if restored else 0,
             # The workdir's: a resumed sweep may predate fields added since.
-            "config_hash": results.read_json(os.path.join(workdir, MANIFEST))["config_hash"],
+            "config_hash": sweep_hash,
             "environment": results.environment(),
         },
     )
