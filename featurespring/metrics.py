@@ -106,6 +106,39 @@ def _finite_or_zero(matrix):
   return jnp.where(finite, matrix, 0.0), finite
 
 
+# Which implementation of an operation that has a hand-written pure-JAX
+# ("portable") version beside the library one: the eigensolver here, and the
+# orthogonal initialiser and the CNN's convolution in `featurespring.models`.
+IMPLS = ("auto", "library", "portable")
+
+
+def resolve_impl(impl: str = "auto") -> str:
+  """``'library'`` or ``'portable'``: the implementation ``impl`` stands for.
+
+  The portable versions (`_jacobi_eigh`, `featurespring.models.orthogonal_init`
+  and `featurespring.models.conv_same`) exist for XLA:CPU, whose batched
+  LAPACK custom calls were seen to hang inside vmapped training scans and
+  whose convolution gradients are slow (see their docstrings). Elsewhere the
+  library versions (``jnp.linalg.eigh``, ``nn.initializers.orthogonal``,
+  ``nn.Conv``) are the better choice: maintained, and tuned for the device.
+
+  ``'auto'`` is ``'portable'`` when ``jax.default_backend()`` is ``'cpu'``,
+  ``'library'`` otherwise; ``'library'`` and ``'portable'`` force a path (the
+  tests run both on CPU and check that they agree). This is a static Python
+  choice, made when the caller is traced, never a traced value. It follows
+  the default backend, not where a computation is placed: a computation put
+  on ``jax.devices('cpu')`` in a GPU process should pass ``'portable'``.
+
+  Raises:
+    ValueError: for an ``impl`` not in `IMPLS`.
+  """
+  if impl not in IMPLS:
+    raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+  if impl == "auto":
+    return "portable" if jax.default_backend() == "cpu" else "library"
+  return impl
+
+
 # Cyclic Jacobi sweeps in `_jacobi_eigh`: convergence is quadratic, and 8
 # sweeps take a C x C (C <= ~20) matrix to float32 round-off.
 JACOBI_SWEEPS = 8
@@ -114,11 +147,11 @@ JACOBI_SWEEPS = 8
 def _jacobi_eigh(matrix, sweeps: int = JACOBI_SWEEPS):
   """Eigenvalues and eigenvectors of a small symmetric matrix, in pure JAX.
 
-  Cyclic Jacobi rotations, each zeroing one off-diagonal pair. Used instead of
-  ``jnp.linalg.eigh`` for the per-layer C x C problem because LAPACK custom
-  calls batched over a population inside the training scan were seen to
-  deadlock on CPU (SVD and eigh alike); Jacobi is also accurate to the
-  matrix's own round-off for small eigenvalues.
+  Cyclic Jacobi rotations, each zeroing one off-diagonal pair. Used on CPU
+  (see `_eigh`) instead of ``jnp.linalg.eigh`` for the per-layer C x C
+  problem because LAPACK custom calls batched over a population inside the
+  training scan were seen to deadlock on CPU (SVD and eigh alike); Jacobi is
+  also accurate to the matrix's own round-off for small eigenvalues.
 
   Returns:
     ``(eigenvalues [n], eigenvectors [n, n] as columns)``, unordered.
@@ -152,6 +185,25 @@ def _jacobi_eigh(matrix, sweeps: int = JACOBI_SWEEPS):
       0, sweeps * len(pairs), rotate, (matrix, jnp.eye(size, dtype=matrix.dtype))
   )
   return jnp.diagonal(a), v
+
+
+def _eigh(matrix, impl: str = "auto"):
+  """Eigenvalues and eigenvectors (columns) of a small symmetric matrix.
+
+  `_jacobi_eigh` on the portable path (CPU, by `resolve_impl`), LAPACK's or
+  the accelerator's solver through ``jnp.linalg.eigh`` on the library path.
+  The order of the eigenpairs differs (unordered vs ascending); callers must
+  not depend on it. Accuracy: Jacobi resolves small eigenvalues to their own
+  relative round-off, ``eigh`` to ``~eps * lambda_max`` absolute, so a term
+  of `separation_pinv` with eigenvalue ``lambda_k`` may differ by a relative
+  ``~eps * lambda_max / lambda_k`` between the paths: within the round-off
+  that `separation_pinv` already documents for its inputs (at most
+  ``eps / rcond``, about 1e-2, for an eigenvalue at the cut-off; about 1e-5
+  where ``S_b`` is well conditioned).
+  """
+  if resolve_impl(impl) == "library":
+    return jnp.linalg.eigh(matrix)
+  return _jacobi_eigh(matrix)
 
 
 class _ClassMoments(NamedTuple):
@@ -234,7 +286,7 @@ def _trace_separation(moments: _ClassMoments, labels, axis_name=None):
   return jnp.log(within) - jnp.log(between)
 
 
-def _pinv_separation(moments: _ClassMoments, rcond):
+def _pinv_separation(moments: _ClassMoments, rcond, impl="auto"):
   """``log tr(S_w S_b^+)`` from `_class_moments` (see `separation_pinv`)."""
   centred_NxD, one_hot_NxC, counts_C, means_CxD, _ = moments
   num_examples = jnp.sum(counts_C)
@@ -243,7 +295,7 @@ def _pinv_separation(moments: _ClassMoments, rcond):
   # weights_C is a unit vector (sum n_c / N = 1) with weights_C @ M = 0.
   between_CxD -= jnp.outer(weights_C, _matmul(weights_C, between_CxD))
   gram_CxC, finite = _finite_or_zero(_matmul(between_CxD, between_CxD.T))
-  eigen_K, vectors_CxK = _jacobi_eigh(0.5 * (gram_CxC + gram_CxC.T))
+  eigen_K, vectors_CxK = _eigh(0.5 * (gram_CxC + gram_CxC.T), impl)
   keep_K = eigen_K > rcond * jnp.max(eigen_K)
   # Column k of Z B is sqrt(lambda_k) Z v_k, Z = centred - one_hot @ means
   # the within-class centred features. Z is never formed: its class-mean
@@ -288,7 +340,9 @@ def separation(features, labels, num_classes: int):
   return _trace_separation(_class_moments(features, labels, num_classes), labels)
 
 
-def separation_pinv(features, labels, num_classes: int, rcond: float = PINV_RCOND):
+def separation_pinv(
+    features, labels, num_classes: int, rcond: float = PINV_RCOND, impl: str = "auto"
+):
   """Pseudo-inverse separation ``log tr(S_w S_b^+)`` (SPEC §1, SM S4).
 
   ``S_b = M^T M`` with the ``[C, D]`` matrix ``M`` of rows
@@ -298,7 +352,7 @@ def separation_pinv(features, labels, num_classes: int, rcond: float = PINV_RCON
   ``v_k = M^T u_k / sqrt(lambda_k)``, so
   ``tr(S_w S_b^+) = sum_k |Z M^T u_k|^2 / (N lambda_k^2)``, ``Z`` the
   within-class centred features. This needs a ``C x C`` eigenproblem
-  (solved by `_jacobi_eigh`) instead of a ``D x D`` pseudo-inverse: faster,
+  (solved by `_eigh`) instead of a ``D x D`` pseudo-inverse: faster,
   and it never forms ``S_b``'s ``D - C`` dimensional null space at all.
 
   ``S_b`` has rank at most ``C - 1``: the rows of ``M`` weighted by
@@ -325,14 +379,23 @@ def separation_pinv(features, labels, num_classes: int, rcond: float = PINV_RCON
     labels: ``[N]`` integer labels in ``[0, num_classes)``.
     num_classes: static number of classes.
     rcond: relative cut-off on the eigenvalues of ``S_b``.
+    impl: eigensolver, ``'auto'``, ``'library'`` (``jnp.linalg.eigh``) or
+      ``'portable'`` (`_jacobi_eigh`); see `resolve_impl` and `_eigh`.
 
   Returns:
     A scalar.
   """
-  return _pinv_separation(_class_moments(features, labels, num_classes), rcond)
+  return _pinv_separation(_class_moments(features, labels, num_classes), rcond, impl)
 
 
-def separations(features, labels, num_classes: int, rcond: float = PINV_RCOND, axis_name=None):
+def separations(
+    features,
+    labels,
+    num_classes: int,
+    rcond: float = PINV_RCOND,
+    axis_name=None,
+    impl: str = "auto",
+):
   """``(separation, separation_pinv)`` of one layer from one pass of class sums.
 
   Equal to calling `separation` and `separation_pinv`, but the centring, the
@@ -348,12 +411,16 @@ def separations(features, labels, num_classes: int, rcond: float = PINV_RCOND, a
       called under. The direct within-class sum of `separation` then runs
       only when some member along those axes needs it, instead of for every
       member; the values are the same.
+    impl: eigensolver of the pinv separation, as for `separation_pinv`.
 
   Returns:
     Two scalars.
   """
   moments = _class_moments(features, labels, num_classes)
-  return (_trace_separation(moments, labels, axis_name), _pinv_separation(moments, rcond))
+  return (
+      _trace_separation(moments, labels, axis_name),
+      _pinv_separation(moments, rcond, impl),
+  )
 
 
 def regression_load(features, targets, rcond: float = LSTSQ_RCOND):

@@ -24,6 +24,17 @@ Flax's default (LeCun normal weights, zero biases); ``'orthogonal'`` draws
 orthogonal weights with zero biases. A weight-init scale
 multiplier is applied to the initialised weights by `scale_kernels`, so it
 too can be a traced per-member hyperparameter.
+
+Implementations (``impl``, a static field of both models): the orthogonal
+initialiser (`orthogonal_init`) and the CNN's convolution (`conv_same`) are
+hand-written in pure JAX for XLA:CPU, whose batched LAPACK calls hung and
+whose convolution gradients were slow here. ``impl='auto'`` (default) keeps
+them on CPU and uses the library versions, ``nn.initializers.orthogonal``
+and ``nn.Conv``, on GPU and TPU; ``'portable'`` and ``'library'`` force one
+path (see `featurespring.metrics.resolve_impl`). Both paths have the same
+parameter tree, so parameters made on one run on the other. The
+convolutions agree to float32 round-off; the orthogonal initialisers are
+different (equally Haar-distributed) draws, see `orthogonal_init`.
 """
 
 from __future__ import annotations
@@ -34,6 +45,10 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+# Re-exported beside INITS: the models take ``impl`` too.
+from featurespring.metrics import IMPLS  # pylint: disable=unused-import
+from featurespring.metrics import resolve_impl
 
 INITS = ("torch", "lecun", "orthogonal")
 # PyTorch's BatchNorm defaults (momentum 0.1 on the new statistics), as in the
@@ -112,6 +127,16 @@ def variance_preserving_gain(alpha):
 def orthogonal_init(key, shape, dtype=jnp.float32):
   """A random matrix with orthonormal columns (or rows, if it is wide).
 
+  The portable path of the ``'orthogonal'`` init scheme (CPU by default; see
+  `featurespring.metrics.resolve_impl`); the library path is
+  ``nn.initializers.orthogonal()``. Both give orthonormal columns (rows) of
+  the same shape and dtype. Take them as different, equally valid draws:
+  with Flax 0.12 both orthonormalise the same ``jax.random.normal`` draw
+  (Householder QR with the sign fix there, Gram-Schmidt here; that ``Q`` is
+  unique), so they agree to float32 round-off, but that is Flax's
+  implementation, not a contract. Results across backends are not
+  bit-identical anyway.
+
   Haar-distributed like ``nn.initializers.orthogonal``, but in pure JAX:
   two passes of modified Gram-Schmidt over the columns of a Gaussian matrix
   instead of a LAPACK QR. Batched LAPACK custom calls were seen to wedge
@@ -121,7 +146,16 @@ def orthogonal_init(key, shape, dtype=jnp.float32):
   Gram-Schmidt yields the QR factor whose ``R`` has a positive diagonal,
   which is what makes ``Q`` Haar-distributed; the second pass restores
   orthogonality to float32 round-off.
+
+  A kernel of more than two axes (a convolution's ``[k_h, k_w, C, O]``) is
+  drawn as the ``[k_h k_w C, O]`` matrix and reshaped, as
+  ``nn.initializers.orthogonal`` does.
   """
+  if len(shape) < 2:
+    raise ValueError(f"orthogonal_init needs at least 2 axes, got shape {shape}")
+  if len(shape) > 2:
+    matrix = orthogonal_init(key, (math.prod(shape[:-1]), shape[-1]), dtype)
+    return matrix.reshape(shape)
   rows, cols = shape
   tall = rows >= cols
   gaussian = jax.random.normal(key, (rows, cols) if tall else (cols, rows), jnp.float32)
@@ -137,8 +171,12 @@ def orthogonal_init(key, shape, dtype=jnp.float32):
   return (q if tall else q.T).astype(dtype)
 
 
-def _initializers(init_scheme: str, fan_in: int):
-  """Kernel and bias initialisers for a layer with ``fan_in`` inputs."""
+def _initializers(init_scheme: str, fan_in: int, impl: str):
+  """Kernel and bias initialisers for a layer with ``fan_in`` inputs.
+
+  ``impl`` (resolved, ``'library'`` or ``'portable'``) only matters for the
+  ``'orthogonal'`` scheme.
+  """
   if init_scheme == "torch":
     bound = 1.0 / math.sqrt(fan_in)
     # variance_scaling(1/3, fan_in, uniform) is U(-1/sqrt(fan_in), +...).
@@ -151,6 +189,8 @@ def _initializers(init_scheme: str, fan_in: int):
   if init_scheme == "lecun":
     return nn.initializers.lecun_normal(), nn.initializers.zeros
   if init_scheme == "orthogonal":
+    if impl == "library":
+      return nn.initializers.orthogonal(), nn.initializers.zeros
     return orthogonal_init, nn.initializers.zeros
   raise ValueError(f"init_scheme must be one of {INITS}, got {init_scheme!r}")
 
@@ -166,7 +206,8 @@ def conv_same(x, kernel):
   convolutions' gradients so slowly that the paper's CNN took 35 s per
   network-epoch (1.7 s this way). Checkpointed: the backward pass
   rebuilds the patches from ``x`` instead of keeping ``k_h k_w`` times the
-  layer's activations alive per layer.
+  layer's activations alive per layer. This is the portable path, the
+  default on CPU; elsewhere `CNN` uses ``nn.Conv`` (its ``impl``).
 
   Args:
     x: ``[N, H, W, C]`` inputs.
@@ -237,6 +278,9 @@ class MLP(nn.Module):
       `variance_preserving_gain` instead.
     init_scheme: one of `INITS` (``init`` would shadow ``Module.init``).
     use_bias: biases in every linear layer.
+    impl: one of `IMPLS`: the orthogonal initialiser, `orthogonal_init`
+      (``'portable'``) or ``nn.initializers.orthogonal`` (``'library'``);
+      ``'auto'`` is the first on CPU (`featurespring.metrics.resolve_impl`).
   """
 
   depth: int = 7
@@ -245,6 +289,7 @@ class MLP(nn.Module):
   batch_norm: bool = True
   init_scheme: str = "torch"
   use_bias: bool = True
+  impl: str = "auto"
 
   @nn.compact
   def __call__(self, x, alpha, dropout_rate=0.0, dropout_key=None, train: bool = False):
@@ -258,18 +303,19 @@ class MLP(nn.Module):
       train: batch statistics and dropout when True; running statistics and
         no dropout when False.
     """
+    impl = resolve_impl(self.impl)
     if self.batch_norm:
       x = _batch_norm(train)(x)
     features = [x]
     for layer in range(self.depth):
-      kernel_init, bias_init = _initializers(self.init_scheme, x.shape[-1])
+      kernel_init, bias_init = _initializers(self.init_scheme, x.shape[-1], impl)
       x = nn.Dense(
           self.width, use_bias=self.use_bias, kernel_init=kernel_init, bias_init=bias_init
       )(x)
       layer_key = None if dropout_key is None else jax.random.fold_in(dropout_key, layer)
       x = _Block(self.batch_norm)(x, alpha, dropout_rate, layer_key, train)
       features.append(x)
-    kernel_init, bias_init = _initializers(self.init_scheme, x.shape[-1])
+    kernel_init, bias_init = _initializers(self.init_scheme, x.shape[-1], impl)
     logits = nn.Dense(
         self.num_outputs, use_bias=self.use_bias, kernel_init=kernel_init, bias_init=bias_init
     )(x)
@@ -302,6 +348,14 @@ class CNN(nn.Module):
     num_outputs: read-out size.
     batch_norm: as for `MLP`.
     init_scheme: one of `INITS` (``init`` would shadow ``Module.init``).
+    impl: one of `IMPLS`. ``'portable'``: convolutions by `conv_same` and
+      the orthogonal init by `orthogonal_init`; ``'library'``: ``nn.Conv``
+      (``SAME`` padding) and ``nn.initializers.orthogonal``; ``'auto'``:
+      portable on CPU, library elsewhere
+      (`featurespring.metrics.resolve_impl`). The parameter tree is the
+      same either way (``Conv_i`` with ``kernel [3, 3, C, O]`` and ``bias
+      [O]``, as ``nn.Conv`` makes), so parameters made on one path run on
+      the other.
   """
 
   image_shape: Sequence[int] = (10, 10, 1)
@@ -310,6 +364,7 @@ class CNN(nn.Module):
   num_outputs: int = 10
   batch_norm: bool = True
   init_scheme: str = "torch"
+  impl: str = "auto"
 
   @nn.compact
   def __call__(self, x, alpha, dropout_rate=0.0, dropout_key=None, train: bool = False):
@@ -320,14 +375,27 @@ class CNN(nn.Module):
           f"image_shape height and width must be even for 2x2 "
           f"pooling + upsampling, got {self.image_shape}"
       )
+    impl = resolve_impl(self.impl)
     x = x.reshape((x.shape[0], *self.image_shape))
     if self.batch_norm:
       x = _batch_norm(train)(x)
     features = [x.reshape(x.shape[0], -1)]
     for layer in range(self.depth):
-      kernel_init, bias_init = _initializers(self.init_scheme, 9 * x.shape[-1])
-      # Named as nn.Conv would be: the same parameter tree and init keys.
-      x = _Conv(self.channels, (3, 3), kernel_init, bias_init, name=f"Conv_{layer}")(x)
+      kernel_init, bias_init = _initializers(self.init_scheme, 9 * x.shape[-1], impl)
+      # _Conv is named as nn.Conv would be: the same parameter tree and init
+      # keys on both paths.
+      if impl == "library":
+        conv = nn.Conv(
+            self.channels,
+            (3, 3),
+            padding="SAME",
+            kernel_init=kernel_init,
+            bias_init=bias_init,
+            name=f"Conv_{layer}",
+        )
+      else:
+        conv = _Conv(self.channels, (3, 3), kernel_init, bias_init, name=f"Conv_{layer}")
+      x = conv(x)
       layer_key = None if dropout_key is None else jax.random.fold_in(dropout_key, layer)
       # Dropout goes after resampling so that it acts on the layer's output.
       x = _Block(self.batch_norm)(x, alpha, 0.0, None, train)
@@ -337,7 +405,7 @@ class CNN(nn.Module):
         x = dropout(x, dropout_rate, layer_key)
       features.append(x.reshape(x.shape[0], -1))
     flat = x.reshape(x.shape[0], -1)
-    kernel_init, bias_init = _initializers(self.init_scheme, flat.shape[-1])
+    kernel_init, bias_init = _initializers(self.init_scheme, flat.shape[-1], impl)
     logits = nn.Dense(self.num_outputs, kernel_init=kernel_init, bias_init=bias_init)(flat)
     return logits, tuple(features)
 
