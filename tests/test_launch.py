@@ -12,16 +12,20 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPRINGS = ("--config=experiments/fig3_springs.py:runlocal", "--config.springs.num_steps=200")
 
 
-def launch(module, *args, check=True):
+def _run(argv, cwd=REPO, check=False):
   return subprocess.run(
-      [sys.executable, "-m", module, *args],
-      cwd=REPO,
+      argv,
+      cwd=cwd,
       check=check,
       capture_output=True,
       text=True,
       timeout=300,
       env=dict(os.environ, JAX_PLATFORMS="cpu"),
   )
+
+
+def launch(module, *args, check=True):
+  return _run([sys.executable, "-m", module, *args], check=check)
 
 
 def test_help_lists_every_flag():
@@ -130,30 +134,14 @@ def test_dry_run_plans_warns_of_idle_tasks_and_writes_nothing(tmp_path):
   assert not workdir.exists()
 
 
-def _run_elsewhere(argv, cwd):
-  """A console script or ``python -m`` from a directory outside the checkout."""
-  return subprocess.run(
-      argv,
-      cwd=cwd,
-      check=False,
-      capture_output=True,
-      text=True,
-      timeout=300,
-      env=dict(os.environ, JAX_PLATFORMS="cpu"),
-  )
-
-
 def test_console_scripts_and_shipped_config_names_work_from_another_directory(tmp_path):
   scripts = os.path.dirname(sys.executable)
   for name in ("featurespring-sweep", "featurespring-plot", "featurespring-main"):
-    result = _run_elsewhere([os.path.join(scripts, name), "--help"], tmp_path)
+    result = _run([os.path.join(scripts, name), "--help"], tmp_path)
     assert "--workdir" in result.stdout, (name, result.stderr[-500:])
-  assert (
-      "--workdir"
-      in _run_elsewhere([sys.executable, "-m", "launch.sweep", "--help"], tmp_path).stdout
-  )
+  assert "--workdir" in _run([sys.executable, "-m", "launch.sweep", "--help"], tmp_path).stdout
   workdir = tmp_path / "fig3"
-  result = _run_elsewhere(
+  result = _run(
       [
           os.path.join(scripts, "featurespring-sweep"),
           "--config=fig3_springs:runlocal",
@@ -164,9 +152,7 @@ def test_console_scripts_and_shipped_config_names_work_from_another_directory(tm
   )
   assert result.returncode == 0, result.stderr[-2000:]
   assert sweep.load(str(workdir)).curvature.shape == (2, 2, 1)
-  result = _run_elsewhere(
-      [os.path.join(scripts, "featurespring-plot"), f"--workdir={workdir}"], tmp_path
-  )
+  result = _run([os.path.join(scripts, "featurespring-plot"), f"--workdir={workdir}"], tmp_path)
   assert result.returncode == 0 and (workdir / "figures" / "phase_diagram.png").exists()
 
 
