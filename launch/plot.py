@@ -12,6 +12,8 @@ curves over epochs / steps, when the sweep recorded them), dnn_beside_chain
 (with --beside: the paper's Fig. 4 layout).
 """
 
+import sys
+
 from absl import app
 from absl import flags
 from absl import logging
@@ -43,9 +45,17 @@ _Y = flags.DEFINE_string(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  for path in figures.make_figures(
-      _WORKDIR.value, _OUTDIR.value, _BESIDE.value, _X.value, _Y.value
-  ):
+  try:
+    paths = figures.make_figures(_WORKDIR.value, _OUTDIR.value, _BESIDE.value, _X.value, _Y.value)
+  except FileNotFoundError as err:
+    # Most often a sweep that has not been merged yet (an array job's tasks).
+    print(
+        f"launch.plot: error: {err}; merge the sweep first "
+        f"(python -m launch.sweep --workdir={_WORKDIR.value} --merge_only)",
+        file=sys.stderr,
+    )
+    sys.exit(2)
+  for path in paths:
     logging.info("wrote %s", path)
 
 

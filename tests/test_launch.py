@@ -189,3 +189,15 @@ def test_a_missing_dataset_names_the_flags_that_fix_it(tmp_path):
   )
   line = _error_line(result)
   assert "--config.dnn.data_dir" in line and "--config.dnn.source='tfds'" in line
+
+
+def test_an_unmerged_or_damaged_workdir_ends_in_one_line(tmp_path):
+  plot = launch("launch.plot", f"--workdir={tmp_path}", check=False)
+  assert plot.returncode == 2 and "Traceback" not in plot.stderr, plot.stderr
+  assert "launch.plot: error:" in plot.stderr and "--merge_only" in plot.stderr
+  for text in ("{}", "[]"):
+    (tmp_path / "sweep.json").write_text(text)
+    line = _error_line(launch("launch.sweep", f"--workdir={tmp_path}", "--merge_only", check=False))
+    assert "not a sweep manifest" in line
+    line = _error_line(launch("launch.sweep", *SPRINGS, f"--workdir={tmp_path}", check=False))
+    assert "not a sweep manifest" in line

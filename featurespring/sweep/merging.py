@@ -22,6 +22,20 @@ from featurespring import vocabulary
 RESULT_STEM = "results"
 
 
+def read_manifest(path: str) -> dict:
+  """A workdir's ``sweep.json``; ``CorruptFileError`` if it is not a sweep manifest."""
+  manifest = results.read_json(path)
+  if not isinstance(manifest, dict) or not {"chunks", "config_hash", "grid", "config"} <= set(
+      manifest
+  ):
+    raise results.CorruptFileError(
+        path,
+        "not a sweep manifest (it lacks chunks, config_hash, config or grid); move it "
+        "aside and rerun launch.sweep with the sweep's --config",
+    )
+  return manifest
+
+
 def check_part(stem: str, name: str, members) -> None:
   """Raises ``CorruptFileError`` unless the part at ``stem`` is chunk ``name`` with ``members``.
 
@@ -62,7 +76,7 @@ def merge(workdir: str) -> str:
     raise FileNotFoundError(
         f"no sweep in {workdir}: sweep.json not found; run " "launch.sweep with --config first"
     )
-  manifest = results.read_json(manifest_path)
+  manifest = read_manifest(manifest_path)
   names = [c["name"] for c in manifest["chunks"]]
   stems = [os.path.join(workdir, "parts", n) for n in names]
   missing = [n for n, s in zip(names, stems) if not results.exists(s)]

@@ -140,7 +140,7 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
 
 def _manifest_chunks(workdir: str) -> list[grid_lib.Chunk]:
   """The chunks recorded in a workdir's manifest."""
-  manifest = results.read_json(os.path.join(workdir, MANIFEST))
+  manifest = merging.read_manifest(os.path.join(workdir, MANIFEST))
   return [
       grid_lib.Chunk(i, np.asarray(c["members"], np.int64), c["static"])
       for i, c in enumerate(manifest["chunks"])
@@ -179,7 +179,7 @@ def prepare_workdir(workdir: str, sweep: Plan, chunks: list[grid_lib.Chunk] | No
     with contextlib.suppress(FileExistsError):
       results.write_json(path, manifest, exclusive=True)
   if os.path.exists(path):
-    existing = results.read_json(path)
+    existing = merging.read_manifest(path)
     added = None
     if existing["config_hash"] != manifest["config_hash"]:
       from featurespring.sweep import config as config_lib  # pylint: disable=g-import-not-at-top
@@ -201,7 +201,7 @@ def prepare_workdir(workdir: str, sweep: Plan, chunks: list[grid_lib.Chunk] | No
           f"Differences (workdir -> now): {'; '.join(diffs) or 'unknown'}"
       )
   # The workdir's own hash (a resumed older sweep keeps it), which its parts carry.
-  sweep_hash = results.read_json(path)["config_hash"] if os.path.exists(path) else None
+  sweep_hash = merging.read_manifest(path)["config_hash"] if os.path.exists(path) else None
   if jax.process_index() == 0:
     for chunk in sweep.chunks if chunks is None else chunks:
       stem = os.path.join(workdir, "parts", chunk.name)
@@ -251,7 +251,7 @@ def run_chunk(
   state = sharding.shard_state(engine.init(sharding.shard_members(points, mesh, size)), mesh, size)
   unit, total = 0, engine.total_units
   checkpoint_path = os.path.join(workdir, "checkpoints", chunk.name + ".npz")
-  sweep_hash = results.read_json(os.path.join(workdir, MANIFEST))["config_hash"]
+  sweep_hash = merging.read_manifest(os.path.join(workdir, MANIFEST))["config_hash"]
   restored = checkpoint.restore(checkpoint_path, state, sweep_hash)
   if restored is not None:
     state, unit = restored
