@@ -1,6 +1,27 @@
 """Test-session setup shared by all test modules."""
 
+import gc
+
 from featurespring import runtime
 
 # Before any test touches JAX: see featurespring.runtime for the hang it avoids.
 runtime.configure_xla_cpu()
+
+import jax  # pylint: disable=g-import-not-at-top,wrong-import-position  (after the XLA setting)
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+  """Frees each module's compiled programs when it is done.
+
+  XLA:CPU maps every compiled executable's code into memory; one process
+  running the whole suite kept them all, reached the kernel's
+  vm.max_map_count (65530 mappings; 20 000 after three test files) and
+  crashed inside a later compile (a segfault or an abort, not a test
+  failure). With this, a module's mappings are released when it ends (back
+  to about 800); later modules recompile what they use.
+  """
+  yield
+  jax.clear_caches()
+  gc.collect()
