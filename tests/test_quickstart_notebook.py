@@ -18,7 +18,11 @@ def test_the_committed_notebook_has_no_outputs():
       assert not cell.outputs and cell.execution_count is None, cell.source[:80]
 
 
-def test_the_quickstart_runs_without_an_error():
+def test_the_quickstart_runs_without_an_error(monkeypatch):
+  # The kernel inherits this process's environment, and importing `launch`
+  # (as other test modules do) sets MPLBACKEND=Agg; the notebook must show its
+  # figures whatever the caller's backend, which is what this checks.
+  monkeypatch.setenv("MPLBACKEND", "Agg")
   # About 25 s on a quiet 2-core CPU (the README says so); the generous cell
   # timeout only guards against a hang on a loaded machine.
   notebook = nbformat.read(NOTEBOOK, as_version=4)
