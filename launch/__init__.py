@@ -68,8 +68,11 @@ affine fit per layer) in ``load_curve[_test]``, the nets' test RMSE in
 (``trajectory``, ``history/sep/train`` ...) load under these names.
 """
 
+import contextlib as _contextlib
+import errno as _errno
 import logging as _logging
 import os as _os
+import sys as _sys
 
 # Batch jobs draw into files; a forwarded DISPLAY must not pick a GUI backend.
 _os.environ.setdefault("MPLBACKEND", "Agg")
@@ -83,6 +86,52 @@ _logging.getLogger("jax._src.xla_bridge").setLevel(_logging.WARNING)
 # setting that avoids the thread-pool hang (see featurespring.runtime).
 import featurespring  # pylint: disable=unused-import,wrong-import-position
 
+# Exit statuses of the entry points, for batch scripts: 2 a mistake in the
+# command or config (fix it first); 75 (EX_TEMPFAIL) the machine refused
+# (disk full, read-only or unwritable path, a peer that never came): fix that
+# and rerun the same command; 130 interrupted (Ctrl-C, SIGINT): rerun it.
+EXIT_USAGE, EXIT_RETRY, EXIT_INTERRUPTED = 2, 75, 130
+
+_OS_ADVICE = {
+    _errno.ENOSPC: "free space there, or pass another --workdir",
+    _errno.EDQUOT: "free space under the quota, or pass another --workdir",
+    _errno.EROFS: "pass a --workdir on a writable filesystem",
+    _errno.EACCES: "make it writable for this user, or pass another --workdir",
+    _errno.EPERM: "make it writable for this user, or pass another --workdir",
+}
+
+
+def fail(program: str, message: str, status: int = EXIT_USAGE):
+  """Ends the program with one line on stderr."""
+  print(f"{program}: error: {message}", file=_sys.stderr)
+  _sys.exit(status)
+
+
+def os_error_message(err: OSError) -> str:
+  """One line for an OS refusal: the path, what the OS said, what to do."""
+  where = err.filename if err.filename is not None else "a file"
+  advice = _OS_ADVICE.get(err.errno, "fix the cause")
+  return f"{where}: {err.strerror or err}; {advice}"
+
+
+@_contextlib.contextmanager
+def resumable(program: str, resume: str):
+  """Turns Ctrl-C and OS refusals into one line and an exit status.
+
+  Everything the entry points write is atomic and resumable, so a traceback
+  there tells a user nothing that ``resume`` (what rerunning does) does not.
+  Mistakes a user makes (``FileNotFoundError``, ``NotADirectoryError``, ...)
+  are the caller's to report; any other ``OSError`` the machine raised.
+  """
+  try:
+    yield
+  except KeyboardInterrupt:
+    fail(program, f"interrupted; nothing written is damaged: {resume}", EXIT_INTERRUPTED)
+  except (FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError):
+    raise
+  except OSError as err:
+    fail(program, f"{os_error_message(err)}; then {resume}", EXIT_RETRY)
+
 
 def run_main(main, module_name, doc, **kwargs):
   """``app.run(main)`` for ``python -m launch.<x>`` and its ``featurespring-<x>`` script.
@@ -91,11 +140,9 @@ def run_main(main, module_name, doc, **kwargs):
   flags of the main module under ``sys.argv[0]``: name the entry module
   instead, and give the stub its usage text.
   """
-  import sys  # pylint: disable=g-import-not-at-top
-
   from absl import app  # pylint: disable=g-import-not-at-top
 
   if module_name != "__main__":
-    sys.argv[0] = module_name
-    sys.modules["__main__"].__doc__ = doc
+    _sys.argv[0] = module_name
+    _sys.modules["__main__"].__doc__ = doc
   app.run(main, **kwargs)

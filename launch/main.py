@@ -31,6 +31,11 @@ CONFIG = os.path.join(configs.EXPERIMENTS_DIR, "main.py")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  with launch.resumable("launch.main", "rerun the same command to resume"):
+    _main_job()
+
+
+def _main_job():
   workdirs = {}
   for engine in ("springs", "dnn"):
     arg = f"engine={engine}" + (",runlocal" if _RUNLOCAL.value else "")

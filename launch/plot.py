@@ -12,8 +12,6 @@ curves over epochs / steps, when the sweep recorded them), dnn_beside_chain
 (with --beside: the paper's Fig. 4 layout).
 """
 
-import sys
-
 from absl import app
 from absl import flags
 from absl import logging
@@ -46,15 +44,15 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   try:
-    paths = figures.make_figures(_WORKDIR.value, _OUTDIR.value, _BESIDE.value, _X.value, _Y.value)
+    with launch.resumable("launch.plot", "rerun the same command"):
+      paths = figures.make_figures(_WORKDIR.value, _OUTDIR.value, _BESIDE.value, _X.value, _Y.value)
   except FileNotFoundError as err:
     # Most often a sweep that has not been merged yet (an array job's tasks).
-    print(
-        f"launch.plot: error: {err}; merge the sweep first "
+    launch.fail(
+        "launch.plot",
+        f"{err}; merge the sweep first "
         f"(python -m launch.sweep --workdir={_WORKDIR.value} --merge_only)",
-        file=sys.stderr,
     )
-    sys.exit(2)
   for path in paths:
     logging.info("wrote %s", path)
 

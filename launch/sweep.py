@@ -111,10 +111,15 @@ _USER_ERRORS = (
 )
 
 
+_RESUME = (
+    "rerun the same command to resume (finished chunks are kept; the unfinished "
+    "one goes on from its last checkpoint)"
+)
+
+
 def _fail(message: str):
   """Ends the program with one line on stderr and exit status 2."""
-  print(f"launch.sweep: error: {message}", file=sys.stderr)
-  sys.exit(2)
+  launch.fail("launch.sweep", message)
 
 
 def _grid_overrides(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -240,28 +245,35 @@ def main(argv):
         "supported (atomic renames and file locks); mount the bucket (gcsfuse) "
         "and pass the mount path"
     )
+  resume = "rerun the same command" if _MERGE_ONLY.value else _RESUME
   try:
-    if _MERGE_ONLY.value:
-      logging.info("merged into %s.npz", sweep.merge(_WORKDIR.value))
-      return
-    if _CONFIG.value is None:
-      _fail("--config is required (unless --merge_only)")
-    config = _CONFIG.value
-    if _DRY_RUN.value:
-      _dry_run(config)
-      return
-    if _MULTIHOST.value:
-      sweep.initialize_distributed()
-    # Validated once, before anything compiles; the plan is what runs.
-    plan = sweep.plan(config)
-    merge = {"auto": None, "always": True, "never": False}[_MERGE.value]
-    stem = sweep.run(
-        plan, _WORKDIR.value, task_index=_TASK_INDEX.value, num_tasks=_NUM_TASKS.value, merge=merge
-    )
+    with launch.resumable("launch.sweep", resume):
+      stem = _run(_CONFIG.value)
   except _USER_ERRORS as err:
     _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
   if stem:
     logging.info("results: %s.npz and %s.json", stem, stem)
+
+
+def _run(config: ml_collections.ConfigDict | None) -> str | None:
+  """Merges, plans or runs, as the flags say; the merged stem, if any."""
+  if _MERGE_ONLY.value:
+    stem = sweep.merge(_WORKDIR.value)
+    logging.info("merged into %s.npz", stem)
+    return None
+  if config is None:
+    _fail("--config is required (unless --merge_only)")
+  if _DRY_RUN.value:
+    _dry_run(config)
+    return None
+  if _MULTIHOST.value:
+    sweep.initialize_distributed()
+  # Validated once, before anything compiles; the plan is what runs.
+  plan = sweep.plan(config)
+  merge = {"auto": None, "always": True, "never": False}[_MERGE.value]
+  return sweep.run(
+      plan, _WORKDIR.value, task_index=_TASK_INDEX.value, num_tasks=_NUM_TASKS.value, merge=merge
+  )
 
 
 def run():

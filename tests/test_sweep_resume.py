@@ -1,6 +1,8 @@
-"""A sweep killed (SIGKILL) after its first checkpoint resumes to the same numbers."""
+"""A sweep killed (SIGKILL) or interrupted (Ctrl-C) after its first checkpoint resumes."""
 
 import os
+import signal
+import subprocess
 import sys
 
 import numpy as np
@@ -44,3 +46,24 @@ def test_killed_sweep_resumes_to_the_uninterrupted_numbers(tmp_path):
   assert sorted(straight) == sorted(killed)
   for key in straight:
     np.testing.assert_array_equal(killed[key], straight[key], err_msg=key)
+
+
+def test_ctrl_c_ends_in_one_line_and_the_rerun_resumes(tmp_path):
+  workdir = tmp_path / "interrupted"
+  env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(tmp_path / "cache"))
+  command = sweep_command(workdir)
+  returncode, stderr = killed_runs.stop_at_first_checkpoint(command, workdir, env, signal.SIGINT)
+  assert returncode == 130, stderr[-2000:]
+  assert "Traceback" not in stderr
+  assert (
+      stderr.strip()
+      .splitlines()[-1]
+      .startswith(
+          "launch.sweep: error: interrupted; nothing written is damaged: rerun the same command"
+      )
+  )
+  resumed = subprocess.run(
+      command, cwd=REPO, env=env, check=True, capture_output=True, text=True, timeout=300
+  )
+  assert "resumed from checkpoint at epoch" in resumed.stderr
+  assert sweep.load_result(str(workdir))[1]["parts"]["chunk_00000"]["resumed_from_unit"] >= 1

@@ -5,6 +5,7 @@ terminal or ``kill -9`` would, and checks that the sweep either recovers to
 the undamaged numbers or stops with an error naming the file or process.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -355,3 +356,52 @@ def test_a_checkpoint_or_part_of_another_config_is_never_resumed(tmp_path, monke
   warnings = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
   assert "written by a sweep with config_hash" in warnings  # the checkpoint
   assert "computed by a sweep with config_hash" in warnings  # chunk 0's part
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+  def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a write() raises it: no path
+
+  monkeypatch.setattr(np, "savez", full)
+  target = tmp_path / "checkpoints" / "chunk_00000.npz"
+  with pytest.raises(OSError, match="No space left on device") as raised:
+    results.write_npz(str(target), {"x": np.zeros(3)})
+  assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(target)
+  assert os.listdir(target.parent) == []
+
+
+@pytest.mark.parametrize(
+    "error, status, words",
+    [
+        (OSError(errno.ENOSPC, "No space left on device", "/w/parts/x.npz"), 75, "free space"),
+        (OSError(errno.EROFS, "Read-only file system", "/w/sweep.json"), 75, "writable file"),
+        (PermissionError(errno.EACCES, "Permission denied", "/w"), 75, "writable"),
+        (KeyboardInterrupt(), 130, "interrupted; nothing written is damaged"),
+    ],
+)
+def test_the_entry_points_end_os_refusals_and_ctrl_c_in_one_line(error, status, words, capsys):
+  import launch  # pylint: disable=g-import-not-at-top
+
+  with pytest.raises(SystemExit) as exited:
+    with launch.resumable("launch.sweep", "rerun the same command to resume"):
+      raise error
+  assert exited.value.code == status
+  (line,) = capsys.readouterr().err.splitlines()
+  assert line.startswith("launch.sweep: error: ") and words in line, line
+  assert line.endswith("rerun the same command to resume")
+  if isinstance(error, OSError):
+    assert error.filename in line
+
+
+def test_a_sidecar_that_is_a_directory_is_set_aside_and_computed_again(tmp_path):
+  workdir = tmp_path / "w"
+  sweep.run(tiny_springs_config(), str(workdir))
+  expected, _ = sweep.load_result(str(workdir))
+  for name in ("chunk_00001.json", "chunk_00002.npz"):
+    os.remove(workdir / "parts" / name)
+    os.mkdir(workdir / "parts" / name)
+  with pytest.raises(results.CorruptFileError, match="chunk_00001.json: is a directory"):
+    sweep.merge(str(workdir))
+  sweep.run(tiny_springs_config(), str(workdir))
+  assert_same_result(workdir, expected)
+  assert os.path.isdir(workdir / "parts" / "chunk_00001.json.corrupt")

@@ -87,9 +87,12 @@ def _atomic_file(path: str, exclusive: bool = False):
       _link_new(tmp, path)
     else:
       os.replace(tmp, path)
-  except BaseException:
+  except BaseException as e:
     with contextlib.suppress(FileNotFoundError):
       os.remove(tmp)
+    if isinstance(e, OSError) and e.filename is None and e.errno is not None:
+      # A failed write (ENOSPC, EDQUOT) names no file; the caller needs to know which.
+      raise type(e)(e.errno, e.strerror, path) from None
     raise
 
 
@@ -142,6 +145,8 @@ def read_json(path: str):
       return json.load(f)
   except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
     raise CorruptFileError(path, f"not valid JSON ({e})") from e
+  except IsADirectoryError as e:
+    raise CorruptFileError(path, "is a directory, not a file") from e
 
 
 def read_npz(path: str) -> dict[str, np.ndarray]:
@@ -152,6 +157,8 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
   except (zipfile.BadZipFile, EOFError, ValueError) as e:
     # A truncated file has no zip directory; a damaged array fails its CRC.
     raise CorruptFileError(path, f"not a readable .npz ({type(e).__name__}: {e})") from e
+  except IsADirectoryError as e:
+    raise CorruptFileError(path, "is a directory, not a file") from e
 
 
 def _json_default(value):
@@ -187,6 +194,8 @@ def _checked_sidecar(stem: str) -> dict:
     )
   expected = sidecar.get(CHECKSUM)
   if expected is not None:
+    if os.path.isdir(stem + ".npz"):
+      raise CorruptFileError(stem + ".npz", "is a directory, not a file")
     with open(stem + ".npz", "rb") as f:
       actual = _sha256(f)
     if actual != expected:
