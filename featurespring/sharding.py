@@ -14,6 +14,8 @@ slices its devices own; results are all-gathered so any host can write them.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 
 import jax
 import numpy as np
@@ -28,6 +30,7 @@ def initialize_distributed(
     coordinator_address: str | None = None,
     num_processes: int | None = None,
     process_id: int | None = None,
+    timeout_s: float = 300.0,
 ) -> None:
   """Starts ``jax.distributed`` (multi-host) and logs this process's place.
 
@@ -46,14 +49,34 @@ def initialize_distributed(
     coordinator_address: ``host:port`` of process 0's coordinator.
     num_processes: number of processes in the job.
     process_id: this process's index in ``[0, num_processes)``.
+    timeout_s: how long to wait for every process to join. A process that
+      is still waiting then ends at once (exit status 75, EX_TEMPFAIL) with
+      one line on stderr naming the coordinator and what to check; nothing
+      has been computed yet, so nothing is lost. (XLA's own timeout aborts
+      the process with a C++ stack trace instead, and cannot be caught: it
+      is set a minute later so that this one comes first.)
   """
+  if not timeout_s > 0:
+    raise ValueError(f"timeout_s must be > 0 seconds, got {timeout_s}")
   if num_processes is None and "JAX_NUM_PROCESSES" in os.environ:
     num_processes = int(os.environ["JAX_NUM_PROCESSES"])
   if process_id is None and "JAX_PROCESS_ID" in os.environ:
     process_id = int(os.environ["JAX_PROCESS_ID"])
-  jax.distributed.initialize(
-      coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+  address = coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS", "the coordinator")
+  watchdog = threading.Timer(
+      timeout_s, _give_up_joining, (address, process_id, num_processes, timeout_s)
   )
+  watchdog.daemon = True
+  watchdog.start()
+  try:
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address,
+        num_processes=num_processes,
+        process_id=process_id,
+        initialization_timeout=int(timeout_s) + 60,
+    )
+  finally:
+    watchdog.cancel()
   logging.info(
       "jax.distributed: process %d of %d, %d local / %d global devices",
       jax.process_index(),
@@ -61,6 +84,21 @@ def initialize_distributed(
       jax.local_device_count(),
       jax.device_count(),
   )
+
+
+def _give_up_joining(address, process_id, num_processes, timeout_s) -> None:
+  """Ends a process whose peers did not all join (see :func:`initialize_distributed`)."""
+  who = "this process" if process_id is None else f"process {process_id}"
+  of = "" if num_processes is None else f" of {num_processes}"
+  every = "all the" if num_processes is None else f"all {num_processes}"
+  sys.stderr.write(
+      f"featurespring: error: {who}{of} waited {timeout_s:g} s for every process to join "
+      f"through {address} and gave up: check that {every} processes were "
+      "started (each with its own JAX_PROCESS_ID) and that the address is reachable from "
+      "this host, or allow longer (--multihost_timeout_s); nothing was computed yet\n"
+  )
+  sys.stderr.flush()
+  os._exit(75)  # pylint: disable=protected-access
 
 
 def member_mesh(devices=None) -> Mesh:

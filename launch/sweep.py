@@ -85,6 +85,13 @@ _MULTIHOST = flags.DEFINE_bool(
     "Call jax.distributed.initialize() first and shard "
     "every chunk over the devices of all hosts (TPU pods, multi-node GPU).",
 )
+_MULTIHOST_TIMEOUT = flags.DEFINE_float(
+    "multihost_timeout_s",
+    300.0,
+    "With --multihost: seconds to wait for every process to join; a process "
+    "still waiting then ends (exit status 75) with one line saying what to check.",
+    lower_bound=1.0,
+)
 _DRY_RUN = flags.DEFINE_bool(
     "dry_run",
     False,
@@ -267,7 +274,7 @@ def _run(config: ml_collections.ConfigDict | None) -> str | None:
     _dry_run(config)
     return None
   if _MULTIHOST.value:
-    sweep.initialize_distributed()
+    sweep.initialize_distributed(timeout_s=_MULTIHOST_TIMEOUT.value)
   # Validated once, before anything compiles; the plan is what runs.
   plan = sweep.plan(config)
   merge = {"auto": None, "always": True, "never": False}[_MERGE.value]

@@ -107,3 +107,36 @@ def test_two_process_sweep_equals_one_process(tmp_path):
   assert sorted(single) == sorted(multi)
   for key in single:
     np.testing.assert_allclose(multi[key], single[key], rtol=1e-6, atol=1e-7, err_msg=key)
+
+
+def test_a_missing_peer_ends_in_one_line_after_the_timeout(tmp_path):
+  # Process 0 of 2, and process 1 never starts: XLA alone would wait about
+  # five minutes and abort with a C++ stack trace.
+  address = f"localhost:{_free_port()}"
+  result = subprocess.run(
+      [
+          sys.executable,
+          "-m",
+          "launch.sweep",
+          f"--config={CONFIG}",
+          f"--workdir={tmp_path / 'w'}",
+          "--multihost",
+          "--multihost_timeout_s=3",
+      ],
+      cwd=REPO,
+      env=dict(
+          os.environ,
+          JAX_PLATFORMS="cpu",
+          JAX_COORDINATOR_ADDRESS=address,
+          JAX_NUM_PROCESSES="2",
+          JAX_PROCESS_ID="0",
+      ),
+      capture_output=True,
+      text=True,
+      timeout=TIMEOUT_S,
+  )
+  assert result.returncode == 75, result.stderr[-3000:]
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("featurespring: error: process 0 of 2 waited 3 s for every process")
+  assert address in last and "--multihost_timeout_s" in last
+  assert not (tmp_path / "w").exists()  # nothing was started
