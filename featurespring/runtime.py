@@ -55,3 +55,32 @@ def _jax_backends_started() -> bool:
     return bool(xla_bridge.backends_are_initialized())
   except (ImportError, AttributeError):  # a JAX without this private probe
     return False
+
+
+def check_float32(what: str) -> None:
+  """Raises ``ValueError`` if ``jax_enable_x64`` is on: ``what`` is float32 only.
+
+  With x64 on, JAX makes Python floats and NumPy float64 inputs float64
+  arrays: the networks' training loop, whose carries are float32, would not
+  trace, and the chains' closed forms would come out float64 under an
+  unchanged config. Refused instead, before anything compiles.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+
+  if jax.config.jax_enable_x64:
+    raise ValueError(
+        f"jax_enable_x64 is on (JAX_ENABLE_X64 or jax.config): {what} computes in "
+        "float32 only; unset JAX_ENABLE_X64, or call "
+        "jax.config.update('jax_enable_x64', False) first"
+    )
+
+
+def precision() -> dict:
+  """The numeric precision of this process's computations, for manifests and sidecars."""
+  import jax  # pylint: disable=g-import-not-at-top
+
+  return {
+      "dtype": "float64" if jax.config.jax_enable_x64 else "float32",
+      # None: the backend's default (on GPU, TF32 matmuls where supported).
+      "default_matmul_precision": jax.config.jax_default_matmul_precision,
+  }

@@ -26,7 +26,8 @@ GCS, mount the bucket with gcsfuse on every host and pass the mount path.
 Workdir format (``featurespring.sweep``)::
 
   sweep.json                 manifest: full resolved config, config_hash, grid
-                             axes (names, values, zipped fields), chunk list
+                             axes (names, values, zipped fields), precision
+                             (float32; sweeps refuse JAX_ENABLE_X64), chunk list
   parts/chunk_NNNNN.npz      one chunk's arrays, leading axis = its members,
                              plus ``members`` (flat indices into the grid)
   parts/chunk_NNNNN.json     its sidecar (wall time, environment, resumed_from_unit,
@@ -43,7 +44,8 @@ Workdir format (``featurespring.sweep``)::
                              dims (each array's dimension names, for
                              ``sweep.load``), seeds, array shapes, units, summed
                              wall time, environment (library versions, python,
-                             platform, device kind and count, process count)
+                             platform, device kind and count, process count,
+                             precision)
   figures/*.png, *.pdf       from launch.plot
 
 Every file is written to a temporary name and moved into place with

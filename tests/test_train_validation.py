@@ -3,6 +3,9 @@ grid axes and wrapped seeds raise or are flagged; a net's numbers do not
 depend on its population beyond the stated round-off."""
 
 import functools
+import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -239,3 +242,38 @@ def test_a_net_alone_and_in_a_population_of_five_agree_to_round_off():
     for suffix in ("", "_test"):
       name = key + suffix
       np.testing.assert_allclose(five[name][:1], alone[name], rtol=0, atol=tolerance, err_msg=name)
+
+
+X64_PROBE = """
+import jax
+jax.config.update("jax_enable_x64", True)
+from featurespring import train, sweep
+from featurespring.train import hparams
+for name, call in [
+    ("train", lambda: hparams.validate_config(train.Config(), 100)),
+    ("sweep", lambda: sweep.plan(sweep.base_config("springs"))),
+]:
+  try:
+    call()
+    print(name, "ran")
+  except ValueError as e:
+    print(name, e)
+"""
+
+
+def test_x64_is_refused_in_one_line_before_anything_compiles():
+  # A subprocess: x64 is process-wide and would leak into the other tests.
+  lines = subprocess.run(
+      [sys.executable, "-c", X64_PROBE],
+      capture_output=True,
+      text=True,
+      check=True,
+      timeout=120,
+      env=dict(os.environ, JAX_PLATFORMS="cpu"),
+  ).stdout.splitlines()
+  assert lines == [
+      f"{what[0]} jax_enable_x64 is on (JAX_ENABLE_X64 or jax.config): {what[1]} computes in "
+      "float32 only; unset JAX_ENABLE_X64, or call jax.config.update('jax_enable_x64', False) "
+      "first"
+      for what in (("train", "training a network"), ("sweep", "a sweep"))
+  ]

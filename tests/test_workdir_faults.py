@@ -405,3 +405,10 @@ def test_a_sidecar_that_is_a_directory_is_set_aside_and_computed_again(tmp_path)
   sweep.run(tiny_springs_config(), str(workdir))
   assert_same_result(workdir, expected)
   assert os.path.isdir(workdir / "parts" / "chunk_00001.json.corrupt")
+
+
+def test_the_manifest_and_sidecars_record_the_precision(tmp_path):
+  sweep.run(tiny_springs_config(), str(tmp_path))
+  expected = {"dtype": "float32", "default_matmul_precision": None}
+  assert results.read_json(str(tmp_path / "sweep.json"))["precision"] == expected
+  assert sweep.load_result(str(tmp_path))[1]["environment"]["precision"] == expected

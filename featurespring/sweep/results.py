@@ -40,6 +40,8 @@ import ml_collections
 import numpy as np
 from absl import logging
 
+from featurespring import runtime
+
 # Config fields that change how a sweep reports or checkpoints, never its
 # numbers; a workdir may be resumed with different values for them.
 HARMLESS_FIELDS = ("progress", "checkpoint_every", "plot")
@@ -330,5 +332,6 @@ def environment() -> dict:
       "device_kind": devices[0].device_kind,
       "device_count": len(devices),
       "process_count": jax.process_count(),
+      "precision": runtime.precision(),
       "host": platform.node(),
   }

@@ -37,6 +37,7 @@ from featurespring.sweep import lock as lock_lib
 from featurespring.sweep import memory
 from featurespring.sweep import merging
 from featurespring import progress as progress_lib
+from featurespring import runtime
 from featurespring.sweep import results
 from featurespring import sharding
 from featurespring import summaries
@@ -71,6 +72,7 @@ def check_common_fields(config: ml_collections.ConfigDict) -> None:
 def validate(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = None) -> None:
   """Checks the sweep-level fields and the engine's, before any compile."""
   check_common_fields(config)
+  runtime.check_float32("a sweep")
   summaries.parse_kinds(config.get("progress", {}).get("summaries", ""))
   if int(config.checkpoint_every) < 1:
     raise ValueError(f"config.checkpoint_every must be >= 1, got {config.checkpoint_every}")
@@ -154,6 +156,7 @@ def _manifest(sweep: Plan) -> dict:
       "grid": sweep.grid.describe(),
       "grid_names": list(sweep.grid.names),
       "grid_shape": list(sweep.grid.shape),
+      "precision": runtime.precision(),
       "chunks": [
           {"name": c.name, "members": c.members.tolist(), "static": c.static} for c in sweep.chunks
       ],

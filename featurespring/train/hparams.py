@@ -21,6 +21,7 @@ import optax
 
 from featurespring import grids
 from featurespring import models
+from featurespring import runtime
 
 MODELS = ("mlp", "cnn")
 LOSSES = ("cross_entropy", "mse")
@@ -265,6 +266,7 @@ def _check_range(name, values, low, high, low_open=False, high_open=False):
 
 def validate_config(config: Config, num_train: int) -> None:
   """Raises ValueError for a setting that cannot train; nothing is compiled."""
+  runtime.check_float32("training a network")
   if config.model not in MODELS:
     raise ValueError(f"model must be one of {MODELS}, got {config.model!r}")
   if config.init_scheme not in models.INITS:
