@@ -70,6 +70,15 @@ BAD_ARRAYS = [
         r"y_train must be \[N\] integer labels, got shape \(64, 1\)",
     ),
     ("y_test", lambda y: y.astype(str), "y_test must hold integer labels or " "float targets"),
+    # Finite in float64, inf in float32: checked after the cast.
+    (
+        "x_train",
+        lambda x: _set((6, 1), 1e39)(x.astype(np.float64)),
+        r"x_train holds values beyond float32's range \(\|x\| > 3.4e38\) \[1e\+39\] in 1 "
+        r"example\(s\), the first at index 6",
+    ),
+    ("x_test", lambda x: x + 1j, "x_test must hold real numbers, got dtype complex64"),
+    ("y_train", _set(2, 1e39), r"y_train holds values beyond float32's range"),
 ]
 
 
@@ -277,3 +286,25 @@ def test_x64_is_refused_in_one_line_before_anything_compiles():
       "first"
       for what in (("train", "training a network"), ("sweep", "a sweep"))
   ]
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (
+            [0, 1.7, 1],
+            r"y_train holds class labels that are not whole numbers \[1.7\] in 1 example",
+        ),
+        ([0, np.nan, 1], r"y_train holds class labels that are not whole numbers \[nan\]"),
+        ([0, 1, 3], r"y_train holds labels outside \[0, 3\): 3 \(1 example\)"),
+        ([0j, 1, 2], "y_train must hold integer class labels, got dtype complex128"),
+    ],
+)
+def test_a_dataset_refuses_labels_it_would_have_truncated(labels, message):
+  with pytest.raises(ValueError, match=message):
+    data_lib.Dataset(np.zeros((3, 2)), np.array(labels), np.zeros((1, 2)), [0], 3, "t", (2,))
+
+
+def test_a_dataset_takes_whole_float_labels_as_classes():
+  dataset = data_lib.Dataset(np.zeros((3, 2)), [0.0, 2.0, 1.0], np.zeros((1, 2)), [1], 3, "t", (2,))
+  assert dataset.y_train.dtype == np.int32 and dataset.y_train.tolist() == [0, 2, 1]

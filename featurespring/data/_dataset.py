@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from featurespring import checked_arrays
+
 
 def _read_only(array: np.ndarray) -> np.ndarray:
   # A frozen dataclass only freezes its attributes; making the arrays read-only
@@ -62,6 +64,10 @@ class Dataset:
 
   The trainer moves the arrays to the device; keeping them in NumPy here means
   loading never allocates accelerator memory. The arrays are read-only.
+  Construction converts them and checks the converted arrays
+  (`featurespring.checked_arrays`): a ``ValueError`` names non-finite
+  features, features float32 cannot hold, complex ones, and labels that are
+  not whole numbers in ``0 .. num_classes - 1``.
 
   Attributes:
     x_train: float32 ``[N, D]`` features, flattened images with channels last,
@@ -96,10 +102,13 @@ class Dataset:
       raise ValueError("x_val and y_val must both be given or both be None")
     splits = ("train", "test") + (("val",) if self.x_val is not None else ())
     for split in splits:
-      x = np.asarray(getattr(self, f"x_{split}"), np.float32)
-      y = np.asarray(getattr(self, f"y_{split}"))
+      x = checked_arrays.float32(f"x_{split}", getattr(self, f"x_{split}"))
       # Real-valued targets mark a regression task; labels stay integers.
-      y = y.astype(np.float32 if self.regression else np.int32)
+      y = getattr(self, f"y_{split}")
+      if self.regression:
+        y = checked_arrays.float32(f"y_{split}", y)
+      else:
+        y = checked_arrays.int32_labels(f"y_{split}", y, self.num_classes)
       ndims = (1, 2) if self.regression else (1,)
       if x.ndim != 2 or x.shape[1] != dim or y.ndim not in ndims or y.shape[0] != x.shape[0]:
         raise ValueError(

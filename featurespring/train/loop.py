@@ -74,6 +74,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from featurespring import checked_arrays
 from featurespring import metrics as metrics_lib
 from featurespring import models
 from featurespring import vocabulary
@@ -89,63 +90,29 @@ HParams = hparams_lib.HParams
 POPULATION_AXIS = "population"
 
 
-def _check_finite(name, values):
-  """Raises ValueError naming the first non-finite values and their examples."""
-  bad = ~np.isfinite(values)
-  if np.any(bad):
-    examples = np.unique(np.nonzero(bad)[0])
-    raise ValueError(
-        f"{name} holds non-finite values {values[bad][:3].tolist()} in "
-        f"{examples.size} example(s), the first at index {examples[0]}"
-    )
-
-
-def _check_labels(name, labels, num_classes=None):
-  """Raises ValueError for integer labels outside ``[0, num_classes)``.
-
-  Without ``num_classes`` only labels no class count allows are caught:
-  negative ones and ones the int32 conversion would wrap.
-  """
-  high = np.iinfo(np.int32).max + 1 if num_classes is None else num_classes
-  labels = np.asarray(labels)
-  bad = (labels < 0) | (labels >= high)
-  if np.any(bad):
-    values, counts = np.unique(labels[bad], return_counts=True)
-    listed = ", ".join(
-        f"{v} ({c} example{'s' if c > 1 else ''})" for v, c in zip(values[:5], counts[:5])
-    )
-    more = f", ... ({values.size} values)" if values.size > 5 else ""
-    raise ValueError(f"{name} holds labels outside [0, {high}): " f"{listed}{more}")
-
-
-def _check_examples(x_name, x, y_name, y):
-  """Raises ValueError for inputs and labels/targets that cannot be used.
+def _checked_examples(x_name, x, y_name, y) -> tuple[np.ndarray, np.ndarray]:
+  """``(x, y)`` as float32 inputs and int32 labels or float32 targets, checked.
 
   Checked here, on the host, because on device each of these fails late
   or not at all: a length mismatch as a broadcasting error, NaN inputs as
-  "diverged" nets, a negative label as a silent all-zero one-hot row.
+  "diverged" nets, a negative label as a silent all-zero one-hot row. The
+  checks see the converted arrays (`featurespring.checked_arrays`).
   """
+  x, y = np.asarray(x), np.asarray(y)
   if x.ndim < 2:
     raise ValueError(f"{x_name} must be [N, D] inputs, got shape {x.shape}")
   if len(x) != len(y):
     raise ValueError(f"{x_name} has {len(x)} examples but {y_name} has " f"{len(y)}")
   if len(x) == 0:
     raise ValueError(f"{x_name} and {y_name} are empty: need at least one " f"example")
-  _check_finite(x_name, x)
+  x = checked_arrays.float32(x_name, x)
   if y.dtype.kind == "f":
-    _check_finite(y_name, y)
-  elif y.dtype.kind in "iub":
+    return x, checked_arrays.float32(y_name, y)
+  if y.dtype.kind in "iub":
     if y.ndim != 1:
       raise ValueError(f"{y_name} must be [N] integer labels, got shape " f"{y.shape}")
-    _check_labels(y_name, y)
-  else:
-    raise ValueError(f"{y_name} must hold integer labels or float targets, " f"got dtype {y.dtype}")
-
-
-def _device_targets(y):
-  """Integer labels as int32, real targets as float32, on the device."""
-  y = np.asarray(y)
-  return jnp.asarray(y, jnp.int32 if y.dtype.kind in "iub" else jnp.float32)
+    return x, checked_arrays.int32_labels(y_name, y)
+  raise ValueError(f"{y_name} must hold integer labels or float targets, " f"got dtype {y.dtype}")
 
 
 @flax.struct.dataclass
@@ -178,12 +145,13 @@ class Data:
   def create(cls, x_train, y_train, x_test, y_test, x_val=None, y_val=None) -> "Data":
     """Checks NumPy arrays and puts them on the default device once.
 
-    Inputs become float32, integer labels int32, real targets float32.
+    Inputs become float32, integer labels int32, real targets float32; the
+    checks below see the converted arrays.
 
     Raises:
       ValueError: naming the array, for inputs and labels of different
-        lengths, an empty set, non-finite inputs or targets, negative
-        labels, or test (validation) arrays of other shapes past the
+        lengths, an empty set, non-finite inputs or targets (or values
+        float32 cannot hold), complex inputs, negative labels, or test (validation) arrays of other shapes past the
         example axis than the training ones; ``x_val`` without ``y_val``.
         Labels beyond ``Config.num_classes``, and labels versus
         ``Config.regression``, are checked by `init`.
@@ -195,9 +163,10 @@ class Data:
     if x_val is not None:
       arrays.update(x_val=x_val, y_val=y_val)
       splits += ("val",)
-    arrays = {name: np.asarray(a) for name, a in arrays.items()}
     for split in splits:
-      _check_examples(f"x_{split}", arrays[f"x_{split}"], f"y_{split}", arrays[f"y_{split}"])
+      arrays[f"x_{split}"], arrays[f"y_{split}"] = _checked_examples(
+          f"x_{split}", arrays[f"x_{split}"], f"y_{split}", arrays[f"y_{split}"]
+      )
     for split in splits[1:]:
       for kind in ("x", "y"):
         train_shape = arrays[f"{kind}_train"].shape[1:]
@@ -206,12 +175,7 @@ class Data:
           raise ValueError(
               f"{kind}_{split} examples have shape {shape} but {kind}_train ones {train_shape}"
           )
-    return cls(
-        **{
-            name: (jnp.asarray(a, jnp.float32) if name[0] == "x" else _device_targets(a))
-            for name, a in arrays.items()
-        }
-    )
+    return cls(**{name: jnp.asarray(a) for name, a in arrays.items()})
 
   def targets(self) -> dict[str, jnp.ndarray]:
     """Labels or targets of every set, by array name (for `_check_targets`)."""
@@ -239,7 +203,7 @@ def _check_targets(config: Config, targets: dict[str, Any]) -> None:
             f"is False: classification needs integer labels in "
             f"[0, {config.num_classes})"
         )
-      _check_labels(name, np.asarray(y), config.num_classes)
+      checked_arrays.int32_labels(name, np.asarray(y), config.num_classes)
 
 
 @flax.struct.dataclass
@@ -517,11 +481,9 @@ def evaluate(state: TrainState, x, y) -> dict[str, jnp.ndarray]:
   regression load), shaped ``[P]`` or ``[P, L]``: the quantities' bare names,
   whatever the set.
   """
-  x, y = np.asarray(x), np.asarray(y)
-  _check_examples("x", x, "y", y)
-  y = _device_targets(y)
+  x, y = _checked_examples("x", x, "y", y)
   _check_targets(state.config, {"y": y})
-  return _evaluate_jit(state, jnp.asarray(x, jnp.float32), y)
+  return _evaluate_jit(state, jnp.asarray(x), jnp.asarray(y))
 
 
 def masked_mean(values, mask, axis=None):
