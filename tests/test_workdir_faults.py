@@ -18,8 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from featurespring import data as data_lib
 from featurespring import sweep
 from featurespring.sweep import checkpoint
+from featurespring.sweep import dnn_engine
 from featurespring.sweep import lock
 from featurespring.sweep import results
 
@@ -121,8 +123,8 @@ def test_truncated_checkpoint_resumes_from_the_previous_one(tmp_path, monkeypatc
   workdir = tmp_path / "interrupted"
   save = checkpoint.save
 
-  def save_then_stop(path, state, unit, config_hash):
-    save(path, state, unit, config_hash)
+  def save_then_stop(path, state, unit, *hashes):
+    save(path, state, unit, *hashes)
     if unit == 2:
       raise Interrupted
 
@@ -334,8 +336,8 @@ def test_a_checkpoint_or_part_of_another_config_is_never_resumed(tmp_path, monke
   config.checkpoint_every = 30
   save = checkpoint.save
 
-  def save_then_stop(path, state, unit, config_hash):
-    save(path, state, unit, config_hash)
+  def save_then_stop(path, state, unit, *hashes):
+    save(path, state, unit, *hashes)
     if path.endswith("chunk_00001.npz") and unit >= 60:
       raise Interrupted
 
@@ -412,3 +414,35 @@ def test_the_manifest_and_sidecars_record_the_precision(tmp_path):
   expected = {"dtype": "float32", "default_matmul_precision": None}
   assert results.read_json(str(tmp_path / "sweep.json"))["precision"] == expected
   assert sweep.load_result(str(tmp_path))[1]["environment"]["precision"] == expected
+
+
+def test_parts_of_changed_data_files_are_never_merged_together(tmp_path, monkeypatch):
+  config = tiny_dnn_config()
+  config.grid.dropout = (0.0, 0.1)
+  config.seeds, config.chunk_size = 1, 1  # two chunks
+  workdir = str(tmp_path)
+  sweep.run(config, workdir, task_index=0, num_tasks=2)
+  first = results.read_json(os.path.join(workdir, "parts", "chunk_00000.json"))["data"]
+  assert first["settings"]["dataset"] == "synthetic" and len(first["sha256"]) == 64
+  # The second task (a new process: nothing cached) sees other files under the same settings.
+  dnn_engine._load_data.cache_clear()  # pylint: disable=protected-access
+  monkeypatch.setattr(data_lib.Dataset, "sha256", "0" * 64)
+  sweep.run(config, workdir, task_index=1, num_tasks=2)
+  with pytest.raises(ValueError, match=r"chunk_00000 saw sha256 .*; chunk_00001 saw sha256 0{12}"):
+    sweep.merge(workdir)
+  monkeypatch.undo()
+  dnn_engine._load_data.cache_clear()  # pylint: disable=protected-access
+  os.remove(os.path.join(workdir, "parts", "chunk_00001.json"))
+  sweep.run(config, workdir, task_index=1, num_tasks=2)
+  _, sidecar = sweep.load_result(sweep.merge(workdir).rsplit("/", 1)[0])
+  assert sidecar["data"] == [first]
+
+
+def test_a_checkpoint_of_other_data_is_not_resumed(tmp_path, caplog):
+  path = str(tmp_path / "c.npz")
+  template = {"w": jnp.zeros(3)}
+  checkpoint.save(path, {"w": jnp.ones(3)}, 1, "config", "a" * 64)
+  assert checkpoint.restore(path, template, "config", "b" * 64) is None
+  assert "computed on other data" in caplog.text
+  state, unit = checkpoint.restore(path, template, "config", "a" * 64)
+  assert unit == 1 and state["w"].tolist() == [1.0, 1.0, 1.0]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 
 import numpy as np
 
@@ -119,6 +121,23 @@ class Dataset:
       object.__setattr__(self, f"x_{split}", _read_only(x))
       object.__setattr__(self, f"y_{split}", _read_only(y))
     object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
+
+  @functools.cached_property
+  def sha256(self) -> str:
+    """SHA-256 (hex) of every array (its name, dtype, shape and bytes) and the labels' meaning.
+
+    Two datasets with the same digest hold the same examples in the same
+    order: sweeps record it with each chunk they compute, so that results
+    of data files changed in between are never merged silently.
+    """
+    digest = hashlib.sha256(f"{self.num_classes}|{self.image_shape}".encode())
+    for split in ("train", "test", "val"):
+      for kind in ("x", "y"):
+        array = getattr(self, f"{kind}_{split}")
+        if array is not None:
+          digest.update(f"|{kind}_{split}|{array.dtype.str}|{array.shape}|".encode())
+          digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
 
   @property
   def regression(self) -> bool:

@@ -15,8 +15,9 @@ shardings; a checkpoint that does not fit it (e.g. written on a different
 device count, so padded differently) is ignored. With neither usable, the
 chunk restarts from scratch. Each checkpoint records the config hash of the
 sweep that wrote it; one of another sweep (a workdir whose manifest was
-deleted and rerun with another grid, say) is never resumed: its chunk
-restarts, with a warning.
+deleted and rerun with another grid, say), or computed on other data (the
+files of a data directory replaced), is never resumed: its chunk restarts,
+with a warning.
 
 A single ``.npz`` per chunk keeps this dependency-free and works the same on
 every host count; orbax would add async saves we do not need at this size.
@@ -36,6 +37,7 @@ from featurespring import sharding
 
 _UNIT = "__unit__"
 _CONFIG_HASH = "__config_hash__"
+_DATA_SHA256 = "__data_sha256__"
 
 
 def previous_path(path: str) -> str:
@@ -47,13 +49,15 @@ def _new_path(path: str) -> str:
   return path + ".new"
 
 
-def save(path: str, state, unit: int, config_hash: str = "") -> None:
+def save(path: str, state, unit: int, config_hash: str = "", data_sha256: str = "") -> None:
   """Writes ``state`` after ``unit`` completed units (epochs / record steps) of the
-  sweep whose config hash is ``config_hash``."""
+  sweep whose config hash is ``config_hash``, on the data whose digest is
+  ``data_sha256`` ("": none)."""
   leaves = jax.tree.leaves(state)
   arrays = {f"leaf_{i:04d}": sharding.to_host(leaf) for i, leaf in enumerate(leaves)}
   arrays[_UNIT] = np.asarray(unit)
   arrays[_CONFIG_HASH] = np.asarray(config_hash)
+  arrays[_DATA_SHA256] = np.asarray(data_sha256)
   if jax.process_index() == 0:
     results.write_npz(_new_path(path), arrays)
     with contextlib.suppress(FileNotFoundError):  # the chunk's first checkpoint
@@ -75,8 +79,9 @@ def _host_shape(leaf) -> tuple[int, ...]:
   return tuple(np.shape(leaf))
 
 
-def _read(path: str, leaves, config_hash: str) -> list[np.ndarray] | None:
-  """The stored leaves and unit at ``path`` if it reads, is ``config_hash``'s and fits ``leaves``."""
+def _read(path: str, leaves, config_hash: str, data_sha256: str) -> list[np.ndarray] | None:
+  """The stored leaves and unit at ``path`` if it reads, is ``config_hash``'s, saw
+  ``data_sha256``'s data and fits ``leaves``."""
   try:
     arrays = results.read_npz(path)
   except FileNotFoundError:  # moved aside meanwhile by process 0
@@ -97,6 +102,17 @@ def _read(path: str, leaves, config_hash: str) -> list[np.ndarray] | None:
         config_hash,
     )
     return None
+  # Checkpoints written before data was fingerprinted have no digest.
+  seen = str(arrays.pop(_DATA_SHA256, data_sha256))
+  if seen != data_sha256:
+    logging.warning(
+        "checkpoint %s was computed on other data (sha256 %s) than this run loads (%s): "
+        "the data files changed; ignoring it",
+        path,
+        seen or "none",
+        data_sha256 or "none",
+    )
+    return None
   stored = [arrays.get(f"leaf_{i:04d}") for i in range(len(leaves))]
   fits = (
       len(arrays) == len(leaves) + 2
@@ -109,10 +125,11 @@ def _read(path: str, leaves, config_hash: str) -> list[np.ndarray] | None:
   return stored + [arrays[_UNIT]]
 
 
-def restore(path: str, template, config_hash: str = ""):
+def restore(path: str, template, config_hash: str = "", data_sha256: str = ""):
   """Returns ``(state, unit)`` from ``path`` or its previous checkpoint.
 
-  Only a checkpoint written with ``config_hash`` (the sweep's) is resumed.
+  Only a checkpoint written with ``config_hash`` (the sweep's) on the data
+  of digest ``data_sha256`` is resumed.
 
   Returns:
     ``None`` if neither exists, reads and fits ``template``: the chunk
@@ -121,7 +138,7 @@ def restore(path: str, template, config_hash: str = ""):
   leaves, treedef = jax.tree.flatten(template)
   found = [p for p in (path, previous_path(path)) if os.path.exists(p)]
   for candidate in found:
-    stored = _read(candidate, leaves, config_hash)
+    stored = _read(candidate, leaves, config_hash, data_sha256)
     if stored is not None:
       break
   else:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import re
 from collections.abc import Mapping
 
@@ -313,15 +314,23 @@ class DnnEngine(engine_lib.Engine):
     fields.update(static)
     self.fields = fields
     use = self._use_flags(config.dnn, grid.points(np.arange(grid.size)))
-    self.dataset, self.data = _load_data(
-        tuple((f, fields[f]) for f in ("dataset", "data_seed") + _LOAD_ARGS if f != "seed")
+    data_settings = tuple(
+        (f, fields[f]) for f in ("dataset", "data_seed") + _LOAD_ARGS if f != "seed"
     )
+    self.dataset, self.data = _load_data(data_settings)
+    self._data_identity = {
+        "settings": json.loads(json.dumps(dict(data_settings))),  # tuples as JSON lists
+        "sha256": self.dataset.sha256,
+    }
     self.train_config = self._train_config(
         fields,
         self.dataset.num_classes,
         image_shape=self.dataset.image_shape if fields.model == "cnn" else None,
         **use,
     )
+
+  def data_identity(self):
+    return self._data_identity
 
   def init(self, points: Mapping[str, jax.Array]):
 

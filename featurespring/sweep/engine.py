@@ -178,6 +178,15 @@ class Engine(abc.ABC):
   def finalize(self, state) -> dict[str, jax.Array]:
     """Per-member results, each leading with the member axis."""
 
+  def data_identity(self) -> dict | None:
+    """The data this engine's runs see: ``{"settings": {...}, "sha256": ...}``.
+
+    Recorded in every part and checkpoint, so that a chunk is never resumed,
+    nor merged beside others, on other data than the same settings gave them
+    (files replaced between two array tasks). None: no data (the default).
+    """
+    return None
+
   def member_bytes(self) -> int | None:
     """Device bytes one member needs, where the engine can tell without
     running (`featurespring.sweep.memory`); None: measure its state."""

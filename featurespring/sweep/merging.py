@@ -10,6 +10,7 @@ load curve): such arrays are padded at the end with NaN (floats), False or
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -113,6 +114,7 @@ def merge(workdir: str) -> str:
           "comes from another config. Move it out of the workdir and rerun the "
           "sweep to compute its chunk again"
       )
+  data = check_same_data([sidecar for _, sidecar in parts])
   grid_shape = tuple(manifest["grid_shape"])
   size = int(np.prod(grid_shape))
   covered = np.sort(np.concatenate([arrays["members"] for arrays, _ in parts]))
@@ -155,6 +157,7 @@ def merge(workdir: str) -> str:
           "unit_name": sidecars[0]["unit_name"],
           "units": sidecars[0]["units"],
           "environment": sidecars[0]["environment"],
+          **({"data": data} if data else {}),
           "parts": {
               s["chunk"]: {
                   k: s[k] for k in ("wall_time_s", "resumed_from_unit", "static", "num_members")
@@ -165,6 +168,34 @@ def merge(workdir: str) -> str:
   )
   logging.info("merged %d chunks into %s.npz", len(parts), stem)
   return stem
+
+
+def check_same_data(sidecars: list[dict]) -> list[dict]:
+  """The distinct data the parts saw; ``ValueError`` if the same settings gave two.
+
+  Parts of one sweep may see different data only where their data settings
+  differ (a swept training-set size); the same settings with two digests
+  mean the files changed between tasks, and their results do not belong
+  in one table.
+  """
+  seen = {}  # settings (JSON) -> {sha256: [chunk names]}
+  for sidecar in sidecars:
+    if sidecar.get("data"):
+      key = json.dumps(sidecar["data"]["settings"], sort_keys=True)
+      seen.setdefault(key, {}).setdefault(sidecar["data"]["sha256"], []).append(sidecar["chunk"])
+  for key, digests in seen.items():
+    if len(digests) > 1:
+      listed = "; ".join(
+          f"{', '.join(chunks[:4])}{', ...' if len(chunks) > 4 else ''} saw sha256 {sha[:12]}"
+          for sha, chunks in digests.items()
+      )
+      raise ValueError(
+          f"cannot merge: parts computed with the same data settings saw different data "
+          f"({listed}): the data files changed between tasks. Keep one version: move the "
+          "other parts (parts/<chunk>.npz and .json) out of the workdir and rerun their "
+          "tasks with that version's files, then merge"
+      )
+  return [{"settings": json.loads(k), "sha256": sha} for k, d in seen.items() for sha in d]
 
 
 def load_result(workdir: str) -> tuple[dict[str, np.ndarray], dict]:

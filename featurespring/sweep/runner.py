@@ -255,7 +255,9 @@ def run_chunk(
   unit, total = 0, engine.total_units
   checkpoint_path = os.path.join(workdir, "checkpoints", chunk.name + ".npz")
   sweep_hash = merging.read_manifest(os.path.join(workdir, MANIFEST))["config_hash"]
-  restored = checkpoint.restore(checkpoint_path, state, sweep_hash)
+  data = engine.data_identity()
+  data_sha256 = data["sha256"] if data else ""
+  restored = checkpoint.restore(checkpoint_path, state, sweep_hash, data_sha256)
   if restored is not None:
     state, unit = restored
     logging.info(
@@ -285,7 +287,7 @@ def run_chunk(
     )
     compiled_steps.add(step)
     if unit < total:
-      checkpoint.save(checkpoint_path, state, unit, sweep_hash)
+      checkpoint.save(checkpoint_path, state, unit, sweep_hash, data_sha256)
   writer.close()
   outputs = sharding.gather_members(engine.finalize(state), len(chunk.members))
   outputs["members"] = chunk.members
@@ -304,6 +306,7 @@ def run_chunk(
             # The workdir's: a resumed sweep may predate fields added since.
             "config_hash": sweep_hash,
             "environment": results.environment(),
+            **({"data": data} if data else {}),
         },
     )
     checkpoint.remove(checkpoint_path)
