@@ -29,6 +29,7 @@ this module, which depends on neither.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 
 import ml_collections
@@ -37,6 +38,9 @@ import numpy as np
 SEED_AXIS = "seed"
 # Largest seed of a run: engines derive keys from int32 seeds.
 MAX_SEED = 2**31 - 1
+# Most runs one sweep plans: its manifest (JSON) lists each run's index,
+# about 80 MB at this size, and every task reads it.
+MAX_RUNS = 10**7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +125,16 @@ class Grid:
       raise ValueError(
           f"config.seed must be in [0, {MAX_SEED - (count - 1)}] so that all "
           f"config.seeds={count} seeds lie in [0, {MAX_SEED}], got {seed}"
+      )
+    runs = math.prod(len(axis) for axis in axes) * count
+    if runs > MAX_RUNS:
+      # Checked before any per-run array exists: at 10**9 runs the member
+      # indices alone take 8 GB, and the manifest lists every one.
+      shape = " x ".join(str(len(a)) for a in axes) + (" x " if axes else "") + str(count)
+      raise ValueError(
+          f"config.seeds={count} and config.grid make {runs:,} runs ({shape}); a sweep "
+          f"holds at most {MAX_RUNS:,} (its manifest lists every run): split it into "
+          "several sweeps (other config.seed / grid values), or fewer seeds"
       )
     seeds = int(seed) + np.arange(count)
     axes.append(Axis(SEED_AXIS, seeds, {SEED_AXIS: seeds}))

@@ -230,3 +230,32 @@ def test_cifar_experiments_name_both_folders_without_files(tmp_path):
   config = shrunk("s8_cifar10.py", tmp_path / "no-data")
   with pytest.raises(FileNotFoundError, match="cifar-10-batches-py.*cifar-10-batches-bin"):
     sweep.run(config, str(tmp_path / "run"))
+
+
+@pytest.mark.parametrize(
+    "labels, problem",
+    [
+        ([2**70], "OverflowError"),
+        ([{"a": 1}], "TypeError"),
+        ({1: 2}, "TypeError"),
+    ],
+)
+def test_labels_that_are_not_integers_are_named(tmp_path, labels, problem):
+  path = tmp_path / "data_batch_1"
+  with open(path, "wb") as f:
+    pickle.dump({b"data": np.zeros((1, 3072), np.uint8), b"labels": labels}, f, protocol=2)
+  with pytest.raises(
+      ValueError, match=rf"data_batch_1: b'labels' must be N integers 0..9 \({problem}"
+  ):
+    _cifar._read_batch(path)  # pylint: disable=protected-access
+
+
+def test_an_idx_header_whose_size_overflows_int64_is_named(tmp_path):
+  path = tmp_path / "huge-idx3-ubyte"
+  path.write_bytes(bytes([0, 0, 0x08, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + b"\0" * 10)
+  with pytest.raises(
+      ValueError,
+      match=r"header says shape \(4294967295, 4294967295, 4294967295\) "
+      r"\(79228162458924105385300197375 bytes\) but the file holds 10 data bytes",
+  ):
+    data.read_idx(path)

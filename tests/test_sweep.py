@@ -1,6 +1,7 @@
 """Tests of the sweep layer: grid, chunks, results files, workdirs, merge."""
 
 import json
+import math
 import os
 
 import jax
@@ -263,6 +264,18 @@ def test_seeds_that_would_wrap_or_truncate_are_refused_before_anything_runs(seed
   with pytest.raises(ValueError, match="config.seed must be"):
     sweep.run(config, str(tmp_path / "w"))
   assert not (tmp_path / "w").exists()
+
+
+def test_a_billion_seeds_are_refused_in_one_line_before_any_array_exists():
+  config = tiny_springs_config()
+  config.seeds = 10**9
+  grid_runs = math.prod(len(v) for v in config.grid.values())
+  with pytest.raises(
+      ValueError,
+      match=rf"config.seeds=1000000000 and config.grid make {grid_runs * 10**9:,} runs .* "
+      r"at most 10,000,000",
+  ):
+    sweep.plan(config)
 
 
 def test_integer_axes_take_integral_floats_and_refuse_the_rest():

@@ -77,6 +77,12 @@ BAD_ARRAYS = [
         r"x_train holds values beyond float32's range \(\|x\| > 3.4e38\) \[1e\+39\] in 1 "
         r"example\(s\), the first at index 6",
     ),
+    (
+        "x_train",
+        lambda x: x.reshape(64, 2, 5),
+        r"x_train must be \[N, D\] inputs, got shape \(64, 2, 5\); flatten each example: "
+        r"x_train.reshape\(len\(x_train\), -1\)",
+    ),
     ("x_test", lambda x: x + 1j, "x_test must hold real numbers, got dtype complex64"),
     ("y_train", _set(2, 1e39), r"y_train holds values beyond float32's range"),
 ]

@@ -95,7 +95,10 @@ def _read_batch(path: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
   if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
     raise ValueError(f"{path}: expected a dict with keys b'data' and b'labels'")
   data = np.asarray(batch[b"data"])
-  labels = np.asarray(batch[b"labels"], np.int64)
+  try:
+    labels = np.asarray(batch[b"labels"], np.int64)
+  except (OverflowError, TypeError, ValueError) as e:  # 2**70, a dict, a string ...
+    raise ValueError(f"{path}: b'labels' must be N integers 0..9 ({type(e).__name__}: {e})") from e
   if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != IMAGE_BYTES:
     raise ValueError(f"{path}: b'data' must be uint8 [N, 3072], got " f"{data.dtype} {data.shape}")
   return _images(path, data, labels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pathlib
 import zlib
@@ -54,9 +55,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   ndim = data[3]
   header = 4 + 4 * ndim
   shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-  if len(data) != header + int(np.prod(shape)):
+  # math.prod: Python ints, so a corrupt header's huge dimensions cannot overflow.
+  if len(data) != header + math.prod(shape):
     raise ValueError(
-        f"{path}: header says shape {shape} ({int(np.prod(shape))} "
+        f"{path}: header says shape {shape} ({math.prod(shape)} "
         f"bytes) but the file holds {len(data) - header} data bytes"
     )
   return np.frombuffer(data, np.uint8, offset=header).reshape(shape)

@@ -99,8 +99,11 @@ def _checked_examples(x_name, x, y_name, y) -> tuple[np.ndarray, np.ndarray]:
   checks see the converted arrays (`featurespring.checked_arrays`).
   """
   x, y = np.asarray(x), np.asarray(y)
-  if x.ndim < 2:
-    raise ValueError(f"{x_name} must be [N, D] inputs, got shape {x.shape}")
+  if x.ndim != 2:
+    # Models read features on the last axis: [N, H, W] images would reach the
+    # loss as [N, H, classes] and fail inside optax.
+    hint = f"; flatten each example: {x_name}.reshape(len({x_name}), -1)" if x.ndim > 2 else ""
+    raise ValueError(f"{x_name} must be [N, D] inputs, got shape {x.shape}{hint}")
   if len(x) != len(y):
     raise ValueError(f"{x_name} has {len(x)} examples but {y_name} has " f"{len(y)}")
   if len(x) == 0:
