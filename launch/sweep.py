@@ -238,6 +238,7 @@ def _dry_run(config: ml_collections.ConfigDict) -> None:
   plan = sweep.plan(config)
   _, num_tasks = sweep.task_from_env(_TASK_INDEX.value, _NUM_TASKS.value)
   lines = dryrun.describe(plan, num_tasks) + dryrun.memory_lines(plan)
+  lines.append(sweep.workdir_status(_WORKDIR.value, plan))
   if _DRY_RUN_MEASURE.value:
     lines += dryrun.estimate_lines(plan, dryrun.measure(plan), num_tasks)
   print("\n".join(lines))

@@ -446,3 +446,53 @@ def test_a_checkpoint_of_other_data_is_not_resumed(tmp_path, caplog):
   assert "computed on other data" in caplog.text
   state, unit = checkpoint.restore(path, template, "config", "a" * 64)
   assert unit == 1 and state["w"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_plot_axis_that_names_nothing_is_refused_before_anything_runs(tmp_path):
+  config = tiny_springs_config()
+  config.plot.x = "bogus"
+  with pytest.raises(
+      ValueError, match=r"config.plot.x='bogus' is neither a grid axis \(mu, noise, seed\) nor a "
+  ):
+    sweep.run(config, str(tmp_path / "w"))
+  assert not (tmp_path / "w").exists()
+  config.plot.x = "k"  # a field the grid could sweep: allowed (plotting names it then)
+  sweep.plan(config)
+
+
+def test_changed_reporting_settings_apply_on_resume_and_are_recorded(tmp_path, caplog):
+  workdir = str(tmp_path)
+  sweep.run(tiny_springs_config(), workdir)
+  expected, _ = sweep.load_result(workdir)
+  config = tiny_springs_config()
+  config.plot.x, config.plot.log_x = "mu", True
+  with caplog.at_level("INFO"):
+    sweep.run(config, workdir)
+  assert "plot.log_x: False -> True; plot.x: 'noise' -> 'mu'" in caplog.text
+  assert results.read_json(os.path.join(workdir, "sweep.json"))["config"]["plot"]["x"] == "mu"
+  arrays, sidecar = sweep.load_result(workdir)
+  assert sidecar["config"]["plot"] == {**sidecar["config"]["plot"], "x": "mu", "log_x": True}
+  assert sidecar["config_hash"] == results.config_hash(tiny_springs_config())
+  assert_same_result(tmp_path, expected)
+
+
+def test_a_dangling_symlink_workdir_is_named(tmp_path):
+  os.symlink(tmp_path / "unmounted" / "runs", tmp_path / "w")
+  with pytest.raises(
+      NotADirectoryError, match=r"is a symbolic link to .*unmounted/runs, which does"
+  ):
+    sweep.run(tiny_springs_config(), str(tmp_path / "w"))
+
+
+def test_a_dry_run_says_whether_the_workdir_would_start_resume_or_refuse(tmp_path):
+  workdir = str(tmp_path / "w")
+  planned = sweep.plan(tiny_springs_config())
+  assert sweep.workdir_status(workdir, planned).endswith("holds no sweep yet; a run starts it")
+  sweep.run(planned, workdir, task_index=0, num_tasks=3)
+  assert "holds this sweep, 1 of 3 chunks finished; a run resumes it" in sweep.workdir_status(
+      workdir, planned
+  )
+  other = tiny_springs_config()
+  other.springs.k = 2.0
+  status = sweep.workdir_status(workdir, sweep.plan(other))
+  assert status.startswith("WARNING: a run would be refused: workdir ") and "springs.k" in status

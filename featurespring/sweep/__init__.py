@@ -42,5 +42,6 @@ from featurespring.sweep.runner import (
     plan,
     run,
     validate,
+    workdir_status,
 )
 from featurespring.sharding import initialize_distributed, member_mesh

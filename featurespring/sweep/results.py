@@ -61,9 +61,14 @@ class CorruptFileError(ValueError):
 
 
 def check_workdir(workdir: str) -> None:
-  """Raises ``NotADirectoryError`` if ``workdir`` is a file (absent is fine)."""
+  """Raises ``NotADirectoryError`` if ``workdir`` is a file or a dangling link (absent is fine)."""
   if os.path.isfile(workdir):
     raise NotADirectoryError(f"--workdir {workdir} is a file, not a directory")
+  if os.path.islink(workdir) and not os.path.exists(workdir):
+    raise NotADirectoryError(
+        f"--workdir {workdir} is a symbolic link to {os.readlink(workdir)}, which does not "
+        "exist: create that directory (e.g. mount its filesystem), or remove the link"
+    )
 
 
 @contextlib.contextmanager
@@ -283,6 +288,18 @@ def config_diff(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
       diffs += config_diff(a, b, f"{prefix}{key}.")
     elif a != b:
       diffs.append(f"{prefix}{key}: {a!r} -> {b!r}")
+  return diffs
+
+
+def harmless_changes(old: Mapping, new: Mapping) -> list[str]:
+  """What differs between two config dicts in :data:`HARMLESS_FIELDS` (``plot.x: 'a' -> 'b'``)."""
+  diffs = []
+  for key in HARMLESS_FIELDS:
+    a, b = old.get(key), new.get(key)
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+      diffs += config_diff(a, b, f"{key}.")
+    elif a != b:
+      diffs.append(f"{key}: {a!r} -> {b!r}")
   return diffs
 
 

@@ -83,7 +83,17 @@ def validate(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None = Non
     )
   if grid is None:
     grid = grid_lib.Grid.from_config(config)
-  engine_lib.engine_class(config).validate(config, grid)
+  engine_cls = engine_lib.engine_class(config)
+  engine_cls.validate(config, grid)
+  fields = config.get(engine_cls.name, {})
+  for name in ("x", "y"):
+    axis = config.get("plot", {}).get(name)
+    # A field the grid does not sweep yet is allowed: --config.grid.<field> adds it.
+    if axis is not None and axis not in grid.names and axis not in fields:
+      raise ValueError(
+          f"config.plot.{name}={axis!r} is neither a grid axis ({', '.join(grid.names)}) "
+          f"nor a field of config.{engine_cls.name}"
+      )
 
 
 def _integer_axis_values(config: ml_collections.ConfigDict) -> None:
@@ -163,6 +173,45 @@ def _manifest(sweep: Plan) -> dict:
   }
 
 
+def _conflict(workdir: str, existing: dict, manifest: dict, engine: str) -> str | None:
+  """Why the sweep of ``manifest`` may not run in ``workdir`` (holding ``existing``), or None."""
+  if existing["config_hash"] == manifest["config_hash"]:
+    return None
+  from featurespring.sweep import config as config_lib  # pylint: disable=g-import-not-at-top
+
+  defaults = results.config_to_dict(config_lib.base_config(engine))
+  added = results.fields_added_at_default(existing["config"], manifest["config"], defaults)
+  if added:
+    logging.info(
+        "%s: resuming a sweep written before %s existed (at their defaults, which keep "
+        "the old behaviour); its parts keep the workdir's config hash",
+        workdir,
+        ", ".join(added),
+    )
+    return None
+  diffs = results.config_diff(existing["config"], manifest["config"])
+  return (
+      f"workdir {workdir} holds a sweep with a different config; refusing to "
+      f"mix results. Use a new --workdir, or rerun with the original config. "
+      f"Differences (workdir -> now): {'; '.join(diffs) or 'unknown'}"
+  )
+
+
+def workdir_status(workdir: str, sweep: Plan) -> str:
+  """One line on what running ``sweep`` in ``workdir`` would do: start, resume or be refused."""
+  path = os.path.join(workdir, MANIFEST)
+  if not os.path.exists(path):
+    return f"workdir: {workdir} holds no sweep yet; a run starts it"
+  conflict = _conflict(workdir, merging.read_manifest(path), _manifest(sweep), sweep.config.engine)
+  if conflict:
+    return f"WARNING: a run would be refused: {conflict}"
+  done = sum(results.exists(os.path.join(workdir, "parts", c.name)) for c in sweep.chunks)
+  return (
+      f"workdir: {workdir} holds this sweep, {done} of {len(sweep.chunks)} chunks finished; "
+      "a run resumes it"
+  )
+
+
 def prepare_workdir(workdir: str, sweep: Plan, chunks: list[grid_lib.Chunk] | None = None) -> None:
   """Writes the manifest, or checks the existing one matches this config.
 
@@ -183,25 +232,22 @@ def prepare_workdir(workdir: str, sweep: Plan, chunks: list[grid_lib.Chunk] | No
       results.write_json(path, manifest, exclusive=True)
   if os.path.exists(path):
     existing = merging.read_manifest(path)
-    added = None
-    if existing["config_hash"] != manifest["config_hash"]:
-      from featurespring.sweep import config as config_lib  # pylint: disable=g-import-not-at-top
-
-      defaults = results.config_to_dict(config_lib.base_config(sweep.config.engine))
-      added = results.fields_added_at_default(existing["config"], manifest["config"], defaults)
-      if added:
-        logging.info(
-            "%s: resuming a sweep written before %s existed (at their defaults, which keep "
-            "the old behaviour); its parts keep the workdir's config hash",
-            workdir,
-            ", ".join(added),
-        )
-    if existing["config_hash"] != manifest["config_hash"] and not added:
-      diffs = results.config_diff(existing["config"], manifest["config"])
-      raise WorkdirMismatchError(
-          f"workdir {workdir} holds a sweep with a different config; refusing to "
-          f"mix results. Use a new --workdir, or rerun with the original config. "
-          f"Differences (workdir -> now): {'; '.join(diffs) or 'unknown'}"
+    conflict = _conflict(workdir, existing, manifest, sweep.config.engine)
+    if conflict:
+      raise WorkdirMismatchError(conflict)
+    changed = results.harmless_changes(existing["config"], manifest["config"])
+    if changed and jax.process_index() == 0:
+      # Reporting settings: the new ones apply (figures of the next merge use
+      # them), and the manifest says so.
+      existing["config"].update(
+          {k: manifest["config"][k] for k in results.HARMLESS_FIELDS if k in manifest["config"]}
+      )
+      results.write_json(path, existing)
+      logging.info(
+          "%s: %s (reporting settings, the numbers do not depend on them); recorded in %s",
+          workdir,
+          "; ".join(changed),
+          MANIFEST,
       )
   # The workdir's own hash (a resumed older sweep keeps it), which its parts carry.
   sweep_hash = merging.read_manifest(path)["config_hash"] if os.path.exists(path) else None
