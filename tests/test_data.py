@@ -450,3 +450,17 @@ def test_bad_arguments_and_files(tmp_path):
   not_gzip.write_bytes(b"not gzip at all")
   with pytest.raises(ValueError, match="decompress"):
     data.read_idx(not_gzip)
+
+
+def test_a_sweeps_checksum_error_names_the_config_field_that_skips_it(tmp_path):
+  from featurespring import sweep  # pylint: disable=g-import-not-at-top
+
+  write_small_idx_dir(tmp_path / "mnist")
+  config = sweep.base_config("dnn")
+  config.dnn.dataset, config.dnn.data_dir = "mnist", str(tmp_path)
+  config.dnn.num_train, config.dnn.num_test, config.dnn.batch_size = 20, 10, 20
+  config.dnn.num_epochs = 1
+  with pytest.raises(ValueError, match=r"checksum mismatch.*--config\.dnn\.verify=False"):
+    sweep.run(config, str(tmp_path / "w"), progress=False)
+  config.dnn.verify = False
+  sweep.run(config, str(tmp_path / "w2"), progress=False)  # the field does what it says
