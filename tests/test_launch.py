@@ -175,6 +175,8 @@ def test_config_file_mistakes_end_in_one_line(tmp_path):
   )
   lacking = _error_line(launch("launch.sweep", f"--config={no_seeds}", workdir, check=False))
   assert "config.seeds is missing" in lacking
+  bucket = _error_line(launch("launch.sweep", *SPRINGS, "--workdir=gs://b/runs", check=False))
+  assert "--workdir gs://b/runs: only local or mounted POSIX paths" in bucket
   assert not os.path.exists(tmp_path / "w")
 
 

@@ -496,3 +496,12 @@ def test_a_dry_run_says_whether_the_workdir_would_start_resume_or_refuse(tmp_pat
   other.springs.k = 2.0
   status = sweep.workdir_status(workdir, sweep.plan(other))
   assert status.startswith("WARNING: a run would be refused: workdir ") and "springs.k" in status
+
+
+def test_merging_before_every_task_finished_names_the_missing_chunks(tmp_path):
+  sweep.run(tiny_springs_config(), str(tmp_path), task_index=0, num_tasks=3)
+  with pytest.raises(
+      FileNotFoundError,
+      match=r"2 of 3 chunks have no result yet \(chunk_00001, chunk_00002\); run the remaining",
+  ):
+    sweep.merge(str(tmp_path))
