@@ -277,11 +277,13 @@ def config_hash(config: ml_collections.ConfigDict | Mapping) -> str:
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
-def config_diff(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
-  """Dotted names of the fields that differ between two config dicts."""
+def config_diff(
+    old: Mapping, new: Mapping, prefix: str = "", skip: tuple[str, ...] = HARMLESS_FIELDS
+) -> list[str]:
+  """Dotted names of the fields that differ between two config dicts (not ``skip``'s)."""
   diffs = []
   for key in sorted(set(old) | set(new)):
-    if not prefix and key in HARMLESS_FIELDS:
+    if not prefix and key in skip:
       continue
     a, b = old.get(key), new.get(key)
     if isinstance(a, Mapping) and isinstance(b, Mapping):
@@ -293,14 +295,11 @@ def config_diff(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
 
 def harmless_changes(old: Mapping, new: Mapping) -> list[str]:
   """What differs between two config dicts in :data:`HARMLESS_FIELDS` (``plot.x: 'a' -> 'b'``)."""
-  diffs = []
-  for key in HARMLESS_FIELDS:
-    a, b = old.get(key), new.get(key)
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-      diffs += config_diff(a, b, f"{key}.")
-    elif a != b:
-      diffs.append(f"{key}: {a!r} -> {b!r}")
-  return diffs
+
+  def harmless(config):
+    return {k: v for k, v in config.items() if k in HARMLESS_FIELDS}
+
+  return config_diff(harmless(old), harmless(new), skip=())
 
 
 def fields_added_at_default(old: Mapping, new: Mapping, defaults: Mapping, prefix: str = ""):
