@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The second test's sweeps (experiments/crossing_vs_order/README.md), both families:
+# phase 1 (cheap runs: each row's crossing), the refined cells, phase 2 (full runs).
+#
+#   bash experiments/crossing_vs_order/run.sh [RUNS_DIR] [family ...]
+#
+# RUNS_DIR defaults to runs/crossing_vs_order; families: mnist_dropout,
+# s7_fashion_noise (default both, in that order). Every sweep resumes from
+# its checkpoints and a finished one is skipped, so the script can be killed
+# and restarted across sessions; the cells file, once written, is never
+# rewritten (phase 2's grid must not move under a resumed sweep). Each
+# invocation's wall time goes to RUNS_DIR/runtimes.tsv. Extra launch.sweep
+# flags (e.g. smoke-test sizes) come from $SWEEP_ARGS.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:-runs/crossing_vs_order}
+shift || true
+mkdir -p "$RUNS"
+FAMILIES=("$@")
+[[ ${#FAMILIES[@]} -gt 0 ]] || FAMILIES=(mnist_dropout s7_fashion_noise)
+CONFIG=experiments/crossing_vs_order/sweep_config.py
+
+run() {  # run NAME CONFIG_ARG
+  local name=$1 arg=$2
+  if [[ -f "$RUNS/$name/results.json" ]]; then
+    echo "$name: finished, skipped"
+    return
+  fi
+  local start=$SECONDS
+  # shellcheck disable=SC2086
+  python -m launch.sweep --config="$CONFIG:$arg" --workdir="$RUNS/$name" ${SWEEP_ARGS:-}
+  printf '%s\t%d\t%s\n' "$name" $((SECONDS - start)) "$(date -u +%FT%TZ)" >> "$RUNS/runtimes.tsv"
+}
+
+for family in "${FAMILIES[@]}"; do
+  run "${family}_short" "family=$family${RUNLOCAL:+,runlocal}"
+  cells="$RUNS/${family}_cells.json"
+  [[ -f "$cells" ]] || python -m experiments.crossing_vs_order.refine \
+    --short="$RUNS/${family}_short" --out="$cells"
+  run "${family}_full" "family=$family,cells=$cells${RUNLOCAL:+,runlocal}"
+done
