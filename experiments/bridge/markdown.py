@@ -260,7 +260,11 @@ def render(grids, skipped, universal, figures, dynamics, commands):
       "row the bounded-noise law mu_eff = max(mu_r - b eps / sqrt(dt), (mu_r - mu_l) / 2) with "
       f"eps = s g(knob) is fit (reference chain {bridge.REFERENCE_CHAIN}, "
       f"b / sqrt(dt) = {bridge.NOISE_SLOPE:.4g}). Curvature itself is not predicted: it needs "
-      "each cell's own shape-fit scale.",
+      "each cell's own shape-fit scale. The equilibrium shape is a quadratic in the layer "
+      "index, so `scale * d_l(mu) + offset` spans {1, l, l^2}: the shape fit is a quadratic "
+      "fit with a physical parametrisation, and a valid fit (a falling, near-monotone curve) "
+      "is no evidence that a chain produced the curve; the evidence for chains is whether the "
+      "law below predicts the cells.",
       "",
       "Commands:",
       "",

@@ -139,6 +139,11 @@ def fit_shape(load_curves, *, flat_tol=FLAT_TOL, monotone_tol=MONOTONE_TOL) -> S
   ``2 / (L (L + 1))`` (tests compare with a float64 least-squares fit).
   Float64 input is fit in float64 when JAX's x64 mode is on.
 
+  The shape ``d_l(mu)`` is quadratic in ``l``, so ``scale * d_l(mu) + offset``
+  spans ``{1, l, l^2}``: this is a quadratic fit with a physical
+  parametrisation. A valid fit says the curve falls and is near-monotone,
+  not that a chain produced it.
+
   A curve is valid when, checked in this order (``reason`` says which failed):
 
   * all its values are finite (else ``non_finite``);
