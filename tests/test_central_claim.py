@@ -392,3 +392,12 @@ def test_report_partial_then_complete(report_runs, tmp_path):
   assert "- Verdict: **supported**" in block
   assert out["pooled"]["statistics"]["num_uncensored"] == 6 * 4 + 4 * 2
   assert results.read_json(str(figures / "central.json"))["pooled"] is not None
+
+
+def test_a_p_value_below_the_permutation_resolution_is_a_bound():
+  from experiments.central_claim import formatting  # pylint: disable=g-import-not-at-top
+
+  assert formatting.p_value(0.0, 10_000) == "p < 1e-4"
+  assert formatting.p_value(0.0, 24) == "p < 4e-2"
+  assert formatting.p_value(0.0333, 720, ".3f") == "p = 0.033"
+  assert formatting.p_value(None, 24) == "p = -"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 
 def share(fraction):
@@ -14,6 +15,18 @@ def g(value, spec=".3g"):
   if value is None or (isinstance(value, float) and math.isnan(value)):
     return "-"
   return format(value, spec)
+
+
+def p_value(p, num_permutations, spec=".4f"):
+  """``p = 0.0330``, or ``p < 1e-4`` when no permutation reached the statistic.
+
+  A p-value of 0 from ``n`` permutations only says ``p < 1/n``; printed as
+  0.0000 it would claim a precision the test does not have.
+  """
+  if p is not None and p == 0 and num_permutations:
+    bound = re.sub(r"e-0*", "e-", f"{1 / num_permutations:.0e}")
+    return f"p < {bound}"
+  return f"p = {g(p, spec)}"
 
 
 def position(value, last):
@@ -60,7 +73,7 @@ def statistics_lines(s, secondary):
       f"- Offset D̄ = mean (p - c): {stat(s['mean_offset'])} grid steps.",
       f"- Tracking slope β (family fixed effects): {stat(s['beta'])}.",
       f"- Link test: T = mean |p - c| = {g(link['T'], '.3f')} over {link['num_rows']} rows; "
-      f"p = {g(link['p_value'], '.4f')} ({perms} permutations of the crossings within "
+      f"{p_value(link['p_value'], link['num_permutations'])} ({perms} permutations of the crossings within "
       f"family); bootstrap CI of T {interval(s['link_T']['ci'], spec='.3f')}.",
       f"- Range-only baseline (leave-one-out median peak of the family): MAE "
       f"{stat(s['mae_baseline'], '.3f')} against {stat(s['mae_crossing'], '.3f')} for the "

@@ -255,7 +255,7 @@ def build_section(runs, out, info, status, runtimes, sidecar_walls, figures, doc
             s["num_uncensored"],
             formatting.stat(s["mean_offset"]),
             formatting.stat(s["beta"]),
-            f"{formatting.g(link['T'], '.2f')}; p = {formatting.g(link['p_value'], '.3f')} "
+            f"{formatting.g(link['T'], '.2f')}; {formatting.p_value(link['p_value'], link['num_permutations'], '.3f')} "
             f"({'all' if link['exhaustive'] else 'random'} {link['num_permutations']})",
             formatting.stat(s["mae_baseline"], ".2f"),
             formatting.stat(s["mae_crossing"], ".2f"),
