@@ -29,7 +29,7 @@ def test_censored_crossings_sit_at_the_grid_ends():
 def test_both_phases_plan_as_designed(family, tmp_path):
   short = sweep.plan(sweep.load_config(f"{CONFIG}:family={family}"))
   knob = design.FAMILIES[family].knob
-  assert short.grid.shape == (3, 9, 3, 3) and short.config.dnn.num_epochs == 20
+  assert short.grid.shape == (3, 9, 3, 3) and short.config.dnn.num_epochs == 50
   assert short.grid.names == tuple(sorted(("alpha", knob, "width"))) + ("seed",)
   rows = [
       {"alpha": a, "width": w, "cells": [0.0, 0.1]} for a in design.ALPHAS for w in design.WIDTHS

@@ -1,6 +1,6 @@
 r"""The second test's sweeps (README.md): cheap runs for the crossing, full runs for the peak.
 
-  # phase 1: every row on the family's short grid, 3 seeds, 20 epochs
+  # phase 1: every row on the family's short grid, 3 seeds, 50 epochs
   python -m launch.sweep --config=experiments/crossing_vs_order/sweep_config.py:family=mnist_dropout \
       --workdir=runs/crossing_vs_order/mnist_dropout_short
   # phase 2: each row on its own cells (refine.py writes them), 10 seeds, 100 epochs
