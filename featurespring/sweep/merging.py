@@ -44,14 +44,18 @@ def check_part(stem: str, name: str, members) -> None:
   pair is intact) but holds other runs; merged, it would leave the named
   chunk's cells empty (NaN) while saying nothing diverged.
   """
-  sidecar = results.read_json(stem + ".json")
+  with np.load(stem + ".npz", allow_pickle=False) as npz:
+    stored = np.asarray(npz["members"]) if "members" in npz.files else None
+  check_loaded_part(stem, results.read_json(stem + ".json"), stored, name, members)
+
+
+def check_loaded_part(stem: str, sidecar: dict, stored_members, name: str, members) -> None:
+  """:func:`check_part` on a part already read: its sidecar and stored ``members``."""
   if sidecar.get("chunk") != name:
     raise results.CorruptFileError(
         stem + ".json", f"it is the part of {sidecar.get('chunk')!r}, not of {name!r}"
     )
-  with np.load(stem + ".npz", allow_pickle=False) as npz:
-    stored = np.asarray(npz["members"]) if "members" in npz.files else None
-  if stored is None or not np.array_equal(stored, np.asarray(members)):
+  if stored_members is None or not np.array_equal(stored_members, np.asarray(members)):
     raise results.CorruptFileError(
         stem + ".npz", f"its member indices are not those of {name} in the manifest"
     )
@@ -98,8 +102,9 @@ def merge(workdir: str) -> str:
           "aside and compute the chunk again",
       ) from e
     chunk = manifest["chunks"][len(parts) - 1]
+    arrays, sidecar = parts[-1]
     try:
-      check_part(stem, chunk["name"], chunk["members"])
+      check_loaded_part(stem, sidecar, arrays.get("members"), chunk["name"], chunk["members"])
     except results.CorruptFileError as e:
       raise results.CorruptFileError(
           e.path,
