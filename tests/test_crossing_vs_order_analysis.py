@@ -1,0 +1,213 @@
+"""The second test's analysis and report (experiments/crossing_vs_order/analysis.py, report.py)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from experiments.central_claim import central
+from experiments.crossing_vs_order import analysis
+from experiments.crossing_vs_order import design
+from experiments.crossing_vs_order import report
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DROPOUT = design.FAMILIES["mnist_dropout"]
+
+
+def test_peak_on_even_cells_is_the_first_tests_rule_in_knob_units():
+  rng = np.random.default_rng(0)
+  means = rng.random((200, 7))
+  knobs = 0.05 * np.arange(7)
+  p, censored = analysis.peak_knob(means, knobs)
+  p_steps, censored_steps = central.peak(means)
+  np.testing.assert_allclose(p, 0.05 * p_steps, atol=1e-12)
+  np.testing.assert_array_equal(censored, censored_steps)
+
+
+def test_peak_on_uneven_cells_finds_the_parabolas_vertex():
+  knobs = np.array([0.0, 0.1, 0.13, 0.15, 0.2, 0.4])
+  means = 0.9 - (knobs - 0.14) ** 2
+  p, censored = analysis.peak_knob(means[None], knobs)
+  assert p[0] == pytest.approx(0.14) and not censored[0]
+  # The shift stops half-way to the neighbour; an end cell is censored.
+  skewed = np.array([0.0, 0.5, 0.9, 0.91, 0.2, 0.1])
+  p, censored = analysis.peak_knob(skewed[None], knobs)
+  assert 0.14 <= p[0] <= 0.175 and not censored[0]
+  p, censored = analysis.peak_knob(np.array([[1.0, 0.5, 0.4, 0.3, 0.2, 0.1]]), knobs)
+  assert p[0] == 0.0 and censored[0]
+  p, censored = analysis.peak_knob(np.array([[0.1, 0.5, np.nan, 0.3, 0.2, 0.1]]), knobs)
+  assert p[0] == 0.1 and censored[0]
+
+
+def test_reading_between_cells_is_numpys_interp_over_the_finite_cells():
+  rng = np.random.default_rng(1)
+  knobs = np.array([0.0, 0.1, 0.16, 0.2, 0.3, 0.4])
+  means = rng.random((50, knobs.size))
+  means[::7, 2] = np.nan
+  k = rng.uniform(-0.1, 0.5, 50)
+  expected = [
+      np.interp(k[b], knobs[np.isfinite(m)], m[np.isfinite(m)]) for b, m in enumerate(means)
+  ]
+  np.testing.assert_allclose(analysis.read_at(k, means, knobs), expected, atol=1e-12)
+
+
+def test_crossing_in_knob_units_matches_the_first_tests_position():
+  knobs = np.array([0.0, 0.1, 0.2, 0.26, 0.3, 0.4])
+  rng = np.random.default_rng(2)
+  curvature = np.sort(rng.normal(size=(100, knobs.size)), -1) + rng.normal(size=(100, 1))
+  got = analysis.crossing_knob(curvature, knobs)
+  for b in range(100):
+    assert got[b] == pytest.approx(design.knob_at(float(central.crossing(curvature[b])), knobs))
+
+
+def test_leave_one_out_fits_match_a_plain_least_squares_loop():
+  rng = np.random.default_rng(3)
+  features = np.array([[a, w] for a in range(3) for w in range(3)], float)
+  y = rng.normal(size=(4, 9))
+  y[1, 4] = np.nan
+  got = analysis.loo_linear(y, features)
+  for b in range(4):
+    for r in range(9):
+      keep = np.isfinite(y[b]) & (np.arange(9) != r)
+      x = np.column_stack([np.ones(9), features])
+      coef = np.linalg.lstsq(x[keep], y[b, keep], rcond=None)[0]
+      assert got[b, r] == pytest.approx(x[r] @ coef)
+  np.testing.assert_allclose(
+      analysis.loo_mean(np.array([[1.0, 2.0, np.nan, 6.0]])), [[4, 3.5, 3, 1.5]]
+  )
+
+
+def synthetic_rows(crossing_shift=0.0, curve=0.5, noise=0.002, seed=0, num_seeds=10, jitter=0.0):
+  """Rows whose accuracy peaks at ``peak`` (not a function of the ranks alone) and whose
+  cheap-run crossing is ``peak + crossing_shift (+ jitter)``."""
+  rng = np.random.default_rng(seed)
+  rows = []
+  for i, alpha in enumerate(design.ALPHAS):
+    for j, width in enumerate(design.WIDTHS):
+      peak = 0.06 + 0.1 * i + (0.04, 0.12, 0.0)[(i + j) % 3]
+      crossing = peak + crossing_shift + jitter * rng.normal()
+      knobs = np.array(design.full_cells(float(np.clip(crossing, 0, DROPOUT.top)), DROPOUT))
+      accuracy = 0.9 - curve * (knobs - peak) ** 2
+      draw = lambda: accuracy[:, None] + noise * rng.normal(size=(knobs.size, num_seeds))
+      curvature = (knobs - peak)[:, None] + 0.01 * rng.normal(size=(knobs.size, num_seeds))
+      rows.append(analysis.Row(alpha, width, knobs, crossing, None, draw(), draw(), curvature))
+  return rows
+
+
+def verdict(rows, num_boot=300):
+  out = analysis.analyse({"a": (DROPOUT, rows), "b": (DROPOUT, rows)}, num_boot=num_boot)
+  return out, out["pooled"]["decision"]["verdict"]
+
+
+def test_each_outcome_of_the_rule_is_reachable():
+  out, v = verdict(synthetic_rows(curve=20.0))
+  assert v == "supported", out["pooled"]["decision"]
+  out, v = verdict(synthetic_rows(crossing_shift=0.15, curve=20.0))
+  assert v == "refuted" and out["pooled"]["decision"]["conditions"]["L_C0 above 0.5"]
+  # Flat accuracy: every prediction loses about nothing, so the differences are ties.
+  out, v = verdict(synthetic_rows(crossing_shift=0.1, curve=0.01, noise=0.003))
+  assert v == "inconclusive" and "Δ_O2 contains 0" in out["pooled"]["decision"]["open"]
+
+
+def test_a_bootstrap_resample_is_the_analysis_of_the_resampled_seeds():
+  rows = synthetic_rows(curve=5.0, noise=0.01, jitter=0.02)
+  index = np.random.default_rng(4).integers(0, 10, size=(3, 10))
+  boot = analysis.family_readings(rows, central.seed_weights(index, 10))
+  for b in range(3):
+    resampled = [
+        analysis.Row(
+            r.alpha,
+            r.width,
+            r.knobs,
+            r.crossing,
+            None,
+            r.test[:, index[b]],
+            r.val[:, index[b]],
+            r.curvature[:, index[b]],
+        )
+        for r in rows
+    ]
+    single = analysis.family_readings(resampled)
+    for m in analysis.MODELS:
+      np.testing.assert_allclose(boot["loss"][m][b], single["loss"][m][0], atol=1e-9)
+    np.testing.assert_allclose(boot["val_peak"][b], single["val_peak"][0], atol=1e-12)
+
+
+def test_a_diverged_row_is_named_and_does_not_poison_the_others():
+  rows = synthetic_rows(curve=20.0)
+  rows[4].test[:] = np.nan
+  rows[4].val[:] = np.nan
+  out, _ = verdict(rows, num_boot=50)
+  fam = out["families"]["a"]
+  assert fam["summary"]["num_rows"] == 8
+  assert np.isfinite(fam["summary"]["loss"]["O2"]["value"])
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(tmp_path_factory):
+  """A `:runlocal` phase 2 of `mnist_dropout` on the embedded data, from a hand-written cells file."""
+  runs = tmp_path_factory.mktemp("cvo")
+  rows = [
+      {
+          "alpha": a,
+          "width": w,
+          "crossing_position": 1.5 if a else "inf",
+          "crossing_knob": 0.075 if a else 0.4,
+          "cells": [0.0, 0.2, 0.4],
+      }
+      for a in design.ALPHAS
+      for w in design.WIDTHS
+  ]
+  (runs / "mnist_dropout_cells.json").write_text(
+      json.dumps({"family": "mnist_dropout", "rows": rows})
+  )
+  subprocess.run(
+      [
+          sys.executable,
+          "-m",
+          "launch.sweep",
+          f"--config=experiments/crossing_vs_order/sweep_config.py:family=mnist_dropout,"
+          f"cells={runs / 'mnist_dropout_cells.json'},runlocal",
+          f"--workdir={runs / 'mnist_dropout_full'}",
+          "--config.seeds=2",
+      ],
+      cwd=ROOT,
+      check=True,
+      capture_output=True,
+  )
+  return runs
+
+
+def test_report_reads_a_finished_family_and_waits_for_the_other(smoke_runs, tmp_path):
+  doc = tmp_path / "README.md"
+  doc.write_text("# plan\n\nhand-written text\n")
+  out, status = report.write_report(str(smoke_runs), str(doc), str(tmp_path / "fig"), num_boot=20)
+  assert status == {"mnist_dropout": "ok", "s7_fashion_noise": "phase 1 not finished"}
+  text = doc.read_text()
+  assert text.startswith("# plan\n\nhand-written text\n") and report.BEGIN in text
+  assert "not read yet" in text and "Verdict (pooled" not in text
+  fam = out["families"]["mnist_dropout"]
+  assert fam["rows"][0]["crossing_censored"] == "right"
+  assert [r["cells"].tolist() for r in fam["rows"]] == [[0.0, 0.2, 0.4]] * len(fam["rows"])
+  for name in ("rows_mnist_dropout", "losses"):
+    assert (tmp_path / "fig" / f"{name}.png").exists() and (
+        tmp_path / "fig" / f"{name}.pdf"
+    ).exists()
+  numbers = json.loads((tmp_path / "fig" / "crossing_vs_order.json").read_text())
+  assert numbers["families"]["mnist_dropout"]["decision"]["verdict"] in (
+      "supported",
+      "refuted",
+      "inconclusive",
+  )
+
+
+def test_a_phase_2_that_does_not_match_its_cells_file_is_refused(smoke_runs, tmp_path):
+  cells = json.loads((smoke_runs / "mnist_dropout_cells.json").read_text())
+  cells["rows"][0]["cells"] = [0.0, 0.1, 0.4]
+  path = tmp_path / "cells.json"
+  path.write_text(json.dumps(cells))
+  with pytest.raises(ValueError, match="planned"):
+    analysis.load_family(str(smoke_runs / "mnist_dropout_full"), str(path))
