@@ -12,6 +12,7 @@ from experiments.central_claim import central
 from experiments.crossing_vs_order import analysis
 from experiments.crossing_vs_order import design
 from experiments.crossing_vs_order import report
+from featurespring.analysis import stats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DROPOUT = design.FAMILIES["mnist_dropout"]
@@ -68,7 +69,7 @@ def test_leave_one_out_fits_match_a_plain_least_squares_loop():
   features = np.array([[a, w] for a in range(3) for w in range(3)], float)
   y = rng.normal(size=(4, 9))
   y[1, 4] = np.nan
-  got = analysis.loo_linear(y, features)
+  got = stats.leave_one_out_fit(y, features)
   for b in range(4):
     for r in range(9):
       keep = np.isfinite(y[b]) & (np.arange(9) != r)

@@ -29,6 +29,7 @@ from featurespring.sweep import results
 from experiments.central_claim import central
 from experiments.central_claim import figures as claim_figures
 from experiments.central_claim import formatting
+from experiments.central_claim import readings
 
 FLAGS = flags.FLAGS
 
@@ -348,6 +349,8 @@ def write_report(
   )
   results.write_json(os.path.join(figures, "central.json"), numbers)
   docblocks.write_block(doc, section, BEGIN, END, append_if_missing=True)
+  if len(sweeps) == len(FAMILIES):
+    readings.write(doc, os.path.join(figures, "central.json"))
   return out, status
 
 

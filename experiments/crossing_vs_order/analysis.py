@@ -170,37 +170,6 @@ def crossing_knob(curvature_means, knobs):
 # Across the rows of a family, ``[B, rows]``.
 
 
-def loo_linear(y, features):
-  """Leave-one-row-out least-squares predictions of ``y [B, rows]`` from ``features [rows, P]``.
-
-  Each row is predicted by the fit (intercept + features) to the other rows
-  with a finite ``y``; NaN where those rows do not determine the fit.
-  """
-  y = np.asarray(y, np.float64)
-  num_rows = y.shape[-1]
-  design_matrix = np.column_stack([np.ones(num_rows), np.asarray(features, np.float64)])
-
-  def weights(valid):
-    w = np.full((num_rows, num_rows), np.nan)
-    for r in range(num_rows):
-      others = valid & (np.arange(num_rows) != r)
-      x = design_matrix[others]
-      if np.linalg.matrix_rank(x) == x.shape[1]:
-        w[r] = 0.0
-        w[r, others] = design_matrix[r] @ np.linalg.pinv(x)
-    return w
-
-  flat = y.reshape(-1, num_rows)
-  out = np.empty_like(flat)
-  complete = np.isfinite(flat).all(-1)
-  if complete.any():
-    out[complete] = flat[complete] @ weights(np.ones(num_rows, bool)).T
-  for b in np.flatnonzero(~complete):
-    valid = np.isfinite(flat[b])
-    out[b] = np.where(valid, flat[b], 0.0) @ weights(valid).T
-  return out.reshape(y.shape)
-
-
 def loo_mean(values):
   """Each row's mean of ``values [B, rows]`` over the other rows (NaN ones left out)."""
   values = np.asarray(values, np.float64)
@@ -248,9 +217,9 @@ def family_readings(rows, weights=None):
   rank, vpeak = ranks(rows), out["val_peak"]
   out["prediction"] = {
       "C0": crossing,
-      "O2": loo_linear(vpeak, rank),
+      "O2": stats.leave_one_out_fit(vpeak, rank),
       "M": central.leave_one_out_median(vpeak, np.isfinite(vpeak), None),
-      "O1": loo_linear(vpeak, rank[:, :1]),
+      "O1": stats.leave_one_out_fit(vpeak, rank[:, :1]),
       "C1": crossing + loo_mean(vpeak - crossing),
       "C100": out["c100"],
   }

@@ -131,6 +131,38 @@ def spearman(x, y):
   return pearson(stats.rankdata(x, axis=-1), stats.rankdata(y, axis=-1))
 
 
+def leave_one_out_fit(y, features):
+  """Leave-one-out least-squares predictions of ``y [..., rows]`` from ``features [rows, P]``.
+
+  Each row is predicted by the fit (intercept + features) to the other rows
+  with a finite ``y``; NaN where those rows do not determine the fit. The
+  fit is linear in ``y``, so resamples without NaN share one weight matrix.
+  """
+  y = np.asarray(y, np.float64)
+  num_rows = y.shape[-1]
+  design_matrix = np.column_stack([np.ones(num_rows), np.asarray(features, np.float64)])
+
+  def weights(valid):
+    w = np.full((num_rows, num_rows), np.nan)
+    for r in range(num_rows):
+      others = valid & (np.arange(num_rows) != r)
+      x = design_matrix[others]
+      if np.linalg.matrix_rank(x) == x.shape[1]:
+        w[r] = 0.0
+        w[r, others] = design_matrix[r] @ np.linalg.pinv(x)
+    return w
+
+  flat = y.reshape(-1, num_rows)
+  out = np.empty_like(flat)
+  complete = np.isfinite(flat).all(-1)
+  if complete.any():
+    out[complete] = flat[complete] @ weights(np.ones(num_rows, bool)).T
+  for b in np.flatnonzero(~complete):
+    valid = np.isfinite(flat[b])
+    out[b] = np.where(valid, flat[b], 0.0) @ weights(valid).T
+  return out.reshape(y.shape)
+
+
 def bootstrap_rng(seed, label):
   """The generator of one analysis: ``seed`` and a CRC of ``label`` (``"fig1c/row/0"``)."""
   return np.random.default_rng([seed, zlib.crc32(label.encode())])
