@@ -6,6 +6,7 @@ their own in tests/test_analysis.py.
 
 import json
 import os
+import shutil
 
 import numpy as np
 from PIL import Image
@@ -236,8 +237,8 @@ def test_verdicts_follow_the_rule_and_fill_the_doc_block(report_dir):
     assert claim["verdict"] == verdicts.verdict(claim["checks"])
   # Phase grids: rises, both phases, the pre-registered reading of the grid alone.
   assert len(claims["fig1a"]["checks"]) == len(claims["fig1c"]["checks"]) == 3
-  # The fake fig1a plants a peak at the crossing in every row: its offset is read.
-  assert "pre-registered offset" in claims["fig1a"]["checks"][2]["check"]
+  # The fake fig1a plants a peak at the crossing in every row: the grid's pre-registered reading.
+  assert "(pre-registered rule, this grid)" in claims["fig1a"]["checks"][2]["check"]
   assert set(numbers["preregistered"]["families"]) == {"fig1a", "fig1c"}
   # The pooled reading waits for all six families.
   assert numbers["preregistered"]["pooled"] is None
@@ -284,3 +285,19 @@ def test_preregistered_readings_use_the_plans_resampling(report_dir):
     assert json.loads(json.dumps(catalogue.to_json(got))) == json.loads(
         json.dumps(catalogue.to_json(want))
     ), name
+
+
+def test_the_published_verdicts_are_todays_rule_over_the_stored_numbers(tmp_path):
+  """--rejudge on a copy of the published numbers changes nothing: the doc and numbers.json
+  hold the verdicts of the rule in verdicts.py, not of an older one."""
+  here = os.path.join(REPO, "experiments", "reproduction")
+  out = tmp_path / "results"
+  out.mkdir()
+  for name in ("numbers.json", "numbers.md"):
+    shutil.copy(os.path.join(here, "results", name), out / name)
+  doc = tmp_path / "README.md"
+  shutil.copy(os.path.join(here, "README.md"), doc)
+  before = {p: p.read_text() for p in (doc, out / "numbers.md")}
+  stored = json.loads((out / "numbers.json").read_text())["verdicts"]
+  assert report.rejudge(str(out), str(doc)) == stored
+  assert {p: p.read_text() for p in before} == before

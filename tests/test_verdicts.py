@@ -114,21 +114,22 @@ def test_noise_raises_curvature_for_the_fixed_step_variant():
 
 
 @pytest.mark.parametrize(
-    "ci, outcome",
-    [((-0.8, 0.2), P), ((-1.6, -1.2), F), ((1.1, 1.5), F), ((-1.3, -0.9), U), ((-np.inf, 0.0), U)],
+    "reading, outcome",
+    [("supported", P), ("refuted", F), ("mixed", U), ("inconclusive", U)],
 )
-def test_per_grid_peak_reads_only_the_offset(ci, outcome):
-  result = verdicts.peak_near_crossing(_central("refuted", d=(0.0,) + ci))
-  assert result["outcome"] == outcome
+def test_per_grid_peak_is_the_grids_pre_registered_reading(reading, outcome):
+  # Offsets inside the margin do not pass a grid its pre-registered reading refutes.
+  result = verdicts.peak_near_crossing(_central(reading, d=(0.0, -0.8, 0.2)))
+  assert result["outcome"] == outcome and result["measured"].endswith(f"14 rows: {reading}")
+  assert result["check"].startswith("best test accuracy at the curvature zero crossing")
   assert verdicts.peak_near_crossing(None)["outcome"] == U
-  assert result["check"].startswith("best test accuracy within 1 grid step")
-  none = _central("refuted", d=(np.nan,) + ci, rows=0)
+  none = _central("refuted", d=(np.nan, -0.8, 0.2), rows=0)
   censored = verdicts.peak_near_crossing(none)
   assert (
       censored["outcome"] == U and censored["measured"] == "no row has both a crossing and a peak"
   )
-  regression = verdicts.peak_near_crossing(_central("refuted", d=(0.0,) + ci), "rmse")
-  assert regression["check"].startswith("lowest test RMSE within 1 grid step")
+  regression = verdicts.peak_near_crossing(_central(reading), "rmse")
+  assert regression["check"].startswith("lowest test RMSE at the curvature zero crossing")
   assert regression["outcome"] == outcome
 
 
@@ -239,6 +240,11 @@ def test_switch_checks():
   checks = verdicts.switch_checks({"cases": cases})
   # Concave before; 0.1 still concave; better by 2.9 / (0.001 sqrt(2/3)) SE; 0.3 not convex; worse.
   assert [c["outcome"] for c in checks] == [P, F, P, F, P]
+  # Differences within two standard errors are undecided, beyond them the wrong way they fail.
+  noisy = [dict(c, accuracy_end_std=0.05) for c in cases]
+  assert [c["outcome"] for c in verdicts.switch_checks({"cases": noisy})] == [P, F, U, F, P]
+  reversed_ = [cases[0], cases[1], dict(cases[2], accuracy_end=0.93)]
+  assert [c["outcome"] for c in verdicts.switch_checks({"cases": reversed_})][2] == F
   assert verdicts.switch_checks({"cases": cases[:2]})[0]["outcome"] == U
   # One seed per rate: no spread, so no accuracy difference can be judged.
   single = [dict(c, accuracy_end_std=np.nan, accuracy_end_n=1) for c in cases]
@@ -320,6 +326,9 @@ def test_noise_sharing_checks():
   assert [c["outcome"] for c in checks] == [P, P] and "allowed 0.0089" in checks[0]["measured"]
   analysis["final_curve_max_abs_difference"] = 0.02
   analysis["modes"][1]["increment_correlation"] = 0.06
+  # Within two standard errors the data cannot tell; below by more, the claim fails.
+  assert [c["outcome"] for c in verdicts.noise_sharing_checks(analysis)] == [F, U]
+  analysis["modes"][1]["increment_correlation"] = -0.5
   assert [c["outcome"] for c in verdicts.noise_sharing_checks(analysis)] == [F, F]
 
 

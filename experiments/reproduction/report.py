@@ -38,11 +38,20 @@ Run (seconds; NumPy and matplotlib only, apart from the curvature function);
 
   python -m experiments.reproduction.report --runs=runs/reproduction --out=experiments/reproduction/results \
       --doc=experiments/reproduction/README.md
+
+``--rejudge`` (instead of ``--runs``) applies the verdict rule of today's
+``verdicts.py`` again to the numbers an earlier run wrote (``--out``'s
+``numbers.json``), without the runs: the verdicts in numbers.json and
+numbers.md, and the doc's blocks, are rewritten; every measured number
+stays as it was.
+
+  python -m experiments.reproduction.report --rejudge --doc=experiments/reproduction/README.md
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import traceback
 
@@ -330,14 +339,10 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
     }
   numbers["verdicts"] = claims.claim_verdicts(numbers)
   text = markdown.numbers_markdown(numbers)
-  if doc:
-    with open(doc, encoding="utf-8") as f:
-      link = os.path.relpath(os.path.join(out, "numbers.md"), os.path.dirname(os.path.abspath(doc)))
-      docblocks.write_blocks(doc, claims.doc_blocks(f.read(), numbers, link))
+  _write_verdicts(numbers, out, doc)
   numbers = catalogue.to_json(numbers)
   results.write_json(os.path.join(out, "numbers.json"), numbers)
-  with open(os.path.join(out, "numbers.md"), "w") as f:
-    f.write(text)
+  results.write_text(os.path.join(out, "numbers.md"), text)
   total = sum(
       os.path.getsize(os.path.join(out, f))
       for f in os.listdir(out)
@@ -350,10 +355,42 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
   return numbers
 
 
+def _write_verdicts(numbers, out, doc):
+  """The doc's generated blocks from ``numbers`` (with its verdicts), if there is a doc."""
+  if doc:
+    with open(doc, encoding="utf-8") as f:
+      link = os.path.relpath(os.path.join(out, "numbers.md"), os.path.dirname(os.path.abspath(doc)))
+      docblocks.write_blocks(doc, claims.doc_blocks(f.read(), numbers, link))
+
+
+def rejudge(out, doc=None):
+  """The verdicts of today's rule over the numbers in ``out/numbers.json``; nothing re-measured.
+
+  Rewrites the verdicts in ``numbers.json``, the verdict section of
+  ``numbers.md`` and ``doc``'s blocks; returns the new verdicts.
+  """
+  path = os.path.join(out, "numbers.json")
+  with open(path, encoding="utf-8") as f:
+    numbers = json.load(f)
+  numbers["verdicts"] = catalogue.to_json(claims.claim_verdicts(numbers))
+  _write_verdicts(numbers, out, doc)
+  with open(os.path.join(out, "numbers.md"), encoding="utf-8") as f:
+    text = f.read()
+  start = text.index("## Verdicts\n")
+  stop = text.index("\n## ", start + 1)
+  section = "\n".join(["## Verdicts", ""] + claims.verdicts_markdown(numbers["verdicts"]))
+  results.write_text(os.path.join(out, "numbers.md"), text[:start] + section + "\n" + text[stop:])
+  results.write_json(path, numbers)
+  return numbers["verdicts"]
+
+
 def _define_flags():
   """The command-line flags; defined only when run as a script, so that tests (and other
   scripts) can import this module beside others that define flags of the same names."""
   flags.DEFINE_string("runs", None, "Directory of finished sweep workdirs.")
+  flags.DEFINE_bool(
+      "rejudge", False, "Apply the verdict rule again to --out's numbers.json (no --runs)."
+  )
   flags.DEFINE_string(
       "out",
       "experiments/reproduction/results",
@@ -373,6 +410,17 @@ def _define_flags():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if FLAGS.rejudge == bool(FLAGS.runs):
+    raise app.UsageError(
+        "give either --runs (analyse the sweeps) or --rejudge (reuse numbers.json)"
+    )
+  if FLAGS.rejudge:
+    changed = rejudge(FLAGS.out, FLAGS.doc)
+    print(
+        f"Rewrote the verdicts of {len(changed)} claims in {FLAGS.out}"
+        + (f" and {FLAGS.doc}" if FLAGS.doc else "")
+    )
+    return
   numbers = write_report(
       FLAGS.runs, FLAGS.out, FLAGS.num_boot, FLAGS.boot_seed, FLAGS.dpi, FLAGS.doc
   )
@@ -385,5 +433,4 @@ def main(argv):
 
 if __name__ == "__main__":
   _define_flags()
-  flags.mark_flag_as_required("runs")
   app.run(main)

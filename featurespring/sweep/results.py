@@ -145,6 +145,12 @@ def write_json(path: str, obj, exclusive: bool = False) -> None:
     f.write(json.dumps(obj, indent=2, sort_keys=True, default=_json_default).encode())
 
 
+def write_text(path: str, text: str) -> None:
+  """Atomically writes ``text`` (UTF-8) to ``path``."""
+  with _atomic_file(path) as f:
+    f.write(text.encode())
+
+
 def read_json(path: str):
   """The JSON data in ``path``; ``CorruptFileError`` if it does not parse."""
   try:
