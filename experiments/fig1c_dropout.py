@@ -12,8 +12,11 @@ from featurespring import sweep
 
 
 def get_config(arg=None):
-  arg = sweep.parse_arg(arg, runlocal=False)
+  arg = sweep.parse_arg(arg, runlocal=False, no_batch_norm=False)
   config = sweep.base_config("dnn")
+  # The supplement's variant: BatchNorm replaced by the activation's
+  # variance-preserving scaling constant (models.variance_preserving_gain).
+  config.dnn.batch_norm = not arg.no_batch_norm
   config.seeds = 10
   config.grid.alpha = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # LeakyReLU slope
   config.grid.dropout = tuple(round(0.02 * i, 2) for i in range(16))  # 0 .. 0.3

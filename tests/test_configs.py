@@ -64,6 +64,10 @@ def test_config_arguments_are_checked():
     sweep.load_config(os.path.join(REPO, "experiments/fig3_springs.py:runlocall"))
   config = sweep.load_config(os.path.join(REPO, "experiments/fig4_dynamics.py:engine=springs"))
   assert config.engine == "springs" and config.springs.synchronous
+  fig1c = os.path.join(REPO, "experiments/fig1c_dropout.py")
+  assert sweep.load_config(fig1c).dnn.batch_norm
+  variant = sweep.load_config(fig1c + ":no_batch_norm")
+  assert not variant.dnn.batch_norm and sweep.plan(variant).grid.shape == (6, 16, 10)
 
 
 def test_command_line_overrides_reach_the_config(tmp_path):

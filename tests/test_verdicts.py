@@ -349,3 +349,17 @@ def test_left_friction_checks():
   # is not convex enough.
   rows = [_left_row(0.01, 0.02, 0.01), _left_row(0.04, 0.0, 0.12)]
   assert [c["outcome"] for c in verdicts.left_friction_checks({"rows": rows})] == [F, F]
+
+
+def test_no_batch_norm_checks_compare_seed_spread_row_by_row():
+  grid = _phase(["--0++", "-0+++", "+++++"], [0.0, 0.5, 1.0])
+  variant = _phase(["--0++", "-0+++", "+++++"], [0.0, 0.5, 1.0])
+  variant["curvature"]["std"] = np.array([[0.3] * 5, [0.05, 0.05, 0.05, 0.3, 0.3], [0.01] * 5])
+  checks = verdicts.no_batch_norm_checks(variant, grid)
+  # Row 0 varies more (ratio 3), row 1 less (median 0.5); the linear row is left out.
+  assert [c["outcome"] for c in checks] == [P, P, F]
+  assert "1 of 2 rows" in checks[2]["measured"] and "3.00 0.50 0.10" in checks[2]["measured"]
+  variant["curvature"]["std"][1] = 0.2
+  assert verdicts.no_batch_norm_checks(variant, grid)[2]["outcome"] == P
+  other = _phase(["--0+"], [0.0])
+  assert verdicts.no_batch_norm_checks(other, grid)[2]["outcome"] == U

@@ -16,7 +16,10 @@ REGRESSION_GRIDS = ("s12",)
 # Variants of a classification grid that change one thing: analysed like it,
 # set beside it (columns matched by a field), never pooled in the central
 # check (their nets are not an independent grid). name -> (grid, field).
-VARIANT_GRIDS = {"fig1d_fixed_steps": ("fig1d", "batch_size")}
+VARIANT_GRIDS = {
+    "fig1d_fixed_steps": ("fig1d", "batch_size"),
+    "fig1c_no_batch_norm": ("fig1c", "dropout"),
+}
 
 
 SWEEPS = (
@@ -25,6 +28,7 @@ SWEEPS = (
     "fig1c",
     "fig1d",
     "fig1d_fixed_steps",
+    "fig1c_no_batch_norm",
     "s12",
     "s5",
     "s6",
@@ -45,6 +49,7 @@ TITLES = {
     "fig1c": "Fig. 1(c): nonlinearity x dropout",
     "fig1d": "Fig. 1(d): nonlinearity x batch size",
     "fig1d_fixed_steps": "Fig. 1(d) at a fixed number of steps: nonlinearity x batch size",
+    "fig1c_no_batch_norm": "Fig. 1(c) without BatchNorm (a scaling constant instead)",
     "s12": "S12: regression, nonlinearity x dropout",
     "s5": "S5: depth x dropout (ReLU)",
     "s6": "S6: width x dropout (ReLU)",

@@ -31,6 +31,11 @@ CLAIMS = {
         "small batches still raise the curvature when every net takes the same number of steps",
     ),
     "fig1b": ("Fig. 1(b) learning rate", "the same, noise = a large step"),
+    "fig1c_no_batch_norm": (
+        "Fig. 1(c) without BatchNorm",
+        "with BatchNorm replaced by a scaling constant the same concave -> convex pattern, and "
+        "runs vary more",
+    ),
     "preregistered": (
         "Pre-registered test, six grids pooled",
         "the accuracy peak sits at the curvature zero crossing and moves with it (experiments/central_claim/README.md)",
@@ -183,6 +188,11 @@ def claim_checks(key, numbers):
   if key == "fig1d_fixed_steps":
     a = phase(key)
     return (verdicts.raised_curvature_checks(a), None) if a else (None, status(key))
+  if key == "fig1c_no_batch_norm":
+    a, grid = phase(key), phase("fig1c")
+    if not (a and grid):
+      return None, ", ".join(status(n) for n, x in ((key, a), ("fig1c", grid)) if not x)
+    return verdicts.no_batch_norm_checks(a, grid), None
   if key == "preregistered":
     if pre["pooled"] is None:
       return None, ", ".join(pre["missing"])

@@ -320,7 +320,7 @@ def phase_grid_checks(analysis, family_statistics=None) -> list:
   Args:
     analysis: ``analyse_phase_grid``'s output.
     family_statistics: this grid's ``statistics`` from ``central.analyse``
-      (the pre-registered test on this grid alone; only its offset is read).
+      (the pre-registered test on this grid alone: :func:`peak_near_crossing`).
   """
   rows_used = _nonlinear_rows(analysis)
   signs, direction = analysis["curvature"]["sign"], analysis["noise_direction"]
@@ -338,6 +338,37 @@ def raised_curvature_checks(analysis) -> list:
       noise_raises_curvature(
           c["mean"], c["std"], c["n"], analysis["noise_direction"], _nonlinear_rows(analysis)
       )
+  ]
+
+
+def no_batch_norm_checks(variant, grid) -> list:
+  """The grid without BatchNorm: both phases in order as with it, and seeds that vary more.
+
+  ``variant``, ``grid``: ``analyse_phase_grid`` outputs on the same rows and
+  columns. A row varies more when the median over its cells of the ratio of
+  seed stds of the final curvature (without / with BatchNorm) exceeds 1.
+  """
+  rows_used = _nonlinear_rows(variant)
+  signs, direction = variant["curvature"]["sign"], variant["noise_direction"]
+  name = "seeds vary more than with BatchNorm"
+  variant_std = np.asarray(variant["curvature"]["std"], np.float64)
+  base_std = np.asarray(grid["curvature"]["std"], np.float64)
+  if variant_std.shape != base_std.shape:
+    varies = check(name, UNDECIDED, f"grids differ: {variant_std.shape} vs {base_std.shape}")
+  else:
+    with stats.quiet():
+      medians = np.nanmedian(variant_std / base_std, axis=1)
+    flags = [
+        None if not np.isfinite(m) or (rows_used and not rows_used[i]) else bool(m > 1.0)
+        for i, m in enumerate(medians)
+    ]
+    varies = _share(
+        flags, name, "median seed-std ratio per row " + " ".join(_fmt(m, ".2f") for m in medians)
+    )
+  return [
+      phases_in_order(signs, direction, rows_used),
+      both_phases(signs, direction, rows_used),
+      varies,
   ]
 
 
