@@ -53,7 +53,8 @@ def test_mean_ci_is_the_student_interval_and_pairs_by_seed():
 )
 def test_decision_rule(mean, high, ratio, rows, verdict):
   alphas = np.array([0.0, 0.2, 0.4, 0.6, 0.8])
-  result = control.row_verdicts((np.array(mean), None, np.array(high), None), alphas, ratio)
+  low = np.array(mean) - 0.002
+  result = control.row_verdicts((np.array(mean), low, np.array(high), None), alphas, ratio)
   assert result["rows"][: len(rows)] == rows and result["rows"][-1] == "not_decided"
   assert result["verdict"] == verdict and result["decided"] == 4
 
@@ -84,7 +85,12 @@ def test_results_block_is_replaced_and_the_plan_kept():
 
 def _synthetic_pair():
   rng = np.random.default_rng(0)
-  alphas, rates, seeds, epochs = np.array([0.0, 0.4, 0.8]), np.linspace(0, 0.3, 16), 5, 10
+  alphas, rates, seeds, epochs = (
+      np.array([0.0, 0.4, 0.8]),
+      np.round(np.linspace(0, 0.3, 16), 2),
+      5,
+      20,
+  )
   accuracy = (
       0.9
       + 0.05 * np.exp(-(((rates[:, None] - 0.1) / 0.05) ** 2))
@@ -94,8 +100,16 @@ def _synthetic_pair():
       "accuracy": accuracy,
       "accuracy_val": accuracy + 0.001,
       "curvature": (rates[:, None] - 0.1) * np.ones((3, 16, seeds)),
+      # Validation accuracy rising to its final value, evaluated every 4 epochs.
+      "accuracy_val_history": np.where(
+          np.arange(1, epochs + 1) % 4 == 0,
+          (accuracy + 0.001)[..., None] * np.arange(1, epochs + 1) / epochs,
+          np.nan,
+      ),
   }
-  best = control.select_baselines(**baseline)["best_val"][1]
+  best = control.select_baselines(
+      baseline["accuracy"], baseline["accuracy_val"], baseline["curvature"]
+  )["best_val"][1]
   shape = (3, 2, 1, seeds)
   controlled = {
       "accuracy": np.broadcast_to(best[:, None, None], shape) - 0.001,
@@ -113,8 +127,15 @@ def _synthetic_pair():
 
 def test_analyse_counts_compute_and_decides_on_a_synthetic_setting():
   result = control.analyse(_synthetic_pair(), 1.0, 0.0)
-  assert result["compute"]["controller"] == 10 and result["compute"]["best_val"] == 160
+  assert result["compute"]["controller"] == 20 and result["compute"]["best_val"] == 320
   assert result["compute_ratio"] == 1 / 16
+  # 16 rates x 4 epochs, 4 x 12 more, the last 4 more: 64 + 48 + 4.
+  assert result["compute"]["halving"] == 116 and result["compute"]["two_rates"] == 40
+  for name in control.MATCHED:
+    assert name in result["methods"] and name in result["matched_difference"]
+  # Halving ranks by validation accuracy, which peaks at rate 0.1 like the test accuracy.
+  np.testing.assert_allclose(result["chosen_rate"]["halving"], 0.1)
+  np.testing.assert_allclose(result["chosen_rate"]["default_rate"], 0.1)
   np.testing.assert_allclose(result["difference"][0], -0.001)
   assert result["verdict"]["verdict"] == "success"
   assert result["verdict"]["rows"] == ["pass", "pass", "not_decided"]
@@ -162,6 +183,8 @@ def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
       block
   )
   assert "- depth4 (`:depth=4`): not run yet" in block
+  # The matched-compute table is there; its rates are not in the 2-rate runlocal grid.
+  assert "Baselines at the controller's compute" in block and "| row by interval |" in block
   for kind in ("knob", "curvature", "phase"):
     for suffix in (".png", ".pdf"):
       assert (tmp_path / "figures" / f"fig1c_{kind}{suffix}").stat().st_size > 0
@@ -204,3 +227,31 @@ def test_sensitivity_is_robust_only_if_every_cell_up_to_the_primary_gain_is_near
 )
 def test_claim_needs_the_primary_setting_a_success_and_no_variant_a_failure(verdicts, claim):
   assert control.claim_verdict(verdicts) == claim
+
+
+def test_successive_halving_keeps_the_best_quarter_at_each_rung():
+  # [A=1, R=8, S=1, E=16]: validation accuracy at epochs 4 and 16 only.
+  history = np.full((1, 8, 1, 16), np.nan)
+  history[0, :, 0, 3] = [0.1, 0.5, 0.4, 0.2, 0.3, 0.6, np.nan, 0.0]  # keeps rates 5, 1
+  history[0, :, 0, 15] = [0.9, 0.7, 0.99, 0.9, 0.9, 0.8, 0.9, 0.9]  # of those, 5 wins
+  assert control.successive_halving(history, rungs=(4, 16), eta=4)[0, 0] == 5
+  # Ties go to the lower rate.
+  history[0, :, 0, 3] = 0.5
+  history[0, :, 0, 15] = 0.5
+  assert control.successive_halving(history, rungs=(4, 16), eta=4)[0, 0] == 0
+  with pytest.raises(ValueError, match="rung epoch 8 was not evaluated"):
+    control.successive_halving(history, rungs=(4, 8), eta=4)
+  assert control.halving_net_epochs(16, 100) == 16 * 4 + 4 * 12 + 84 == 196
+
+
+def test_the_pass_rule_is_also_read_with_its_interval():
+  alphas = np.array([0.0, 0.2, 0.4, 0.8])
+  difference = (
+      np.array([-0.001, -0.001, -0.006, 0.0]),
+      np.array([-0.002, -0.005, -0.008, 0.0]),
+      np.array([0.0, 0.003, -0.004, 0.0]),
+      None,
+  )
+  result = control.row_verdicts(difference, alphas, 1 / 16)
+  assert result["rows"] == ["pass", "pass", "clear_fail", "not_decided"]
+  assert result["rows_by_interval"] == ["pass", "undecided", "clear_fail", "not_decided"]

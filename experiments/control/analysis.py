@@ -20,6 +20,18 @@ Ties go to the lowest rate; diverged nets (NaN) are never picked. Compute is
 counted in net-epochs: one controlled run is ``E``, each grid baseline
 ``R * E`` (it trains every rate ``R`` of the grid to choose one).
 
+Baselines at the controller's compute (added 2026-12-06, after the first
+results had been read: ``MATCHED``), read off the same grid:
+
+* (e) ``default_rate``: :data:`DEFAULT_RATE` without tuning (``E``);
+* (f) ``two_rates``: the better validation accuracy of rates
+  :data:`TWO_RATES` (``2 E``);
+* (g) ``halving``: successive halving over all ``R`` rates, keeping the best
+  ``1 / HALVING_ETA`` by validation accuracy at each epoch of
+  :data:`HALVING_RUNGS` and training the last one to ``E``: ``16 x 4 + 4 x 12
+  + 84 = 196`` net-epochs for 16 rates and 100 epochs, inside the
+  pass rule's compute limit (``E R / 8 = 200``).
+
 Pure NumPy; the figures import matplotlib on their own.
 """
 
@@ -52,6 +64,17 @@ MAX_COMPUTE_RATIO = 1 / 8
 # part of the decision.
 UNREACHABLE_ALPHA = 0.8
 CONFIDENCE = 0.95
+# Baselines at the controller's compute.
+MATCHED = ("default_rate", "two_rates", "halving")
+MATCHED_LABELS = {
+    "default_rate": "(e) default rate",
+    "two_rates": "(f) best of two rates",
+    "halving": "(g) successive halving",
+}
+DEFAULT_RATE = 0.1  # a common untuned dropout rate, inside every grid's range
+TWO_RATES = (0.0, DEFAULT_RATE)
+HALVING_ETA = 4
+HALVING_RUNGS = (4, 16)  # epochs; evaluated epochs of the baseline grid (eval_every 4)
 
 
 def by_axes(array, names, order):
@@ -70,7 +93,8 @@ class Pair:
     gains, targets: ``[G]``, ``[T]`` the controller's axes.
     epochs: epochs per net (the same in both).
     baseline: ``accuracy``, ``accuracy_val``, ``curvature`` ``[A, R, S]``
-      (NaN where diverged).
+      (NaN where diverged) and ``accuracy_val_history`` ``[A, R, S, E]``
+      (NaN at epochs not evaluated).
     control: ``accuracy``, ``accuracy_val``, ``curvature``, ``rate`` (the
       knob, ``Config.control_knob``, after training), ``saturated``
       (updates at a bound) ``[A, G, T, S]``; ``rate_history``,
@@ -135,6 +159,7 @@ def load_pair(control_dir, baseline_dir) -> Pair:
   baseline = {
       k: _masked(base, k, base_names, base_order) for k in ("accuracy", "accuracy_val", "curvature")
   }
+  baseline["accuracy_val_history"] = _masked(base, "history/accuracy_val", base_names, base_order)
   keys = {
       "accuracy": "accuracy",
       "accuracy_val": "accuracy_val",
@@ -206,6 +231,85 @@ def select_baselines(accuracy, accuracy_val, curvature) -> dict:
   }
 
 
+def _rate_index(rates, rate):
+  matches = np.flatnonzero(np.isclose(rates, rate))
+  if not matches.size:
+    raise ValueError(f"rate {rate} is not in the baseline grid's rates {list(rates)}")
+  return int(matches[0])
+
+
+def successive_halving(val_history, rungs=HALVING_RUNGS, eta=HALVING_ETA):
+  """The rate successive halving keeps, per row and seed: ``index [A, S]``.
+
+  Args:
+    val_history: ``[A, R, S, E]`` validation accuracy by epoch (epoch ``e`` at
+      index ``e - 1``), NaN where not evaluated or diverged.
+    rungs: epochs at which the alive rates are ranked; each keeps the best
+      ``ceil(alive / eta)`` (ties to the lower rate; NaN ranks last).
+    eta: the halving factor.
+
+  Raises:
+    ValueError: a rung epoch that the grid did not evaluate.
+  """
+  history = np.asarray(val_history, np.float64)
+  num_rows, num_rates, num_seeds, num_epochs = history.shape
+  alive = np.ones((num_rows, num_rates, num_seeds), bool)
+  for epoch in rungs:
+    if not 1 <= epoch <= num_epochs or not np.isfinite(history[..., epoch - 1]).any():
+      raise ValueError(f"rung epoch {epoch} was not evaluated (run the grid with eval_every=4)")
+    score = np.where(alive & np.isfinite(history[..., epoch - 1]), history[..., epoch - 1], -np.inf)
+    keep = -(-int(alive[0, :, 0].sum()) // eta)
+    # Stable order by descending score: ties keep the lower rate.
+    order = np.argsort(-score, axis=1, kind="stable")
+    ranks = np.argsort(order, axis=1, kind="stable")
+    alive &= ranks < keep
+  return _first_best(np.where(alive, 0.0, -np.inf), axis=1)  # one left; the lowest if more
+
+
+def halving_net_epochs(num_rates, epochs, rungs=HALVING_RUNGS, eta=HALVING_ETA) -> int:
+  """Net-epochs successive halving trains: every alive rate up to each rung, the last to ``epochs``."""
+  total, alive, done = 0, num_rates, 0
+  for epoch in rungs:
+    total += alive * (epoch - done)
+    alive, done = -(-alive // eta), epoch
+  return total + alive * (epochs - done)
+
+
+def matched_baselines(pair: "Pair") -> dict:
+  """``{name: (index [A, S], test accuracy [A, S])}`` of the baselines at the controller's compute.
+
+  A baseline the grid cannot give (a rate it lacks, rung epochs it did not
+  evaluate: a smoke test's grid) is ``(None, NaN)``.
+  """
+  accuracy = np.asarray(pair.baseline["accuracy"], np.float64)
+  num_rows, _, num_seeds = accuracy.shape
+
+  def default_rate():
+    return np.full((num_rows, num_seeds), _rate_index(pair.rates, DEFAULT_RATE))
+
+  def two_rates():
+    two = [_rate_index(pair.rates, r) for r in TWO_RATES]
+    val = np.asarray(pair.baseline["accuracy_val"], np.float64)[:, two]
+    return np.asarray(two)[_first_best(val, axis=1)]
+
+  def halving():
+    return successive_halving(pair.baseline["accuracy_val_history"])
+
+  out = {}
+  for name, pick in (
+      ("default_rate", default_rate),
+      ("two_rates", two_rates),
+      ("halving", halving),
+  ):
+    try:
+      i = pick()
+    except ValueError:
+      out[name] = (None, np.full((num_rows, num_seeds), np.nan))
+      continue
+    out[name] = (i, np.take_along_axis(accuracy, i[:, None, :], axis=1)[:, 0])
+  return out
+
+
 def mean_ci(values, confidence=CONFIDENCE):
   """``(mean, low, high, n)`` over the last axis (seeds): Student t interval.
 
@@ -233,6 +337,9 @@ def net_epochs(epochs: int, num_rates: int) -> dict:
       "best_val": grid,
       "nearest_linear": grid,
       "oracle": grid,
+      "default_rate": epochs,
+      "two_rates": len(TWO_RATES) * epochs,
+      "halving": halving_net_epochs(num_rates, epochs),
   }
 
 
@@ -247,7 +354,9 @@ def row_verdicts(difference, alphas, compute_ratio, margin=MARGIN_POINTS / 100):
     margin: the allowed shortfall (0.3 points: 0.003).
 
   Returns:
-    ``{"rows": [pass | fail | clear_fail | not_decided per row], "decided":
+    ``{"rows": [pass | fail | clear_fail | not_decided per row],
+    "rows_by_interval": [pass | undecided | clear_fail | not_decided: the
+    row's whole interval above -margin, across it, below it], "decided":
     rows in the decision (alpha < UNREACHABLE_ALPHA), "verdict": success |
     mixed | failure, "compute_ok": bool}``. A row passes when the mean
     difference is at least ``-margin``, fails clearly when the whole
@@ -256,7 +365,19 @@ def row_verdicts(difference, alphas, compute_ratio, margin=MARGIN_POINTS / 100):
     passes, or half or more fail clearly, or the compute is over. Mixed:
     anything else.
   """
-  mean, _, high, _ = difference
+  mean, low, high, _ = difference
+  # The same reading with the interval in place of the point estimate (reported,
+  # not the plan's rule): a row passes when its whole interval clears -margin.
+  by_interval = [
+      "not_decided"
+      if alpha >= UNREACHABLE_ALPHA
+      else "pass"
+      if lo >= -margin
+      else "clear_fail"
+      if h < -margin
+      else "undecided"
+      for alpha, lo, h in zip(alphas, low, high)
+  ]
   rows = []
   for alpha, m, h in zip(alphas, mean, high):
     if alpha >= UNREACHABLE_ALPHA:
@@ -277,7 +398,13 @@ def row_verdicts(difference, alphas, compute_ratio, margin=MARGIN_POINTS / 100):
     verdict = "success"
   else:
     verdict = "mixed"
-  return {"rows": rows, "decided": len(decided), "verdict": verdict, "compute_ok": compute_ok}
+  return {
+      "rows": rows,
+      "rows_by_interval": by_interval,
+      "decided": len(decided),
+      "verdict": verdict,
+      "compute_ok": compute_ok,
+  }
 
 
 def settling(rate_history, curvature_history, target, last=5):
@@ -312,8 +439,9 @@ def analyse(pair: Pair, gain: float, target: float) -> dict:
   (the nearest swept values).
 
   Returns a dict with per-row arrays ``[A]``: ``methods`` (name ->
-  `mean_ci` of test accuracy, the controller's first), ``difference``
-  (controller minus (b), paired), ``controller_rate`` (mean final rate),
+  `mean_ci` of test accuracy, the controller's first, then `BASELINES` and
+  `MATCHED`), ``difference`` (controller minus (b), paired),
+  ``matched_difference`` (name -> controller minus that `MATCHED` baseline), ``controller_rate`` (mean final rate),
   ``chosen_rate`` (name -> mean rate picked), ``saturated`` (fraction of
   nets with any saturated update), ``final_error``, ``rate_spread``;
   ``sensitivity`` ``[G, T]`` (mean over decided rows of the paired
@@ -325,8 +453,10 @@ def analyse(pair: Pair, gain: float, target: float) -> dict:
   chosen = select_baselines(
       pair.baseline["accuracy"], pair.baseline["accuracy_val"], pair.baseline["curvature"]
   )
+  matched = matched_baselines(pair)
   methods = {"controller": mean_ci(control["accuracy"])}
   methods.update({name: mean_ci(acc) for name, (_, acc) in chosen.items()})
+  methods.update({name: mean_ci(acc) for name, (_, acc) in matched.items()})
   difference = paired_difference(control["accuracy"], chosen["best_val"][1])
   compute = net_epochs(pair.epochs, len(pair.rates))
   ratio = compute["controller"] / compute["best_val"]
@@ -344,7 +474,15 @@ def analyse(pair: Pair, gain: float, target: float) -> dict:
         "methods": methods,
         "difference": difference,
         "controller_rate": np.nanmean(control["rate"], axis=-1),
-        "chosen_rate": {name: pair.rates[i].mean(axis=-1) for name, (i, _) in chosen.items()},
+        "chosen_rate": {
+            name: pair.rates[i].mean(axis=-1)
+            if i is not None
+            else np.full(len(pair.alphas), np.nan)
+            for name, (i, _) in (chosen | matched).items()
+        },
+        "matched_difference": {
+            name: paired_difference(control["accuracy"], acc) for name, (_, acc) in matched.items()
+        },
         "saturated": np.nanmean(control["saturated"] > 0, axis=-1),
         "final_error": np.nanmean(final_error, axis=-1),
         "rate_spread": np.nanmean(spread, axis=-1),

@@ -106,6 +106,37 @@ def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> tuple[lis
         f"| {result['rate_spread'][i]:.2f} |"
     )
   verdict = result["verdict"]
+  compute = ", ".join(
+      f"{control.MATCHED_LABELS[k]} {result['compute'][k]}" for k in control.MATCHED
+  )
+  lines += [
+      "",
+      "Baselines at the controller's compute (added 2026-12-06, after these results were "
+      f"first read), net-epochs per row and seed: {compute}; (e) is dropout "
+      f"{control.DEFAULT_RATE:g}, (f) the better by validation of "
+      f"{' and '.join(f'{r:g}' for r in control.TWO_RATES)}, (g) successive halving over the "
+      f"{len(pair.rates)} rates, keeping the best 1/{control.HALVING_ETA} by validation at epochs "
+      f"{' and '.join(str(e) for e in control.HALVING_RUNGS)}. Test accuracy (%) and the "
+      "controller minus each, paired by seed; the last column reads the pass rule with the "
+      f"interval of controller - (b) (pass: all of it above -{control.MARGIN_POINTS:g} points):",
+      "",
+      "| alpha | "
+      + " | ".join(control.MATCHED_LABELS[k] for k in control.MATCHED)
+      + " | "
+      + " | ".join(f"controller - {control.MATCHED_LABELS[k][:3]}" for k in control.MATCHED)
+      + " | row by interval |",
+      "|" + " --- |" * (2 + 2 * len(control.MATCHED)),
+  ]
+  for i, alpha in enumerate(result["alphas"]):
+    accuracy = [_pct(*(m[i] for m in methods[k][:3])) for k in control.MATCHED]
+    differences = [
+        _pct(*(d[i] for d in result["matched_difference"][k][:3])) for k in control.MATCHED
+    ]
+    lines.append(
+        f"| {alpha:g} | "
+        + " | ".join(accuracy + differences)
+        + f" | {verdict['rows_by_interval'][i]} |"
+    )
   lines += [
       "",
       f"**Verdict: {verdict['verdict']}** ({verdict['decided']} decided rows; "
