@@ -187,3 +187,19 @@ def test_bad_grid_values_raise():
     dataclasses.replace(GRID, time_scale=np.array([0.0, 1.0]))
   with pytest.raises(ValueError, match="mu_left must be finite and >= 0"):
     dataclasses.replace(GRID, mu_left=np.array([-0.1]))
+
+
+def test_the_relaxing_shape_competitor_recovers_a_planted_trajectory():
+  from experiments.bridge import relaxation
+
+  epochs = np.arange(1.0, 41.0)
+  u = np.arange(8) / 7
+  planted = 0.2 + 0.5 * u + (0.3 - 1.2 * np.exp(-epochs / 6.0))[:, None] * u * (1 - u)
+  # A chain-like trajectory it cannot fit: each layer moving at its own pace.
+  other = np.sin(epochs[:, None] / (1.0 + np.arange(8)))
+  out = relaxation.fit_relaxation(np.stack([planted, other]), epochs)
+  assert out["r2"][0] > 0.9999 and out["r2_dynamic"][0] > 0.999
+  assert 5.0 < out["tau"][0] < 7.0
+  assert out["r2_dynamic"][1] < 0.9
+  empty = relaxation.fit_relaxation(np.full((1, 40, 8), np.nan), epochs)
+  assert np.isnan(empty["r2"][0]) and np.isnan(empty["fitted"]).all()

@@ -214,6 +214,28 @@ def test_linear_baseline_interpolates_and_extrapolates_skipping_nan():
   np.testing.assert_allclose(pred[1], [2.0, 2.0, 2.0, 2.0])
 
 
+def test_nearest_cell_baseline_takes_the_nearest_valid_level_and_the_lower_of_ties():
+  z = np.array([0.0, 1.0, 2.0, 3.0])
+  y = np.array([[0.0, 1.0, np.nan, 5.0], [np.nan] * 4])
+  pred = heldout.nearest_cell_baseline(z, y, np.array([0.4, 2.0, 2.5, 9.0]))
+  np.testing.assert_allclose(pred[0], [0.0, 1.0, 5.0, 5.0])
+  assert np.isnan(pred[1]).all()
+
+
+def test_saturating_baseline_recovers_an_exponential_approach_and_needs_three_levels():
+  z = np.linspace(0.0, 1.0, 8)
+
+  # A scale on the baseline's grid: a multiple of the training levels' span (6/7).
+  c = heldout.SATURATION_SCALES[20] * np.ptp(z[::2])
+  y = 0.3 - 0.5 * np.exp(-z / c)
+  pred = heldout.saturating_baseline(z[::2], np.stack([y[::2], [1.0, np.nan, np.nan, 2.0]]), z)
+  np.testing.assert_allclose(pred[0], y, atol=1e-9)
+  assert np.isnan(pred[1]).all()  # two valid levels cannot fix three parameters
+  # Far beyond the training levels it levels off at a.
+  far = heldout.saturating_baseline(z[::2], y[::2][None], np.array([100.0]))
+  np.testing.assert_allclose(far, 0.3, atol=1e-9)
+
+
 def test_seed_bootstrap_resamples_seeds_shared_by_cells():
   values = np.arange(12.0).reshape(2, 2, 3)  # [rows, levels, seeds]
   means = heldout.seed_bootstrap_means(values, 50, 0)

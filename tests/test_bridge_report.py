@@ -178,3 +178,26 @@ def test_rows_of_different_depths_are_fit_on_their_own_layers(tmp_path):
   assert np.isfinite(friction[1]).all()  # not invalid for its padding
   np.testing.assert_allclose(friction[1], 0.02, rtol=1e-3)
   assert np.isfinite(friction[0]).all()  # the deepest rows keep every layer
+
+
+def test_at_a_glance_reads_both_splits_with_the_interpolation_preferred_map():
+  from experiments.bridge import markdown
+
+  def result(mae):
+    ci = {"value": mae, "low": mae, "high": mae}
+    metrics = {p: {"mae": ci, "r2": ci, "coverage": 1.0} for p in heldout.PREDICTORS}
+    diff = {"mae": {"value": 1.0, "low": 0.5, "high": 1.5}, "r2": ci}
+    return {"metrics": metrics, "difference": {b: diff for b in heldout.BASELINES}}
+
+  # "sqrt" interpolates best; "identity" would extrapolate best but must not be picked there.
+  entry = {
+      "held_out": {
+          "interpolation": {"sqrt": result(0.01), "identity": result(0.02)},
+          "extrapolation": {"identity": result(0.03), "sqrt": result(0.05)},
+      }
+  }
+  assert markdown.preferred_map(entry) == "sqrt"
+  lines = markdown._summary_lines({"g": entry}, "not run")
+  rows = [line for line in lines if line.startswith("| g |")]
+  assert rows[0].startswith("| g | interpolation | sqrt |")
+  assert rows[1].startswith("| g | extrapolation | sqrt | 0.05")

@@ -35,11 +35,15 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 
 from featurespring import plotting  # pylint: disable=g-import-not-at-top
 from featurespring import sweep
+from featurespring.analysis import docblocks
 from featurespring.analysis import finished
+from featurespring.sweep import results
 from featurespring.bridge import _dynamics as dynamics
 
 from experiments.bridge import dynamics_figures
+from experiments.bridge import markdown as bridge_markdown
 from experiments.bridge import dynamics_markdown
+from experiments.bridge import relaxation
 
 FLAGS = flags.FLAGS
 
@@ -144,6 +148,11 @@ def _define_flags():
   flags.DEFINE_string("outdir", "runs/bridge_dynamics", "Sweep workdirs and numbers.")
   flags.DEFINE_string("figures", "experiments/bridge/figures", "Where the figures go.")
   flags.DEFINE_string("doc", "experiments/bridge/dynamics.md", "The markdown section written.")
+  flags.DEFINE_string(
+      "report",
+      "experiments/bridge/README.md",
+      "The bridge report whose copy of the section is rewritten (empty: none).",
+  )
   flags.DEFINE_integer(
       "num_candidates", dynamics.DEFAULT_CANDIDATES, "Candidates (chains x time scales) per cell."
   )
@@ -194,7 +203,9 @@ def main(argv):
       figures += dynamics_figures.plot_row(
           os.path.join(FLAGS.figures, f"dynamics_{name}_r2"), name, sw, fits
       )
-    rows = dynamics_markdown.cell_numbers(labels, curvature, fits)
+    rows = dynamics_markdown.cell_numbers(
+        labels, curvature, fits, relaxation.fit_relaxation(mean, epochs)
+    )
     numbers["sweeps"][name] = {
         "workdir": workdir,
         "cells": rows,
@@ -235,6 +246,18 @@ def main(argv):
       ]
   )
   follows = sum(row[mode]["follows"] for row, mode in valid)
+  # The chain against the relaxing-shape competitor, fit by fit (both scored on R2dyn).
+  versus = np.array(
+      [row[mode]["r2_dynamic"] - row["relaxation"]["r2_dynamic"] for row, mode in valid]
+  )
+  versus = versus[np.isfinite(versus)]
+  reversed_friction = [
+      f"{name} {row['cell']} ({mode})"
+      for name, e in numbers["sweeps"].items()
+      for row in e["cells"]
+      for mode in dynamics_markdown.MODES
+      if row[mode]["valid"] and row[mode]["mu_right"] > row[mode]["mu_left"]
+  ]
   timing = [t for e in numbers["sweeps"].values() for t in e["timing"].values()]
   numbers["overall"] = {
       "cells": sum(len(e["cells"]) for e in numbers["sweeps"].values()),
@@ -249,6 +272,12 @@ def main(argv):
       "max_abs_mode_difference": float(np.max(np.abs(diffs))),
       "valid_fits": len(valid),
       "noise_at_edge": int(sum(t["at_edge"]["noise"] for t in timing)),
+      "chain_beats_relaxation": int((versus > 0).sum()),
+      "versus_relaxation": len(versus),
+      "median_chain_minus_relaxation_r2_dynamic": float(np.median(versus))
+      if versus.size
+      else float("nan"),
+      "mu_right_above_mu_left": reversed_friction,
       "search_s": float(sum(t["search_s"] for t in timing)),
       "refine_s": float(sum(t["refine_s"] for t in timing)),
       "verdict": (
@@ -260,11 +289,15 @@ def main(argv):
       ),
   }
   os.makedirs(FLAGS.outdir, exist_ok=True)
-  with open(os.path.join(FLAGS.outdir, "numbers.json"), "w") as f:
-    json.dump(numbers, f, indent=1)
+  results.write_json(os.path.join(FLAGS.outdir, "numbers.json"), numbers)
   os.makedirs(os.path.dirname(FLAGS.doc), exist_ok=True)
-  with open(FLAGS.doc, "w") as f:
-    f.write(dynamics_markdown.markdown(numbers, commands))
+  section = dynamics_markdown.markdown(numbers, commands)
+  results.write_text(FLAGS.doc, section)
+  # The bridge report includes this section; keep its copy current without its sweeps.
+  if FLAGS.report and os.path.exists(FLAGS.report):
+    docblocks.write_block(
+        FLAGS.report, section, bridge_markdown.DYNAMICS_BEGIN, bridge_markdown.DYNAMICS_END
+    )
   print(json.dumps(numbers["overall"], indent=1))
 
 

@@ -21,10 +21,12 @@ R2_MIN, R2_DYNAMIC_MIN = 0.9, 0.5
 REFINE_HELPS = 0.02
 
 
-def cell_numbers(labels, curvature, fits):
+def cell_numbers(labels, curvature, fits, relaxation):
+  """Per cell: the chain's fit per noise mode and the relaxing-shape competitor's scores."""
   rows = []
   for c, label in enumerate(labels):
     row = {"cell": label, "final_curvature": float(curvature[c])}
+    row["relaxation"] = {k: float(relaxation[k][c]) for k in ("r2", "r2_dynamic", "tau")}
     for mode in MODES:
       fit, grid, info = fits[mode]["fit"], fits[mode]["grid"], fits[mode]["info"]
       row[mode] = {
@@ -100,16 +102,17 @@ def markdown(numbers, commands):
     lines += [
         "",
         "| cell | final curvature | noise | R2 | R2dyn | refinement gain (R2 / R2dyn) | s "
-        "(time/epoch) | mu_r | mu_l | eps | follows |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "(time/epoch) | mu_r | mu_l | eps | follows | competitor R2 / R2dyn |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in entry["cells"]:
+      competitor = f" {row['relaxation']['r2']:.4f} / {row['relaxation']['r2_dynamic']:.3f} |"
       for mode in MODES:
         r = row[mode]
         if not r["valid"]:
           lines.append(
               f"| {row['cell']} | {row['final_curvature']:.3g} | {mode} | invalid "
-              f"({r['reason']}) | | | | | | | no |"
+              f"({r['reason']}) | | | | | | | no |" + competitor
           )
           continue
         lines.append(
@@ -117,7 +120,7 @@ def markdown(numbers, commands):
             f"{r['r2_dynamic']:.3f} | {r['r2'] - r['r2_grid']:+.4f} / "
             f"{r['r2_dynamic'] - r['r2_dynamic_grid']:+.3f} | {r['time_scale']:.3g} | "
             f"{r['mu_right']:.3g} | {r['mu_left']:.3g} | {r['noise']:.3g} | "
-            f"{'yes' if r['follows'] else 'no'} |"
+            f"{'yes' if r['follows'] else 'no'} |" + competitor
         )
     lines.append("")
     for mode in MODES:
@@ -146,6 +149,19 @@ def markdown(numbers, commands):
       f"{v['valid_fits']} valid fits: there the seed-mean trajectory does not pin `eps` "
       "(the refinement, free of the grid, moves it by little and gains little), so read "
       "the fitted `eps` as a lower bound.",
+      f"- **A competing model without physics** (`experiments/bridge/relaxation.py`: a line "
+      "across the layers plus a parabolic bend relaxing exponentially in time, 5 parameters "
+      "against the chain's 6; added 2026-12-06 after the first results): the chain's R2dyn "
+      f"is higher in {v['chain_beats_relaxation']} of {v['versus_relaxation']} valid fits "
+      f"(median chain minus competitor {v['median_chain_minus_relaxation_r2_dynamic']:+.3f}). "
+      "Following a cell by the rule above shows the chain is good enough; this says whether "
+      "it is better than a shape with no physics in it.",
+      "- Fits whose friction is reversed (`mu_r > mu_l`, a chain that cannot turn convex): "
+      + (
+          f"{len(v['mu_right_above_mu_left'])}: {', '.join(v['mu_right_above_mu_left'])}."
+          if v["mu_right_above_mu_left"]
+          else "none."
+      ),
       f"- **{v['verdict']}**",
       "",
   ]

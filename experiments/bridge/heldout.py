@@ -19,7 +19,11 @@ Predictors, fit on the same training cells: ``theory`` (:func:`fit_noise_map`
 then :func:`predict_friction`), ``linear`` (piecewise-linear interpolation in
 ``z`` between the nearest valid training levels; beyond them the straight
 line through the two nearest), ``row_mean`` (the row's mean training
-friction). Scores on the held-out cells that every predictor covers: R²
+friction), and since 2026-12-06 two generic baselines the law must also
+beat: ``nearest_cell`` (the nearest valid training level's value: the last
+value, when extrapolating) and ``saturating`` (:func:`saturating_baseline`,
+``a + b exp(-z / c)`` per row: a curve that levels off, with the law's
+number of parameters). Scores on the held-out cells that every predictor covers: R²
 (pooled over the grid's cells, against their mean) and mean absolute error.
 Confidence intervals come from a seed bootstrap: the seeds of a grid are
 shared by its cells, so one resample of seed indices is drawn per replicate
@@ -37,8 +41,10 @@ import numpy as np
 from featurespring.bridge import _noise_map as nm
 
 SPLITS = ("interpolation", "extrapolation")
-PREDICTORS = ("theory", "linear", "row_mean")
-BASELINES = ("linear", "row_mean")
+PREDICTORS = ("theory", "linear", "row_mean", "nearest_cell", "saturating")
+BASELINES = ("linear", "row_mean", "nearest_cell", "saturating")
+# Candidate scales c of the saturating baseline, as multiples of a row's training z-span.
+SATURATION_SCALES = np.geomspace(0.02, 20.0, 64)
 TRAIN_FRACTION = 0.6
 CI_LEVEL = 0.95
 
@@ -152,6 +158,58 @@ def linear_baseline(z_train, y_train, z_test):
   return np.where(any_valid, y0 + t * (y1 - y0), np.nan)
 
 
+def nearest_cell_baseline(z_train, y_train, z_test):
+  """Each test level gets the value of the nearest valid training level in ``z`` (ties: lower).
+
+  Shapes as :func:`linear_baseline`; NaN for rows without a valid training level.
+  """
+  z_train = np.asarray(z_train, np.float64)
+  y_train = np.asarray(y_train, np.float64)
+  distance = np.abs(np.asarray(z_test, np.float64)[:, None] - z_train)  # [T, Ntr]
+  distance = np.where(np.isfinite(y_train)[..., None, :], distance, np.inf)
+  nearest = np.argmin(distance, -1)  # first of ties: the lower level
+  value = np.take_along_axis(np.where(np.isfinite(y_train), y_train, 0.0), nearest, -1)
+  return np.where(np.isfinite(y_train).any(-1, keepdims=True), value, np.nan)
+
+
+def saturating_baseline(z_train, y_train, z_test, scales=SATURATION_SCALES):
+  """``a + b exp(-(z - z_0) / c)`` per row, least squares on the valid training levels.
+
+  Three parameters, as the law has: for each candidate ``c`` (``scales``
+  times the row's training span in ``z``) ``a`` and ``b`` are linear least
+  squares; the ``c`` with the smallest squared error wins. ``z_0`` is the
+  lowest training level. Shapes as :func:`linear_baseline`; NaN for rows
+  with fewer than 3 valid training levels.
+  """
+  z_train = np.asarray(z_train, np.float64)
+  y_train = np.asarray(y_train, np.float64)
+  z_test = np.asarray(z_test, np.float64)
+  valid = np.isfinite(y_train)
+  y = np.where(valid, y_train, 0.0)
+  w = valid.astype(np.float64)
+  z0, span = z_train.min(), max(np.ptp(z_train), 1e-12)
+  c = scales * span  # [C]
+  basis = np.exp(-(z_train - z0)[None, :] / c[:, None])  # [C, Ntr]
+  # Weighted 2x2 normal equations per row and candidate.
+  s1 = w.sum(-1)[..., None]
+  sx = np.einsum("...n,cn->...c", w, basis)
+  sxx = np.einsum("...n,cn->...c", w, basis**2)
+  sy = (w * y).sum(-1)[..., None]
+  sxy = np.einsum("...n,cn->...c", w * y, basis)
+  det = s1 * sxx - sx**2
+  with np.errstate(invalid="ignore", divide="ignore"):
+    b = np.where(det > 0, (s1 * sxy - sx * sy) / det, np.nan)
+    a = np.where(det > 0, (sy - b * sx) / s1, np.nan)
+  fitted = a[..., None] + b[..., None] * basis  # [..., C, Ntr]
+  sse = np.where(valid[..., None, :], (fitted - y_train[..., None, :]) ** 2, 0.0).sum(-1)
+  sse = np.where(np.isfinite(sse), sse, np.inf)
+  best = np.argmin(sse, -1)
+  pick = lambda v: np.take_along_axis(v, best[..., None], -1)
+  a_best, b_best, c_best = pick(a), pick(b), c[best][..., None]
+  out = a_best + b_best * np.exp(-(z_test - z0) / c_best)
+  return np.where((valid.sum(-1) >= 3)[..., None], out, np.nan)
+
+
 def _ci(values):
   """Point (replicate 0) and percentile CI over the other replicates, NaN-aware."""
   point = float(values[0])
@@ -232,7 +290,7 @@ def held_out(
     boot_seed=0,
     num_candidates=nm.NUM_CANDIDATES,
 ):
-  """Held-out prediction of the friction of a grid's cells: theory against two baselines.
+  """Held-out prediction of the friction of a grid's cells: theory against the baselines.
 
   Args:
     knob_values: ``[N]`` knob value of each level (one knob per grid).
@@ -285,6 +343,8 @@ def held_out(
       "theory": np.asarray(nm.predict_friction(fit, knob), np.float64),
       "linear": np.asarray(linear_baseline(z[train], y_train, z), np.float64),
       "row_mean": np.broadcast_to(_row_mean(y_train), means.shape),
+      "nearest_cell": np.asarray(nearest_cell_baseline(z[train], y_train, z), np.float64),
+      "saturating": np.asarray(saturating_baseline(z[train], y_train, z), np.float64),
   }
   test_mask = np.zeros(means.shape, bool)
   test_mask[..., test] = True

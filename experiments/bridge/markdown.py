@@ -14,14 +14,33 @@ from experiments.bridge import heldout
 
 RULE = (
     "**Verdict rule.** A prediction is *supported* when the 95 % seed-bootstrap CI of "
-    "MAE(baseline) - MAE(theory) lies above 0 for both baselines (linear and row mean), "
-    "*not supported* when it lies below 0 for either, *inconclusive* otherwise. Universality is "
+    "MAE(baseline) - MAE(theory) lies above 0 for every baseline (linear interpolation, row "
+    "mean, nearest cell, and a saturating curve a + b exp(-z/c) with the law's three "
+    "parameters; the last two added 2026-12-06, after the first results), *not supported* when "
+    "it lies below 0 for any, *inconclusive* otherwise. Universality is "
     "*supported* when both ΔAIC and ΔBIC (separate - joint) are > 0 and the CI of the held-out "
     "MAE difference (separate - joint) lies above 0, *rejected* when both Δ are < 0 and that CI "
     "lies below 0, *inconclusive* otherwise. The preferred knob map is the one with the lowest "
     "interpolation MAE of the theory; it is *clearly* preferred when its CI's upper end is below "
-    "every other map's point value."
+    "every other map's point value. Both splits are read with the preferred map: the "
+    "extrapolation error never picks a map (until 2026-12-06 the at-a-glance table picked each "
+    "split's map by its own held-out error)."
 )
+
+
+def preferred_map(entry):
+  """The knob map with the lowest interpolation MAE of the theory (None if no map is usable)."""
+  result = entry.get("held_out", {}).get("interpolation")
+  usable = {m: r for m, r in result.items() if "error" not in r} if isinstance(result, dict) else {}
+  if not usable:
+    return None
+  return min(
+      usable, key=lambda m: heldout._sort_key(usable[m]["metrics"]["theory"]["mae"]["value"])
+  )
+
+
+DYNAMICS_BEGIN = "<!-- BEGIN dynamics: experiments/bridge/dynamics.md, written by experiments/bridge/dynamics.py -->"
+DYNAMICS_END = "<!-- END dynamics -->"
 
 
 def fmt(value, digits=4):
@@ -123,7 +142,7 @@ def _held_out_lines(entry):
             f"| {m} | {p} | {_ci(s['r2'])} | {_ci(s['mae'])} | {r['num_cells']} | "
             f"{verdict if p == 'theory' else ''} |"
         )
-    best = next((m for m, r in result.items() if "error" not in r), None)
+    best = preferred_map(entry)
     if best is not None and split == "interpolation":
       others = [
           r["metrics"]["theory"]["mae"]["value"]
@@ -135,7 +154,11 @@ def _held_out_lines(entry):
           f"\nPreferred knob map (lowest theory MAE): **{best}**"
           + (" (clearly)" if clear and others else " (not clearly)" if others else "")
       )
-    if split == "extrapolation" and best is not None:
+    if (
+        split == "extrapolation"
+        and best is not None
+        and "error" not in result.get(best, {"error": 1})
+    ):
       r = result[best]
       c = r["crossing"]
       lines.append(
@@ -161,9 +184,9 @@ def _summary_lines(grids, universal):
   lines = [
       "## Verdicts at a glance",
       "",
-      "Per grid and split, the knob map with the lowest held-out theory MAE (all maps in the "
-      "grid's section), the theory's MAE beside the better baseline's, and the verdict of the "
-      "rule above.",
+      "Per grid and split, the preferred knob map (the rule above: lowest interpolation MAE of "
+      "the theory; all maps in the grid's section), the theory's MAE beside the best "
+      "baseline's, and the verdict of the rule above.",
       "",
       "| grid | split | map | theory MAE [95% CI] | better baseline: MAE [95% CI] | verdict |",
       "|---|---|---|---|---|---|",
@@ -172,15 +195,13 @@ def _summary_lines(grids, universal):
   for name, entry in grids.items():
     for split in heldout.SPLITS:
       result = entry.get("held_out", {}).get(split)
-      usable = (
-          {m: r for m, r in result.items() if "error" not in r} if isinstance(result, dict) else {}
-      )
-      if not usable:
+      m = preferred_map(entry)
+      if m is None or not isinstance(result, dict) or "error" in result.get(m, {"error": 1}):
         why = result if isinstance(result, str) else entry.get("skipped", "no usable map")
         tally.setdefault("not available", []).append(f"{name} {split}")
-        lines.append(f"| {name} | {split} | — | — | — | not available: {why} |")
+        lines.append(f"| {name} | {split} | {m or '—'} | — | — | not available: {why} |")
         continue
-      m, r = min(usable.items(), key=lambda kv: kv[1]["metrics"]["theory"]["mae"]["value"])
+      r = result[m]
       baseline = min(heldout.BASELINES, key=lambda p: r["metrics"][p]["mae"]["value"])
       verdict = prediction_verdict(r["difference"])
       tally.setdefault(verdict, []).append(f"{name} {split}")
@@ -329,6 +350,7 @@ def render(grids, skipped, universal, figures, dynamics, commands):
   for stem, caption in figures:
     lines.append(f"![{caption}](figures/{stem}.png) ([PDF](figures/{stem}.pdf))\n")
   if dynamics is not None:
-    lines.append("")  # the section brings its own heading
-    lines.append(dynamics)
+    # The section brings its own heading; the markers let experiments/bridge/dynamics.py
+    # rewrite it here without the grids' sweeps.
+    lines += ["", DYNAMICS_BEGIN, dynamics.strip("\n"), DYNAMICS_END]
   return "\n".join(lines) + "\n"

@@ -131,7 +131,7 @@ def candidate_grid(
   In units of ``mu_max = 2 / (L (L + 1))`` (above it the shallow blocks of a
   noiseless chain stay stuck): ``mu_right`` in ``[0, 1.5 mu_max]``,
   ``mu_left`` in ``[0, 10 mu_max]``, and noise from 0 to where its bound
-  ``b eps / sqrt(dt)`` is ``16 mu_max`` (geometric above 0), so the effective
+  ``b eps / sqrt(dt)`` is ``128 mu_max`` (geometric above 0), so the effective
   friction spans concave through convex. Time scales are geometric such
   that the last epoch falls between 0.3 and 300 relaxation times of the
   chain.
@@ -158,7 +158,10 @@ def candidate_grid(
   # Wide enough for a dropout row of the default MLP: with mu_left <= 6 mu_max and noise <=
   # 8 units its active cells' best chains sat on the grid's edge, and the
   # gradient refinement walked out to ~7 mu_max and ~9.5 units.
-  noise = np.concatenate([[0.0], eps_unit * np.geomspace(16.0, 0.1, sizes[2] - 1)[::-1]])
+  # Up to 128 units: with 16, the best noise of most cells of a dropout row sat on the
+  # axis's upper edge (the trajectory does not pin it there), so the grid, not the data,
+  # bounded it.
+  noise = np.concatenate([[0.0], eps_unit * np.geomspace(NOISE_TOP_UNITS, 0.1, sizes[2] - 1)[::-1]])
   tau = relaxation_time(num_blocks)
   return CandidateGrid(
       mu_right=mu_max * np.linspace(0.0, 1.5, sizes[0]),
@@ -166,6 +169,9 @@ def candidate_grid(
       noise=noise,
       time_scale=np.geomspace(0.3 * tau, 300.0 * tau, num_time_scales) / float(max_epoch),
   )
+
+
+NOISE_TOP_UNITS = 128.0
 
 
 def _mu_max(num_blocks):
