@@ -363,3 +363,34 @@ def test_no_batch_norm_checks_compare_seed_spread_row_by_row():
   assert verdicts.no_batch_norm_checks(variant, grid)[2]["outcome"] == P
   other = _phase(["--0+"], [0.0])
   assert verdicts.no_batch_norm_checks(other, grid)[2]["outcome"] == U
+
+
+def _drift(measured, theory, truncated="-----", num_steps=10**6):
+  levels = [
+      {"noise": 0.0, "theory_step": np.inf, "measured_step": None, "truncated_final_sign": "-"}
+  ]
+  for eps, m, t, sign in zip(
+      (0.0004, 0.0005, 0.00055, 0.0006, 0.00065), measured, theory, truncated
+  ):
+    levels.append(
+        {"noise": eps, "theory_step": t, "measured_step": m, "truncated_final_sign": sign}
+    )
+  return {"levels": levels, "num_steps": num_steps, "mu_right": 0.01, "dt": 0.05}
+
+
+def test_gaussian_drift_checks():
+  theory = [8.8e7, 2.6e5, 4.2e4, 1.0e4, 3.4e3]
+  good = verdicts.gaussian_drift_checks(_drift([None, 3e5, 5e4, 9e3, 4e3], theory))
+  assert [c["outcome"] for c in good] == [P, P, P]
+  assert "b = " in good[1]["measured"] and "none / 8.8e+07" in good[0]["measured"]
+  # Turning ten times later than the theory in most levels, or never turning where it should.
+  late = verdicts.gaussian_drift_checks(_drift([None, None, 5e5, 1e5, 4e4], theory))
+  assert late[0]["outcome"] == F
+  # Turn steps that do not grow as the noise falls.
+  flat = verdicts.gaussian_drift_checks(_drift([None, 3e3, 5e3, 4e3, 3e3], theory))
+  assert flat[1]["outcome"] == F
+  assert (
+      verdicts.gaussian_drift_checks(_drift([None, None, None, 9e3, 4e3], theory))[1]["outcome"]
+      == U
+  )
+  assert verdicts.gaussian_drift_checks(_drift([None] * 5, theory, "--0--"))[2]["outcome"] == F

@@ -104,6 +104,10 @@ CHAIN_PHASE_GRIDS = ("fig3", "s13", "s14")
 DAMPING_PAIR = ("s13", "s13_damped")
 
 
+# SM S6.2: chains under Gaussian noise and their truncated-noise twins.
+GAUSSIAN_DRIFT_PAIR = ("s6_2", "s6_2_truncated")
+
+
 CHAIN_FIGURES = (
     ("phase_diagram.png", "phase", None),
     ("load_curves.png", "corners", "first_order"),

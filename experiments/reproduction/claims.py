@@ -64,6 +64,11 @@ CLAIMS = {
     ),
     "s13": ("S13 second-order chains", "the same phase diagram with inertia"),
     "s13_damping": ("S13 damping", "the phase diagram does not depend on the damping"),
+    "s6_2": (
+        "SM S6.2 Gaussian noise",
+        "with unbounded Gaussian noise a chain keeps drifting and turns convex after a time "
+        "exponential in 1/eps^2; bounded noise of the same size stays concave",
+    ),
     "s14": ("S14 Langevin chains", "the same phase diagram with Gaussian noise"),
     "fig2": (
         "Fig. 2 noise sharing",
@@ -112,6 +117,7 @@ CLAIM_SWEEPS = {
     "s11": ("fig1c",),
     "fig4": ("fig4_dnn", "fig4_springs"),
     "s13_damping": ("s13", "s13_damped"),
+    "s6_2": catalogue.GAUSSIAN_DRIFT_PAIR,
 }
 
 
@@ -216,6 +222,13 @@ def claim_checks(key, numbers):
         (verdicts.chain_phase_checks(entry), None)
         if ok
         else (None, f"{key} ({entry.get('status', 'missing')})")
+    )
+  if key == "s6_2":
+    drift = numbers.get("gaussian_drift")
+    return (
+        (verdicts.gaussian_drift_checks(drift), None)
+        if drift
+        else (None, ", ".join(catalogue.GAUSSIAN_DRIFT_PAIR))
     )
   if key == "s13_damping":
     comparison = numbers.get("springs_damping")

@@ -69,6 +69,7 @@ from featurespring.sweep import results
 from experiments.reproduction import catalogue
 from experiments.reproduction import claims
 from experiments.reproduction import figures
+from experiments.reproduction import gaussian_drift
 from experiments.reproduction import left_friction
 from experiments.reproduction import markdown
 from experiments.reproduction import pooled
@@ -287,6 +288,16 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
   except Exception as err:  # pylint: disable=broad-except
     logging.error("springs failed:\n%s", traceback.format_exc())
     numbers["springs"] = {"all": {"status": "error", "error": f"{type(err).__name__}: {err}"}}
+  drift = [os.path.join(runs, name) for name in catalogue.GAUSSIAN_DRIFT_PAIR]
+  if all(results.exists(os.path.join(w, "results")) for w in drift):
+    try:
+      numbers["gaussian_drift"] = gaussian_drift.gaussian_drift(*drift)
+      numbers["gaussian_drift"]["figure"] = os.path.basename(
+          gaussian_drift.figure(numbers["gaussian_drift"], os.path.join(out, "s6_2_drift.png"), dpi)
+      )
+    except Exception:  # pylint: disable=broad-except
+      logging.error("Gaussian drift failed:\n%s", traceback.format_exc())
+      plt.close("all")
   damped = [os.path.join(runs, name) for name in catalogue.DAMPING_PAIR]
   if all(results.exists(os.path.join(w, "results")) for w in damped):
     try:

@@ -76,6 +76,8 @@ run s14 experiments/s14_springs_langevin.py
 # friction only), full configs: seconds each.
 run fig2 experiments/fig2_independent_vs_synchronous.py
 run fig5b experiments/fig5b_left_friction_only.py
+run s6_2 experiments/s6_2_gaussian_drift.py
+run s6_2_truncated experiments/s6_2_gaussian_drift.py:noise_dist=truncated_normal
 # Last, as the longest (about 7 h on 2 CPU cores, estimated from the 3-seed
 # 100 + 100 epoch run's 2619 s): S2 at the paper's 300 + 300 epochs and 10 seeds.
 run s2 experiments/s2_cnn_dropout.py --config.dnn.eval_every=10

@@ -29,6 +29,10 @@ The thresholds, named once:
 - ``stats.SIGN_SE_FACTOR`` standard errors for a difference of means to
   pass the claimed way or fail the other way; within them it is undecided
   (until 2026-12-06 a difference within them failed);
+- :data:`TURN_FACTOR` (3): a Gaussian chain (SM S6.2) turns linear within
+  this factor of the finite-horizon theory's step, and :data:`EXPONENTIAL_R2`
+  (0.9): the R^2 its turn steps need on ``ln step = a + b (mu_r sqrt(dt) /
+  eps)^2``;
 - :data:`THEORY_TOLERANCE` (0.1): first-order chain crossings within 10% of
   the closed-form critical noise (median over rows);
 - "best accuracy near the linear load curve", per grid and pooled over the
@@ -65,6 +69,8 @@ NOT_RUN = "not run"
 MAJORITY = 2.0 / 3.0
 LINEAR_BAND = 0.1
 THEORY_TOLERANCE = 0.1
+TURN_FACTOR = 3.0
+EXPONENTIAL_R2 = 0.9
 # The S13 damping comparison: the phase diagram does not depend on the
 # damping when this share of cells keeps its sign, no row's crossing moves
 # by more than this many noise steps, and no row gains or loses a crossing.
@@ -370,6 +376,52 @@ def no_batch_norm_checks(variant, grid) -> list:
       both_phases(signs, direction, rows_used),
       varies,
   ]
+
+
+def gaussian_drift_checks(drift) -> list:
+  """SM S6.2 (``gaussian_drift.gaussian_drift``'s numbers): Gaussian chains turn convex when the
+  finite-horizon theory says, exponentially later as the noise falls; truncated ones stay concave.
+  """
+  noisy = [level for level in drift["levels"] if level["noise"] > 0]
+  flags, shown = [], []
+  for level in noisy:
+    theory, measured = level["theory_step"], level["measured_step"]
+    if theory <= drift["num_steps"]:
+      flags.append(
+          measured is not None and abs(math.log(measured / theory)) <= math.log(TURN_FACTOR)
+      )
+    else:
+      flags.append(measured is None)
+    shown.append(f"{'none' if measured is None else measured} / {theory:.3g}")
+  turns = _share(
+      flags,
+      f"turns linear within a factor {TURN_FACTOR:g} of the finite-horizon theory's step "
+      "(none when that lies beyond the run)",
+      "measured / theory steps " + ", ".join(shown),
+  )
+  timed = [lv for lv in noisy if lv["measured_step"] is not None]
+  name = "the turn comes exponentially later as the noise falls"
+  if len(timed) < 3:
+    exponential = check(name, UNDECIDED, f"{len(timed)} levels turn within the run; needs 3")
+  else:
+    z2 = np.array([(drift["mu_right"] * math.sqrt(drift["dt"]) / lv["noise"]) ** 2 for lv in timed])
+    log_step = np.log([lv["measured_step"] for lv in timed])
+    slope, intercept = np.polyfit(z2, log_step, 1)
+    residual = log_step - (intercept + slope * z2)
+    r2 = 1.0 - residual.var() / log_step.var() if log_step.var() > 0 else math.nan
+    exponential = passes(
+        bool(slope > 0 and r2 >= EXPONENTIAL_R2) if np.isfinite(r2) else None,
+        name,
+        f"ln step = a + b (mu_r sqrt(dt) / eps)^2 over {len(timed)} levels: b = {slope:.3f} "
+        f"(theory about 0.5), R^2 = {r2:.3f}; needs b > 0 and R^2 >= {EXPONENTIAL_R2:g}",
+    )
+  bounded = [lv["truncated_final_sign"] for lv in noisy]
+  stays = passes(
+      all(sign == "-" for sign in bounded) if all(s in "-0+" for s in bounded) else None,
+      "bounded noise of the same size stays concave",
+      f"truncated chains' final signs {''.join(bounded)}; every level must be -",
+  )
+  return [turns, exponential, stays]
 
 
 def chain_phase_checks(entry) -> list:
