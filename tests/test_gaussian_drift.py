@@ -50,3 +50,25 @@ def test_the_analysis_reads_both_sweeps_and_draws_its_figure(runs, tmp_path):
   assert all(lv["theory_step"] > 500 for lv in drift["levels"])
   path = gaussian_drift.figure(drift, str(tmp_path / "drift.png"), 60)
   assert (tmp_path / "drift.png").exists() and path.endswith("drift.png")
+
+
+def test_a_rejudge_with_runs_refreshes_the_claim_from_its_own_sweeps(runs, tmp_path):
+  import json
+  import os
+  import shutil
+
+  from experiments.reproduction import report
+
+  here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "experiments")
+  out = tmp_path / "results"
+  out.mkdir()
+  for name in ("numbers.json", "numbers.md"):
+    shutil.copy(os.path.join(here, "reproduction", "results", name), out / name)
+  doc = tmp_path / "README.md"
+  shutil.copy(os.path.join(here, "reproduction", "README.md"), doc)
+  claims = {c["key"]: c for c in report.rejudge(str(out), str(doc), str(runs), dpi=50)}
+  # The runlocal chains are too short for any check to pass: the claim is judged, not "not run".
+  assert claims["s6_2"]["verdict"] != "not run" and len(claims["s6_2"]["checks"]) == 3
+  stored = json.loads((out / "numbers.json").read_text())
+  assert stored["gaussian_drift"]["num_steps"] == 500 and (out / "s6_2_drift.png").exists()
+  assert "**Verdict: not run.**" not in doc.read_text().split("claim s6_2 generated")[1][:200]

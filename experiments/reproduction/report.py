@@ -39,11 +39,12 @@ Run (seconds; NumPy and matplotlib only, apart from the curvature function);
   python -m experiments.reproduction.report --runs=runs/reproduction --out=experiments/reproduction/results \
       --doc=experiments/reproduction/README.md
 
-``--rejudge`` (instead of ``--runs``) applies the verdict rule of today's
-``verdicts.py`` again to the numbers an earlier run wrote (``--out``'s
-``numbers.json``), without the runs: the verdicts in numbers.json and
-numbers.md, and the doc's blocks, are rewritten; every measured number
-stays as it was.
+``--rejudge`` applies the verdict rule of today's ``verdicts.py`` again to
+the numbers an earlier run wrote (``--out``'s ``numbers.json``), without the
+runs: the verdicts in numbers.json and numbers.md, and the doc's blocks, are
+rewritten; every measured number stays as it was, except that with
+``--runs`` the analyses that read only their own sweeps (:data:`STANDALONE`,
+SM S6.2's chains) are refreshed from those that have finished.
 
   python -m experiments.reproduction.report --rejudge --doc=experiments/reproduction/README.md
 """
@@ -163,6 +164,32 @@ def _analyse_sweep(name, workdir, out, dpi, num_boot, boot_seed, found):
         figures.dropout_switch(series, rates, switch, path("s2_switch.png"), dpi)
     )
   return a
+
+
+def _gaussian_drift(workdirs, out, dpi):
+  drift = gaussian_drift.gaussian_drift(*workdirs)
+  path = gaussian_drift.figure(drift, os.path.join(out, "s6_2_drift.png"), dpi)
+  return {**drift, "figure": os.path.basename(path)}
+
+
+# Analyses that read only their own sweeps: numbers key -> (sweeps, analysis(workdirs, out,
+# dpi)). A rejudge with --runs refreshes them without the other sweeps.
+STANDALONE = {"gaussian_drift": (catalogue.GAUSSIAN_DRIFT_PAIR, _gaussian_drift)}
+
+
+def _standalone(runs, out, dpi):
+  """``{key: numbers}`` of every :data:`STANDALONE` analysis whose sweeps have finished."""
+  found = {}
+  for key, (names, analyse) in STANDALONE.items():
+    workdirs = [os.path.join(runs, name) for name in names]
+    if not all(results.exists(os.path.join(w, "results")) for w in workdirs):
+      continue
+    try:
+      found[key] = analyse(workdirs, out, dpi)
+    except Exception:  # pylint: disable=broad-except
+      logging.error("%s failed:\n%s", key, traceback.format_exc())
+      plt.close("all")
+  return found
 
 
 def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
@@ -288,16 +315,7 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
   except Exception as err:  # pylint: disable=broad-except
     logging.error("springs failed:\n%s", traceback.format_exc())
     numbers["springs"] = {"all": {"status": "error", "error": f"{type(err).__name__}: {err}"}}
-  drift = [os.path.join(runs, name) for name in catalogue.GAUSSIAN_DRIFT_PAIR]
-  if all(results.exists(os.path.join(w, "results")) for w in drift):
-    try:
-      numbers["gaussian_drift"] = gaussian_drift.gaussian_drift(*drift)
-      numbers["gaussian_drift"]["figure"] = os.path.basename(
-          gaussian_drift.figure(numbers["gaussian_drift"], os.path.join(out, "s6_2_drift.png"), dpi)
-      )
-    except Exception:  # pylint: disable=broad-except
-      logging.error("Gaussian drift failed:\n%s", traceback.format_exc())
-      plt.close("all")
+  numbers.update(_standalone(runs, out, dpi))
   damped = [os.path.join(runs, name) for name in catalogue.DAMPING_PAIR]
   if all(results.exists(os.path.join(w, "results")) for w in damped):
     try:
@@ -374,15 +392,19 @@ def _write_verdicts(numbers, out, doc):
       docblocks.write_blocks(doc, claims.doc_blocks(f.read(), numbers, link))
 
 
-def rejudge(out, doc=None):
-  """The verdicts of today's rule over the numbers in ``out/numbers.json``; nothing re-measured.
+def rejudge(out, doc=None, runs=None, dpi=90):
+  """The verdicts of today's rule over the numbers in ``out/numbers.json``.
 
-  Rewrites the verdicts in ``numbers.json``, the verdict section of
-  ``numbers.md`` and ``doc``'s blocks; returns the new verdicts.
+  Nothing is re-measured, except, with ``runs``, the :data:`STANDALONE`
+  analyses whose sweeps have finished there. Rewrites the verdicts in
+  ``numbers.json``, the verdict section of ``numbers.md`` and ``doc``'s
+  blocks; returns the new verdicts.
   """
   path = os.path.join(out, "numbers.json")
   with open(path, encoding="utf-8") as f:
     numbers = json.load(f)
+  if runs:
+    numbers.update(catalogue.to_json(_standalone(runs, out, dpi)))
   numbers["verdicts"] = catalogue.to_json(claims.claim_verdicts(numbers))
   _write_verdicts(numbers, out, doc)
   with open(os.path.join(out, "numbers.md"), encoding="utf-8") as f:
@@ -400,7 +422,10 @@ def _define_flags():
   scripts) can import this module beside others that define flags of the same names."""
   flags.DEFINE_string("runs", None, "Directory of finished sweep workdirs.")
   flags.DEFINE_bool(
-      "rejudge", False, "Apply the verdict rule again to --out's numbers.json (no --runs)."
+      "rejudge",
+      False,
+      "Apply the verdict rule again to --out's numbers.json; with --runs, also refresh the "
+      "standalone analyses (STANDALONE) from their finished sweeps.",
   )
   flags.DEFINE_string(
       "out",
