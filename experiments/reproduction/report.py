@@ -446,12 +446,10 @@ def _define_flags():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  if FLAGS.rejudge == bool(FLAGS.runs):
-    raise app.UsageError(
-        "give either --runs (analyse the sweeps) or --rejudge (reuse numbers.json)"
-    )
+  if not FLAGS.rejudge and not FLAGS.runs:
+    raise app.UsageError("give --runs (analyse the sweeps) or --rejudge (reuse numbers.json)")
   if FLAGS.rejudge:
-    changed = rejudge(FLAGS.out, FLAGS.doc)
+    changed = rejudge(FLAGS.out, FLAGS.doc, FLAGS.runs, FLAGS.dpi)
     print(
         f"Rewrote the verdicts of {len(changed)} claims in {FLAGS.out}"
         + (f" and {FLAGS.doc}" if FLAGS.doc else "")

@@ -113,7 +113,10 @@ def effective_friction(
   Pass ``horizon`` (number of noise draws a block sees, e.g. the number of
   steps) for the finite-horizon theory instead: the Gaussian is treated as
   bounded at the level it exceeds once per ``horizon`` draws,
-  ``b = Phi^{-1}(1 - 1/horizon)``.
+  ``b = Phi^{-1}(1 - 1/horizon)``. This is a heuristic, not a forecast: a
+  single kick beyond the bound does not move the curve much, and simulated
+  chains turn linear far later than it says (measured in
+  ``experiments/reproduction/README.md``, "SM S6.2").
 
   Args broadcast against each other; returns float64 NumPy.
   """
