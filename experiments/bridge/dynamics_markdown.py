@@ -145,10 +145,17 @@ def markdown(numbers, commands):
       f"{v['max_dynamic_gain']:.3f}), for {v['refine_s']:.0f} s against {v['search_s']:.0f} s "
       f"of search; it {'helps' if v['refine_helps'] else 'does not help materially'} "
       f"(rule: helps if the median R2dyn gain is >= {REFINE_HELPS}).",
-      f"- The grid-best noise sits on the grid's upper edge in {v['noise_at_edge']} of "
-      f"{v['valid_fits']} valid fits: there the seed-mean trajectory does not pin `eps` "
-      "(the refinement, free of the grid, moves it by little and gains little), so read "
-      "the fitted `eps` as a lower bound.",
+      (
+          f"- The grid-best noise sits on the grid's upper edge in {v['noise_at_edge']} of "
+          f"{v['valid_fits']} valid fits: there the seed-mean trajectory does not pin `eps` "
+          "(the refinement, free of the grid, moves it by little and gains little), so read "
+          "the fitted `eps` as a lower bound."
+          if v["noise_at_edge"]
+          else f"- No valid fit's grid-best noise sits on the grid's upper edge (0 of "
+          f"{v['valid_fits']}). The noise axis reaches "
+          f"{dynamics.NOISE_TOP_UNITS:g} units since 2026-12-06; before, with 16 units, most "
+          "fits sat on its edge."
+      ),
       f"- **A competing model without physics** (`experiments/bridge/relaxation.py`: a line "
       "across the layers plus a parabolic bend relaxing exponentially in time, 5 parameters "
       "against the chain's 6; added 2026-12-06 after the first results): the chain's R2dyn "
