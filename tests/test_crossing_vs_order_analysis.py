@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ from experiments.central_claim import central
 from experiments.crossing_vs_order import analysis
 from experiments.crossing_vs_order import design
 from experiments.crossing_vs_order import report
+from featurespring import sweep
 from featurespring.analysis import stats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -151,34 +150,26 @@ def test_a_diverged_row_is_named_and_does_not_poison_the_others():
 def smoke_runs(tmp_path_factory):
   """A `:runlocal` phase 2 of `mnist_dropout` on the embedded data, from a hand-written cells file."""
   runs = tmp_path_factory.mktemp("cvo")
+  # One width: one compiled program (each width is its own shape), the rows of every alpha.
   rows = [
       {
           "alpha": a,
-          "width": w,
+          "width": design.WIDTHS[0],
           "crossing_position": 1.5 if a else "inf",
           "crossing_knob": 0.075 if a else 0.4,
           "cells": [0.0, 0.2, 0.4],
       }
       for a in design.ALPHAS
-      for w in design.WIDTHS
   ]
   (runs / "mnist_dropout_cells.json").write_text(
       json.dumps({"family": "mnist_dropout", "rows": rows})
   )
-  subprocess.run(
-      [
-          sys.executable,
-          "-m",
-          "launch.sweep",
-          f"--config=experiments/crossing_vs_order/sweep_config.py:family=mnist_dropout,"
-          f"cells={runs / 'mnist_dropout_cells.json'},runlocal",
-          f"--workdir={runs / 'mnist_dropout_full'}",
-          "--config.seeds=2",
-      ],
-      cwd=ROOT,
-      check=True,
-      capture_output=True,
+  config = sweep.load_config(
+      os.path.join(ROOT, "experiments/crossing_vs_order/sweep_config.py")
+      + f":family=mnist_dropout,cells={runs / 'mnist_dropout_cells.json'},runlocal"
   )
+  config.seeds = 2
+  sweep.run(config, str(runs / "mnist_dropout_full"), progress=False)
   return runs
 
 
