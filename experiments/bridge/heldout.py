@@ -200,8 +200,9 @@ def saturating_baseline(z_train, y_train, z_test, scales=SATURATION_SCALES):
   with np.errstate(invalid="ignore", divide="ignore"):
     b = np.where(det > 0, (s1 * sxy - sx * sy) / det, np.nan)
     a = np.where(det > 0, (sy - b * sx) / s1, np.nan)
-  fitted = a[..., None] + b[..., None] * basis  # [..., C, Ntr]
-  sse = np.where(valid[..., None, :], (fitted - y_train[..., None, :]) ** 2, 0.0).sum(-1)
+  # The squared error from the same sums, without a [..., C, Ntr] array of fits.
+  syy = (w * y * y).sum(-1)[..., None]
+  sse = syy - 2 * a * sy - 2 * b * sxy + a * a * s1 + 2 * a * b * sx + b * b * sxx
   sse = np.where(np.isfinite(sse), sse, np.inf)
   best = np.argmin(sse, -1)
   pick = lambda v: np.take_along_axis(v, best[..., None], -1)
