@@ -62,7 +62,8 @@ def fit_relaxation(trajectories, epochs, num_tau=NUM_TAU):
     basis = np.stack([c.reshape(-1) for c in columns], -1)  # [E*(L+1), 4]
     gram = np.einsum("xn,np,nq->xpq", w, basis, basis)
     rhs = np.einsum("xn,np->xp", w * y, basis)
-    coef = np.stack([np.linalg.lstsq(g, r, rcond=None)[0] for g, r in zip(gram, rhs)])
+    # Least squares for every cell at once; pinv also covers a cell too short to fix all four.
+    coef = np.einsum("xpq,xq->xp", np.linalg.pinv(gram), rhs)
     fitted = coef @ basis.T  # [X, E*(L+1)]
     sse = (w * (fitted - y) ** 2).sum(-1)
     better = sse < best_sse

@@ -159,11 +159,7 @@ def read_at(k, means, knobs):
 
 def crossing_knob(curvature_means, knobs):
   """The first test's crossing of ``curvature_means [B, cells]``, in knob units (censored: the end)."""
-  position = central.crossing(curvature_means)
-  cells = np.arange(len(knobs))
-  inside = np.interp(np.where(np.isfinite(position), position, 0.0), cells, knobs)
-  out = np.where(position == -np.inf, knobs[0], np.where(position == np.inf, knobs[-1], inside))
-  return np.where(np.isnan(position), np.nan, out)
+  return np.asarray(design.knob_at(central.crossing(curvature_means), knobs))
 
 
 # --------------------------------------------------------------------------

@@ -77,14 +77,15 @@ FAMILIES = {
 }
 
 
-def knob_at(position: float, cells) -> float:
-  """The knob value at a fractional cell index; a censored (infinite) one at the grid's end."""
+def knob_at(position, cells):
+  """The knob value at fractional cell indices; a censored (infinite) one at the grid's end, NaN
+  stays NaN. A float for a scalar ``position``."""
   cells = np.asarray(cells, np.float64)
-  if position == -np.inf:
-    return float(cells[0])
-  if position == np.inf:
-    return float(cells[-1])
-  return float(np.interp(position, np.arange(len(cells)), cells))
+  position = np.asarray(position, np.float64)
+  inside = np.interp(np.where(np.isfinite(position), position, 0.0), np.arange(len(cells)), cells)
+  out = np.where(position == -np.inf, cells[0], np.where(position == np.inf, cells[-1], inside))
+  out = np.where(np.isnan(position), np.nan, out)
+  return float(out) if out.ndim == 0 else out
 
 
 def full_cells(crossing_knob: float, family: Family) -> tuple[float, ...]:

@@ -165,10 +165,11 @@ def build_section(out, status, runtimes, figures, doc_dir):
         "",
         *_predictions_table(fam),
     ]
-    figure = os.path.relpath(fam["figure"], doc_dir)
+    figure = os.path.relpath(os.path.join(figures, fam["figure"]), doc_dir)
     lines += [f"![{name}: rows]({figure})", ""]
   if out["families"]:
-    lines += [f"![mean accuracy lost by model]({os.path.relpath(out['figure'], doc_dir)})", ""]
+    losses = os.path.relpath(os.path.join(figures, out["figure"]), doc_dir)
+    lines += [f"![mean accuracy lost by model]({losses})", ""]
   if runtimes:
     lines += ["Wall times (runtimes.tsv, summed over invocations on this project's CPUs):", ""]
     lines += [
@@ -244,10 +245,10 @@ def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110):
   os.makedirs(figures, exist_ok=True)
   for name, fam in out["families"].items():
     family, rows = loaded[name]
-    fam["figure"] = figure_rows(
-        name, family, rows, fam, os.path.join(figures, f"rows_{name}"), dpi
-    )[0]
-  out["figure"] = figure_losses(out, os.path.join(figures, "losses"), dpi)[0]
+    # File names only: the numbers name no path of this machine.
+    png = figure_rows(name, family, rows, fam, os.path.join(figures, f"rows_{name}"), dpi)[0]
+    fam["figure"] = os.path.basename(png)
+  out["figure"] = os.path.basename(figure_losses(out, os.path.join(figures, "losses"), dpi)[0])
   runtimes = central_report.read_runtimes(os.path.join(runs, "runtimes.tsv"))
   section = build_section(out, status, runtimes, figures, os.path.dirname(os.path.abspath(doc)))
   numbers = {"runs": runs, "status": status, "runtimes": runtimes, **out}

@@ -65,6 +65,8 @@ OK, NON_FINITE, FLAT, NO_FIT = range(len(REASONS))
 
 MIN_EPOCHS = 3  # the affine map has 2 parameters; 3 finite epochs leave a residual
 MAX_CANDIDATES = 10**7
+# The noise axis of candidate_grid ends where the noise bound is this many mu_max.
+NOISE_TOP_UNITS = 128.0
 DEFAULT_CANDIDATES = 32_768
 # A cell whose separations vary by less than this (relative to their size)
 # over all epochs and layers has nothing for the chain to explain.
@@ -169,9 +171,6 @@ def candidate_grid(
       noise=noise,
       time_scale=np.geomspace(0.3 * tau, 300.0 * tau, num_time_scales) / float(max_epoch),
   )
-
-
-NOISE_TOP_UNITS = 128.0
 
 
 def _mu_max(num_blocks):
