@@ -1,5 +1,6 @@
 """The second test's analysis and report (experiments/crossing_vs_order/analysis.py, report.py)."""
 
+import dataclasses
 import json
 import os
 
@@ -146,6 +147,20 @@ def test_a_diverged_row_is_named_and_does_not_poison_the_others():
   assert np.isfinite(fam["summary"]["loss"]["O2"]["value"])
 
 
+def test_the_sensitivity_reading_leaves_out_exactly_the_censored_crossings():
+  rows = synthetic_rows(curve=20.0)
+  # Two rows whose crossing is censored at the grid's end, far from their peak.
+  for r in (1, 5):
+    rows[r] = dataclasses.replace(rows[r], crossing=DROPOUT.top, crossing_censored="right")
+  out, v = verdict(rows, num_boot=100)
+  inside = out["pooled"]["crossing_inside"]
+  assert inside["num_censored"] == 4 and inside["summary"]["num_rows"] == 14
+  assert v == "refuted" and inside["decision"]["verdict"] == "supported"
+  fam = out["families"]["a"]["rows"]
+  kept = [fam[r]["models"]["C0"]["loss"]["value"] for r in range(9) if r not in (1, 5)]
+  np.testing.assert_allclose(inside["summary"]["loss"]["C0"]["value"], np.mean(kept), atol=1e-9)
+
+
 @pytest.fixture(scope="module")
 def smoke_runs(tmp_path_factory):
   """A `:runlocal` phase 2 of `mnist_dropout` on the embedded data, from a hand-written cells file."""
@@ -206,3 +221,22 @@ def test_a_phase_2_that_does_not_match_its_cells_file_is_refused(smoke_runs, tmp
   path.write_text(json.dumps(cells))
   with pytest.raises(ValueError, match="planned"):
     analysis.load_family(str(smoke_runs / "mnist_dropout_full"), str(path))
+
+
+def test_the_verdict_in_words_is_the_published_numbers_verdict():
+  """The status line, the reading in words and the project README's row name the verdict
+  that the generated numbers hold; a rerun that changes it must change them too."""
+  with open(
+      os.path.join(ROOT, "experiments/crossing_vs_order/figures/crossing_vs_order.json")
+  ) as f:
+    verdict = json.load(f)["pooled"]["decision"]["verdict"]
+  with open(os.path.join(ROOT, "experiments/crossing_vs_order/README.md")) as f:
+    doc = f.read()
+  status = doc.split("\n## ", 1)[0]
+  words = doc.split("## What the result says", 1)[1]
+  with open(os.path.join(ROOT, "README.md")) as f:
+    row = next(line for line in f if "experiments/crossing_vs_order/README.md)" in line)
+  assert f"verdict is **{verdict}**" in status
+  assert f"finished: **{verdict}**" in row
+  others = {"supported", "refuted", "inconclusive"} - {verdict}
+  assert verdict in words and not any(f"reads {o}" in words for o in others)

@@ -315,10 +315,12 @@ def analyse(families, num_boot=NUM_BOOT, boot_seed=BOOT_SEED):
     cell, every model's ``k̂``, loss and position error, each with its
     interval), ``summary`` and ``decision`` (the rule read on this family
     alone: secondary) and ``first_test``; ``pooled``: ``summary`` and
-    ``decision`` over all rows (the verdict); ``settings``.
+    ``decision`` over all rows (the verdict) and ``crossing_inside`` (the same read
+    on the rows whose cheap crossing is not censored: a sensitivity reading added
+    after the results, never the verdict); ``settings``.
   """
   out = {"families": {}, "settings": {"num_boot": num_boot, "boot_seed": boot_seed, "ci": CI}}
-  points, boots = [], []
+  points, boots, inside = [], [], []
   for name, (family, rows) in families.items():
     num_seeds = rows[0].test.shape[-1]
     rng = stats.bootstrap_rng(boot_seed, f"crossing_vs_order/boot/{name}")
@@ -357,6 +359,7 @@ def analyse(families, num_boot=NUM_BOOT, boot_seed=BOOT_SEED):
     }
     points.append(point)
     boots.append(boot)
+    inside.append(np.array([r.crossing_censored is None for r in rows]))
   if points:
     # Position errors are in each family's knob units: pooled, only losses.
     pooled = lambda parts: {
@@ -364,4 +367,16 @@ def analyse(families, num_boot=NUM_BOOT, boot_seed=BOOT_SEED):
     }
     summary = summarise(pooled(points), pooled(boots))
     out["pooled"] = {"families": list(families), "summary": summary, "decision": decide(summary)}
+    # Added after the results were read, as a sensitivity reading, never the verdict: a reader's
+    # first question is whether the censored crossings (the grid's end) decide the outcome.
+    keep = np.concatenate(inside)
+    drop = lambda parts: {
+        "loss": {m: np.where(keep, v, np.nan) for m, v in pooled(parts)["loss"].items()}
+    }
+    sensitivity = summarise(drop(points), drop(boots))
+    out["pooled"]["crossing_inside"] = {
+        "summary": sensitivity,
+        "decision": decide(sensitivity),
+        "num_censored": int((~keep).sum()),
+    }
   return out

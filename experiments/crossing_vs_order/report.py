@@ -149,6 +149,16 @@ def build_section(out, status, runtimes, figures, doc_dir):
         "",
         *_summary_table(s, with_positions=False),
     ]
+    inside = pooled["crossing_inside"]
+    lines += [
+        f"*Sensitivity, added on 2026-12-06 after the results were read; not the plan's rule "
+        f"and never the verdict:* the rule read on the {inside['summary']['num_rows']} rows "
+        f"whose cheap crossing lies inside the row ({inside['num_censored']} censored rows "
+        f"left out; the baselines' predictions are unchanged): "
+        f"{_decision_lines(inside['decision'])}",
+        "",
+        *_summary_table(inside["summary"], with_positions=False),
+    ]
   else:
     lines += ["**Verdict:** not read yet: the rule is applied when every family has finished.", ""]
   for name, fam in out["families"].items():
