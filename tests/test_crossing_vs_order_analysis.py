@@ -235,8 +235,11 @@ def test_the_verdict_in_words_is_the_published_numbers_verdict():
   status = doc.split("\n## ", 1)[0]
   words = doc.split("## What the result says", 1)[1]
   with open(os.path.join(ROOT, "README.md")) as f:
-    row = next(line for line in f if "experiments/crossing_vs_order/README.md)" in line)
+    row = next(x for x in f if x.startswith("| ") and "crossing_vs_order/README.md)" in x)
+  with open(os.path.join(ROOT, "experiments/central_claim/README.md")) as f:
+    first_test_status = f.read().split("\n## ", 1)[0]
   assert f"verdict is **{verdict}**" in status
+  assert f"its verdict is {verdict}" in " ".join(first_test_status.split())
   assert f"finished: **{verdict}**" in row
   others = {"supported", "refuted", "inconclusive"} - {verdict}
   assert verdict in words and not any(f"reads {o}" in words for o in others)
