@@ -159,6 +159,9 @@ def test_the_sensitivity_reading_leaves_out_exactly_the_censored_crossings():
   fam = out["families"]["a"]["rows"]
   kept = [fam[r]["models"]["C0"]["loss"]["value"] for r in range(9) if r not in (1, 5)]
   np.testing.assert_allclose(inside["summary"]["loss"]["C0"]["value"], np.mean(kept), atol=1e-9)
+  # The first test's statistics drop a censored crossing, as the first test does.
+  both_inside = [not r["crossing_censored"] and not r["test_peak_censored"] for r in fam]
+  assert out["families"]["a"]["first_test"]["num_uncensored"] == sum(both_inside) <= 7
 
 
 @pytest.fixture(scope="module")

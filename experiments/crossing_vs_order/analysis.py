@@ -292,6 +292,12 @@ def decide(summary):
   return {"verdict": verdict, "conditions": cond, "open": open_}
 
 
+def first_test_crossings(rows):
+  """The cheap crossings as the first test reads them: a censored one is no position (NaN),
+  so its row leaves the statistics, where the plan's predictions read the grid's end."""
+  return np.array([np.nan if r.crossing_censored else r.crossing for r in rows])
+
+
 def first_test_statistics(point_rows, c, family_name, boot_seed=BOOT_SEED):
   """The first test's offset, slope and link test on these rows: cheap crossing ``c`` against
   the test peak, in knob units (``central.statistics`` and ``central.link_test``)."""
@@ -355,7 +361,7 @@ def analyse(families, num_boot=NUM_BOOT, boot_seed=BOOT_SEED):
         "rows": per_row,
         "summary": summary,
         "decision": decide(summary),
-        "first_test": first_test_statistics(point, np.array([r.crossing for r in rows]), name),
+        "first_test": first_test_statistics(point, first_test_crossings(rows), name),
     }
     points.append(point)
     boots.append(boot)
