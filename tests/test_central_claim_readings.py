@@ -45,6 +45,8 @@ def test_nearest_linear_losses_read_the_decided_rows_of_the_control_table(tmp_pa
   doc.write_text(
       "### fashion_mnist: text\n\n| alpha | (b) best val | (c) nearest linear | row |\n"
       "| --- | --- | --- | --- |\n| 0 | 82.30 [81.65, 82.95] | 77.74 [76.80, 78.67] | clear_fail |\n"
-      "| 0.8 | 81.04 [80.47, 81.61] | 78.70 [78.46, 78.93] | not_decided |\n\n**Verdict: x**\n"
+      "| 0.8 | 81.04 [80.47, 81.61] | 78.70 [78.46, 78.93] | not_decided |\n\n"
+      "Baselines at the controller's compute:\n\n| alpha | (e) default rate | row by interval |\n"
+      "| --- | --- | --- |\n| 0 | 82.34 [81.98, 82.70] | clear_fail |\n\n**Verdict: x**\n"
   )
   assert readings.nearest_linear_losses(str(doc)) == pytest.approx([4.56])

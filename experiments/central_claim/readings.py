@@ -135,7 +135,10 @@ def nearest_linear_losses(control_readme=CONTROL_README, setting="fashion_mnist"
     text = f.read()
   section = text[text.index(f"### {setting}:") :]
   section = section[: section.index("**Verdict")]
-  header, *lines = [l for l in section.splitlines() if l.startswith("| ") and "---" not in l]
+  # The first table of the section is the one with (b) and (c); the matched-compute
+  # baselines' table follows it after a paragraph.
+  table = section[section.index("\n| ") + 1 :].split("\n\n")[0]
+  header, *lines = [l for l in table.splitlines() if l.startswith("| ") and "---" not in l]
   names = [h.strip() for h in header.strip("|").split("|")]
   b, c, row = names.index("(b) best val"), names.index("(c) nearest linear"), names.index("row")
   losses = []
