@@ -59,6 +59,8 @@ import numpy as np
 from featurespring import metrics
 from featurespring.analysis import stats
 
+from experiments.central_claim import formatting
+
 PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
 REPRODUCED = "reproduced"
 PARTLY = "partly"
@@ -291,7 +293,8 @@ def _preregistered(statistics, name) -> dict:
       {"supported": PASS, "refuted": FAIL}.get(reading, UNDECIDED),
       f"D = {_fmt(d['value'], '+.2f')} [{_fmt(d['ci'][0], '+.2f')}, {_fmt(d['ci'][1], '+.2f')}] "
       f"steps, beta = {_fmt(b['value'], '+.2f')} [{_fmt(b['ci'][0], '+.2f')}, "
-      f"{_fmt(b['ci'][1], '+.2f')}], link p = {_fmt(s['link']['p_value'], '.3g')}, "
+      f"{_fmt(b['ci'][1], '+.2f')}], link "
+      f"{formatting.p_value(s['link']['p_value'], s['link'].get('num_permutations'), '.3g')}, "
       f"{s['num_uncensored']} rows: {reading}",
   )
 
