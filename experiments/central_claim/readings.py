@@ -120,6 +120,7 @@ def summary(rows):
       "num_within": int((np.abs(d) <= WITHIN).sum()),
       "median_abs_D": float(np.median(np.abs(d))) if d.size else math.nan,
       "num_lost": int(lost.size),
+      "num_lost_outside": sum(np.isfinite(r["lost"]) and math.isinf(r["c"]) for r in rows),
       "median_lost": float(np.median(lost)) if lost.size else math.nan,
       "max_lost": float(lost.max()) if lost.size else math.nan,
       "num_paired": len(paired),
@@ -173,9 +174,9 @@ def block(numbers, control_losses):
       f"have |D| <= {WITHIN:g} grid step; the median |D| is {pooled['median_abs_D']:.2f} steps.",
       f"- **The practical cost.** Training at the row's crossing instead of its best cell loses a "
       f"median {pooled['median_lost']:.2f} and at most {pooled['max_lost']:.2f} points of test "
-      f"accuracy over the {pooled['num_lost']} rows with a crossing (censored ones read at the "
-      f"grid's end; the best cell is the test-accuracy maximum, as the first test had no "
-      f"validation split).",
+      f"accuracy over all {pooled['num_lost']} rows ({pooled['num_lost_outside']} of them with no "
+      f"crossing inside the grid, read at the grid's end on the crossing's side; the best cell is "
+      f"the test-accuracy maximum, as the first test had no validation split).",
       f"- **A line through the peaks.** Over the {pooled['num_paired']} uncensored rows with a fit, "
       f"a leave-one-out line through the other rows' peaks on the row's index predicts the peak "
       f"with mean error {pooled['line_mae']:.2f} steps, the crossing with "
