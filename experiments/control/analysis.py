@@ -20,7 +20,7 @@ Ties go to the lowest rate; diverged nets (NaN) are never picked. Compute is
 counted in net-epochs: one controlled run is ``E``, each grid baseline
 ``R * E`` (it trains every rate ``R`` of the grid to choose one).
 
-Baselines at the controller's compute (added 2026-12-06, after the first
+Cheap baselines within the pass rule's compute limit (added 2026-12-06, after the first
 results had been read: ``MATCHED``), read off the same grid:
 
 * (e) ``default_rate``: :data:`DEFAULT_RATE` without tuning (``E``);
@@ -64,7 +64,7 @@ MAX_COMPUTE_RATIO = 1 / 8
 # part of the decision.
 UNREACHABLE_ALPHA = 0.8
 CONFIDENCE = 0.95
-# Baselines at the controller's compute.
+# Cheap baselines within the pass rule's compute limit (up to twice the controller's own).
 MATCHED = ("default_rate", "two_rates", "halving")
 MATCHED_LABELS = {
     "default_rate": "(e) default rate",
@@ -276,7 +276,7 @@ def halving_net_epochs(num_rates, epochs, rungs=HALVING_RUNGS, eta=HALVING_ETA) 
 
 
 def matched_baselines(pair: "Pair") -> dict:
-  """``{name: (index [A, S], test accuracy [A, S])}`` of the baselines at the controller's compute.
+  """``{name: (index [A, S], test accuracy [A, S])}`` of the cheap baselines (:data:`MATCHED`).
 
   A baseline the grid cannot give (a rate it lacks, rung epochs it did not
   evaluate: a smoke test's grid) is ``(None, NaN)``.

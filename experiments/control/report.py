@@ -109,10 +109,13 @@ def setting_section(name, pair: control.Pair, figures_dir, doc_dir) -> tuple[lis
   compute = ", ".join(
       f"{control.MATCHED_LABELS[k]} {result['compute'][k]}" for k in control.MATCHED
   )
+  most = max(result["compute"][k] for k in control.MATCHED) / result["compute"]["controller"]
   lines += [
       "",
-      "Baselines at the controller's compute (added 2026-12-06, after these results were "
-      f"first read), net-epochs per row and seed: {compute}; (e) is dropout "
+      "Cheap baselines, within the pass rule's compute limit of "
+      f"1/{round(1 / control.MAX_COMPUTE_RATIO)} of the grid and up to {most:.2g} times the "
+      f"controller's {result['compute']['controller']} (added 2026-12-06, after these results "
+      f"were first read), net-epochs per row and seed: {compute}; (e) is dropout "
       f"{control.DEFAULT_RATE:g}, (f) the better by validation of "
       f"{' and '.join(f'{r:g}' for r in control.TWO_RATES)}, (g) successive halving over the "
       f"{len(pair.rates)} rates, keeping the best 1/{control.HALVING_ETA} by validation at epochs "
