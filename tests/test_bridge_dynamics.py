@@ -203,3 +203,34 @@ def test_the_relaxing_shape_competitor_recovers_a_planted_trajectory():
   assert out["r2_dynamic"][1] < 0.9
   empty = relaxation.fit_relaxation(np.full((1, 40, 8), np.nan), epochs)
   assert np.isnan(empty["r2"][0]) and np.isnan(empty["fitted"]).all()
+
+
+def test_dynamics_summary_counts_every_parameter_at_its_grid_edge():
+  """The summary names each fitted parameter's edge count, not only the noise's."""
+  from experiments.bridge import dynamics_markdown  # pylint: disable=import-outside-toplevel
+
+  overall = {
+      "cells": 2,
+      "fits": 4,
+      "follows": 3,
+      "sync_minus_indep_r2": 0.0,
+      "max_abs_mode_difference": 0.01,
+      "median_gain": 0.0,
+      "max_gain": 0.0,
+      "median_dynamic_gain": 0.0,
+      "max_dynamic_gain": 0.0,
+      "refine_s": 1.0,
+      "search_s": 1.0,
+      "refine_helps": False,
+      "valid_fits": 4,
+      "noise_at_edge": 0,
+      "at_edge": {"mu_right": 3, "mu_left": 0, "noise": 0, "time_scale": 2},
+      "chain_beats_relaxation": 4,
+      "versus_relaxation": 4,
+      "median_chain_minus_relaxation_r2_dynamic": 0.3,
+      "mu_right_above_mu_left": [],
+      "verdict": "v",
+  }
+  text = dynamics_markdown.markdown({"chain_seeds": 4, "sweeps": {}, "overall": overall}, ["cmd"])
+  assert "over the 4 valid fits: mu_right 3, mu_left 0, noise 0, time_scale 2." in text
+  assert "fixed before the runs" not in text

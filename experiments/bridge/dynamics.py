@@ -272,6 +272,7 @@ def main(argv):
       "max_abs_mode_difference": float(np.max(np.abs(diffs))),
       "valid_fits": len(valid),
       "noise_at_edge": int(sum(t["at_edge"]["noise"] for t in timing)),
+      "at_edge": {k: int(sum(t["at_edge"][k] for t in timing)) for k in timing[0]["at_edge"]},
       "chain_beats_relaxation": int((versus > 0).sum()),
       "versus_relaxation": len(versus),
       "median_chain_minus_relaxation_r2_dynamic": float(np.median(versus))

@@ -58,6 +58,16 @@ def cell_numbers(labels, curvature, fits, relaxation):
   return rows
 
 
+def edge_line(overall):
+  """Every fitted parameter's count of grid-best values on its search grid's edge."""
+  counts = ", ".join(f"{k} {n}" for k, n in overall["at_edge"].items())
+  return (
+      f"- Grid-best values on their search grid's edge, over the {overall['valid_fits']} valid "
+      f"fits: {counts}. There the grid, not the data, bounds the value: read it as a bound "
+      "(the refinement, free of the grid, may move it a little)."
+  )
+
+
 def markdown(numbers, commands):
   lines = [
       "## Dynamics: a chain from rest against the networks' load curves over training",
@@ -83,7 +93,9 @@ def markdown(numbers, commands):
       *commands,
       "```",
       "",
-      f"**Verdict rule** (fixed before the runs): the chain follows a cell if `R2 >= {R2_MIN}` "
+      "**Verdict rule** (written on 2026-11-30 in the commit that brought the first results, "
+      "so the history cannot show that it came first; unchanged since): the chain follows a "
+      f"cell if `R2 >= {R2_MIN}` "
       f"and `R2dyn >= {R2_DYNAMIC_MIN}`; a sweep passes for a noise mode if every valid cell "
       "does.",
       "",
@@ -156,6 +168,7 @@ def markdown(numbers, commands):
           f"{dynamics.NOISE_TOP_UNITS:g} units since 2026-12-06; before, with 16 units, most "
           "fits sat on its edge."
       ),
+      edge_line(v),
       f"- **A competing model without physics** (`experiments/bridge/relaxation.py`: a line "
       "across the layers plus a parabolic bend relaxing exponentially in time, 5 parameters "
       "against the chain's 6; added 2026-12-06 after the first results): the chain's R2dyn "
