@@ -184,7 +184,10 @@ def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
   )
   assert "- depth4 (`:depth=4`): not run yet" in block
   # The matched-compute table is there; its rates are not in the 2-rate runlocal grid.
-  assert "Cheap baselines, within the pass rule's compute limit of 1/8 of the grid" in block and "| row by interval |" in block
+  assert (
+      "Cheap baselines, within the pass rule's compute limit of 1/8 of the grid" in block
+      and "| row by interval |" in block
+  )
   for kind in ("knob", "curvature", "phase"):
     for suffix in (".png", ".pdf"):
       assert (tmp_path / "figures" / f"fig1c_{kind}{suffix}").stat().st_size > 0
