@@ -154,6 +154,27 @@ def test_bootstrap_shares_seed_indices_across_cells():
   assert np.ptp(peaks[:, 0]) > 0.5
 
 
+def test_draw_groups_share_one_seed_draw_between_families():
+  grid = planted_grid([2.5, 4.5, 6.5], [2.0, 4.0, 6.0], noise=0.3, seed=4)
+  twin = central.Grid(grid.curvature, grid.accuracy, name="b")
+  ci = lambda out, name: [r["c_ci"] for r in out["families"][name]["rows"]]
+  own = central.analyse({"a": grid, "b": twin}, num_boot=200, secondary_boot=20)
+  assert ci(own, "a") != ci(own, "b")  # each family its own draw
+  joint = central.analyse(
+      {"a": grid, "b": twin}, num_boot=200, secondary_boot=20, draw_groups={"a": "z", "b": "z"}
+  )
+  assert ci(joint, "a") == ci(joint, "b")
+  # Point estimates and the permutation test do not resample seeds.
+  for key in ("mean_offset", "beta"):
+    assert joint["pooled"]["statistics"][key]["value"] == own["pooled"]["statistics"][key]["value"]
+  assert joint["pooled"]["statistics"]["link"] == own["pooled"]["statistics"]["link"]
+  with pytest.raises(ValueError, match="not analysed"):
+    central.analyse({"a": grid}, num_boot=10, draw_groups={"c": "z"})
+  fewer = planted_grid([2.5, 4.5, 6.5], [2.0, 4.0, 6.0], num_seeds=5, name="b")
+  with pytest.raises(ValueError, match="same number"):
+    central.analyse({"a": grid, "b": fewer}, num_boot=10, draw_groups={"a": "z", "b": "z"})
+
+
 def test_bootstrap_is_reproducible_and_seeded_per_family():
   sources = families(lambda c, rng: c + rng.normal(0.0, 0.2, c.size), num_families=2)
   a = central.analyse(sources, num_boot=100, secondary_boot=20)
@@ -379,6 +400,7 @@ def test_report_partial_then_complete(report_runs, tmp_path):
   assert os.path.getsize(figures / "peak_vs_crossing.png") > 1000
   written = results.read_json(str(figures / "central.json"))
   assert written["pooled"] is None and written["families"]["s5"]["rows"][0]["c"] > 1.0
+  assert written["pooled_joint_draws"] is None
 
   # All six: the block is rewritten in place, the plan above it untouched.
   for k, name in enumerate(("fig1a", "fig1b", "fig1c", "fig1d")):
@@ -391,7 +413,15 @@ def test_report_partial_then_complete(report_runs, tmp_path):
   assert out["pooled"]["statistics"]["verdict"]["verdict"] == "supported"
   assert "- Verdict: **supported**" in block
   assert out["pooled"]["statistics"]["num_uncensored"] == 6 * 4 + 4 * 2
-  assert results.read_json(str(figures / "central.json"))["pooled"] is not None
+  written = results.read_json(str(figures / "central.json"))
+  assert written["pooled"] is not None
+  # The sensitivity reading: Fig. 1(a), (c), (d) resampled with one seed draw.
+  joint = written["pooled_joint_draws"]
+  assert joint["mean_offset"]["value"] == pytest.approx(
+      written["pooled"]["statistics"]["mean_offset"]["value"]
+  )
+  assert joint["mean_offset"]["ci"] != written["pooled"]["statistics"]["mean_offset"]["ci"]
+  assert f"would read **{joint['verdict']['verdict']}**" in doc.read_text()
 
 
 def test_a_p_value_below_the_permutation_resolution_is_a_bound():

@@ -529,6 +529,7 @@ def analyse(
     num_perm=PLAN_NUM_PERM,
     ci=0.95,
     secondary_boot=None,
+    draw_groups=None,
 ):
   """The whole pre-registered analysis of ``experiments/central_claim/README.md`` over several grids.
 
@@ -541,6 +542,10 @@ def analyse(
     num_perm: the most permutations enumerated; beyond, this many random ones.
     ci: coverage of the percentile intervals.
     secondary_boot: resamples of the secondary correlation (``num_boot`` if None).
+    draw_groups: ``{family: group}``; the families of one group share one seed
+      draw per resample (labelled ``central/boot/<group>``), for families
+      whose seeds index the same nets in some cells. ``None`` (the plan's
+      analysis): every family draws its own.
 
   Returns:
     ``families``: per family its ``grid`` (the :class:`Grid`), ``rows``
@@ -554,10 +559,24 @@ def analyse(
   """
   grids = {name: as_grid(source, name) for name, source in sources.items()}
   secondary_boot = num_boot if secondary_boot is None else secondary_boot
+  draw_groups = dict(draw_groups or {})
+  unknown = sorted(set(draw_groups) - set(grids))
+  if unknown:
+    raise ValueError(f"draw_groups names families that are not analysed: {unknown}")
+  draws = {}
+  for name, grid in grids.items():
+    key = draw_groups.get(name, name)
+    if key in draws and draws[key].shape[-1] != grid.num_seeds:
+      raise ValueError(
+          f"draw_groups: {name} has {grid.num_seeds} seeds, its group {key!r} "
+          f"{draws[key].shape[-1]}; a shared draw needs the same number"
+      )
+    if key not in draws:
+      rng = stats.bootstrap_rng(boot_seed, f"central/boot/{key}")
+      draws[key] = draw_seeds(rng, grid.num_seeds, num_boot)
   families, points, boots, labels = {}, [], [], []
   for name, grid in grids.items():
-    rng = stats.bootstrap_rng(boot_seed, f"central/boot/{name}")
-    weights = seed_weights(draw_seeds(rng, grid.num_seeds, num_boot), grid.num_seeds)
+    weights = seed_weights(draws[draw_groups.get(name, name)], grid.num_seeds)
     point, boot = row_positions(grid), row_positions(grid, weights)
     family_point = statistics(point["c"], point["p"], point["p_censored"])
     family_boot = statistics(boot["c"], boot["p"], boot["p_censored"])

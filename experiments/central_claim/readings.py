@@ -161,6 +161,23 @@ def _bound_text(low, high):
   return f"{low:+.2f} < D < {high:+.2f}"
 
 
+def _joint_text(joint):
+  """The pooled reading with one seed draw shared by the families of ``SHARED_ZERO_NOISE``."""
+  if not joint:
+    return (
+        "Resampled jointly (one seed draw for the three), the reading is written by the "
+        "report's next run over all six finished families."
+    )
+  d, b = joint["mean_offset"], joint["beta"]
+  ci = lambda s: f"[{_number(s['ci'][0]):+.2f}, {_number(s['ci'][1]):+.2f}]"
+  return (
+      f"Resampled jointly (one seed draw for the three; added 2026-12-06, after the results): "
+      f"D̄ = {d['value']:+.2f} {ci(d)} steps, β = {b['value']:+.2f} {ci(b)}; the plan's rule "
+      f"would read **{joint['verdict']['verdict']}** (the link test, a permutation of crossings, "
+      "does not resample seeds)."
+  )
+
+
 def block(numbers, control_losses):
   families = {n: family_readings(f) for n, f in numbers["families"].items()}
   labels = {n: f["info"]["label"] for n, f in numbers["families"].items()}
@@ -189,9 +206,10 @@ def block(numbers, control_losses):
           "against the row's order."
       ),
       f"- **Shared nets.** {', '.join(labels[n] for n in SHARED_ZERO_NOISE if n in labels)} share "
-      "their zero-noise column (the default nets, trained without noise, are the same nets), "
-      "yet the bootstrap resamples the three families independently: the pooled intervals "
-      "treat as independent what is not, in that column.",
+      "their zero-noise column (the default nets, trained without noise from the same seeds: "
+      "the same nets up to floating-point differences of their batched runs), yet the plan's "
+      "bootstrap resamples the three families independently: its pooled intervals treat as "
+      "independent what is not, in that column. " + _joint_text(numbers.get("pooled_joint_draws")),
   ]
   if control_losses:
     lines.append(
