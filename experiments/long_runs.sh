@@ -3,7 +3,8 @@
 # ran (the no-BatchNorm Fig. 1(c), S7 on its full grid at 10 seeds: about 1.2 h),
 # the pre-registered test's ten-seed grids (experiments/central_claim/README.md,
 # also read by experiments/bridge/README.md and the reproduction; about 5 h, a
-# rerun of published results), the rest of the reproduction
+# rerun of published results), the bridge's dynamics fits with their two small
+# sweeps (experiments/bridge/dynamics.md, which it rewrites), the rest of the reproduction
 # (experiments/reproduction/README.md: about 2 h on 2 CPU cores at 3 seeds,
 # several more since S7, S2 and the no-BatchNorm grid run at the paper's size,
 # S2 alone about 7 h), and last the controller's evaluation
@@ -34,5 +35,8 @@ mkdir -p runs/central runs/control runs/reproduction
 bash experiments/reproduction/run.sh runs/reproduction fig1c_no_batch_norm s7a s7b \
   >> runs/reproduction/log.txt 2>&1
 bash experiments/central_claim/run.sh >> runs/central/log.txt 2>&1
+mkdir -p runs/bridge_dynamics
+python -m experiments.bridge.dynamics --num_candidates=32768 --refine_iterations=30 \
+  >> runs/bridge_dynamics/log.txt 2>&1
 bash experiments/reproduction/run.sh runs/reproduction >> runs/reproduction/log.txt 2>&1
 bash experiments/control/run.sh >> runs/control/log.txt 2>&1
