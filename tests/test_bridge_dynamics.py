@@ -233,4 +233,5 @@ def test_dynamics_summary_counts_every_parameter_at_its_grid_edge():
   }
   text = dynamics_markdown.markdown({"chain_seeds": 4, "sweeps": {}, "overall": overall}, ["cmd"])
   assert "over the 4 valid fits: mu_right 3, mu_left 0, noise 0, time_scale 2." in text
+  assert text.count("- Grid-best values on their search grid's edge") == 1
   assert "fixed before the runs" not in text

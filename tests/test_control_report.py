@@ -185,7 +185,8 @@ def test_report_end_to_end_on_tiny_runlocal_sweeps(tmp_path):
   assert "- depth4 (`:depth=4`): not run yet" in block
   # The matched-compute table is there; its rates are not in the 2-rate runlocal grid.
   assert (
-      "Cheap baselines, within the pass rule's compute limit of 1/8 of the grid" in block
+      "Cheap baselines, using up to 1.5 of the grid's compute (the pass rule's limit: 0.125) "
+      "and up to 3 times the controller's 2" in block
       and "| row by interval |" in block
   )
   for kind in ("knob", "curvature", "phase"):

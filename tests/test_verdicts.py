@@ -143,6 +143,16 @@ def test_pooled_peak_follows_the_pre_registered_rule(reading, outcome):
   assert verdicts.peak_at_crossing(None)["outcome"] == U
 
 
+def test_a_link_p_value_below_the_permutation_resolution_prints_as_a_bound():
+  statistics = _central("mixed")
+  statistics["link"] = {"p_value": 0.0, "num_permutations": 10_000}
+  assert "link p < 1e-4," in verdicts.peak_at_crossing(statistics)["measured"]
+  statistics["link"] = {"p_value": 0.0333, "num_permutations": 720}
+  assert "link p = 0.0333," in verdicts.peak_at_crossing(statistics)["measured"]
+  statistics["link"] = {"p_value": float("nan"), "num_permutations": 0}
+  assert "link p = n/a," in verdicts.peak_at_crossing(statistics)["measured"]
+
+
 def _chain(first_crossings, theory, signs=None):
   rows = [
       {"mu": m, "crossings_noise": [c] if c is not None else [], "theory_critical_noise": t}

@@ -62,9 +62,11 @@ def edge_line(overall):
   """Every fitted parameter's count of grid-best values on its search grid's edge."""
   counts = ", ".join(f"{k} {n}" for k, n in overall["at_edge"].items())
   return (
-      f"- Grid-best values on their search grid's edge, over the {overall['valid_fits']} valid "
-      f"fits: {counts}. There the grid, not the data, bounds the value: read it as a bound "
-      "(the refinement, free of the grid, may move it a little)."
+      f"- Grid-best values on their search grid's edge (the upper edge; the lower one for "
+      f"time_scale_low), over the {overall['valid_fits']} valid fits: {counts}. There the grid, "
+      "not the data, bounds the value: read it as a lower bound (an upper one for "
+      "time_scale_low); the refinement, free of the grid, can move it well past the edge "
+      "(the tables)."
   )
 
 

@@ -543,7 +543,8 @@ def analyse(
     ci: coverage of the percentile intervals.
     secondary_boot: resamples of the secondary correlation (``num_boot`` if None).
     draw_groups: ``{family: group}``; the families of one group share one seed
-      draw per resample (labelled ``central/boot/<group>``), for families
+      draw per resample (labelled ``central/boot/<group>``, so a group named
+      after one of its families takes that family's own draw), for families
       whose seeds index the same nets in some cells. ``None`` (the plan's
       analysis): every family draws its own.
 

@@ -119,6 +119,7 @@ def summary(rows):
       "num_uncensored": int(d.size),
       "num_within": int((np.abs(d) <= WITHIN).sum()),
       "median_abs_D": float(np.median(np.abs(d))) if d.size else math.nan,
+      "num_rows": len(rows),
       "num_lost": int(lost.size),
       "num_lost_outside": sum(np.isfinite(r["lost"]) and math.isinf(r["c"]) for r in rows),
       "median_lost": float(np.median(lost)) if lost.size else math.nan,
@@ -151,6 +152,10 @@ def nearest_linear_losses(control_readme=CONTROL_README, setting="fashion_mnist"
   return losses
 
 
+def _all_of(count, total):
+  return f"all {total}" if count == total else f"{count} of {total}"
+
+
 def _bound_text(low, high):
   if math.isinf(low) and math.isinf(high):
     return "unbounded"
@@ -161,7 +166,7 @@ def _bound_text(low, high):
   return f"{low:+.2f} < D < {high:+.2f}"
 
 
-def _joint_text(joint):
+def _joint_text(joint, labels_first):
   """The pooled reading with one seed draw shared by the families of ``SHARED_ZERO_NOISE``."""
   if not joint:
     return (
@@ -171,7 +176,8 @@ def _joint_text(joint):
   d, b = joint["mean_offset"], joint["beta"]
   ci = lambda s: f"[{_number(s['ci'][0]):+.2f}, {_number(s['ci'][1]):+.2f}]"
   return (
-      f"Resampled jointly (one seed draw for the three; added 2026-12-06, after the results): "
+      f"Resampled jointly (one seed draw for the three: {labels_first}'s own draw of the plan, "
+      f"taken by the other two; added 2026-12-06, after the results): "
       f"D̄ = {d['value']:+.2f} {ci(d)} steps, β = {b['value']:+.2f} {ci(b)}; the plan's rule "
       f"would read **{joint['verdict']['verdict']}** (the link test, a permutation of crossings, "
       "does not resample seeds)."
@@ -191,7 +197,8 @@ def block(numbers, control_losses):
       f"have |D| <= {WITHIN:g} grid step; the median |D| is {pooled['median_abs_D']:.2f} steps.",
       f"- **The practical cost.** Training at the row's crossing instead of its best cell loses a "
       f"median {pooled['median_lost']:.2f} and at most {pooled['max_lost']:.2f} points of test "
-      f"accuracy over all {pooled['num_lost']} rows ({pooled['num_lost_outside']} of them with no "
+      f"accuracy over {_all_of(pooled['num_lost'], pooled['num_rows'])} rows "
+      f"({pooled['num_lost_outside']} of them with no "
       f"crossing inside the grid, read at the grid's end on the crossing's side; the best cell is "
       f"the test-accuracy maximum, as the first test had no validation split).",
       f"- **A line through the peaks.** Over the {pooled['num_paired']} uncensored rows with a fit, "
@@ -209,7 +216,11 @@ def block(numbers, control_losses):
       "their zero-noise column (the default nets, trained without noise from the same seeds: "
       "the same nets up to floating-point differences of their batched runs), yet the plan's "
       "bootstrap resamples the three families independently: its pooled intervals treat as "
-      "independent what is not, in that column. " + _joint_text(numbers.get("pooled_joint_draws")),
+      "independent what is not, in that column. "
+      + _joint_text(
+          numbers.get("pooled_joint_draws"),
+          labels.get(SHARED_ZERO_NOISE[0], SHARED_ZERO_NOISE[0]),
+      ),
   ]
   if control_losses:
     lines.append(

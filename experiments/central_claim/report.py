@@ -318,7 +318,9 @@ def write_report(
         num_boot=num_boot,
         boot_seed=boot_seed,
         num_perm=num_perm,
-        draw_groups={name: "zero_noise_nets" for name in readings.SHARED_ZERO_NOISE},
+        # Keyed to the first family: it keeps the plan's draw, the others take it, so the
+        # two readings differ by the shared draw and not by a new random stream.
+        draw_groups={name: readings.SHARED_ZERO_NOISE[0] for name in readings.SHARED_ZERO_NOISE},
     )["pooled"]["statistics"]
   info = {name: describe(name, fam["grid"]) for name, fam in out["families"].items()}
   os.makedirs(figures, exist_ok=True)

@@ -288,13 +288,16 @@ def _preregistered(statistics, name) -> dict:
     return check(name, UNDECIDED, "no row has both a crossing and a peak")
   reading = s["verdict"]["verdict"]
   d, b = s["mean_offset"], s["beta"]
+  p, perms = s["link"]["p_value"], s["link"].get("num_permutations")
+  link = (
+      f"p = {_fmt(p, '.3g')}" if p is None or np.isnan(p) else formatting.p_value(p, perms, ".3g")
+  )
   return check(
       name,
       {"supported": PASS, "refuted": FAIL}.get(reading, UNDECIDED),
       f"D = {_fmt(d['value'], '+.2f')} [{_fmt(d['ci'][0], '+.2f')}, {_fmt(d['ci'][1], '+.2f')}] "
       f"steps, beta = {_fmt(b['value'], '+.2f')} [{_fmt(b['ci'][0], '+.2f')}, "
-      f"{_fmt(b['ci'][1], '+.2f')}], link "
-      f"{formatting.p_value(s['link']['p_value'], s['link'].get('num_permutations'), '.3g')}, "
+      f"{_fmt(b['ci'][1], '+.2f')}], link {link}, "
       f"{s['num_uncensored']} rows: {reading}",
   )
 
