@@ -271,7 +271,6 @@ def main(argv):
       "sync_minus_indep_r2": float(np.median(diffs)),
       "max_abs_mode_difference": float(np.max(np.abs(diffs))),
       "valid_fits": len(valid),
-      "noise_at_edge": int(sum(t["at_edge"]["noise"] for t in timing)),
       "at_edge": {k: int(sum(t["at_edge"][k] for t in timing)) for k in timing[0]["at_edge"]},
       "chain_beats_relaxation": int((versus > 0).sum()),
       "versus_relaxation": len(versus),

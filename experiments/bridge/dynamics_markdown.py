@@ -160,11 +160,11 @@ def markdown(numbers, commands):
       f"of search; it {'helps' if v['refine_helps'] else 'does not help materially'} "
       f"(rule: helps if the median R2dyn gain is >= {REFINE_HELPS}).",
       (
-          f"- The grid-best noise sits on the grid's upper edge in {v['noise_at_edge']} of "
+          f"- The grid-best noise sits on the grid's upper edge in {v['at_edge']['noise']} of "
           f"{v['valid_fits']} valid fits: there the seed-mean trajectory does not pin `eps` "
           "(the refinement, free of the grid, moves it by little and gains little), so read "
           "the fitted `eps` as a lower bound."
-          if v["noise_at_edge"]
+          if v["at_edge"]["noise"]
           else f"- No valid fit's grid-best noise sits on the grid's upper edge (0 of "
           f"{v['valid_fits']}). The noise axis reaches "
           f"{dynamics.NOISE_TOP_UNITS:g} units since 2026-12-06; before, with 16 units, most "

@@ -173,12 +173,11 @@ def _joint_text(joint, labels_first):
         "Resampled jointly (one seed draw for the three), the reading is written by the "
         "report's next run over all six finished families."
     )
-  d, b = joint["mean_offset"], joint["beta"]
-  ci = lambda s: f"[{_number(s['ci'][0]):+.2f}, {_number(s['ci'][1]):+.2f}]"
   return (
       f"Resampled jointly (one seed draw for the three: {labels_first}'s own draw of the plan, "
       f"taken by the other two; added 2026-12-06, after the results): "
-      f"D̄ = {d['value']:+.2f} {ci(d)} steps, β = {b['value']:+.2f} {ci(b)}; the plan's rule "
+      f"D̄ = {formatting.stat(joint['mean_offset'])} steps, β = {formatting.stat(joint['beta'])}; "
+      "the plan's rule "
       f"would read **{joint['verdict']['verdict']}** (the link test, a permutation of crossings, "
       "does not resample seeds)."
   )
