@@ -31,9 +31,9 @@ from absl import app
 from absl import flags
 from absl import logging
 import matplotlib
-import numpy as np  # pylint: disable=g-import-not-at-top
+import numpy as np
 
-from featurespring import plotting  # pylint: disable=g-import-not-at-top
+from featurespring import plotting
 from featurespring import sweep
 from featurespring.analysis import docblocks
 from featurespring.analysis import finished

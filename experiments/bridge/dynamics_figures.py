@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+import numpy as np
 
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
-
-from featurespring import plotting  # pylint: disable=g-import-not-at-top
+from featurespring import plotting
 from featurespring.bridge import _dynamics as dynamics
 
 from experiments.bridge import dynamics_markdown

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-
-import numpy as np  # pylint: disable=g-import-not-at-top
+import numpy as np
 
 from featurespring.bridge import _dynamics as dynamics
 
