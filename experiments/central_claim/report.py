@@ -6,6 +6,9 @@ runs :func:`experiments.central_claim.central.analyse` on those that have
 finished and rewrites the generated block at the end of the plan (between
 :data:`BEGIN` and :data:`END`; everything outside it is kept byte for byte).
 Figures (PNG + PDF) and every number (``central.json``) go to ``--figures``.
+With all six families it also rewrites the readings beside the signed mean
+(:mod:`readings`) and, where ``--figures`` holds the first runs' numbers, their
+comparison with the rerun (:mod:`rerun`).
 
 With fewer than six families the section says the result is partial and
 gives no pooled statistics or verdict; the per-family reading is shown as it
@@ -30,6 +33,7 @@ from experiments.central_claim import central
 from experiments.central_claim import figures as claim_figures
 from experiments.central_claim import formatting
 from experiments.central_claim import readings
+from experiments.central_claim import rerun
 
 FLAGS = flags.FLAGS
 
@@ -365,6 +369,9 @@ def write_report(
   docblocks.write_block(doc, section, BEGIN, END, append_if_missing=True)
   if len(sweeps) == len(FAMILIES):
     readings.write(doc, os.path.join(figures, "central.json"))
+    first_runs = os.path.join(figures, os.path.basename(rerun.FIRST_RUNS))
+    if os.path.exists(first_runs):
+      rerun.write(doc, first_runs, os.path.join(figures, "central.json"))
   return out, status
 
 
