@@ -188,7 +188,7 @@ def _summary_lines(grids, universal):
       "the theory; all maps in the grid's section), the theory's MAE beside the best "
       "baseline's, and the verdict of the rule above.",
       "",
-      "| grid | split | map | theory MAE [95% CI] | better baseline: MAE [95% CI] | verdict |",
+      "| grid | split | map | theory MAE [95% CI] | best baseline: MAE [95% CI] | verdict |",
       "|---|---|---|---|---|---|",
   ]
   tally = {}
@@ -317,7 +317,14 @@ def render(grids, skipped, universal, figures, dynamics, commands):
     lines.append(
         "One (mu_r, mu_l) per nonlinearity shared by the four knobs, a scale per knob and row "
         f"({universal['joint']['num_params']} parameters) against separate fits "
-        f"({universal['separate']['num_params']}), over {universal['rows_compared']} rows.\n"
+        f"({universal['separate']['num_params']}), over {universal['rows_compared']} rows. "
+        "Each knob enters through its default map (the first of its candidates, set from how "
+        "the knob scales the training noise, not picked by these fits: "
+        + ", ".join(
+            f"{n} {grids[n]['maps'][0]}" for n in catalogue.UNIVERSAL if "maps" in grids.get(n, {})
+        )
+        + "), as in the friction figure; the at-a-glance table's preferred maps are chosen "
+        "per grid.\n"
     )
     lines.append("| model | RSS | cells | params | AIC | BIC | held-out MAE [95% CI] |")
     lines.append("|---|---|---|---|---|---|---|")

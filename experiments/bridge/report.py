@@ -148,7 +148,9 @@ def write_report(workdirs, out_md, *, num_boot=1000, boot_seed=0, dpi=110, comma
   figures = []
   stem = bridge_figures.figure_friction(grids, fig_dir, dpi)
   if stem:
-    figures.append((stem, "Fitted mu_r and mu_l against nonlinearity"))
+    figures.append(
+        (stem, "Fitted mu_r and mu_l against nonlinearity (each grid's default knob map)")
+    )
   if grids:
     figures.append((bridge_figures.figure_collapse(grids, universal, fig_dir, dpi), "Collapse"))
   # The dynamics section (experiments/bridge/dynamics.py) is written beside
