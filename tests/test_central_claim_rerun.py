@@ -2,7 +2,6 @@
 
 import copy
 import json
-import math
 
 import pytest
 
@@ -44,7 +43,11 @@ def _numbers(verdict, rows):
         ("-inf", ["-inf", 0.3], 0.4, True),
         (3.0, [2.0, "inf"], "-inf", True),  # became censored on the other side
         ("inf", [4.0, "inf"], "inf", False),
+        (5.5, [5.0, "inf"], "inf", False),  # censored inside a half-censored interval
+        ("inf", [5.0, "inf"], 5.5, False),  # and the other way round
+        (0.03, ["-inf", 0.05], "-inf", False),
         (2.0, [1.5, 2.5], None, True),  # lost its position
+        (None, [None, None], 1.0, True),  # gained one
         (None, [None, None], None, False),
     ],
 )
@@ -62,15 +65,21 @@ def test_the_comparison_names_changed_verdicts_and_moved_positions():
   second = copy.deepcopy(first)
   second["families"]["figx"]["statistics"] = copy.deepcopy(first["pooled"]["statistics"])
   second["families"]["figx"]["statistics"]["verdict"] = {"verdict": "inconclusive"}
-  second["families"]["figx"]["rows"][0]["p"] = 2.9
+  moved_peak = second["families"]["figx"]["rows"][0]
+  # The rerun's own interval contains its point: only the first runs' may judge it.
+  moved_peak["p"], moved_peak["p_ci"] = 2.9, [2.6, 3.2]
+  second["families"]["figx"]["rows"][1]["c"] = 0.4  # a crossing that came into the grid
   out = rerun.compare(first, second)
   fam = out["families"]["figx"]
   assert fam["verdict"] == ("supported", "inconclusive")
-  assert fam["moves"] == [{"row": 0.0, "position": "p", "first": 2.0, "rerun": 2.9}]
+  assert fam["moves"] == [
+      {"row": 0.0, "position": "p", "first": 2.0, "rerun": 2.9},
+      {"row": 0.5, "position": "c", "first": "-inf", "rerun": 0.4},
+  ]
   assert out["pooled"]["verdict"] == ("supported", "supported")
   text = rerun.block(first, second)
-  assert "1 of 4 crossings and peaks moved" in text
-  assert "Fig. X alpha 0 peak 2.00 → 2.90" in text
+  assert "2 of 4 crossings and peaks moved" in text
+  assert "Fig. X alpha 0 peak 2.00 → 2.90; Fig. X alpha 0.5 crossing <0 → 0.40." in text
   assert "0 of 1 the same; changed: Fig. X." in text
   assert "| Fig. X | supported → inconclusive (changed) |" in text
 
@@ -90,4 +99,3 @@ def test_the_readme_block_is_current():
     second = json.load(f)
   with open(rerun.README, encoding="utf-8") as f:
     assert f"{rerun.BEGIN}\n{rerun.block(first, second)}{rerun.END}" in f.read()
-  assert math.isfinite(first["pooled"]["statistics"]["mean_offset"]["value"])

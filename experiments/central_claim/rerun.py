@@ -14,8 +14,9 @@ rerun's are the report's current ``figures/central.json``.
 
 The block's rule, stated in it: a reading is reproduced by the rerun when it
 is the same in both; a crossing or peak moved beyond its sampling error when
-the rerun's point lies outside the first runs' 95% interval (a censored
-position counts as moved when its side of the grid changed).
+the rerun's point lies outside the first runs' 95% interval. Censored points
+and interval ends are ``±inf`` and compare as such: a crossing left of the
+grid stays inside an interval whose lower end is censored too.
 """
 
 from __future__ import annotations
@@ -46,15 +47,13 @@ def _number(value):
 def moved(first_point, first_ci, rerun_point):
   """Whether the rerun's position lies outside the first runs' interval.
 
-  A finite rerun point is compared with the interval; a censored one
-  (``±inf``) moved when it is not censored on the same side in the first runs.
-  An interval bound may itself be censored, so ``-inf < x`` works unchanged.
+  Censored points and interval ends are ``±inf``, so one comparison serves
+  both ways round (a finite point inside a half-censored interval, a censored
+  point beside a finite one). A position lost (NaN) or gained moved.
   """
   first_point, rerun_point = _number(first_point), _number(rerun_point)
   if math.isnan(rerun_point):
     return not math.isnan(first_point)
-  if math.isinf(rerun_point):
-    return rerun_point != first_point
   low, high = (_number(v) for v in first_ci)
   return not low <= rerun_point <= high
 
@@ -113,8 +112,8 @@ def block(first, rerun):
       "comparison shows how much of the result rests on floating-point details. "
       "Rule: a reading is reproduced when it is "
       "the same in both runs; a position moved beyond its sampling error when the rerun's "
-      "point lies outside the first runs' 95% interval (a censored one when its side of the "
-      "grid changed).*",
+      "point lies outside the first runs' 95% interval (censored points and interval ends "
+      "compare as ±inf).*",
       "",
       f"- **Pooled verdict:** {_pair(*pooled['verdict'])}. D̄ "
       f"{formatting.stat(pooled['mean_offset'][0])} → {formatting.stat(pooled['mean_offset'][1])} "
