@@ -42,7 +42,7 @@ WITHIN = 1.0  # grid steps: the plan's margin
 SHARED_ZERO_NOISE = ("fig1a", "fig1c", "fig1d")
 
 
-def _number(value):
+def number(value):
   """A number of ``central.json`` (``central.jsonable`` wrote NaN as null, ±inf as strings)."""
   return math.nan if value is None else float(value)
 
@@ -69,7 +69,7 @@ def offset_bounds(c, p, p_censored, last):
 
 def accuracy_lost(accuracy_mean, c):
   """Points of test accuracy between the row's best cell and the crossing (censored: the end cell)."""
-  acc = np.array([_number(v) for v in accuracy_mean])
+  acc = np.array([number(v) for v in accuracy_mean])
   finite = np.isfinite(acc)
   if math.isnan(c) or not finite.any():
     return math.nan
@@ -84,7 +84,7 @@ def family_readings(fam):
   last = len(cells) - 1
   rows = []
   for row in fam["rows"]:
-    c, p = _number(row["c"]), _number(row["p"])
+    c, p = number(row["c"]), number(row["p"])
     entry = {"row": row["row"], "c": c, "p": p, "uncensored": row["uncensored"]}
     entry["lost"] = accuracy_lost(fam["curves"]["accuracy"]["mean"][len(rows)], c)
     if row["uncensored"]:
