@@ -239,9 +239,11 @@ def _dry_run(config: ml_collections.ConfigDict) -> None:
   _, num_tasks = sweep.task_from_env(_TASK_INDEX.value, _NUM_TASKS.value)
   lines = dryrun.describe(plan, num_tasks) + dryrun.memory_lines(plan)
   lines.append(sweep.workdir_status(_WORKDIR.value, plan))
+  # Printed before measuring: a chunk too large for the device fails the
+  # measurement, and the memory warning above is what explains it.
+  print("\n".join(lines), flush=True)
   if _DRY_RUN_MEASURE.value:
-    lines += dryrun.estimate_lines(plan, dryrun.measure(plan), num_tasks)
-  print("\n".join(lines))
+    print("\n".join(dryrun.estimate_lines(plan, dryrun.measure(plan), num_tasks)))
 
 
 def main(argv):

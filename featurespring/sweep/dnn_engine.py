@@ -399,13 +399,15 @@ class DnnEngine(engine_lib.Engine):
     _, features = jax.eval_shape(
         lambda v, x: model.apply(v, x, 0.0, train=False), variables, example
     )
-    bytes_per_example = memory.tree_bytes(features)
     num_test = data.x_test.shape[0]
     if config.test_eval_size is not None:
       num_test = min(num_test, config.test_eval_size)
     transient = memory.activation_bytes(
-        (data.x_train.shape[0] + num_test) * bytes_per_example,
-        config.batch_size * bytes_per_example,
+        config.model,
+        evaluated=data.x_train.shape[0] + num_test,
+        batch=config.batch_size,
+        features_bytes=memory.tree_bytes(features),
+        widest_layer_bytes=max(memory.tree_bytes(f) for f in features),
     )
     # The per-epoch metric history is left out: kilobytes per net.
     return memory.STATE_COPIES * memory.tree_bytes((variables, opt_state)) + transient

@@ -7,22 +7,38 @@ metric history being kilobytes; for a chain its positions, parameters,
 results and trajectory), held twice
 because a call's input and output states are both alive (nothing is
 donated), plus what one step needs transiently. For networks that is the
-layer features of the evaluation pass, which runs on the whole training set
-and the evaluated test examples at once:
+larger of the evaluation pass (the whole training set and the evaluated test
+examples at once) and one training batch:
 
-  ``examples x (features per example over the depth + 1 layers) x 4 bytes
-  x EVAL_ACTIVATION_FACTOR``
+  ``max(examples x eval bytes per example x eval factor,
+        batch x (features per example over the depth + 1 layers) x 4 bytes
+        x train factor)``
 
-(``features per example`` is ``width x (depth + 1)`` for an MLP whose input
-is as wide as its layers), or, if larger, the same for a training batch with
-`TRAIN_ACTIVATION_FACTOR`. The factors are measured, not derived: XLA's
+with factors per model (`ACTIVATION_FACTORS`), measured, not derived: XLA's
 buffer assignment of the whole epoch program (`compiled.memory_analysis()`
-on CPU, temp bytes per added member) was 1.54x the evaluation features for
-the paper's MLP (depth 7, width 100, 2560 + 2440 examples: 24.7 MB per
-member); with the factor rounded up to 2 the estimate was 1.02-1.27x the
-measured bytes per member (state included) for that net and for small ones
-(depth 3-4, width 32-64, batches 64-1024), and
-tests/test_sweep_memory.py keeps it within 1.5x on a small population. GPU
+on CPU, temp bytes per added member).
+
+- An MLP's evaluation keeps its layer features (``width x (depth + 1)``
+  per example for an MLP whose input is as wide as its layers): 1.54x them
+  for the paper's MLP (depth 7, width 100, 2560 + 2440 examples: 24.7 MB per
+  member). With the eval factor rounded up to 2 the estimate was
+  1.02-1.27x the measured bytes per member (state included) for that net and
+  for small ones (depth 3-4, width 32-64, batches 64-1024).
+- A CNN's evaluation does not keep its layers: it frees each after the
+  layer's separation, and one convolution's working set (its 3x3 patches)
+  dominates, so eval bytes are those of the widest single layer, about 20x
+  them whatever the depth (measured 2026-12-07 on 10x10 MNIST, width 16,
+  12560 evaluated examples: 1619 MB per member at depth 7, 1448 MB at
+  depth 3, 589 MB with 4560 examples). Its training step keeps every layer
+  for the backward pass, about 14x the features of a batch (1559 MB for
+  depth 7 and a 2560 batch, 363 MB for depth 4 and 1024, 71.5 MB for depth
+  3, width 8 and 512). With the factors rounded up to 21 and 15 the estimate
+  was 1.04-1.17x measured on those nets. The MLP's factors had put Paper
+  S2's CNN at 1136 MB per member against 1555 measured, and its 30 nets in
+  one chunk asked for 51 GB.
+
+tests/test_sweep_memory.py keeps the estimate within 1.5x above the
+measurement for a small MLP and a small CNN. GPU
 buffer assignment differs in detail; `SAFETY_FRACTION` leaves room for it.
 Data shared by all members (the dataset and its concatenated evaluation
 copy) is counted once per device.
@@ -36,6 +52,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import ml_collections
@@ -44,13 +61,24 @@ import numpy as np
 from featurespring.sweep import engine as engine_lib
 from featurespring import grids as grid_lib
 
-# Transient bytes of a step per byte of the layer features it computes
-# (module docstring): 1.54 measured for the evaluation pass, rounded up. The
-# training step keeps its features for the backward pass, plus gradients:
-# 3 is a bound not measured on its own, since a batch is never more examples
-# than the evaluation sees, which dominated every measurement.
-EVAL_ACTIVATION_FACTOR = 2.0
-TRAIN_ACTIVATION_FACTOR = 3.0
+
+class ActivationFactors(NamedTuple):
+  """Transient bytes of a step per byte of what it computes (module docstring)."""
+
+  # Per byte of the evaluated examples' features: all layers' for an MLP,
+  # the widest layer's for a CNN (`eval_basis`).
+  eval_factor: float
+  eval_basis: str  # "features" or "widest_layer"
+  # Per byte of a training batch's features over all layers: the backward
+  # pass keeps them, plus gradients. The MLP's 3 is a bound not measured on
+  # its own, since its evaluation dominated every measurement.
+  train_factor: float
+
+
+ACTIVATION_FACTORS = {
+    "mlp": ActivationFactors(eval_factor=2.0, eval_basis="features", train_factor=3.0),
+    "cnn": ActivationFactors(eval_factor=21.0, eval_basis="widest_layer", train_factor=15.0),
+}
 # Input and output states of a compiled call are alive together.
 STATE_COPIES = 2
 # Fraction of the free memory a chunk may plan to use: the estimate is not
@@ -94,10 +122,28 @@ def _groups(config: ml_collections.ConfigDict, grid: grid_lib.Grid):
     yield engine_cls(config, chunk.static, grid), points
 
 
-def activation_bytes(evaluated_bytes: int, trained_bytes: int) -> int:
-  """Transient bytes of a step from the layer features it computes: those of
-  the evaluation pass and of one training batch (see the module docstring)."""
-  return int(max(EVAL_ACTIVATION_FACTOR * evaluated_bytes, TRAIN_ACTIVATION_FACTOR * trained_bytes))
+def activation_bytes(
+    model: str, evaluated: int, batch: int, features_bytes: int, widest_layer_bytes: int
+) -> int:
+  """Transient bytes of a network's step (see the module docstring).
+
+  Args:
+    model: the network's kind, a key of `ACTIVATION_FACTORS`.
+    evaluated: examples the evaluation pass runs on at once.
+    batch: examples of a training batch.
+    features_bytes: one example's features over all layers.
+    widest_layer_bytes: one example's features in its widest layer.
+  """
+  if model not in ACTIVATION_FACTORS:
+    raise ValueError(f"model must be one of {sorted(ACTIVATION_FACTORS)}, got {model!r}")
+  factors = ACTIVATION_FACTORS[model]
+  eval_basis = features_bytes if factors.eval_basis == "features" else widest_layer_bytes
+  return int(
+      max(
+          factors.eval_factor * evaluated * eval_basis,
+          factors.train_factor * batch * features_bytes,
+      )
+  )
 
 
 def _member_bytes(engine, points) -> int:
