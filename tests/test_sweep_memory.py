@@ -96,3 +96,29 @@ def test_auto_chunk_size_is_capped_by_the_grid_and_works_on_cpu():
   assert memory.device_free_bytes(jax.devices()[0]) > 0
   with pytest.raises(ValueError, match="safety"):
     memory.auto_chunk_size(config, safety=0.0)
+
+
+def test_a_chunk_too_large_for_the_free_memory_is_warned_of_before_it_compiles(
+    tmp_path, monkeypatch, caplog
+):
+  config = small_dnn_config()  # 6 members, one chunk
+  member, shared = memory.estimate_member_bytes(config), memory.shared_bytes(config)
+  free = shared + 2 * member  # two members fit, not six
+  monkeypatch.setattr(memory, "device_free_bytes", lambda device: free)
+
+  def no_compile(*args, **kwargs):
+    raise AssertionError("compiled before warning")
+
+  monkeypatch.setattr(dnn_engine.DnnEngine, "init", no_compile)
+  with pytest.raises(AssertionError, match="compiled before warning"):
+    sweep.run(config, str(tmp_path))
+  warnings = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+  assert "a chunk of 6 members" in warnings and "config.chunk_size" in warnings
+  # auto_chunk_size plans for a safety fraction of the free memory: 1 member here.
+  assert "(1 would fit)" in warnings
+
+  caplog.clear()
+  monkeypatch.setattr(memory, "device_free_bytes", lambda device: shared + 6 * member)
+  with pytest.raises(AssertionError, match="compiled before warning"):
+    sweep.run(config, str(tmp_path / "fits"))
+  assert not [r for r in caplog.records if r.levelname == "WARNING"]

@@ -95,10 +95,9 @@ def describe(sweep, num_tasks: int = 1) -> list[str]:
 def memory_lines(sweep) -> list[str]:
   """Estimated device memory of the largest chunk (`memory` module's model)."""
   member = memory.estimate_member_bytes(sweep.config, sweep.grid)
-  shared = memory.shared_bytes(sweep.config, sweep.grid)
   largest = max(len(c.members) for c in sweep.chunks)
   devices = jax.devices()
-  per_device = -(-largest // len(devices)) * member + shared
+  per_device = memory.chunk_device_bytes(sweep.config, largest, len(devices), sweep.grid)
   free = min(memory.device_free_bytes(d) for d in devices)
   return [
       f"memory: about {member / 2**20:.3g} MiB per member, {per_device / 2**30:.3g} GiB "

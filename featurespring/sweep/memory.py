@@ -185,6 +185,19 @@ def shared_bytes(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None =
   return engine.shared_bytes()
 
 
+def chunk_device_bytes(
+    config: ml_collections.ConfigDict,
+    num_members: int,
+    num_devices: int,
+    grid: grid_lib.Grid | None = None,
+) -> int:
+  """Estimated bytes on each device for a chunk of ``num_members`` sharded
+  over ``num_devices``: its share of members (rounded up) plus the shared data."""
+  grid = _grid(config, grid)
+  member = estimate_member_bytes(config, grid)
+  return -(-num_members // num_devices) * member + shared_bytes(config, grid)
+
+
 def _host_available_bytes() -> int | None:
   """Available host RAM: ``MemAvailable`` of /proc/meminfo, else sysconf."""
   try:

@@ -150,6 +150,25 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
   return Plan(config, engine_cls, grid, chunks)
 
 
+def _warn_if_too_large(sweep: Plan, num_members: int, mesh) -> None:
+  """Logs a warning, before any compile, when the largest chunk to run is
+  estimated to need more than a device's free memory (the estimate is an
+  upper bound within 1.2x for the nets measured, so it may still fit)."""
+  devices = list(mesh.devices.flat)
+  needed = memory.chunk_device_bytes(sweep.config, num_members, len(devices), sweep.grid)
+  free = min(memory.device_free_bytes(d) for d in devices)
+  if needed > free:
+    logging.warning(
+        "a chunk of %d members is estimated at %.3g GiB per device, more than the "
+        "%.3g GiB free: it may fail to allocate. Lower config.chunk_size (%d would "
+        "fit) or set it to 0 to size chunks from the free memory.",
+        num_members,
+        needed / 2**30,
+        free / 2**30,
+        memory.auto_chunk_size(sweep.config, devices, grid=sweep.grid),
+    )
+
+
 def _manifest_chunks(workdir: str) -> list[grid_lib.Chunk]:
   """The chunks recorded in a workdir's manifest."""
   manifest = merging.read_manifest(os.path.join(workdir, MANIFEST))
@@ -423,6 +442,8 @@ def run(
         member_name=sweep.engine_cls.member_name,
         emit=None if progress else progress_lib.silent,
     )
+    if todo:
+      _warn_if_too_large(sweep, max(len(c.members) for c in todo), mesh)
     engines = {}  # one engine (and its compiles) per static group
     for position, chunk in enumerate(todo):
       run_chunk(sweep, chunk, workdir, mesh, tracker, position, engines)
