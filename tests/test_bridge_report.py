@@ -201,3 +201,21 @@ def test_at_a_glance_reads_both_splits_with_the_interpolation_preferred_map():
   rows = [line for line in lines if line.startswith("| g |")]
   assert rows[0].startswith("| g | interpolation | sqrt |")
   assert rows[1].startswith("| g | extrapolation | sqrt | 0.05")
+  assert not [line for line in lines if "outside its own interval" in line]
+
+
+def test_at_a_glance_names_an_error_outside_its_own_interval():
+  from experiments.bridge import markdown
+
+  def mae(value, low, high):
+    return {"mae": {"value": value, "low": low, "high": high}, "coverage": 1.0}
+
+  metrics = {p: mae(0.02, 0.01, 0.03) for p in heldout.PREDICTORS}
+  metrics["linear"] = mae(0.005, 0.0055, 0.0063)  # the best baseline, its point below its CI
+  diff = {"mae": {"value": -0.01, "low": -0.02, "high": -0.005}}
+  result = {"metrics": metrics, "difference": {b: diff for b in heldout.BASELINES}}
+  entry = {"held_out": {"interpolation": {"identity": result}, "extrapolation": "no rows"}}
+  lines = markdown._summary_lines({"g": entry}, "not run")
+  notes = [line for line in lines if "outside its own interval" in line]
+  assert len(notes) == 1 and "In 1 MAE(s) above (g interpolation linear)" in notes[0]
+  assert f"0 of the {len(heldout.BASELINES)} behind this table exclude their point" in notes[0]

@@ -191,7 +191,7 @@ def _summary_lines(grids, universal):
       "| grid | split | map | theory MAE [95% CI] | best baseline: MAE [95% CI] | verdict |",
       "|---|---|---|---|---|---|",
   ]
-  tally = {}
+  tally, outside, differences, differences_outside = {}, [], 0, 0
   for name, entry in grids.items():
     for split in heldout.SPLITS:
       result = entry.get("held_out", {}).get(split)
@@ -205,6 +205,14 @@ def _summary_lines(grids, universal):
       baseline = min(heldout.BASELINES, key=lambda p: r["metrics"][p]["mae"]["value"])
       verdict = prediction_verdict(r["difference"])
       tally.setdefault(verdict, []).append(f"{name} {split}")
+      for who in ("theory", baseline):
+        mae = r["metrics"][who]["mae"]
+        if not mae["low"] <= mae["value"] <= mae["high"]:
+          outside.append(f"{name} {split} {who}")
+      for b in heldout.BASELINES:
+        d = r["difference"][b]["mae"]
+        differences += 1
+        differences_outside += not d["low"] <= d["value"] <= d["high"]
       lines.append(
           f"| {name} | {split} | {m} | {_ci(r['metrics']['theory']['mae'])} | {baseline}: "
           f"{_ci(r['metrics'][baseline]['mae'])} | **{verdict}** |"
@@ -216,6 +224,15 @@ def _summary_lines(grids, universal):
             f"{verdict} {len(where)} ({', '.join(where)})" for verdict, where in tally.items()
         )
         + "."
+    )
+  if outside:
+    lines.append(
+        f"\nIn {len(outside)} MAE(s) above ({', '.join(outside)}) the point lies outside "
+        "its own interval. An error measured against seed means grows when the seeds are "
+        "resampled, since resampling adds noise the point estimate does not have, so these "
+        "percentile intervals lean high where an error is small. The verdicts read the "
+        "intervals of differences of two errors, where both lean; "
+        f"{differences_outside} of the {differences} behind this table exclude their point."
     )
   if isinstance(universal, dict):
     lines.append(
