@@ -271,11 +271,16 @@ def block(numbers, control_losses):
   return "\n".join(lines) + "\n"
 
 
-def write(doc=README, numbers_path=NUMBERS, control_readme=CONTROL_README):
+def generated_block(numbers_path=NUMBERS, control_readme=CONTROL_README):
+  """``(block, begin, end)`` of the readings, for `docblocks.write_blocks`."""
   with open(numbers_path, encoding="utf-8") as f:
     numbers = json.load(f)
   losses = nearest_linear_losses(control_readme) if os.path.exists(control_readme) else []
-  docblocks.write_block(doc, block(numbers, losses), BEGIN, END, append_if_missing=True)
+  return block(numbers, losses), BEGIN, END
+
+
+def write(doc=README, numbers_path=NUMBERS, control_readme=CONTROL_README):
+  docblocks.write_block(doc, *generated_block(numbers_path, control_readme), append_if_missing=True)
 
 
 def main(argv):

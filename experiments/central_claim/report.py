@@ -366,12 +366,16 @@ def write_report(
       }
   )
   results.write_json(os.path.join(figures, "central.json"), numbers)
-  docblocks.write_block(doc, section, BEGIN, END, append_if_missing=True)
+  # One write of the document for all its blocks: an interrupted report
+  # leaves it wholly old or wholly new, never a new section beside stale
+  # readings.
+  blocks = [(section, BEGIN, END)]
   if len(sweeps) == len(FAMILIES):
-    readings.write(doc, os.path.join(figures, "central.json"))
+    blocks.append(readings.generated_block(os.path.join(figures, "central.json")))
     first_runs = os.path.join(figures, os.path.basename(rerun.FIRST_RUNS))
     if os.path.exists(first_runs):
-      rerun.write(doc, first_runs, os.path.join(figures, "central.json"))
+      blocks.append(rerun.generated_block(first_runs, os.path.join(figures, "central.json")))
+  docblocks.write_blocks(doc, blocks, append_if_missing=True)
   return out, status
 
 

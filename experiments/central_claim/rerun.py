@@ -152,12 +152,17 @@ def block(first, rerun):
   return "\n".join(lines)
 
 
-def write(doc=README, first_path=FIRST_RUNS, rerun_path=RERUN):
+def generated_block(first_path=FIRST_RUNS, rerun_path=RERUN):
+  """``(block, begin, end)`` of the comparison, for `docblocks.write_blocks`."""
   with open(first_path, encoding="utf-8") as f:
     first = json.load(f)
   with open(rerun_path, encoding="utf-8") as f:
     rerun = json.load(f)
-  docblocks.write_block(doc, block(first, rerun), BEGIN, END, append_if_missing=True)
+  return block(first, rerun), BEGIN, END
+
+
+def write(doc=README, first_path=FIRST_RUNS, rerun_path=RERUN):
+  docblocks.write_block(doc, *generated_block(first_path, rerun_path), append_if_missing=True)
 
 
 def main(argv):
