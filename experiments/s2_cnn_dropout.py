@@ -25,7 +25,10 @@ def get_config(arg=None):
   # A net of this CNN holds about 1.6 GB on CPU while it trains (measured,
   # featurespring/sweep/memory.py): the engine's default of 128 nets per
   # chunk put all 30 in one and asked for 51 GB. Six per chunk (about
-  # 10 GB) fit a 16 GB host, and each of the five chunks commits on its own.
+  # 10 GB) leave room on a 24 GB host, and each of the five chunks commits
+  # on its own. A fixed size, not 0 (sized from the free memory), so that
+  # every host plans the same chunks and a resumed sweep merges with parts
+  # finished elsewhere.
   config.chunk_size = 6
   d = config.dnn
   d.model, d.depth, d.width = "cnn", 7, 16

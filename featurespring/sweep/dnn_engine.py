@@ -406,8 +406,8 @@ class DnnEngine(engine_lib.Engine):
         config.model,
         evaluated=data.x_train.shape[0] + num_test,
         batch=config.batch_size,
-        features_bytes=memory.tree_bytes(features),
-        widest_layer_bytes=max(memory.tree_bytes(f) for f in features),
+        example_features_bytes=memory.tree_bytes(features),
+        example_widest_layer_bytes=max(memory.tree_bytes(f) for f in features),
     )
     # The per-epoch metric history is left out: kilobytes per net.
     return memory.STATE_COPIES * memory.tree_bytes((variables, opt_state)) + transient

@@ -97,16 +97,15 @@ def memory_lines(sweep) -> list[str]:
   member = memory.estimate_member_bytes(sweep.config, sweep.grid)
   largest = max(len(c.members) for c in sweep.chunks)
   devices = jax.devices()
-  per_device = memory.chunk_device_bytes(sweep.config, largest, len(devices), sweep.grid)
-  free = min(memory.device_free_bytes(d) for d in devices)
+  fit = memory.chunk_fit(sweep.config, largest, devices, sweep.grid)
   return [
-      f"memory: about {member / 2**20:.3g} MiB per member, {per_device / 2**30:.3g} GiB "
+      f"memory: about {member / 2**20:.3g} MiB per member, {fit.needed / 2**30:.3g} GiB "
       f"per device for the largest chunk ({largest} members on {len(devices)} "
-      f"{devices[0].platform} device(s)); free now {free / 2**30:.3g} GiB per device"
+      f"{devices[0].platform} device(s)); free now {fit.free / 2**30:.3g} GiB per device"
       + (
-          " -- WARNING: may not fit; lower config.chunk_size or set it to 0 (auto)"
-          if per_device > memory.SAFETY_FRACTION * free
-          else ""
+          ""
+          if fit.fits
+          else " -- WARNING: may not fit; lower config.chunk_size or set it to 0 (auto)"
       )
   ]
 

@@ -25,21 +25,27 @@ on CPU, temp bytes per added member).
   1.02-1.27x the measured bytes per member (state included) for that net and
   for small ones (depth 3-4, width 32-64, batches 64-1024).
 - A CNN's evaluation does not keep its layers: it frees each after the
-  layer's separation, and one convolution's working set (its 3x3 patches)
-  dominates, so eval bytes are those of the widest single layer, about 20x
-  them whatever the depth (measured 2026-12-07 on 10x10 MNIST, width 16,
-  12560 evaluated examples: 1619 MB per member at depth 7, 1448 MB at
-  depth 3, 589 MB with 4560 examples). Its training step keeps every layer
-  for the backward pass, about 14x the features of a batch (1559 MB for
-  depth 7 and a 2560 batch, 363 MB for depth 4 and 1024, 71.5 MB for depth
-  3, width 8 and 512). With the factors rounded up to 21 and 15 the estimate
-  was 1.04-1.17x measured on those nets. The MLP's factors had put Paper
-  S2's CNN at 1136 MB per member against 1555 measured, and its 30 nets in
-  one chunk asked for 51 GB.
+  layer's separation, and one convolution's working set (its 3x3 patches,
+  `featurespring.models.conv_same`) dominates, so eval bytes are those of
+  the widest single layer, about 20x them whatever the depth (measured
+  2026-12-07 on MNIST at 10x10, width 16, 12560 evaluated examples and
+  batches of 128: 1619 MB per member at depth 7, 1448 MB at depth 3,
+  589 MB with 4560 examples). Its training step keeps every layer for the
+  backward pass, about 14x the features of a batch (with 2816 evaluated
+  examples: 1559 MB for depth 7 and a 2560 batch, 363 MB for depth 4 and
+  1024, 71.5 MB for depth 3, width 8 and 512). With the factors rounded up
+  to 21 and 15 the estimate was 1.04-1.17x measured on those nets. The
+  MLP's factors had put Paper S2's CNN at 1136 MB per member against
+  1555 measured, and its 30 nets in one chunk asked for 51 GB.
 
+These are XLA:CPU's numbers. Elsewhere the CNN convolves with ``nn.Conv``
+(`featurespring.models.CNN`'s ``impl``), whose working set is likely
+smaller, so the estimate errs high there (smaller chunks, not failures);
+GPU buffer assignment differs in detail too, and `SAFETY_FRACTION` leaves
+room for it.
 tests/test_sweep_memory.py keeps the estimate within 1.5x above the
-measurement for a small MLP and a small CNN. GPU
-buffer assignment differs in detail; `SAFETY_FRACTION` leaves room for it.
+measurement for a small MLP and for small CNNs whose training or whose
+evaluation decides it.
 Data shared by all members (the dataset and its concatenated evaluation
 copy) is counted once per device.
 
@@ -65,10 +71,10 @@ from featurespring import grids as grid_lib
 class ActivationFactors(NamedTuple):
   """Transient bytes of a step per byte of what it computes (module docstring)."""
 
-  # Per byte of the evaluated examples' features: all layers' for an MLP,
-  # the widest layer's for a CNN (`eval_basis`).
+  # Per byte of the evaluated examples' features: over all layers when the
+  # evaluation keeps them (an MLP), else of the widest layer alone (a CNN).
   eval_factor: float
-  eval_basis: str  # "features" or "widest_layer"
+  eval_keeps_all_layers: bool
   # Per byte of a training batch's features over all layers: the backward
   # pass keeps them, plus gradients. The MLP's 3 is a bound not measured on
   # its own, since its evaluation dominated every measurement.
@@ -76,9 +82,10 @@ class ActivationFactors(NamedTuple):
 
 
 ACTIVATION_FACTORS = {
-    "mlp": ActivationFactors(eval_factor=2.0, eval_basis="features", train_factor=3.0),
-    "cnn": ActivationFactors(eval_factor=21.0, eval_basis="widest_layer", train_factor=15.0),
+    "mlp": ActivationFactors(eval_factor=2.0, eval_keeps_all_layers=True, train_factor=3.0),
+    "cnn": ActivationFactors(eval_factor=21.0, eval_keeps_all_layers=False, train_factor=15.0),
 }
+
 # Input and output states of a compiled call are alive together.
 STATE_COPIES = 2
 # Fraction of the free memory a chunk may plan to use: the estimate is not
@@ -123,25 +130,31 @@ def _groups(config: ml_collections.ConfigDict, grid: grid_lib.Grid):
 
 
 def activation_bytes(
-    model: str, evaluated: int, batch: int, features_bytes: int, widest_layer_bytes: int
+    model: str,
+    evaluated: int,
+    batch: int,
+    example_features_bytes: int,
+    example_widest_layer_bytes: int,
 ) -> int:
   """Transient bytes of a network's step (see the module docstring).
 
   Args:
     model: the network's kind, a key of `ACTIVATION_FACTORS`.
-    evaluated: examples the evaluation pass runs on at once.
-    batch: examples of a training batch.
-    features_bytes: one example's features over all layers.
-    widest_layer_bytes: one example's features in its widest layer.
+    evaluated: how many examples the evaluation pass runs on at once.
+    batch: how many examples a training batch has.
+    example_features_bytes: one example's features over all layers.
+    example_widest_layer_bytes: one example's features in its widest layer.
   """
   if model not in ACTIVATION_FACTORS:
     raise ValueError(f"model must be one of {sorted(ACTIVATION_FACTORS)}, got {model!r}")
   factors = ACTIVATION_FACTORS[model]
-  eval_basis = features_bytes if factors.eval_basis == "features" else widest_layer_bytes
+  eval_basis = (
+      example_features_bytes if factors.eval_keeps_all_layers else example_widest_layer_bytes
+  )
   return int(
       max(
           factors.eval_factor * evaluated * eval_basis,
-          factors.train_factor * batch * features_bytes,
+          factors.train_factor * batch * example_features_bytes,
       )
   )
 
@@ -185,17 +198,32 @@ def shared_bytes(config: ml_collections.ConfigDict, grid: grid_lib.Grid | None =
   return engine.shared_bytes()
 
 
-def chunk_device_bytes(
+class ChunkFit(NamedTuple):
+  """A chunk's estimated bytes per device against the tightest device's free bytes."""
+
+  needed: int
+  free: int
+
+  @property
+  def fits(self) -> bool:
+    """Whether the estimate stays within `SAFETY_FRACTION` of the free memory,
+    the share `auto_chunk_size` plans for."""
+    return self.needed <= SAFETY_FRACTION * self.free
+
+
+def chunk_fit(
     config: ml_collections.ConfigDict,
     num_members: int,
-    num_devices: int,
+    devices: Sequence,
     grid: grid_lib.Grid | None = None,
-) -> int:
-  """Estimated bytes on each device for a chunk of ``num_members`` sharded
-  over ``num_devices``: its share of members (rounded up) plus the shared data."""
+) -> ChunkFit:
+  """How a chunk of ``num_members`` sharded over ``devices`` fits their memory:
+  its share of members per device (rounded up) plus the shared data, against
+  the least free memory among them."""
   grid = _grid(config, grid)
   member = estimate_member_bytes(config, grid)
-  return -(-num_members // num_devices) * member + shared_bytes(config, grid)
+  needed = -(-num_members // len(devices)) * member + shared_bytes(config, grid)
+  return ChunkFit(needed, min(device_free_bytes(d) for d in devices))
 
 
 def _host_available_bytes() -> int | None:

@@ -150,22 +150,25 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
   return Plan(config, engine_cls, grid, chunks)
 
 
-def _warn_if_too_large(sweep: Plan, num_members: int, mesh) -> None:
-  """Logs a warning, before any compile, when the largest chunk to run is
-  estimated to need more than a device's free memory (the estimate is an
-  upper bound within 1.2x for the nets measured, so it may still fit)."""
-  devices = list(mesh.devices.flat)
-  needed = memory.chunk_device_bytes(sweep.config, num_members, len(devices), sweep.grid)
-  free = min(memory.device_free_bytes(d) for d in devices)
-  if needed > free:
+def _warn_if_too_large(sweep: Plan, mesh) -> None:
+  """Logs a warning, before any compile, when a chunk (padded to the
+  longest, as `run_chunk` runs it) is estimated beyond the share of this
+  process's devices' free memory that `memory.auto_chunk_size` plans for;
+  the estimate is an upper bound (`memory`), so it may still fit."""
+  devices = [d for d in mesh.devices.flat if d.process_index == jax.process_index()]
+  padded = sharding.padded_size(max(len(c.members) for c in sweep.chunks), mesh)
+  # Each process holds its share of the members: the mesh's count per device.
+  fit = memory.chunk_fit(sweep.config, padded * len(devices) // mesh.size, devices, sweep.grid)
+  if not fit.fits:
     logging.warning(
-        "a chunk of %d members is estimated at %.3g GiB per device, more than the "
-        "%.3g GiB free: it may fail to allocate. Lower config.chunk_size (%d would "
+        "a chunk of %d members is estimated at %.3g GiB per device, more than %d%% of "
+        "the %.3g GiB free: it may fail to allocate. Lower config.chunk_size (%d would "
         "fit) or set it to 0 to size chunks from the free memory.",
-        num_members,
-        needed / 2**30,
-        free / 2**30,
-        memory.auto_chunk_size(sweep.config, devices, grid=sweep.grid),
+        padded,
+        fit.needed / 2**30,
+        round(100 * memory.SAFETY_FRACTION),
+        fit.free / 2**30,
+        memory.auto_chunk_size(sweep.config, list(mesh.devices.flat), grid=sweep.grid),
     )
 
 
@@ -443,7 +446,7 @@ def run(
         emit=None if progress else progress_lib.silent,
     )
     if todo:
-      _warn_if_too_large(sweep, max(len(c.members) for c in todo), mesh)
+      _warn_if_too_large(sweep, mesh)
     engines = {}  # one engine (and its compiles) per static group
     for position, chunk in enumerate(todo):
       run_chunk(sweep, chunk, workdir, mesh, tracker, position, engines)
