@@ -31,12 +31,32 @@
 #   python -m experiments.control.report
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p runs/central runs/control runs/reproduction
-bash experiments/reproduction/run.sh runs/reproduction fig1c_no_batch_norm s7a s7b \
-  >> runs/reproduction/log.txt 2>&1
-bash experiments/central_claim/run.sh >> runs/central/log.txt 2>&1
-mkdir -p runs/bridge_dynamics
-python -m experiments.bridge.dynamics --num_candidates=32768 --refine_iterations=30 \
-  >> runs/bridge_dynamics/log.txt 2>&1
-bash experiments/reproduction/run.sh runs/reproduction >> runs/reproduction/log.txt 2>&1
-bash experiments/control/run.sh >> runs/control/log.txt 2>&1
+mkdir -p runs/central runs/control runs/reproduction runs/bridge_dynamics
+# A step that fails does not stop the later ones (they are independent), but
+# it is named at the end and the script exits non-zero: on 2026-12-07 S2 had
+# stopped at once (out of memory) and only its log said so.
+failed=()
+step() {  # step NAME LOG COMMAND...
+  local name=$1 log=$2
+  shift 2
+  echo "$(date -u +%FT%TZ) $name: started (log: $log)"
+  if "$@" >> "$log" 2>&1; then
+    echo "$(date -u +%FT%TZ) $name: done"
+  else
+    local status=$?
+    echo "$(date -u +%FT%TZ) $name: FAILED with status $status (see $log)"
+    failed+=("$name")
+  fi
+}
+step "paper items" runs/reproduction/log.txt \
+  bash experiments/reproduction/run.sh runs/reproduction fig1c_no_batch_norm s7a s7b
+step "central grids" runs/central/log.txt bash experiments/central_claim/run.sh
+step "bridge dynamics" runs/bridge_dynamics/log.txt \
+  python -m experiments.bridge.dynamics --num_candidates=32768 --refine_iterations=30
+step "reproduction" runs/reproduction/log.txt bash experiments/reproduction/run.sh runs/reproduction
+step "controller" runs/control/log.txt bash experiments/control/run.sh
+if ((${#failed[@]})); then
+  echo "failed: ${failed[*]}"
+  exit 1
+fi
+echo "all steps done"

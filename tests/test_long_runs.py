@@ -57,3 +57,37 @@ def test_checkpoints_locks_logs_and_rebuildable_outputs_stay_local():
 
 def test_the_long_runs_script_parses():
   subprocess.run(["bash", "-n", os.path.join(REPO, "experiments", "long_runs.sh")], check=True)
+
+
+def test_a_failed_step_is_named_and_fails_the_script_without_stopping_the_others(tmp_path):
+  # The script on a stand-in tree: each step's script only records that it ran.
+  os.makedirs(tmp_path / "experiments")
+  shutil.copy(os.path.join(REPO, "experiments", "long_runs.sh"), tmp_path / "experiments")
+  for study, status in (("reproduction", 0), ("central_claim", 3), ("control", 0)):
+    os.makedirs(tmp_path / "experiments" / study)
+    (tmp_path / "experiments" / study / "run.sh").write_text(
+        f'echo "{study} $*" >> "$(dirname "$0")/../../ran.txt"; exit {status}\n'
+    )
+  bin_dir = tmp_path / "bin"
+  os.makedirs(bin_dir)
+  (bin_dir / "python").write_text('#!/bin/sh\necho "python $*" >> ran.txt\n')
+  os.chmod(bin_dir / "python", 0o755)
+  env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+  out = subprocess.run(
+      ["bash", str(tmp_path / "experiments" / "long_runs.sh")],
+      capture_output=True,
+      text=True,
+      env=env,
+      check=False,
+  )
+  assert out.returncode == 1
+  assert "central grids: FAILED with status 3" in out.stdout
+  assert out.stdout.strip().splitlines()[-1] == "failed: central grids"
+  ran = (tmp_path / "ran.txt").read_text().splitlines()
+  assert [line.split()[0] for line in ran] == [
+      "reproduction",
+      "central_claim",
+      "python",
+      "reproduction",
+      "control",
+  ]
