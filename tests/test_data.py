@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 
@@ -198,6 +199,60 @@ def test_resize_preserves_constants_and_range():
   np.testing.assert_array_equal(data.resize_images(images, (28, 28)), images)
 
 
+@pytest.mark.parametrize("size", [(10, 10), (5, 7), (40, 13)])
+def test_resize_matches_jax_image_resize(size):
+  rng = np.random.default_rng(1)
+  images = rng.random((3, 28, 28, 2), dtype=np.float32)
+  expected = jax.image.resize(images, (3, *size, 2), method="linear", antialias=True)
+  np.testing.assert_allclose(
+      data.resize_images(images, size), np.clip(expected, 0.0, 1.0), rtol=0, atol=2e-6
+  )
+
+
+def _scalar_resize(image: np.ndarray, size) -> np.ndarray:
+  """One-channel resize in Python floats, summing in the documented order."""
+
+  def weights(n_in, n_out):
+    inv = 1.0 / (n_out / n_in)
+    scale = max(inv, 1.0)
+    rows = []
+    for i in range(n_out):
+      row = [max(0.0, 1.0 - abs((i + 0.5) * inv - 0.5 - j) / scale) for j in range(n_in)]
+      total = 0.0
+      for w in row:
+        total += w
+      rows.append([w / total for w in row])
+    return rows
+
+  def along(columns, w):  # columns: list over the resized axis of lists
+    out = []
+    for row in w:
+      acc = None
+      for p, column in enumerate(columns):
+        term = [row[p] * v for v in column]
+        acc = term if acc is None else [a + t for a, t in zip(acc, term)]
+      out.append(acc)
+    return out
+
+  height, width = image.shape
+  w_h, w_w = weights(height, size[0]), weights(width, size[1])
+  columns = [[float(image[p, q]) for q in range(width)] for p in range(height)]
+  rows = along(columns, w_h)  # [out_h][width]
+  by_column = [[rows[i][q] for i in range(size[0])] for q in range(width)]
+  out = np.array(along(by_column, w_w)).T  # [out_h, out_w]
+  return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def test_resize_is_bitwise_a_fixed_order_float64_sum():
+  # Bit equality with Python floats, which no BLAS or vector unit can
+  # reorder, is what makes the data digest the same on every host (XLA's
+  # resize gave the same MNIST subset two digests on two hosts).
+  images = np.random.default_rng(2).random((2, 13, 11, 1), dtype=np.float32)
+  out = data.resize_images(images, (5, 4))
+  for n in range(2):
+    np.testing.assert_array_equal(out[n, ..., 0], _scalar_resize(images[n, ..., 0], (5, 4)))
+
+
 def test_stratified_indices_balance_and_shortfall():
   rng = np.random.default_rng(0)
   labels = np.repeat(np.arange(3), [2, 10, 10])
@@ -268,6 +323,9 @@ def test_mnist_embedded_split():
   assert not train_rows & {r.tobytes() for r in raw.x_test}
   again = data.load("mnist_embedded")
   np.testing.assert_array_equal(ds.x_test, again.x_test)
+  # Pinned so that a host whose preprocessing differs by even one bit fails
+  # here rather than resuming a sweep on "other data" (see resize_images).
+  assert ds.sha256.startswith("1784184166fb43bf"), ds.sha256
 
 
 def test_mnist_embedded_raw_and_import_hygiene():

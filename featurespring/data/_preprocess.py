@@ -9,8 +9,8 @@ images that are kept get converted and resized.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import functools
 
-import jax
 import numpy as np
 
 from featurespring.data._dataset import Dataset, RawData
@@ -65,20 +65,62 @@ def stratified_indices(
 def resize_images(images: np.ndarray, size: Sequence[int]) -> np.ndarray:
   """Resizes float images ``[N, H, W, C]`` to ``[N, size[0], size[1], C]``.
 
-  Uses `jax.image.resize` with ``method="linear"`` and ``antialias=True``:
-  when shrinking, the triangle kernel is widened to the output pixel spacing,
-  so each output pixel averages all input pixels it covers (like PIL's
-  bilinear downscale) instead of sampling a few and aliasing thin strokes. The
-  kernel weights are non-negative and sum to one, so values in [0, 1] stay in
-  [0, 1] (up to rounding, which is clipped).
+  The kernel is `jax.image.resize`'s ``method="linear"`` with
+  ``antialias=True``: when shrinking, the triangle kernel is widened to the
+  output pixel spacing, so each output pixel averages all input pixels it
+  covers (like PIL's bilinear downscale) instead of sampling a few and aliasing
+  thin strokes. The kernel weights are non-negative and sum to one, so values
+  in [0, 1] stay in [0, 1] (up to rounding, which is clipped).
+
+  It is computed in float64 NumPy with elementwise operations in a fixed order
+  and rounded to float32 once, so the result is bit-identical on every host.
+  `jax.image.resize` itself is not: XLA:CPU sums in an order that depends on
+  the CPU's vector instructions, and the same MNIST subset had two digests on
+  two hosts (``Dataset.sha256``). It agrees with `jax.image.resize` to float32
+  rounding.
   """
   images = np.asarray(images, np.float32)
   height, width = size
   if images.shape[1:3] == (height, width):
     return images
-  shape = (images.shape[0], height, width, images.shape[3])
-  resized = jax.image.resize(images, shape, method="linear", antialias=True)
-  return np.clip(np.asarray(resized, np.float32), 0.0, 1.0)
+  resized = images.astype(np.float64)
+  for axis, out_size in ((1, height), (2, width)):
+    resized = _resize_axis(resized, axis, out_size)
+  return np.clip(resized, 0.0, 1.0).astype(np.float32)
+
+
+def _ordered_sum(terms) -> np.ndarray:
+  """Sum of equally shaped arrays, added one at a time in the order given.
+
+  NumPy's own reductions (``sum``, ``@``, ``einsum``) may reorder or fuse
+  their additions by CPU; elementwise adds and multiplies are IEEE-rounded
+  one operation at a time, so this sum is the same bits everywhere.
+  """
+  return functools.reduce(np.add, terms)
+
+
+def _linear_weights(in_size: int, out_size: int) -> np.ndarray:
+  """Float64 ``[out_size, in_size]`` weights of the antialiased triangle kernel.
+
+  As ``jax._src.image.scale.compute_weight_mat`` for zero translation: output
+  pixel ``i`` samples input coordinate ``(i + 0.5) * in / out - 0.5``, with
+  the kernel widened by ``in / out`` when shrinking; each row is normalised.
+  """
+  inv_scale = 1.0 / (out_size / in_size)
+  kernel_scale = max(inv_scale, 1.0)
+  sample = (np.arange(out_size, dtype=np.float64) + 0.5) * inv_scale - 0.5
+  distance = np.abs(sample[:, None] - np.arange(in_size, dtype=np.float64)) / kernel_scale
+  weights = np.maximum(0.0, 1.0 - distance)
+  total = _ordered_sum(weights.T)
+  return weights / total[:, None]
+
+
+def _resize_axis(images: np.ndarray, axis: int, out_size: int) -> np.ndarray:
+  """Resamples float64 ``images`` along ``axis`` to ``out_size`` samples."""
+  moved = np.moveaxis(images, axis, -1)
+  weights = _linear_weights(moved.shape[-1], out_size)
+  resized = _ordered_sum(moved[..., p, None] * weights[:, p] for p in range(moved.shape[-1]))
+  return np.moveaxis(resized, -1, axis)
 
 
 def check_resize(resize) -> tuple[int, int] | None:
@@ -113,7 +155,8 @@ def _to_features(images: np.ndarray, resize, grayscale: bool):
   """uint8 ``[N, H, W, C]`` -> (float32 ``[N, D]`` in [0, 1], image shape)."""
   x = images.astype(np.float32) / 255.0
   if grayscale and x.shape[-1] == 3:
-    x = (x @ _LUMA_WEIGHTS)[..., None]
+    # Not ``x @ _LUMA_WEIGHTS``: BLAS picks its summation by CPU.
+    x = _ordered_sum(x[..., c] * w for c, w in enumerate(_LUMA_WEIGHTS))[..., None]
   if resize is not None:
     x = resize_images(x, resize)
   return x.reshape(x.shape[0], -1), x.shape[1:]
