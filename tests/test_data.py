@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from featurespring import data
+from featurespring.data import _preprocess as data_preprocess
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -243,7 +244,7 @@ def _scalar_resize(image: np.ndarray, size) -> np.ndarray:
   return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def test_resize_is_bitwise_a_fixed_order_float64_sum():
+def test_resize_is_bitwise_a_fixed_order_float64_sum(monkeypatch):
   # Bit equality with Python floats, which no BLAS or vector unit can
   # reorder, is what makes the data digest the same on every host (XLA's
   # resize gave the same MNIST subset two digests on two hosts).
@@ -251,6 +252,9 @@ def test_resize_is_bitwise_a_fixed_order_float64_sum():
   out = data.resize_images(images, (5, 4))
   for n in range(2):
     np.testing.assert_array_equal(out[n, ..., 0], _scalar_resize(images[n, ..., 0], (5, 4)))
+  # Blocks of images are resized alike.
+  monkeypatch.setattr(data_preprocess, "_RESIZE_BLOCK", 1)
+  np.testing.assert_array_equal(data.resize_images(images, (5, 4)), out)
 
 
 def test_stratified_indices_balance_and_shortfall():
