@@ -31,6 +31,16 @@
 #   python -m experiments.control.report
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# `nice` alone does not make a setsid job yield: with the kernel's session
+# autogroups (sched_autogroup, on by default) every session gets a fair share
+# of the CPU whatever its processes' niceness, so the sweeps took half of a
+# 2-core machine from a test suite run beside them (measured 2026-12-07: the
+# suite took 31 min 50 s beside them, 14 min 40 s once their group was
+# niced). When this script leads its own session, its group takes its
+# niceness too.
+if [[ "$(ps -o sid= -p $$ | tr -d ' ')" == "$$" && -w /proc/self/autogroup ]]; then
+  echo "$(nice)" > /proc/self/autogroup 2> /dev/null || true
+fi
 mkdir -p runs/central runs/control runs/reproduction runs/bridge_dynamics
 # A step that fails does not stop the later ones (they are independent), but
 # it is named at the end and the script exits non-zero: on 2026-12-07 S2 had

@@ -1,6 +1,23 @@
 """Test-session setup shared by all test modules."""
 
+import atexit
 import gc
+import os
+import shutil
+import tempfile
+
+# One persistent compilation cache for the test session, inherited by the
+# subprocesses the tests start: `_release_compiled_programs` below drops
+# every module's programs, and later modules and the entry points run in
+# subprocesses compile many of the same ones again. A fresh directory each
+# session, so no run reads another's programs; removed by the process that
+# made it.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  _CACHE_DIR = tempfile.mkdtemp(prefix="featurespring-tests-xla-")
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE_DIR
+  os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+  _OWNER = os.getpid()
+  atexit.register(lambda: os.getpid() == _OWNER and shutil.rmtree(_CACHE_DIR, ignore_errors=True))
 
 from featurespring import runtime
 
