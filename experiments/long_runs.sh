@@ -29,44 +29,54 @@
 #   python -m experiments.reproduction.report --runs=runs/reproduction --out=experiments/reproduction/results \
 #       --doc=experiments/reproduction/README.md
 #   python -m experiments.control.report
-set -uo pipefail
-cd "$(dirname "$0")/.."
-# `nice` alone does not make a setsid job yield: with the kernel's session
-# autogroups (sched_autogroup, on by default) every session gets a fair share
-# of the CPU whatever its processes' niceness, so the sweeps took half of a
-# 2-core machine from a test suite run beside them (measured 2026-12-07: the
-# suite took 31 min 50 s beside them, 14 min 40 s once their group was
-# niced). When this script leads its own session, its group takes its
-# niceness too.
-if [[ "$(ps -o sid= -p $$ | tr -d ' ')" == "$$" && -w /proc/self/autogroup ]]; then
-  echo "$(nice)" > /proc/self/autogroup 2> /dev/null || true
-fi
-mkdir -p runs/central runs/control runs/reproduction runs/bridge_dynamics
-# A step that fails does not stop the later ones (they are independent), but
-# it is named at the end and the script exits non-zero: on 2026-12-07 S2 had
-# stopped at once (out of memory) and only its log said so.
-failed=()
-step() {  # step NAME LOG COMMAND...
-  local name=$1 log=$2
-  shift 2
-  echo "$(date -u +%FT%TZ) $name: started (log: $log)"
-  if "$@" >> "$log" 2>&1; then
-    echo "$(date -u +%FT%TZ) $name: done"
-  else
-    local status=$?
-    echo "$(date -u +%FT%TZ) $name: FAILED with status $status (see $log)"
-    failed+=("$name")
+# Everything runs inside main, called on the last line: bash reads a script
+# as it runs it, so a script edited while it runs (a later session's
+# commit, during a run of hours) goes on from the wrong byte. On
+# 2026-12-07 it stopped that way, with 'name: unbound variable', after
+# lines were added above the step it was in. A function is read whole
+# before it starts.
+main() {
+  set -uo pipefail
+  cd "$(dirname "$0")/.."
+  # `nice` alone does not make a setsid job yield: with the kernel's session
+  # autogroups (sched_autogroup, on by default) every session gets a fair share
+  # of the CPU whatever its processes' niceness, so the sweeps took half of a
+  # 2-core machine from a test suite run beside them (measured 2026-12-07: the
+  # suite took 31 min 50 s beside them, 14 min 40 s once their group was
+  # niced). When this script leads its own session, its group takes its
+  # niceness too.
+  if [[ "$(ps -o sid= -p $$ | tr -d ' ')" == "$$" && -w /proc/self/autogroup ]]; then
+    echo "$(nice)" > /proc/self/autogroup 2> /dev/null || true
   fi
+  mkdir -p runs/central runs/control runs/reproduction runs/bridge_dynamics
+  # A step that fails does not stop the later ones (they are independent), but
+  # it is named at the end and the script exits non-zero: on 2026-12-07 S2 had
+  # stopped at once (out of memory) and only its log said so.
+  failed=()
+  step() {  # step NAME LOG COMMAND...
+    local name=$1 log=$2
+    shift 2
+    echo "$(date -u +%FT%TZ) $name: started (log: $log)"
+    if "$@" >> "$log" 2>&1; then
+      echo "$(date -u +%FT%TZ) $name: done"
+    else
+      local status=$?
+      echo "$(date -u +%FT%TZ) $name: FAILED with status $status (see $log)"
+      failed+=("$name")
+    fi
+  }
+  step "paper items" runs/reproduction/log.txt \
+    bash experiments/reproduction/run.sh runs/reproduction fig1c_no_batch_norm s7a s7b
+  step "central grids" runs/central/log.txt bash experiments/central_claim/run.sh
+  step "bridge dynamics" runs/bridge_dynamics/log.txt \
+    python -m experiments.bridge.dynamics --num_candidates=32768 --refine_iterations=30
+  step "reproduction" runs/reproduction/log.txt bash experiments/reproduction/run.sh runs/reproduction
+  step "controller" runs/control/log.txt bash experiments/control/run.sh
+  if ((${#failed[@]})); then
+    echo "failed: ${failed[*]}"
+    exit 1
+  fi
+  echo "all steps done"
 }
-step "paper items" runs/reproduction/log.txt \
-  bash experiments/reproduction/run.sh runs/reproduction fig1c_no_batch_norm s7a s7b
-step "central grids" runs/central/log.txt bash experiments/central_claim/run.sh
-step "bridge dynamics" runs/bridge_dynamics/log.txt \
-  python -m experiments.bridge.dynamics --num_candidates=32768 --refine_iterations=30
-step "reproduction" runs/reproduction/log.txt bash experiments/reproduction/run.sh runs/reproduction
-step "controller" runs/control/log.txt bash experiments/control/run.sh
-if ((${#failed[@]})); then
-  echo "failed: ${failed[*]}"
-  exit 1
-fi
-echo "all steps done"
+
+main "$@"; exit $?

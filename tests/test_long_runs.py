@@ -59,35 +59,60 @@ def test_the_long_runs_script_parses():
   subprocess.run(["bash", "-n", os.path.join(REPO, "experiments", "long_runs.sh")], check=True)
 
 
-def test_a_failed_step_is_named_and_fails_the_script_without_stopping_the_others(tmp_path):
-  # The script on a stand-in tree: each step's script only records that it ran.
+def _stand_in_tree(tmp_path, statuses, first_step_also=""):
+  """long_runs.sh in a tree whose steps only record that they ran."""
   os.makedirs(tmp_path / "experiments")
   shutil.copy(os.path.join(REPO, "experiments", "long_runs.sh"), tmp_path / "experiments")
-  for study, status in (("reproduction", 0), ("central_claim", 3), ("control", 0)):
+  for study, status in statuses.items():
     os.makedirs(tmp_path / "experiments" / study)
     (tmp_path / "experiments" / study / "run.sh").write_text(
         f'echo "{study} $*" >> "$(dirname "$0")/../../ran.txt"; exit {status}\n'
     )
+  first = tmp_path / "experiments" / "reproduction" / "run.sh"
+  first.write_text(first_step_also + first.read_text())
   bin_dir = tmp_path / "bin"
   os.makedirs(bin_dir)
   (bin_dir / "python").write_text('#!/bin/sh\necho "python $*" >> ran.txt\n')
   os.chmod(bin_dir / "python", 0o755)
   env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-  out = subprocess.run(
+  return subprocess.run(
       ["bash", str(tmp_path / "experiments" / "long_runs.sh")],
       capture_output=True,
       text=True,
       env=env,
       check=False,
   )
+
+
+def _steps_run(tmp_path):
+  return [line.split()[0] for line in (tmp_path / "ran.txt").read_text().splitlines()]
+
+
+ALL_STEPS = ["reproduction", "central_claim", "python", "reproduction", "control"]
+
+
+def test_a_failed_step_is_named_and_fails_the_script_without_stopping_the_others(tmp_path):
+  out = _stand_in_tree(tmp_path, {"reproduction": 0, "central_claim": 3, "control": 0})
   assert out.returncode == 1
   assert "central grids: FAILED with status 3" in out.stdout
   assert out.stdout.strip().splitlines()[-1] == "failed: central grids"
-  ran = (tmp_path / "ran.txt").read_text().splitlines()
-  assert [line.split()[0] for line in ran] == [
-      "reproduction",
-      "central_claim",
-      "python",
-      "reproduction",
-      "control",
-  ]
+  assert _steps_run(tmp_path) == ALL_STEPS
+
+
+def test_editing_the_script_while_it_runs_changes_nothing_of_the_run(tmp_path):
+  # An edit of long_runs.sh in place during its hours-long run: the first step
+  # adds lines at the top (on 2026-12-07 such an edit stopped the run at the
+  # next step with "unbound variable"). In place, as an editor or a script
+  # writes it; a rename would leave bash reading the old file.
+  edit = (
+      'script="$(dirname "$0")/../long_runs.sh"\n'
+      '{ head -n 1 "$script"; printf "# added %s\\n" $(seq 40); tail -n +2 "$script"; }'
+      ' > "$script.new" && cat "$script.new" > "$script"\n'
+  )
+  out = _stand_in_tree(
+      tmp_path, {"reproduction": 0, "central_claim": 0, "control": 0}, first_step_also=edit
+  )
+  assert out.returncode == 0, out.stderr
+  assert out.stdout.strip().splitlines()[-1] == "all steps done"
+  assert _steps_run(tmp_path) == ALL_STEPS
+  assert "# added 40" in (tmp_path / "experiments" / "long_runs.sh").read_text()
