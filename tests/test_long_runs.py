@@ -116,3 +116,12 @@ def test_editing_the_script_while_it_runs_changes_nothing_of_the_run(tmp_path):
   assert out.stdout.strip().splitlines()[-1] == "all steps done"
   assert _steps_run(tmp_path) == ALL_STEPS
   assert "# added 40" in (tmp_path / "experiments" / "long_runs.sh").read_text()
+
+
+def test_finished_bridge_fits_are_not_redone(tmp_path):
+  os.makedirs(tmp_path / "runs" / "bridge_dynamics")
+  (tmp_path / "runs" / "bridge_dynamics" / "numbers.json").write_text("{}")
+  out = _stand_in_tree(tmp_path, {"reproduction": 0, "central_claim": 0, "control": 0})
+  assert out.returncode == 0, out.stderr
+  assert "bridge dynamics: runs/bridge_dynamics/numbers.json exists, skipped" in out.stdout
+  assert _steps_run(tmp_path) == [step for step in ALL_STEPS if step != "python"]
