@@ -47,7 +47,7 @@ main() {
   # niced). When this script leads its own session, its group takes its
   # niceness too.
   if [[ "$(ps -o sid= -p $$ | tr -d ' ')" == "$$" && -w /proc/self/autogroup ]]; then
-    echo "$(nice)" > /proc/self/autogroup 2> /dev/null || true
+    echo "$(nice)" 2> /dev/null > /proc/self/autogroup || true
   fi
   mkdir -p runs/central runs/control runs/reproduction runs/bridge_dynamics
   # A step that fails does not stop the later ones (they are independent), but

@@ -9,9 +9,12 @@ import tempfile
 # One persistent compilation cache for the test session, inherited by the
 # subprocesses the tests start: `_release_compiled_programs` below drops
 # every module's programs, and later modules and the entry points run in
-# subprocesses compile many of the same ones again. A fresh directory each
-# session, so no run reads another's programs; removed by the process that
-# made it.
+# subprocesses compile many of the same ones again (13 min 49 s for the
+# suite against 14 min 40 s without, on 2026-12-07). A fresh directory each
+# session, removed by the process that made it, unless the caller set
+# JAX_COMPILATION_CACHE_DIR, which is then used as it is. Its writes are not
+# atomic: tests that kill a process, or run two on the same programs at
+# once, leave it out of their subprocesses' environment.
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
   _CACHE_DIR = tempfile.mkdtemp(prefix="featurespring-tests-xla-")
   os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE_DIR

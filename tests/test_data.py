@@ -240,18 +240,25 @@ def _scalar_resize(image: np.ndarray, size) -> np.ndarray:
   columns = [[float(image[p, q]) for q in range(width)] for p in range(height)]
   rows = along(columns, w_h)  # [out_h][width]
   by_column = [[rows[i][q] for i in range(size[0])] for q in range(width)]
-  out = np.array(along(by_column, w_w)).T  # [out_h, out_w]
-  return np.clip(out, 0.0, 1.0).astype(np.float32)
+  return np.array(along(by_column, w_w)).T  # [out_h, out_w], float64, unclipped
 
 
 def test_resize_is_bitwise_a_fixed_order_float64_sum(monkeypatch):
   # Bit equality with Python floats, which no BLAS or vector unit can
   # reorder, is what makes the data digest the same on every host (XLA's
   # resize gave the same MNIST subset two digests on two hosts).
+  # Compared in float64, before the rounding to float32 that would hide a
+  # change of summation order in the last bits (and make the digest depend
+  # on one value in half a million).
   images = np.random.default_rng(2).random((2, 13, 11, 1), dtype=np.float32)
+  in_float64 = images.astype(np.float64)
+  for axis, out_size in ((1, 5), (2, 4)):
+    in_float64 = data_preprocess._resize_axis(in_float64, axis, out_size)
   out = data.resize_images(images, (5, 4))
   for n in range(2):
-    np.testing.assert_array_equal(out[n, ..., 0], _scalar_resize(images[n, ..., 0], (5, 4)))
+    expected = _scalar_resize(images[n, ..., 0], (5, 4))
+    np.testing.assert_array_equal(in_float64[n, ..., 0], expected)
+    np.testing.assert_array_equal(out[n, ..., 0], np.clip(expected, 0, 1).astype(np.float32))
   # Blocks of images are resized alike.
   monkeypatch.setattr(data_preprocess, "_RESIZE_BLOCK", 1)
   np.testing.assert_array_equal(data.resize_images(images, (5, 4)), out)
@@ -291,6 +298,11 @@ def test_cifar10_from_official_pickle_format(tmp_path):
   assert gray.x_train.shape == (30, 100) and gray.image_shape == (10, 10, 1)
   full = data.load("cifar10", data_dir=tmp_path, num_train=30, resize=None)
   x_pixels = full.x_test.reshape(-1, 32, 32, 3)
+  # BT.601 luma, in float32 and this order on every host.
+  gray_full = data.load("cifar10", data_dir=tmp_path, num_train=30, resize=None, grayscale=True)
+  red, green, blue = np.moveaxis(x_pixels, -1, 0)
+  luma = red * np.float32(0.299) + green * np.float32(0.587) + blue * np.float32(0.114)
+  np.testing.assert_array_equal(gray_full.x_test, luma.reshape(len(luma), -1))
   np.testing.assert_allclose(
       x_pixels[0, :, :, 2] * 255.0,
       written["test_batch"][0][0][2048:].reshape(32, 32),

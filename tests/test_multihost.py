@@ -52,6 +52,9 @@ def run_multihost(workdir) -> list[str]:
       JAX_NUM_PROCESSES=str(NUM_PROCESSES),
       XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count=" f"{DEVICES_PER_PROCESS}",
   )
+  # Not the suite's shared compilation cache: its writes are not atomic, and
+  # the two processes compile the same programs at the same time.
+  base_env.pop("JAX_COMPILATION_CACHE_DIR", None)
   processes = [
       subprocess.Popen(
           [

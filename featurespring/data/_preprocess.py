@@ -76,7 +76,8 @@ def resize_images(images: np.ndarray, size: Sequence[int]) -> np.ndarray:
   in [0, 1] stay in [0, 1] (up to rounding, which is clipped).
 
   It is computed in float64 NumPy with elementwise operations in a fixed order
-  and rounded to float32 once, so the result is bit-identical on every host.
+  and rounded to float32 at the end, so the result is bit-identical on every
+  host.
   `jax.image.resize` itself is not: XLA:CPU sums in an order that depends on
   the CPU's vector instructions, and the same MNIST subset had two digests on
   two hosts (``Dataset.sha256``). It agrees with `jax.image.resize` to float32
