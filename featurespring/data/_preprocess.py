@@ -77,11 +77,10 @@ def resize_images(images: np.ndarray, size: Sequence[int]) -> np.ndarray:
 
   It is computed in float64 NumPy with elementwise operations in a fixed order
   and rounded to float32 at the end, so the result is bit-identical on every
-  host.
-  `jax.image.resize` itself is not: XLA:CPU sums in an order that depends on
-  the CPU's vector instructions, and the same MNIST subset had two digests on
-  two hosts (``Dataset.sha256``). It agrees with `jax.image.resize` to float32
-  rounding.
+  host, and agrees with `jax.image.resize` to float32 rounding. That function
+  itself is not host-independent: XLA:CPU sums in an order that depends on the
+  CPU's vector instructions, and the same MNIST subset had two digests on two
+  hosts (``Dataset.sha256``).
   """
   images = np.asarray(images, np.float32)
   height, width = size
