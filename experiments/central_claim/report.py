@@ -29,6 +29,7 @@ from featurespring.analysis import docblocks
 from featurespring.analysis import finished
 from featurespring.sweep import results
 
+from experiments import runtimes as runtimes_lib
 from experiments.central_claim import central
 from experiments.central_claim import figures as claim_figures
 from experiments.central_claim import formatting
@@ -64,23 +65,6 @@ KNOBS = {
 }
 
 
-def read_runtimes(path):
-  """Seconds and number of invocations per name in ``runtimes.tsv`` (name, seconds, timestamp)."""
-  seconds, count = collections.defaultdict(float), collections.defaultdict(int)
-  if not os.path.exists(path):
-    return {}
-  with open(path) as f:
-    for line in f:
-      parts = line.rstrip("\n").split("\t")
-      try:
-        value = float(parts[1])
-      except (IndexError, ValueError):
-        continue  # a line cut short while the sweep script was writing it
-      seconds[parts[0]] += value
-      count[parts[0]] += 1
-  return {name: {"seconds": seconds[name], "invocations": count[name]} for name in seconds}
-
-
 def describe(name, grid):
   """Label, knob, dataset, epochs and seeds of a family, from its config."""
   dnn = grid.config["dnn"] if grid.config else {}
@@ -107,7 +91,7 @@ def describe(name, grid):
 def build_section(runs, out, info, status, runtimes, sidecar_walls, figures, doc_dir):
   """The markdown of the results block.
 
-  ``runtimes``: :func:`read_runtimes`; ``sidecar_walls``: each result's
+  ``runtimes``: :func:`experiments.runtimes.per_name`; ``sidecar_walls``: each result's
   ``wall_time_s`` (its chunks' summed wall time, without waiting or resumes).
   """
   present = list(out["families"])
@@ -335,7 +319,7 @@ def write_report(
   out["figure"] = claim_figures.figure_peak_vs_crossing(
       out, info, os.path.join(figures, "peak_vs_crossing"), dpi
   )[0]
-  runtimes = read_runtimes(os.path.join(runs, "runtimes.tsv"))
+  runtimes = runtimes_lib.per_name(os.path.join(runs, "runtimes.tsv"))
   sidecar_walls = {
       name: results.load(os.path.join(runs, name, "results"))[1].get("wall_time_s")
       for name in sweeps

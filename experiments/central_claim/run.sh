@@ -7,9 +7,9 @@
 # RUNS_DIR defaults to runs/central; names pick a subset (default: all, in the
 # order below: the short S5/S6 sweeps first). Every sweep resumes from its
 # checkpoints and a finished one is skipped, so the script can be killed and
-# restarted across sessions; each invocation's wall time goes to
-# RUNS_DIR/runtimes.tsv (a sweep split over several invocations has several
-# lines; the report sums them).
+# restarted across sessions; the wall time of each invocation that trained goes
+# to RUNS_DIR/runtimes.tsv (experiments/runtimes.sh; a sweep split over several
+# invocations has several lines; the report sums them).
 #
 # The configs run unchanged (full grids, 10 seeds, the paper's epochs) except
 # for two settings that do not change training (experiments/central_claim/README.md,
@@ -22,6 +22,7 @@ cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/central}
 shift || true
 mkdir -p "$RUNS"
+source experiments/runtimes.sh
 EXECUTION=(--config.dnn.eval_every=10 --config.chunk_size=32)
 SELECTED=("$@")
 
@@ -35,9 +36,8 @@ run() {  # run NAME CONFIG [overrides...]
     echo "$name: finished, skipped"
     return
   fi
-  local start=$SECONDS
-  python -m launch.sweep --config="$config" --workdir="$RUNS/$name" "${EXECUTION[@]}" "$@"
-  printf '%s\t%d\t%s\n' "$name" $((SECONDS - start)) "$(date -u +%FT%TZ)" >> "$RUNS/runtimes.tsv"
+  timed_sweep "$RUNS/runtimes.tsv" "$name" "$(date -u +%FT%TZ)" "$RUNS/$name" \
+    python -m launch.sweep --config="$config" --workdir="$RUNS/$name" "${EXECUTION[@]}" "$@"
   python -m launch.plot --workdir="$RUNS/$name"
 }
 

@@ -9,12 +9,14 @@
 # setting the controlled sweep and its fixed-rate baseline run with the
 # configs unchanged; every sweep resumes from its checkpoints and a finished
 # one is skipped, so the script can be killed and restarted across sessions.
-# Each invocation's wall time goes to RUNS_DIR/runtimes.tsv.
+# The wall time of each invocation that trained goes to RUNS_DIR/runtimes.tsv
+# (experiments/runtimes.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/control}
 shift || true
 mkdir -p "$RUNS"
+source experiments/runtimes.sh
 SELECTED=("$@")
 
 run() {  # run NAME CONFIG
@@ -23,9 +25,8 @@ run() {  # run NAME CONFIG
     echo "$name: finished, skipped"
     return
   fi
-  local start=$SECONDS
-  python -m launch.sweep --config="$config" --workdir="$RUNS/$name"
-  printf '%s\t%d\t%s\n' "$name" $((SECONDS - start)) "$(date -u +%FT%TZ)" >> "$RUNS/runtimes.tsv"
+  timed_sweep "$RUNS/runtimes.tsv" "$name" "$(date -u +%FT%TZ)" "$RUNS/$name" \
+    python -m launch.sweep --config="$config" --workdir="$RUNS/$name"
 }
 
 for setting in fig1c fashion_mnist depth4 width50; do

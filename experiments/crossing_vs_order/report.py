@@ -18,9 +18,9 @@ import matplotlib.pyplot as plt
 from absl import app
 from absl import flags
 
+from experiments import runtimes as runtimes_lib
 from experiments.central_claim import central
 from experiments.central_claim import formatting
-from experiments.central_claim import report as central_report
 from experiments.crossing_vs_order import analysis
 from experiments.crossing_vs_order import design
 from featurespring import plotting
@@ -259,7 +259,7 @@ def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110):
     png = figure_rows(name, family, rows, fam, os.path.join(figures, f"rows_{name}"), dpi)[0]
     fam["figure"] = os.path.basename(png)
   out["figure"] = os.path.basename(figure_losses(out, os.path.join(figures, "losses"), dpi)[0])
-  runtimes = central_report.read_runtimes(os.path.join(runs, "runtimes.tsv"))
+  runtimes = runtimes_lib.per_name(os.path.join(runs, "runtimes.tsv"))
   section = build_section(out, status, runtimes, figures, os.path.dirname(os.path.abspath(doc)))
   numbers = {"runs": runs, "status": status, "runtimes": runtimes, **out}
   results.write_json(os.path.join(figures, "crossing_vs_order.json"), central.jsonable(numbers))

@@ -8,14 +8,16 @@
 # s7_fashion_noise (default both, in that order). Every sweep resumes from
 # its checkpoints and a finished one is skipped, so the script can be killed
 # and restarted across sessions; the cells file, once written, is never
-# rewritten (phase 2's grid must not move under a resumed sweep). Each
-# invocation's wall time goes to RUNS_DIR/runtimes.tsv. Extra launch.sweep
+# rewritten (phase 2's grid must not move under a resumed sweep). The wall
+# time of each invocation that trained goes to RUNS_DIR/runtimes.tsv
+# (experiments/runtimes.sh). Extra launch.sweep
 # flags (e.g. smoke-test sizes) come from $SWEEP_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/crossing_vs_order}
 shift || true
 mkdir -p "$RUNS"
+source experiments/runtimes.sh
 FAMILIES=("$@")
 [[ ${#FAMILIES[@]} -gt 0 ]] || FAMILIES=(mnist_dropout s7_fashion_noise)
 CONFIG=experiments/crossing_vs_order/sweep_config.py
@@ -26,10 +28,9 @@ run() {  # run NAME CONFIG_ARG
     echo "$name: finished, skipped"
     return
   fi
-  local start=$SECONDS
   # shellcheck disable=SC2086
-  python -m launch.sweep --config="$CONFIG:$arg" --workdir="$RUNS/$name" ${SWEEP_ARGS:-}
-  printf '%s\t%d\t%s\n' "$name" $((SECONDS - start)) "$(date -u +%FT%TZ)" >> "$RUNS/runtimes.tsv"
+  timed_sweep "$RUNS/runtimes.tsv" "$name" "$(date -u +%FT%TZ)" "$RUNS/$name" \
+    python -m launch.sweep --config="$CONFIG:$arg" --workdir="$RUNS/$name" ${SWEEP_ARGS:-}
 }
 
 for family in "${FAMILIES[@]}"; do

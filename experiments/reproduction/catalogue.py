@@ -131,24 +131,6 @@ PREREGISTERED = ("fig1a", "fig1b", "fig1c", "fig1d", "s5", "s6")
 CHAIN_DYNAMICS = {"fig3": "first_order", "s13": "second_order", "s14": "langevin"}
 
 
-def read_runtimes(path):
-  """``runtimes.tsv`` rows as dicts; reruns of a name are all kept."""
-  rows = []
-  with open(path) as f:
-    for line in f:
-      parts = line.rstrip("\n").split("\t")
-      if len(parts) < 2 or not parts[0].strip():
-        continue
-      try:
-        seconds = float(parts[1])
-      except ValueError:
-        continue
-      rows.append(
-          {"name": parts[0], "seconds": seconds, "command": parts[2] if len(parts) > 2 else ""}
-      )
-  return rows
-
-
 def to_json(value):
   """Plain JSON types; NaN / inf become ``None`` (JSON has no NaN)."""
   if isinstance(value, dict):

@@ -585,14 +585,15 @@ def numbers_markdown(numbers):
     ]
     lines += _table(["sweep", "seconds"], [[n, fmt(w, ".0f")] for n, w in walls.items()])
     lines += [
-        "`runtimes.tsv` (each `experiments/reproduction/run.sh` step, sweep + plots; a step "
-        "whose sweep had already finished shows only the time to check and re-plot):",
+        "`runtimes.tsv` (each `experiments/reproduction/run.sh` invocation of a sweep that "
+        "trained; until 2026-12-07 each step was logged with its plots, and a step whose "
+        "sweep had already finished showed only the time to check and re-plot):",
         "",
     ]
   if runtimes:
     lines += _table(
         ["name", "seconds", "command"],
-        [[r["name"], f"{r['seconds']:.0f}", f"`{r['command']}`"] for r in runtimes["rows"]],
+        [[r["name"], f"{r['seconds']:.0f}", f"`{r['note']}`"] for r in runtimes["rows"]],
     )
     total = runtimes["total_seconds"]
     lines += [f"Total: {total:.0f} s ({total / 3600:.2f} h).", ""]

@@ -23,7 +23,7 @@ fig1a fig1b fig1c fig1d s5 s6 s7a s7b (classification phase diagrams), s12
 (chains with leftward friction only), fig3 s13 s14 (chain phase diagrams of
 the three dynamics, as ``experiments/springs_phase_diagram.py --outdir`` also
 lays them out);
-``runtimes.tsv`` (``name<TAB>seconds<TAB>command``).
+``runtimes.tsv`` (``name<TAB>seconds<TAB>command``, :mod:`experiments.runtimes`).
 
 The measuring is :mod:`featurespring.analysis` (its conventions are printed
 in numbers.md): diverged nets are left out of every statistic and counted;
@@ -67,6 +67,7 @@ from featurespring.analysis import chains
 from featurespring.analysis import docblocks
 from featurespring.sweep import results
 
+from experiments import runtimes as runtimes_lib
 from experiments.reproduction import catalogue
 from experiments.reproduction import claims
 from experiments.reproduction import figures
@@ -352,7 +353,7 @@ def write_report(runs, out, num_boot=2000, boot_seed=0, dpi=90, doc=None):
       numbers["results"][name].setdefault("figures", []).append(target)
   runtimes_path = os.path.join(runs, "runtimes.tsv")
   if os.path.exists(runtimes_path):
-    rows = catalogue.read_runtimes(runtimes_path)
+    rows = runtimes_lib.read_rows(runtimes_path)
     numbers["runtimes"] = {"rows": rows, "total_seconds": sum(r["seconds"] for r in rows)}
   else:
     numbers["runtimes"] = None

@@ -6,7 +6,8 @@
 # RUNS_DIR defaults to runs/reproduction; names pick a subset (default: all,
 # in the order below). Each finished sweep is skipped on a rerun (the sweep
 # resumes from its checkpoints, and a merged result is kept), so the script can
-# be interrupted and restarted. Wall times go to RUNS_DIR/runtimes.tsv.
+# be interrupted and restarted. The wall time of each sweep invocation that
+# trained goes to RUNS_DIR/runtimes.tsv (experiments/runtimes.sh).
 #
 # The phase diagrams of Fig. 1(a)-(d), S5 and S6 are the 10-seed, full-grid
 # sweeps of experiments/central_claim/run.sh (the pre-registered test reads the
@@ -23,6 +24,7 @@ cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/reproduction}
 shift || true
 mkdir -p "$RUNS"
+source experiments/runtimes.sh
 
 SCALE=(--config.seeds=3 --config.dnn.eval_every=10)
 DROPOUTS4="--config.grid.dropout=(0.0,0.1,0.2,0.3)"
@@ -33,10 +35,9 @@ run() {  # run NAME CONFIG [overrides...]
   if [[ ${#SELECTED[@]} -gt 0 && ! " ${SELECTED[*]} " =~ " $name " ]]; then
     return
   fi
-  local start=$SECONDS
-  python -m launch.sweep --config="$config" --workdir="$RUNS/$name" "$@"
+  timed_sweep "$RUNS/runtimes.tsv" "$name" "$config $*" "$RUNS/$name" \
+    python -m launch.sweep --config="$config" --workdir="$RUNS/$name" "$@"
   python -m launch.plot --workdir="$RUNS/$name"
-  printf '%s\t%d\t%s\n' "$name" $((SECONDS - start)) "$config $*" >> "$RUNS/runtimes.tsv"
 }
 SELECTED=("$@")
 
