@@ -19,6 +19,7 @@ REGRESSION_GRIDS = ("s12",)
 VARIANT_GRIDS = {
     "fig1d_fixed_steps": ("fig1d", "batch_size"),
     "fig1c_no_batch_norm": ("fig1c", "dropout"),
+    "fig1c_no_batch_norm_lecun": ("fig1c", "dropout"),
 }
 
 
@@ -29,6 +30,7 @@ SWEEPS = (
     "fig1d",
     "fig1d_fixed_steps",
     "fig1c_no_batch_norm",
+    "fig1c_no_batch_norm_lecun",
     "s12",
     "s5",
     "s6",
@@ -50,6 +52,9 @@ TITLES = {
     "fig1d": "Fig. 1(d): nonlinearity x batch size",
     "fig1d_fixed_steps": "Fig. 1(d) at a fixed number of steps: nonlinearity x batch size",
     "fig1c_no_batch_norm": "Fig. 1(c) without BatchNorm (a scaling constant instead)",
+    "fig1c_no_batch_norm_lecun": (
+        "Fig. 1(c) without BatchNorm, LeCun-normal init (each layer's variance kept)"
+    ),
     "s12": "S12: regression, nonlinearity x dropout",
     "s5": "S5: depth x dropout (ReLU)",
     "s6": "S6: width x dropout (ReLU)",

@@ -36,6 +36,11 @@ CLAIMS = {
         "with BatchNorm replaced by a scaling constant the same concave -> convex pattern, and "
         "runs vary more",
     ),
+    "fig1c_no_batch_norm_lecun": (
+        "Fig. 1(c) without BatchNorm, each layer's variance kept",
+        "the same, with LeCun-normal weights, for which the constant keeps each layer's variance "
+        "(planned 2026-12-07 after the first variant was read)",
+    ),
     "preregistered": (
         "Pre-registered test, six grids pooled",
         "the accuracy peak sits at the curvature zero crossing and moves with it (experiments/central_claim/README.md)",
@@ -194,7 +199,7 @@ def claim_checks(key, numbers):
   if key == "fig1d_fixed_steps":
     a = phase(key)
     return (verdicts.raised_curvature_checks(a), None) if a else (None, status(key))
-  if key == "fig1c_no_batch_norm":
+  if key in ("fig1c_no_batch_norm", "fig1c_no_batch_norm_lecun"):
     a, grid = phase(key), phase("fig1c")
     if not (a and grid):
       return None, ", ".join(status(n) for n, x in ((key, a), ("fig1c", grid)) if not x)

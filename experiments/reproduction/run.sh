@@ -56,6 +56,10 @@ run fig1d_fixed_steps experiments/fig1d_fixed_steps.py
 # The supplement's no-BatchNorm variant of Fig. 1(c), at its seeds and settings.
 run fig1c_no_batch_norm experiments/fig1c_dropout.py:no_batch_norm --config.dnn.eval_every=10 \
   --config.chunk_size=32
+# The same with weights for which its constant keeps each layer's variance (planned
+# 2026-12-07 after the first was read; experiments/reproduction/README.md).
+run fig1c_no_batch_norm_lecun experiments/fig1c_dropout.py:no_batch_norm \
+  --config.dnn.init_scheme=lecun --config.dnn.eval_every=10 --config.chunk_size=32
 run s12 experiments/s12_regression.py "${SCALE[@]}" "$DROPOUTS4"
 run fig4_dnn experiments/fig4_dynamics.py:engine=dnn
 run fig4_springs experiments/fig4_dynamics.py:engine=springs
