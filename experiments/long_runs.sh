@@ -24,6 +24,15 @@
 #
 #   git add runs && git commit -m "runs: finished chunks"
 #
+# A chunk of hours (S2's take 1.5 h) need not restart either: before a
+# session ends, force-add its latest checkpoint, and the next clone resumes
+# inside the chunk (the checkpoint records its sweep's config hash and data
+# digest, so it never resumes another sweep or other data):
+#
+#   git add -f runs/reproduction/s2/checkpoints/chunk_00002.npz
+#
+# The run deletes it when the chunk finishes; `git add runs` stages that.
+#
 # Then regenerate the docs from what finished:
 #   python -m experiments.central_claim.report
 #   python -m experiments.bridge.report
