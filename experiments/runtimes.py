@@ -1,4 +1,4 @@
-"""The studies' ``runtimes.tsv``: one line per run-script invocation that trained.
+"""The studies' ``runtimes.tsv``: one line per run-script invocation that finished a chunk.
 
 ``experiments/runtimes.sh`` writes them (name, wall seconds, a note: the
 command or a UTC timestamp); a sweep split over several invocations has

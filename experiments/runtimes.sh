@@ -1,18 +1,20 @@
 # Sourced by the studies' run scripts: the wall time of each invocation that
-# trained goes to a runtimes.tsv (name, seconds, note).
+# finished a chunk goes to a runtimes.tsv (name, seconds, note).
 #
 #   timed_sweep TSV NAME NOTE WORKDIR COMMAND...
 #
-# runs COMMAND (a sweep into WORKDIR) and appends a line only when WORKDIR has
-# more finished chunks (parts/*.npz) afterwards than before. A rerun that only
-# merges finished chunks again (in every fresh clone, where results.json is
-# not committed) takes seconds and is no runtime of the sweep; before
+# runs COMMAND (a sweep into WORKDIR) and appends a line only when a finished
+# chunk (WORKDIR/parts/*.npz) is new or rewritten afterwards. A rerun that
+# only merges finished chunks again (in every fresh clone, where results.json
+# is not committed) takes seconds and is no runtime of the sweep; before
 # 2026-12-07 such reruns were logged too and are still in the committed files
-# (1 to 17 s lines). A COMMAND that fails logs nothing and returns its status.
+# (1 to 17 s lines). An invocation interrupted inside a chunk logs nothing, so
+# a sweep's complete time is its result sidecar's (the sum over its chunks).
+# A COMMAND that fails logs nothing and returns its status.
 
-finished_chunks() {  # finished_chunks WORKDIR
-  # compgen fails when nothing matches, which pipefail and set -e would make fatal
-  { compgen -G "$1/parts/*.npz" || true; } | wc -l
+finished_chunks() {  # finished_chunks WORKDIR: "name mtime" per finished chunk
+  # find fails on a workdir not made yet, which pipefail and set -e would make fatal
+  { find "$1/parts" -maxdepth 1 -name '*.npz' -printf '%f %T@\n' 2> /dev/null || true; } | sort
 }
 
 timed_sweep() {
@@ -21,7 +23,7 @@ timed_sweep() {
   local before start=$SECONDS
   before=$(finished_chunks "$workdir")
   "$@" || return
-  if (($(finished_chunks "$workdir") > before)); then
+  if [[ -n "$(comm -13 <(echo "$before") <(finished_chunks "$workdir"))" ]]; then
     printf '%s\t%d\t%s\n' "$name" $((SECONDS - start)) "$note" >> "$tsv"
   fi
 }

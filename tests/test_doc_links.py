@@ -17,7 +17,8 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # [text](target) and ![alt](target), the target up to a space (a title) or ")".
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+# Fenced blocks, and code spans, which may wrap over a line but not a paragraph.
+CODE = re.compile(r"```.*?```|`(?:[^`\n]|\n(?![ \t]*\n))+`", re.S)
 
 
 def _tracked():

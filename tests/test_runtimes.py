@@ -1,4 +1,4 @@
-"""runtimes.tsv: written by experiments/runtimes.sh for invocations that trained, read by the reports."""
+"""runtimes.tsv: written by experiments/runtimes.sh for invocations that finished a chunk, read by the reports."""
 
 import os
 import shutil
@@ -31,11 +31,11 @@ def test_a_missing_file_has_no_rows(tmp_path):
   assert runtimes.per_name(str(tmp_path / "none.tsv")) == {}
 
 
-def _timed(tmp_path, command):
+def _timed(tmp_path, command, after="echo after"):
   script = (
       f'set -euo pipefail; source "{HELPER}"; '
       f'timed_sweep "{tmp_path}/runtimes.tsv" sweep "a note" "{tmp_path}/work" {command}; '
-      "echo after"
+      f"{after}"
   )
   return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
 
@@ -45,15 +45,20 @@ def _lines(tmp_path):
   return path.read_text().splitlines() if path.exists() else []
 
 
+def _finish(tmp_path, chunk, before=""):
+  return (
+      f'bash -c "{before}mkdir -p {tmp_path}/work/parts && touch {tmp_path}/work/parts/{chunk}.npz"'
+  )
+
+
 def test_only_an_invocation_that_finished_a_chunk_is_logged(tmp_path):
   # No workdir yet, nothing finished: not logged (and not fatal under set -e).
   assert _timed(tmp_path, "true").stdout == "after\n"
   assert _lines(tmp_path) == []
-  train = f'bash -c "mkdir -p {tmp_path}/work/parts && touch {tmp_path}/work/parts/c$RANDOM.npz"'
-  assert _timed(tmp_path, train).returncode == 0
+  assert _timed(tmp_path, _finish(tmp_path, "c0", before="sleep 1; ")).returncode == 0
   (line,) = _lines(tmp_path)
   name, seconds, note = line.split("\t")
-  assert (name, note) == ("sweep", "a note") and int(seconds) >= 0
+  assert (name, note) == ("sweep", "a note") and int(seconds) >= 1
   # A rerun that only merges the finished chunks again.
   assert _timed(tmp_path, "true").returncode == 0
   assert len(_lines(tmp_path)) == 1
@@ -61,13 +66,28 @@ def test_only_an_invocation_that_finished_a_chunk_is_logged(tmp_path):
   os.makedirs(tmp_path / "work" / "checkpoints")
   assert _timed(tmp_path, f"touch {tmp_path}/work/checkpoints/c.npz").returncode == 0
   assert len(_lines(tmp_path)) == 1
+  # A later invocation that finishes the next chunk of the same sweep.
+  assert _timed(tmp_path, _finish(tmp_path, "c1")).returncode == 0
+  assert len(_lines(tmp_path)) == 2
 
 
-def test_a_failed_sweep_logs_nothing_and_stops_the_script(tmp_path):
-  out = _timed(
-      tmp_path,
-      f'bash -c "mkdir -p {tmp_path}/work/parts && touch {tmp_path}/work/parts/c.npz; exit 3"',
+def test_a_chunk_retrained_in_place_is_logged(tmp_path):
+  # A damaged part is moved aside and its chunk trained again under the same
+  # name: the count of parts does not change, the part does.
+  assert _timed(tmp_path, _finish(tmp_path, "c0")).returncode == 0
+  retrain = _finish(
+      tmp_path, "c0", before=f"mv {tmp_path}/work/parts/c0.npz {tmp_path}/c0.corrupt; sleep 0.01; "
   )
+  assert _timed(tmp_path, retrain).returncode == 0
+  assert len(_lines(tmp_path)) == 2
+
+
+def test_a_failed_sweep_logs_nothing_and_returns_its_status(tmp_path):
+  failing = _finish(tmp_path, "c0").rstrip('"') + '; exit 3"'
+  out = _timed(tmp_path, failing + ' || echo "status $?"', after="echo after")
+  assert out.stdout == "status 3\nafter\n" and _lines(tmp_path) == []
+  # Under set -e, as in the run scripts, it stops the script.
+  out = _timed(tmp_path, failing)
   assert out.returncode == 3 and "after" not in out.stdout
   assert _lines(tmp_path) == []
 
@@ -94,6 +114,8 @@ def test_each_study_logs_a_sweep_when_it_trains_and_not_when_it_merges(tmp_path,
   (bin_dir / "python").write_text(
       "#!/bin/bash\n"
       "for arg; do [[ $arg == --workdir=* ]] && workdir=${arg#--workdir=}; done\n"
+      'if [[ $2 == launch.sweep ]]; then echo "$workdir" >> "$(dirname "$0")/sweeps.txt"; fi\n'
+      "if [[ $2 == launch.sweep && -n ${FAIL:-} ]]; then exit 3; fi\n"
       "if [[ $2 == launch.sweep && -n ${TRAIN:-} ]]; then\n"
       '  mkdir -p "$workdir/parts" && touch "$workdir/parts/chunk_$RANDOM.npz"\n'
       "fi\n"
@@ -109,3 +131,11 @@ def test_each_study_logs_a_sweep_when_it_trains_and_not_when_it_merges(tmp_path,
   assert [
       line.split("\t")[0] for line in (runs / "runtimes.tsv").read_text().splitlines()
   ] == sweeps
+  # A failing sweep stops the script: nothing logged, no later sweep started.
+  (bin_dir / "sweeps.txt").unlink()
+  out = subprocess.run(
+      command, env={**env, "TRAIN": "1", "FAIL": "1"}, cwd=tmp_path, capture_output=True
+  )
+  assert out.returncode == 3
+  assert len((bin_dir / "sweeps.txt").read_text().splitlines()) == 1
+  assert len((runs / "runtimes.tsv").read_text().splitlines()) == len(sweeps)

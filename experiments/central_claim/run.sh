@@ -7,8 +7,8 @@
 # RUNS_DIR defaults to runs/central; names pick a subset (default: all, in the
 # order below: the short S5/S6 sweeps first). Every sweep resumes from its
 # checkpoints and a finished one is skipped, so the script can be killed and
-# restarted across sessions; the wall time of each invocation that trained goes
-# to RUNS_DIR/runtimes.tsv (experiments/runtimes.sh; a sweep split over several
+# restarted across sessions; the wall time of each invocation that finished a
+# chunk goes to RUNS_DIR/runtimes.tsv (experiments/runtimes.sh; a sweep split over several
 # invocations has several lines; the report sums them).
 #
 # The configs run unchanged (full grids, 10 seeds, the paper's epochs) except

@@ -9,7 +9,7 @@
 # setting the controlled sweep and its fixed-rate baseline run with the
 # configs unchanged; every sweep resumes from its checkpoints and a finished
 # one is skipped, so the script can be killed and restarted across sessions.
-# The wall time of each invocation that trained goes to RUNS_DIR/runtimes.tsv
+# The wall time of each invocation that finished a chunk goes to RUNS_DIR/runtimes.tsv
 # (experiments/runtimes.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

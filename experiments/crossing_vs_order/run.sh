@@ -9,7 +9,7 @@
 # its checkpoints and a finished one is skipped, so the script can be killed
 # and restarted across sessions; the cells file, once written, is never
 # rewritten (phase 2's grid must not move under a resumed sweep). The wall
-# time of each invocation that trained goes to RUNS_DIR/runtimes.tsv
+# time of each invocation that finished a chunk goes to RUNS_DIR/runtimes.tsv
 # (experiments/runtimes.sh). Extra launch.sweep
 # flags (e.g. smoke-test sizes) come from $SWEEP_ARGS.
 set -euo pipefail

@@ -586,7 +586,7 @@ def numbers_markdown(numbers):
     lines += _table(["sweep", "seconds"], [[n, fmt(w, ".0f")] for n, w in walls.items()])
     lines += [
         "`runtimes.tsv` (each `experiments/reproduction/run.sh` invocation of a sweep that "
-        "trained; until 2026-12-07 each step was logged with its plots, and a step whose "
+        "finished a chunk; until 2026-12-07 each step was logged with its plots, and a step whose "
         "sweep had already finished showed only the time to check and re-plot):",
         "",
     ]

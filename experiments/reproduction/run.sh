@@ -7,7 +7,7 @@
 # in the order below). Each finished sweep is skipped on a rerun (the sweep
 # resumes from its checkpoints, and a merged result is kept), so the script can
 # be interrupted and restarted. The wall time of each sweep invocation that
-# trained goes to RUNS_DIR/runtimes.tsv (experiments/runtimes.sh).
+# finished a chunk goes to RUNS_DIR/runtimes.tsv (experiments/runtimes.sh).
 #
 # The phase diagrams of Fig. 1(a)-(d), S5 and S6 are the 10-seed, full-grid
 # sweeps of experiments/central_claim/run.sh (the pre-registered test reads the
