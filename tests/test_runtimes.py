@@ -34,7 +34,7 @@ def test_a_missing_file_has_no_rows(tmp_path):
 def _timed(tmp_path, command, after="echo after"):
   script = (
       f'set -euo pipefail; source "{HELPER}"; '
-      f'timed_sweep "{tmp_path}/runtimes.tsv" sweep "a note" "{tmp_path}/work" {command}; '
+      f'timed_sweep "{tmp_path}/runtimes.tsv" sweep "a note" "{tmp_path}/workdir" {command}; '
       f"{after}"
   )
   return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
@@ -46,9 +46,7 @@ def _lines(tmp_path):
 
 
 def _finish(tmp_path, chunk, before=""):
-  return (
-      f'bash -c "{before}mkdir -p {tmp_path}/work/parts && touch {tmp_path}/work/parts/{chunk}.npz"'
-  )
+  return f'bash -c "{before}mkdir -p {tmp_path}/workdir/parts && touch {tmp_path}/workdir/parts/{chunk}.npz"'
 
 
 def test_only_an_invocation_that_finished_a_chunk_is_logged(tmp_path):
@@ -63,8 +61,8 @@ def test_only_an_invocation_that_finished_a_chunk_is_logged(tmp_path):
   assert _timed(tmp_path, "true").returncode == 0
   assert len(_lines(tmp_path)) == 1
   # A checkpoint or anything but a finished chunk is no training either.
-  os.makedirs(tmp_path / "work" / "checkpoints")
-  assert _timed(tmp_path, f"touch {tmp_path}/work/checkpoints/c.npz").returncode == 0
+  os.makedirs(tmp_path / "workdir" / "checkpoints")
+  assert _timed(tmp_path, f"touch {tmp_path}/workdir/checkpoints/c.npz").returncode == 0
   assert len(_lines(tmp_path)) == 1
   # A later invocation that finishes the next chunk of the same sweep.
   assert _timed(tmp_path, _finish(tmp_path, "c1")).returncode == 0
@@ -76,7 +74,9 @@ def test_a_chunk_retrained_in_place_is_logged(tmp_path):
   # name: the count of parts does not change, the part does.
   assert _timed(tmp_path, _finish(tmp_path, "c0")).returncode == 0
   retrain = _finish(
-      tmp_path, "c0", before=f"mv {tmp_path}/work/parts/c0.npz {tmp_path}/c0.corrupt; sleep 0.01; "
+      tmp_path,
+      "c0",
+      before=f"mv {tmp_path}/workdir/parts/c0.npz {tmp_path}/c0.corrupt; sleep 0.01; ",
   )
   assert _timed(tmp_path, retrain).returncode == 0
   assert len(_lines(tmp_path)) == 2
