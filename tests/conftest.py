@@ -21,6 +21,12 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
   os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
   _OWNER = os.getpid()
   atexit.register(lambda: os.getpid() == _OWNER and shutil.rmtree(_CACHE_DIR, ignore_errors=True))
+# pytest-xdist's workers inherit that directory and run at once: each writes
+# into its own subdirectory, so that no entry is written by two at a time.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(
+      os.environ["JAX_COMPILATION_CACHE_DIR"], os.environ["PYTEST_XDIST_WORKER"]
+  )
 
 from featurespring import runtime
 
