@@ -422,6 +422,10 @@ def test_report_partial_then_complete(report_runs, tmp_path):
   )
   assert joint["mean_offset"]["ci"] != written["pooled"]["statistics"]["mean_offset"]["ci"]
   assert f"would read **{joint['verdict']['verdict']}**" in doc.read_text()
+  # The shared zero-noise column, compared seed by seed with Fig. 1(a)'s.
+  shared = written["shared_zero_noise"]
+  assert list(shared) == ["fig1a", "fig1c", "fig1d"]
+  assert shared["fig1c"]["accuracy_vs_first"]["num_nets"] == 6 * 10
 
 
 def test_a_p_value_below_the_permutation_resolution_is_a_bound():

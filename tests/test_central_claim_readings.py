@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from experiments.central_claim import readings
@@ -50,3 +51,36 @@ def test_nearest_linear_losses_read_the_decided_rows_of_the_control_table(tmp_pa
       "| --- | --- | --- |\n| 0 | 82.34 [81.98, 82.70] | clear_fail |\n\n**Verdict: x**\n"
   )
   assert readings.nearest_linear_losses(str(doc)) == pytest.approx([4.56])
+
+
+def test_zero_noise_agreement_compares_the_shared_column_seed_by_seed():
+  from experiments.central_claim import central  # pylint: disable=g-import-not-at-top
+
+  rng = np.random.default_rng(0)
+  curvature = rng.normal(size=(2, 3, 4))
+  accuracy = rng.uniform(0.8, 0.9, size=(2, 3, 4))
+  other = accuracy.copy()
+  other[:, 0] += 0.01  # every zero-noise net one point away ...
+  other[0, 0, 0] = accuracy[0, 0, 0]  # ... but one equal
+  other[:, 1:] = 0.5  # the noisy cells do not count
+  diverged = np.zeros((2, 3, 4), bool)
+  diverged[1, 0, 3] = True  # a diverged net is left out
+  grids = {
+      "a": central.Grid(curvature, accuracy),
+      "b": central.Grid(curvature, other, diverged),
+      "c": central.Grid(curvature, accuracy),
+  }
+  shared = readings.zero_noise_agreement(grids, {"a": {"x"}, "b": {"x"}, "c": {"y"}})
+  assert shared["a"]["accuracy_vs_first"] is None and shared["a"]["same_data"]
+  b = shared["b"]["accuracy_vs_first"]
+  assert b["num_nets"] == 7 and b["num_equal"] == 1
+  assert b["max_abs"] == pytest.approx(1.0) and b["mean_abs"] == pytest.approx(6 / 7)
+  assert shared["b"]["same_data"] and not shared["c"]["same_data"]
+  assert shared["c"]["accuracy_vs_first"]["max_abs"] == 0.0
+  text = readings._shared_text(shared, {"a": "A", "b": "B", "c": "C"})  # pylint: disable=protected-access
+  assert "B's, trained on the same preprocessed data, by 0.86 points" in text
+  assert "C's, trained on data preprocessed on another host (digest y against x" in text
+  with pytest.raises(ValueError, match="rows"):
+    readings.zero_noise_agreement(
+        {"a": grids["a"], "b": central.Grid(curvature, accuracy, rows=np.array([5, 6]))}, {}
+    )

@@ -320,10 +320,17 @@ def write_report(
       out, info, os.path.join(figures, "peak_vs_crossing"), dpi
   )[0]
   runtimes = runtimes_lib.per_name(os.path.join(runs, "runtimes.tsv"))
-  sidecar_walls = {
-      name: results.load(os.path.join(runs, name, "results"))[1].get("wall_time_s")
-      for name in sweeps
-  }
+  sidecars = {name: results.load(os.path.join(runs, name, "results"))[1] for name in sweeps}
+  sidecar_walls = {name: sidecar.get("wall_time_s") for name, sidecar in sidecars.items()}
+  shared = None
+  if all(name in sweeps for name in readings.SHARED_ZERO_NOISE):
+    shared = readings.zero_noise_agreement(
+        {name: out["families"][name]["grid"] for name in readings.SHARED_ZERO_NOISE},
+        {
+            name: {d["sha256"] for d in sidecars[name].get("data") or [] if "sha256" in d}
+            for name in readings.SHARED_ZERO_NOISE
+        },
+    )
   section = build_section(
       runs,
       out,
@@ -346,6 +353,7 @@ def write_report(
           },
           "pooled": out["pooled"] if len(sweeps) == len(FAMILIES) else None,
           "pooled_joint_draws": joint,
+          "shared_zero_noise": shared,
           "settings": out["settings"],
       }
   )
