@@ -166,8 +166,8 @@ def markdown(numbers, commands):
           if v["at_edge"]["noise"]
           else f"- No valid fit's grid-best noise sits on the grid's upper edge (0 of "
           f"{v['valid_fits']}). The noise axis reaches "
-          f"{dynamics.NOISE_TOP_UNITS:g} units since 2026-12-06; before, with 16 units, most "
-          "fits sat on its edge."
+          f"{dynamics.NOISE_TOP_UNITS:g} units since 2026-12-06, widened after the first fits "
+          "were read; before, with 16 units, most fits sat on its edge."
       ),
       edge_line(v),
       f"- **A competing model without physics** (`experiments/bridge/relaxation.py`: a line "

@@ -24,7 +24,7 @@ RULE = (
     "interpolation MAE of the theory; it is *clearly* preferred when its CI's upper end is below "
     "every other map's point value. Both splits are read with the preferred map: the "
     "extrapolation error never picks a map (until 2026-12-06 the at-a-glance table picked each "
-    "split's map by its own held-out error)."
+    "split's map by its own held-out error; changed after the first results were read)."
 )
 
 
