@@ -10,7 +10,10 @@
 # several more since S7, S2 and the no-BatchNorm grid run at the paper's size,
 # S2 alone about 7 h), and last the controller's evaluation
 # (experiments/control/README.md, about 1.5 h; it finished on 2026-12-06 and
-# its results are in that README, so it runs again only to regenerate them).
+# its results are in that README, so it runs again only to regenerate them),
+# and last the replication of the second pre-registered test
+# (experiments/crossing_vs_order/README.md: the first run's working directory
+# was never committed; about 2.9 h, as long as the first run took).
 # Finished sweeps are skipped and unfinished chunks resume from their
 # checkpoints, so after an interruption (a closed session, a preempted job)
 # start it again:
@@ -39,6 +42,7 @@
 #   python -m experiments.reproduction.report --runs=runs/reproduction --out=experiments/reproduction/results \
 #       --doc=experiments/reproduction/README.md
 #   python -m experiments.control.report
+#   python -m experiments.crossing_vs_order.report   # once both families have finished
 # Everything runs inside main, called on the last line: bash reads a script
 # as it runs it, so a script edited while it runs (a later session's
 # commit, during a run of hours) goes on from the wrong byte. On
@@ -58,7 +62,7 @@ main() {
   if [[ "$(ps -o sid= -p $$ | tr -d ' ')" == "$$" && -w /proc/self/autogroup ]]; then
     echo "$(nice)" 2> /dev/null > /proc/self/autogroup || true
   fi
-  mkdir -p runs/central runs/control runs/reproduction runs/bridge_dynamics
+  mkdir -p runs/central runs/control runs/reproduction runs/bridge_dynamics runs/crossing_vs_order
   # A step that fails does not stop the later ones (they are independent), but
   # it is named at the end and the script exits non-zero: on 2026-12-07 S2 had
   # stopped at once (out of memory) and only its log said so.
@@ -89,6 +93,8 @@ main() {
   fi
   step "reproduction" runs/reproduction/log.txt bash experiments/reproduction/run.sh runs/reproduction
   step "controller" runs/control/log.txt bash experiments/control/run.sh
+  step "second test (replication)" runs/crossing_vs_order/log.txt \
+    bash experiments/crossing_vs_order/run.sh
   if ((${#failed[@]})); then
     echo "failed: ${failed[*]}"
     exit 1

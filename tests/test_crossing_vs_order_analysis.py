@@ -217,6 +217,21 @@ def test_report_reads_a_finished_family_and_waits_for_the_other(smoke_runs, tmp_
   )
 
 
+def test_the_report_does_not_overwrite_finished_results_with_missing_runs(smoke_runs, tmp_path):
+  doc, figures = tmp_path / "README.md", tmp_path / "fig"
+  doc.write_text("# plan\n")
+  report.write_report(str(smoke_runs), str(doc), str(figures), num_boot=20)
+  published = (figures / "crossing_vs_order.json").read_text()
+  written = doc.read_text()
+  empty = tmp_path / "no_runs"  # a clone without the runs
+  with pytest.raises(ValueError, match="mnist_dropout.*run.sh first.*replace_finished"):
+    report.write_report(str(empty), str(doc), str(figures), num_boot=20)
+  assert (figures / "crossing_vs_order.json").read_text() == published
+  assert doc.read_text() == written
+  _, status = report.write_report(str(empty), str(doc), str(figures), replace_finished=True)
+  assert status["mnist_dropout"] == "phase 1 not finished" and "not read yet" in doc.read_text()
+
+
 def test_a_phase_2_that_does_not_match_its_cells_file_is_refused(smoke_runs, tmp_path):
   cells = json.loads((smoke_runs / "mnist_dropout_cells.json").read_text())
   cells["rows"][0]["cells"] = [0.0, 0.1, 0.4]
@@ -246,3 +261,26 @@ def test_the_verdict_in_words_is_the_published_numbers_verdict():
   assert f"finished: **{verdict}**" in row
   others = {"supported", "refuted", "inconclusive"} - {verdict}
   assert verdict in words and not any(f"reads {o}" in words for o in others)
+
+
+def test_the_counts_of_rows_in_words_are_the_published_numbers():
+  """The reading in words names counts of censored rows; they are the generated numbers'."""
+  with open(
+      os.path.join(ROOT, "experiments/crossing_vs_order/figures/crossing_vs_order.json")
+  ) as f:
+    out = json.load(f)
+  with open(os.path.join(ROOT, "experiments/crossing_vs_order/README.md")) as f:
+    words = " ".join(f.read().split("## What the result says", 1)[1].split())
+  spelled = {2: "Two", 7: "Seven"}
+  rows = [(n, r) for n, fam in out["families"].items() for r in fam["rows"]]
+  censored = [(n, r) for n, r in rows if r["crossing_censored"]]
+  assert len(censored) == out["pooled"]["crossing_inside"]["num_censored"]
+  assert f"{spelled[len(censored)]} rows have no crossing inside the grid" in words
+  assert f"leaves out all {spelled[len(censored)].lower()} censored ones" in words
+  top = [(n, r) for n, r in censored if r["crossing_censored"] == "right"]
+  assert {(n, r["width"]) for n, r in top} == {("s7_fashion_noise", 200)}
+  assert f"{spelled[len(top)]} S7 rows at width 200 are still concave at the top" in words
+  bottom = {(n, r["alpha"], r["width"]) for n, r in censored if r["crossing_censored"] == "left"}
+  width_50 = {(n, r["alpha"], r["width"]) for n, r in rows if r["width"] == 50}
+  assert "At width 50, every row but S7's at alpha 0 is convex already at zero noise" in words
+  assert bottom == width_50 - {("s7_fashion_noise", 0.0, 50)}

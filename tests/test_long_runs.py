@@ -19,6 +19,8 @@ KEPT = (
     "runs/central/fig1c/parts/chunk_00003.json",
     "runs/central/runtimes.tsv",
     "runs/reproduction/s7a/parts/chunk_00000.npz",
+    "runs/crossing_vs_order/mnist_dropout_cells.json",
+    "runs/crossing_vs_order/mnist_dropout_full/parts/chunk_00000.npz",
 )
 LOCAL = (
     "runs/central/fig1c/checkpoints/chunk_00004.npz",
@@ -88,11 +90,19 @@ def _steps_run(tmp_path):
   return [line.split()[0] for line in (tmp_path / "ran.txt").read_text().splitlines()]
 
 
-ALL_STEPS = ["reproduction", "central_claim", "python", "reproduction", "control"]
+ALL_STEPS = [
+    "reproduction",
+    "central_claim",
+    "python",
+    "reproduction",
+    "control",
+    "crossing_vs_order",
+]
+STUDIES = {"reproduction": 0, "central_claim": 0, "control": 0, "crossing_vs_order": 0}
 
 
 def test_a_failed_step_is_named_and_fails_the_script_without_stopping_the_others(tmp_path):
-  out = _stand_in_tree(tmp_path, {"reproduction": 0, "central_claim": 3, "control": 0})
+  out = _stand_in_tree(tmp_path, {**STUDIES, "central_claim": 3})
   assert out.returncode == 1
   assert "central grids: FAILED with status 3" in out.stdout
   assert out.stdout.strip().splitlines()[-1] == "failed: central grids"
@@ -109,9 +119,7 @@ def test_editing_the_script_while_it_runs_changes_nothing_of_the_run(tmp_path):
       '{ head -n 1 "$script"; printf "# added %s\\n" $(seq 40); tail -n +2 "$script"; }'
       ' > "$script.new" && cat "$script.new" > "$script"\n'
   )
-  out = _stand_in_tree(
-      tmp_path, {"reproduction": 0, "central_claim": 0, "control": 0}, first_step_also=edit
-  )
+  out = _stand_in_tree(tmp_path, STUDIES, first_step_also=edit)
   assert out.returncode == 0, out.stderr
   assert out.stdout.strip().splitlines()[-1] == "all steps done"
   assert _steps_run(tmp_path) == ALL_STEPS
@@ -121,7 +129,7 @@ def test_editing_the_script_while_it_runs_changes_nothing_of_the_run(tmp_path):
 def test_finished_bridge_fits_are_not_redone(tmp_path):
   os.makedirs(tmp_path / "runs" / "bridge_dynamics")
   (tmp_path / "runs" / "bridge_dynamics" / "numbers.json").write_text("{}")
-  out = _stand_in_tree(tmp_path, {"reproduction": 0, "central_claim": 0, "control": 0})
+  out = _stand_in_tree(tmp_path, STUDIES)
   assert out.returncode == 0, out.stderr
   assert "bridge dynamics: runs/bridge_dynamics/numbers.json exists, skipped" in out.stdout
   assert _steps_run(tmp_path) == [step for step in ALL_STEPS if step != "python"]

@@ -244,12 +244,29 @@ def figure_losses(out, path, dpi):
   return written
 
 
-def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110):
+def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110, replace_finished=False):
   """Analyses the finished families under ``runs``; rewrites ``doc``'s block, writes ``figures``.
 
   Returns ``(out, status)``: :func:`analysis.analyse`'s output and each family's status.
+
+  Raises:
+    ValueError: if a family that the published numbers (``figures``'s
+      ``crossing_vs_order.json``) read as finished is not finished under
+      ``runs``, unless ``replace_finished``: a clone without those runs, or a
+      rerun half-way, would otherwise overwrite a finished result with less.
   """
   status, paths = family_status(runs)
+  published = os.path.join(figures, "crossing_vs_order.json")
+  if not replace_finished and os.path.exists(published):
+    before = results.read_json(published).get("status", {})
+    lost = sorted(n for n, s in before.items() if s == "ok" and status.get(n) != "ok")
+    if lost:
+      raise ValueError(
+          f"{published} holds finished results of {', '.join(lost)}, which are not finished "
+          f"under {runs} ({', '.join(f'{n}: {status.get(n)}' for n in lost)}); run "
+          "experiments/crossing_vs_order/run.sh first, or pass --replace_finished to "
+          "overwrite them with what is there"
+      )
   loaded = {name: analysis.load_family(*paths[name]) for name in paths}
   out = analysis.analyse(loaded, num_boot=num_boot)
   os.makedirs(figures, exist_ok=True)
@@ -258,7 +275,9 @@ def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110):
     # File names only: the numbers name no path of this machine.
     png = figure_rows(name, family, rows, fam, os.path.join(figures, f"rows_{name}"), dpi)[0]
     fam["figure"] = os.path.basename(png)
-  out["figure"] = os.path.basename(figure_losses(out, os.path.join(figures, "losses"), dpi)[0])
+  out["figure"] = None  # no panel to draw before a family has finished
+  if out["families"]:
+    out["figure"] = os.path.basename(figure_losses(out, os.path.join(figures, "losses"), dpi)[0])
   runtimes = runtimes_lib.per_name(os.path.join(runs, "runtimes.tsv"))
   section = build_section(out, status, runtimes, figures, os.path.dirname(os.path.abspath(doc)))
   numbers = {"runs": runs, "status": status, "runtimes": runtimes, **out}
@@ -270,7 +289,9 @@ def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  _, status = write_report(FLAGS.runs, FLAGS.doc, FLAGS.figures, FLAGS.num_boot, FLAGS.dpi)
+  _, status = write_report(
+      FLAGS.runs, FLAGS.doc, FLAGS.figures, FLAGS.num_boot, FLAGS.dpi, FLAGS.replace_finished
+  )
   print(f"Rewrote the results block of {FLAGS.doc}; families: {status}")
 
 
@@ -282,4 +303,9 @@ if __name__ == "__main__":
       "num_boot", analysis.NUM_BOOT, "Bootstrap resamples (the plan's by default)."
   )
   flags.DEFINE_integer("dpi", 110, "Resolution of the PNGs.")
+  flags.DEFINE_bool(
+      "replace_finished",
+      False,
+      "Overwrite published results of families that are not finished under --runs.",
+  )
   app.run(main)
