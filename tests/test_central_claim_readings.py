@@ -79,7 +79,7 @@ def test_zero_noise_agreement_compares_the_shared_column_seed_by_seed():
   assert shared["c"]["accuracy_vs_first"]["max_abs"] == 0.0
   text = readings._shared_text(shared, {"a": "A", "b": "B", "c": "C"})  # pylint: disable=protected-access
   assert "B's, trained on the same preprocessed data, by 0.86 points" in text
-  assert "C's, trained on data preprocessed on another host (digest y against x" in text
+  assert "C's, trained on other preprocessed data (digest y against x" in text
   with pytest.raises(ValueError, match="rows"):
     readings.zero_noise_agreement(
         {"a": grids["a"], "b": central.Grid(curvature, accuracy, rows=np.array([5, 6]))}, {}

@@ -94,7 +94,7 @@ def _shared_text(shared, labels):
     data = (
         "the same preprocessed data"
         if shared[name]["same_data"]
-        else f"data preprocessed on another host (digest {', '.join(d[:8] for d in digest)} "
+        else f"other preprocessed data (digest {', '.join(d[:8] for d in digest)} "
         f"against {', '.join(d[:8] for d in shared[names[0]]['data_sha256'])}; see "
         '"Changes to this plan")'
     )
