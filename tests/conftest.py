@@ -12,7 +12,8 @@ import tempfile
 # subprocesses compile many of the same ones again (13 min 49 s for the
 # suite against 14 min 40 s without, on 2026-12-07). A fresh directory each
 # session, removed by the process that made it, unless the caller set
-# JAX_COMPILATION_CACHE_DIR, which is then used as it is. Its writes are not
+# JAX_COMPILATION_CACHE_DIR, which is then used (under pytest-xdist, one
+# subdirectory of it per worker, below). Its writes are not
 # atomic: tests that kill a process, or run two on the same programs at
 # once, leave it out of their subprocesses' environment.
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
@@ -35,6 +36,20 @@ runtime.configure_xla_cpu()
 
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position  (after the XLA setting)
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def pytest_xdist_auto_num_workers(config):  # pylint: disable=unused-argument
+  """`-n auto` (pyproject.toml): one worker per CPU this process may run on.
+
+  pytest-xdist's own count is psutil's physical cores, which is 1 on a host
+  with two hyperthreads and ignores the CPUs that `taskset` or a
+  container's cpuset leaves. PYTEST_XDIST_AUTO_NUM_WORKERS still decides
+  when it is set;
+  `--maxprocesses` caps either.
+  """
+  if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+    return None  # xdist's own hook reads it
+  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 @pytest.fixture(autouse=True, scope="module")
