@@ -80,7 +80,26 @@ def test_zero_noise_agreement_compares_the_shared_column_seed_by_seed():
   text = readings._shared_text(shared, {"a": "A", "b": "B", "c": "C"})  # pylint: disable=protected-access
   assert "B's, trained on the same preprocessed data, by 0.86 points" in text
   assert "C's, trained on other preprocessed data (digest y against x" in text
+  assert "C's, on other data, is on average no farther from A's than B's" in text
   with pytest.raises(ValueError, match="rows"):
     readings.zero_noise_agreement(
         {"a": grids["a"], "b": central.Grid(curvature, accuracy, rows=np.array([5, 6]))}, {}
     )
+  # No recorded digest: the data is not called the same; no valid pair: nothing compared.
+  unknown = readings.zero_noise_agreement(
+      {"a": grids["a"], "b": central.Grid(curvature, accuracy, np.ones((2, 3, 4), bool))}, {}
+  )
+  assert unknown["b"]["same_data"] is None and unknown["b"]["accuracy_vs_first"]["num_nets"] == 0
+  assert "They did not end identical" not in readings._shared_text(unknown, {})  # pylint: disable=protected-access
+  # The zero-noise column is the first cell: knob 0, or a full batch for a batch size.
+  batch = central.Grid(
+      curvature,
+      accuracy,
+      cells=np.array([2560, 640, 10]),
+      x="batch_size",
+      config={"dnn": {"num_train": 2560}},
+  )
+  readings.zero_noise_agreement({"a": grids["a"], "d": batch}, {})
+  batch.cells = np.array([640, 2560, 10])
+  with pytest.raises(ValueError, match="not the net without noise"):
+    readings.zero_noise_agreement({"a": grids["a"], "d": batch}, {})

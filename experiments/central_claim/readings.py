@@ -42,6 +42,19 @@ WITHIN = 1.0  # grid steps: the plan's margin
 SHARED_ZERO_NOISE = ("fig1a", "fig1c", "fig1d")
 
 
+def _check_zero_noise_column(name, grid):
+  """Cell 0 must be the net without noise: knob 0, or a full batch for a batch size."""
+  if not grid.config:
+    return
+  dnn = grid.config.get("dnn", {})
+  expected = dnn.get("num_train") if grid.x == "batch_size" else 0.0
+  if expected is not None and not np.isclose(float(grid.cells[0]), float(expected)):
+    raise ValueError(
+        f"{name}'s first cell is {grid.x} = {grid.cells[0]}, not the net without noise "
+        f"({grid.x} = {expected})"
+    )
+
+
 def zero_noise_agreement(grids, digests):
   """How close the shared zero-noise columns are, seed by seed, to the first family's.
 
@@ -51,25 +64,34 @@ def zero_noise_agreement(grids, digests):
     digests: ``{family: [data sha256, ...]}`` as the family's chunks recorded them.
 
   Returns:
-    ``{family: {"data_sha256", "same_data", "accuracy_vs_first"}}``: for every
-    family after the first, the absolute difference of its nets' final test
-    accuracy from the first family's nets of the same row and seed (points:
-    mean, max, and how many are equal), diverged nets left out.
+    ``{family: {"data_sha256", "same_data", "accuracy_vs_first"}}``: whether
+    a family saw the first family's data (None where either recorded no
+    digest) and, for every family after the first, the absolute difference of
+    its nets' final test accuracy from the first family's nets of the same
+    row and seed (points: mean, max, how many are equal, how many pairs were
+    compared; diverged nets left out).
+
+  Raises:
+    ValueError: if the families' rows differ, or a family's first cell is not
+      the net without noise.
   """
   names = list(grids)
   first = grids[names[0]]
+  first_digests = sorted(digests.get(names[0], []))
   out = {}
   for name in names:
+    _check_zero_noise_column(name, grids[name])
     entry = {"data_sha256": sorted(digests.get(name, [])), "accuracy_vs_first": None}
-    entry["same_data"] = entry["data_sha256"] == sorted(digests.get(names[0], []))
+    known = bool(entry["data_sha256"]) and bool(first_digests)
+    entry["same_data"] = entry["data_sha256"] == first_digests if known else None
     if name != names[0]:
       if not np.array_equal(grids[name].rows, first.rows):
         raise ValueError(f"{name}'s rows {grids[name].rows} are not {names[0]}'s {first.rows}")
       diff = 100 * np.abs(grids[name].masked("accuracy")[:, 0] - first.masked("accuracy")[:, 0])
       diff = diff[np.isfinite(diff)]
       entry["accuracy_vs_first"] = {
-          "mean_abs": float(diff.mean()),
-          "max_abs": float(diff.max()),
+          "mean_abs": float(diff.mean()) if diff.size else math.nan,
+          "max_abs": float(diff.max()) if diff.size else math.nan,
           "num_equal": int(np.sum(diff == 0)),
           "num_nets": int(diff.size),
       }
@@ -77,36 +99,58 @@ def zero_noise_agreement(grids, digests):
   return out
 
 
+def _data_words(entry, first_entry):
+  if entry["same_data"] is None:
+    return "data whose digest was not recorded"
+  if entry["same_data"]:
+    return "the same preprocessed data"
+  return (
+      f"other preprocessed data (digest {', '.join(d[:8] for d in entry['data_sha256'])} against "
+      f"{', '.join(d[:8] for d in first_entry['data_sha256'])}; see \"Changes to this plan\")"
+  )
+
+
 def _shared_text(shared, labels):
   """Words for the shared zero-noise column: which data each family saw and how far apart the
   nets ended."""
   names = list(shared)
-  first = labels.get(names[0], names[0])
+  label = lambda n: labels.get(n, n)
   text = (
-      f"{', '.join(labels.get(n, n) for n in names)} share their zero-noise column: the default "
-      "nets, trained without noise from the same seeds."
+      f"{', '.join(label(n) for n in names)} share their zero-noise column: the default nets, "
+      "trained without noise from the same seeds."
   )
-  if not any(shared[n]["accuracy_vs_first"] for n in names):
+  compared = [n for n in names[1:] if (shared[n]["accuracy_vs_first"] or {}).get("num_nets")]
+  if not compared:
     return text
   parts = []
-  for name in names[1:]:
-    a, digest = shared[name]["accuracy_vs_first"], shared[name]["data_sha256"]
-    data = (
-        "the same preprocessed data"
-        if shared[name]["same_data"]
-        else f"other preprocessed data (digest {', '.join(d[:8] for d in digest)} "
-        f"against {', '.join(d[:8] for d in shared[names[0]]['data_sha256'])}; see "
-        '"Changes to this plan")'
-    )
+  for name in compared:
+    a = shared[name]["accuracy_vs_first"]
     parts.append(
-        f"{labels.get(name, name)}'s, trained on {data}, by {a['mean_abs']:.2f} points on "
-        f"average (at most {a['max_abs']:.2f}; {a['num_equal']} of {a['num_nets']} nets equal)"
+        f"{label(name)}'s, trained on {_data_words(shared[name], shared[names[0]])}, by "
+        f"{number(a['mean_abs']):.2f} points on average (at most {number(a['max_abs']):.2f}; "
+        f"{a['num_equal']} of {a['num_nets']} nets with equal test accuracy)"
     )
-  return (
-      f"{text} They are not bit-identical: their final test accuracy differs, seed by seed, from "
-      f"{first}'s: {'; '.join(parts)}. On the same data the only difference in training is the "
-      "batched program each grid runs in."
+  text += (
+      f" They did not end identical: seed by seed, their final test accuracy differs from "
+      f"{label(names[0])}'s: {'; '.join(parts)}."
   )
+  same = [n for n in compared if shared[n]["same_data"]]
+  other = [n for n in compared if shared[n]["same_data"] is False]
+  if same:
+    text += (
+        " On the same data their training differs only in the program that runs it (each grid "
+        "is batched differently, and chunks may have run on different hosts)."
+    )
+  if same and other:
+    spread = lambda n: number(shared[n]["accuracy_vs_first"]["mean_abs"])
+    closer = [n for n in other if spread(n) <= max(spread(m) for m in same)]
+    if closer:
+      text += (
+          f" {', '.join(label(n) + chr(39) + 's' for n in closer)}, on other data, "
+          f"{'is' if len(closer) == 1 else 'are'} on average no farther from "
+          f"{label(names[0])}'s than {', '.join(label(m) + chr(39) + 's' for m in same)}."
+      )
+  return text
 
 
 def number(value):
