@@ -8,7 +8,7 @@
 # runs/bridge_dynamics/numbers.json exists), the rest of the reproduction
 # (experiments/reproduction/README.md: about 2 h on 2 CPU cores at 3 seeds,
 # several more since S7, S2 and the no-BatchNorm grid run at the paper's size,
-# S2 alone about 7 h), and last the controller's evaluation
+# S2 alone about 7 h), the controller's evaluation
 # (experiments/control/README.md, about 1.5 h; it finished on 2026-12-06 and
 # its results are in that README, so it runs again only to regenerate them),
 # and last the replication of the second pre-registered test

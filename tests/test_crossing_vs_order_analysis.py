@@ -1,8 +1,10 @@
 """The second test's analysis and report (experiments/crossing_vs_order/analysis.py, report.py)."""
 
 import dataclasses
+import hashlib
 import json
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -228,6 +230,10 @@ def test_the_report_does_not_overwrite_finished_results_with_missing_runs(smoke_
     report.write_report(str(empty), str(doc), str(figures), num_boot=20)
   assert (figures / "crossing_vs_order.json").read_text() == published
   assert doc.read_text() == written
+  # The document's block alone says so too (numbers written elsewhere).
+  with pytest.raises(ValueError, match="README.md hold"):
+    report.write_report(str(empty), str(doc), str(tmp_path / "elsewhere"), num_boot=20)
+  assert doc.read_text() == written
   _, status = report.write_report(str(empty), str(doc), str(figures), replace_finished=True)
   assert status["mnist_dropout"] == "phase 1 not finished" and "not read yet" in doc.read_text()
 
@@ -263,6 +269,22 @@ def test_the_verdict_in_words_is_the_published_numbers_verdict():
   assert verdict in words and not any(f"reads {o}" in words for o in others)
 
 
+# The replication (README, status) runs the plan's code as of 0dd9328: a change to these
+# files must be made on purpose, listed under "Changes to this plan", and the pin moved.
+PINNED = {
+    "design.py": "5ac1d5a3c9136f97020c214b80132e483498f354959c6d671b6811efd3e7a339",
+    "sweep_config.py": "55df01e270023d1cf42cf6d1ff5e4ed00a5de6633252e4971d5369e30341485d",
+    "refine.py": "24e61bd1c58ecb806723770c7d0e3da96fbfc362548d182e3b4416edfd9b6d9f",
+    "analysis.py": "f7162f4a61bc59d1adbca8d04623c286af1bccdafd9e76b32acfd53dbc3dfff6",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_the_replication_runs_the_plans_code(name):
+  with open(os.path.join(ROOT, "experiments/crossing_vs_order", name), "rb") as f:
+    assert hashlib.sha256(f.read()).hexdigest() == PINNED[name]
+
+
 def test_the_counts_of_rows_in_words_are_the_published_numbers():
   """The reading in words names counts of censored rows; they are the generated numbers'."""
   with open(
@@ -271,12 +293,13 @@ def test_the_counts_of_rows_in_words_are_the_published_numbers():
     out = json.load(f)
   with open(os.path.join(ROOT, "experiments/crossing_vs_order/README.md")) as f:
     words = " ".join(f.read().split("## What the result says", 1)[1].split())
-  spelled = {2: "Two", 7: "Seven"}
+  spelled = dict(enumerate("No One Two Three Four Five Six Seven Eight Nine Ten".split()))
+  spelled.update({n: str(n) for n in range(11, 19)})
   rows = [(n, r) for n, fam in out["families"].items() for r in fam["rows"]]
   censored = [(n, r) for n, r in rows if r["crossing_censored"]]
   assert len(censored) == out["pooled"]["crossing_inside"]["num_censored"]
   assert f"{spelled[len(censored)]} rows have no crossing inside the grid" in words
-  assert f"leaves out all {spelled[len(censored)].lower()} censored ones" in words
+  assert f"results leaves out all {spelled[len(censored)].lower()} censored rows" in words
   top = [(n, r) for n, r in censored if r["crossing_censored"] == "right"]
   assert {(n, r["width"]) for n, r in top} == {("s7_fashion_noise", 200)}
   assert f"{spelled[len(top)]} S7 rows at width 200 are still concave at the top" in words
@@ -284,3 +307,18 @@ def test_the_counts_of_rows_in_words_are_the_published_numbers():
   width_50 = {(n, r["alpha"], r["width"]) for n, r in rows if r["width"] == 50}
   assert "At width 50, every row but S7's at alpha 0 is convex already at zero noise" in words
   assert bottom == width_50 - {("s7_fashion_noise", 0.0, 50)}
+
+
+@pytest.mark.parametrize(
+    "runs_dir", [[], ["runs/crossing_vs_order/"], ["./runs/crossing_vs_order"]]
+)
+def test_a_smoke_run_is_refused_in_the_replications_directory(runs_dir):
+  script = os.path.join(ROOT, "experiments/crossing_vs_order/run.sh")
+  out = subprocess.run(
+      ["bash", script, *runs_dir],
+      env={**os.environ, "RUNLOCAL": "1"},
+      capture_output=True,
+      text=True,
+      check=False,
+  )
+  assert out.returncode == 2 and "RUNS_DIR other than runs/crossing_vs_order" in out.stderr

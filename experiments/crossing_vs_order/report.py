@@ -13,6 +13,7 @@ has finished. Figures (PNG and PDF) and ``crossing_vs_order.json`` go to
 from __future__ import annotations
 
 import os
+import re
 
 import matplotlib.pyplot as plt
 from absl import app
@@ -244,6 +245,37 @@ def figure_losses(out, path, dpi):
   return written
 
 
+def published_finished(doc, figures):
+  """``{family: where}`` for the families that the published results read as finished: the
+  numbers in ``figures`` and the block of ``doc``."""
+  finished = {}
+  numbers = os.path.join(figures, "crossing_vs_order.json")
+  if os.path.exists(numbers):
+    for name, state in results.read_json(numbers).get("status", {}).items():
+      if state == "ok":
+        finished[name] = numbers
+  if os.path.exists(doc):
+    with open(doc, encoding="utf-8") as f:
+      text = f.read()
+    if BEGIN in text and END in text:
+      block = text.split(BEGIN, 1)[1].split(END, 1)[0]
+      for name in re.findall(r"`(\w+)` ok\b", block.split("\n\n", 1)[0]):
+        finished.setdefault(name, doc)
+  return finished
+
+
+def _refuse_to_lose_finished(status, runs, doc, figures):
+  lost = {n: w for n, w in published_finished(doc, figures).items() if status.get(n) != "ok"}
+  if lost:
+    raise ValueError(
+        f"{', '.join(sorted(set(lost.values())))} hold(s) finished results of "
+        f"{', '.join(sorted(lost))}, which are not finished under {runs} "
+        f"({', '.join(f'{n}: {status.get(n)}' for n in sorted(lost))}); run "
+        "experiments/crossing_vs_order/run.sh first, or pass --replace_finished to "
+        "overwrite them with what is there"
+    )
+
+
 def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110, replace_finished=False):
   """Analyses the finished families under ``runs``; rewrites ``doc``'s block, writes ``figures``.
 
@@ -256,17 +288,8 @@ def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110, replac
       rerun half-way, would otherwise overwrite a finished result with less.
   """
   status, paths = family_status(runs)
-  published = os.path.join(figures, "crossing_vs_order.json")
-  if not replace_finished and os.path.exists(published):
-    before = results.read_json(published).get("status", {})
-    lost = sorted(n for n, s in before.items() if s == "ok" and status.get(n) != "ok")
-    if lost:
-      raise ValueError(
-          f"{published} holds finished results of {', '.join(lost)}, which are not finished "
-          f"under {runs} ({', '.join(f'{n}: {status.get(n)}' for n in lost)}); run "
-          "experiments/crossing_vs_order/run.sh first, or pass --replace_finished to "
-          "overwrite them with what is there"
-      )
+  if not replace_finished:
+    _refuse_to_lose_finished(status, runs, doc, figures)
   loaded = {name: analysis.load_family(*paths[name]) for name in paths}
   out = analysis.analyse(loaded, num_boot=num_boot)
   os.makedirs(figures, exist_ok=True)

@@ -16,6 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/crossing_vs_order}
 shift || true
+# A smoke test's finished sweeps would stand in for the plan's there (a
+# finished sweep is skipped, and the report would read them).
+if [[ -n "${RUNLOCAL:-}" && "$(realpath -m "$RUNS")" == "$(realpath -m runs/crossing_vs_order)" ]]; then
+  echo "RUNLOCAL runs need a RUNS_DIR other than runs/crossing_vs_order" >&2
+  exit 2
+fi
 mkdir -p "$RUNS"
 source experiments/runtimes.sh
 FAMILIES=("$@")
