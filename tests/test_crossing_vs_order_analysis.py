@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -233,6 +234,25 @@ def test_the_report_does_not_overwrite_finished_results_with_missing_runs(smoke_
   # The document's block alone says so too (numbers written elsewhere).
   with pytest.raises(ValueError, match="README.md hold"):
     report.write_report(str(empty), str(doc), str(tmp_path / "elsewhere"), num_boot=20)
+  assert doc.read_text() == written
+  # From the command line the refusal is one line, not a traceback.
+  out = subprocess.run(
+      [
+          sys.executable,
+          "-m",
+          "experiments.crossing_vs_order.report",
+          f"--runs={empty}",
+          f"--doc={doc}",
+          f"--figures={figures}",
+          "--num_boot=20",
+      ],
+      cwd=ROOT,
+      capture_output=True,
+      text=True,
+      check=False,
+  )
+  assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+  assert out.stderr.strip().splitlines()[-1].startswith("crossing_vs_order report: ")
   assert doc.read_text() == written
   _, status = report.write_report(str(empty), str(doc), str(figures), replace_finished=True)
   assert status["mnist_dropout"] == "phase 1 not finished" and "not read yet" in doc.read_text()

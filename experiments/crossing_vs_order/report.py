@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 import matplotlib.pyplot as plt
 from absl import app
@@ -264,10 +265,14 @@ def published_finished(doc, figures):
   return finished
 
 
+class FinishedResultsMissing(ValueError):
+  """Published results of a family that is not finished under the runs directory."""
+
+
 def _refuse_to_lose_finished(status, runs, doc, figures):
   lost = {n: w for n, w in published_finished(doc, figures).items() if status.get(n) != "ok"}
   if lost:
-    raise ValueError(
+    raise FinishedResultsMissing(
         f"{', '.join(sorted(set(lost.values())))} hold(s) finished results of "
         f"{', '.join(sorted(lost))}, which are not finished under {runs} "
         f"({', '.join(f'{n}: {status.get(n)}' for n in sorted(lost))}); run "
@@ -282,7 +287,7 @@ def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110, replac
   Returns ``(out, status)``: :func:`analysis.analyse`'s output and each family's status.
 
   Raises:
-    ValueError: if a family that the published numbers (``figures``'s
+    FinishedResultsMissing: if a family that the published numbers (``figures``'s
       ``crossing_vs_order.json``) read as finished is not finished under
       ``runs``, unless ``replace_finished``: a clone without those runs, or a
       rerun half-way, would otherwise overwrite a finished result with less.
@@ -312,9 +317,13 @@ def write_report(runs, doc, figures, num_boot=analysis.NUM_BOOT, dpi=110, replac
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  _, status = write_report(
-      FLAGS.runs, FLAGS.doc, FLAGS.figures, FLAGS.num_boot, FLAGS.dpi, FLAGS.replace_finished
-  )
+  try:
+    _, status = write_report(
+        FLAGS.runs, FLAGS.doc, FLAGS.figures, FLAGS.num_boot, FLAGS.dpi, FLAGS.replace_finished
+    )
+  except FinishedResultsMissing as e:
+    # The expected refusal in a clone without the runs: one line, not a traceback.
+    sys.exit(f"crossing_vs_order report: {e}")
   print(f"Rewrote the results block of {FLAGS.doc}; families: {status}")
 
 
