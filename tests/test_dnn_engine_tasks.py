@@ -42,7 +42,7 @@ def test_dropout_switch_applies_at_its_epoch_and_resumes_exactly(tmp_path):
   np.testing.assert_array_equal(state["nets"].hparams.dropout, [0.0, 0.0])
   path = str(tmp_path / "ckpt.npz")
   checkpoint.save(path, state, 2)
-  state, unit = checkpoint.restore(path, start)
+  state, unit, _ = checkpoint.restore(path, start)
   assert unit == 2
   state = engine.advance(engine.advance(state, 1), 1)
   np.testing.assert_allclose(state["nets"].hparams.dropout, [0.0, 0.3])

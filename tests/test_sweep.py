@@ -219,7 +219,7 @@ def test_springs_chunk_checkpoints_inside_the_run_and_resumes_exactly(tmp_path):
   # Three units, a checkpoint, a fresh process's template, the rest.
   path = str(tmp_path / "chunk.npz")
   checkpoint.save(path, engine.advance(engine.init(points), 3), 3)
-  state, unit = checkpoint.restore(path, engine.init(points))
+  state, unit, _ = checkpoint.restore(path, engine.init(points))
   assert unit == 3
   resumed = engine.finalize(engine.advance(state, units - unit))
   assert sorted(resumed) == sorted(straight)

@@ -145,15 +145,73 @@ def test_truncated_checkpoint_resumes_from_the_previous_one(tmp_path, monkeypatc
   assert "chunk_00000.prev.npz" in warnings
 
 
+def test_a_resumed_chunk_counts_its_time_before_the_resume(tmp_path, monkeypatch):
+  config = tiny_dnn_config()
+  workdir = tmp_path / "w"
+  save = checkpoint.save
+  saved = {}
+
+  def save_then_stop(path, state, unit, *rest):
+    save(path, state, unit, *rest)
+    saved[unit] = rest[-1]
+    if unit == 2:
+      raise Interrupted
+
+  monkeypatch.setattr(checkpoint, "save", save_then_stop)
+  with pytest.raises(Interrupted):
+    sweep.run(config, str(workdir))
+  monkeypatch.undo()
+  assert 0 < saved[1] <= saved[2]  # the chunk's time so far, growing
+  sweep.run(config, str(workdir))
+  _, sidecar = sweep.load_result(str(workdir))
+  part = sidecar["parts"]["chunk_00000"]
+  assert part["resumed_from_unit"] == 2
+  assert part["wall_time_s_before_resume"] == pytest.approx(saved[2])
+  total, unrecorded = sweep.total_wall_time(sidecar)
+  assert unrecorded == [] and total == pytest.approx(part["wall_time_s"] + saved[2])
+  assert sweep.load(str(workdir)).attrs["wall_time_s"] == pytest.approx(total)
+
+
+def test_a_checkpoint_without_a_wall_time_makes_the_total_a_named_lower_bound(tmp_path):
+  path = str(tmp_path / "c.npz")
+  template = {"w": jnp.zeros(3)}
+  checkpoint.save(path, {"w": jnp.ones(3)}, 1, "config", "", 12.5)
+  assert checkpoint.restore(path, template, "config").wall_time_s == 12.5
+  # As written before checkpoints carried the time.
+  arrays = results.read_npz(path)
+  del arrays["__wall_time_s__"]
+  results.write_npz(path, arrays)
+  restored = checkpoint.restore(path, template, "config")
+  assert restored.unit == 1 and restored.wall_time_s is None
+  sidecar = {
+      "parts": {
+          "chunk_00000": {"wall_time_s": 10.0, "resumed_from_unit": 0},
+          "chunk_00001": {"wall_time_s": 5.0, "resumed_from_unit": 3},  # an older part
+          "chunk_00002": {
+              "wall_time_s": 4.0,
+              "resumed_from_unit": 3,
+              "wall_time_s_before_resume": 6.0,
+          },
+          "chunk_00003": {
+              "wall_time_s": 2.0,
+              "resumed_from_unit": 3,
+              "wall_time_s_before_resume": None,
+          },
+      }
+  }
+  assert sweep.total_wall_time(sidecar) == (27.0, ["chunk_00001", "chunk_00003"])
+  assert sweep.total_wall_time({"wall_time_s": 3.0}) == (3.0, [])
+
+
 def test_checkpoint_survives_a_kill_between_its_moves_and_damage_to_both(tmp_path):
   path = str(tmp_path / "c.npz")
   template = {"w": jnp.zeros(3), "step": 0}
   checkpoint.save(path, {"w": jnp.ones(3), "step": 1}, 1)
   checkpoint.save(path, {"w": jnp.full(3, 2.0), "step": 2}, 2)
-  state, unit = checkpoint.restore(path, template)
+  state, unit, _ = checkpoint.restore(path, template)
   assert unit == 2 and state["step"] == 2
   os.replace(path, checkpoint.previous_path(path))  # as if killed between the moves
-  state, unit = checkpoint.restore(path, template)
+  state, unit, _ = checkpoint.restore(path, template)
   assert unit == 2
   np.testing.assert_array_equal(state["w"], [2.0, 2.0, 2.0])
   (tmp_path / "c.prev.npz").write_bytes(b"")
@@ -447,7 +505,7 @@ def test_a_checkpoint_of_other_data_is_not_resumed(tmp_path, caplog):
   checkpoint.save(path, {"w": jnp.ones(3)}, 1, "config", "a" * 64)
   assert checkpoint.restore(path, template, "config", "b" * 64) is None
   assert "computed on other data" in caplog.text
-  state, unit = checkpoint.restore(path, template, "config", "a" * 64)
+  state, unit, _ = checkpoint.restore(path, template, "config", "a" * 64)
   assert unit == 1 and state["w"].tolist() == [1.0, 1.0, 1.0]
 
 

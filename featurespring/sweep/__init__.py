@@ -33,7 +33,7 @@ from featurespring.sweep.chunks import chunks_for_task, task_from_env
 from featurespring.sweep.dataset import load
 from featurespring.sweep.config import base_config, load_config, parse_arg, runlocal
 from featurespring.sweep.engine import ENGINES, Engine, engine_class
-from featurespring.sweep.merging import load_result, merge
+from featurespring.sweep.merging import load_result, merge, total_wall_time
 from featurespring.progress import Progress
 from featurespring.sweep.results import HARMLESS_FIELDS, config_hash
 from featurespring.sweep.runner import (

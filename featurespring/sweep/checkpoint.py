@@ -19,6 +19,10 @@ deleted and rerun with another grid, say), or computed on other data (the
 files of a data directory replaced), is never resumed: its chunk restarts,
 with a warning.
 
+Each checkpoint also records the chunk's wall time so far (summed over the
+invocations that trained it), so that a chunk resumed across sessions reports
+its whole training time, not only its last invocation's.
+
 A single ``.npz`` per chunk keeps this dependency-free and works the same on
 every host count; orbax would add async saves we do not need at this size.
 """
@@ -26,7 +30,9 @@ every host count; orbax would add async saves we do not need at this size.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -38,6 +44,16 @@ from featurespring import sharding
 _UNIT = "__unit__"
 _CONFIG_HASH = "__config_hash__"
 _DATA_SHA256 = "__data_sha256__"
+_WALL_TIME_S = "__wall_time_s__"
+
+
+class Restored(NamedTuple):
+  """A resumed chunk: its state, the units it has completed, and its wall
+  time so far in seconds (None for a checkpoint that did not record it)."""
+
+  state: Any
+  unit: int
+  wall_time_s: float | None
 
 
 def previous_path(path: str) -> str:
@@ -49,15 +65,24 @@ def _new_path(path: str) -> str:
   return path + ".new"
 
 
-def save(path: str, state, unit: int, config_hash: str = "", data_sha256: str = "") -> None:
+def save(
+    path: str,
+    state,
+    unit: int,
+    config_hash: str = "",
+    data_sha256: str = "",
+    wall_time_s: float | None = None,
+) -> None:
   """Writes ``state`` after ``unit`` completed units (epochs / record steps) of the
   sweep whose config hash is ``config_hash``, on the data whose digest is
-  ``data_sha256`` ("": none)."""
+  ``data_sha256`` ("": none), after ``wall_time_s`` seconds of training in all
+  (None: unknown)."""
   leaves = jax.tree.leaves(state)
   arrays = {f"leaf_{i:04d}": sharding.to_host(leaf) for i, leaf in enumerate(leaves)}
   arrays[_UNIT] = np.asarray(unit)
   arrays[_CONFIG_HASH] = np.asarray(config_hash)
   arrays[_DATA_SHA256] = np.asarray(data_sha256)
+  arrays[_WALL_TIME_S] = np.asarray(math.nan if wall_time_s is None else float(wall_time_s))
   if jax.process_index() == 0:
     results.write_npz(_new_path(path), arrays)
     with contextlib.suppress(FileNotFoundError):  # the chunk's first checkpoint
@@ -79,9 +104,9 @@ def _host_shape(leaf) -> tuple[int, ...]:
   return tuple(np.shape(leaf))
 
 
-def _read(path: str, leaves, config_hash: str, data_sha256: str) -> list[np.ndarray] | None:
-  """The stored leaves and unit at ``path`` if it reads, is ``config_hash``'s, saw
-  ``data_sha256``'s data and fits ``leaves``."""
+def _read(path: str, leaves, config_hash: str, data_sha256: str):
+  """``(stored leaves, unit, wall time or None)`` at ``path`` if it reads, is
+  ``config_hash``'s, saw ``data_sha256``'s data and fits ``leaves``; else None."""
   try:
     arrays = results.read_npz(path)
   except FileNotFoundError:  # moved aside meanwhile by process 0
@@ -113,6 +138,8 @@ def _read(path: str, leaves, config_hash: str, data_sha256: str) -> list[np.ndar
         data_sha256 or "none",
     )
     return None
+  # Checkpoints written before wall times were carried have none.
+  wall_time_s = float(arrays.pop(_WALL_TIME_S, math.nan))
   stored = [arrays.get(f"leaf_{i:04d}") for i in range(len(leaves))]
   fits = (
       len(arrays) == len(leaves) + 2
@@ -122,11 +149,12 @@ def _read(path: str, leaves, config_hash: str, data_sha256: str) -> list[np.ndar
   if not fits:
     logging.warning("checkpoint %s does not fit this run's state; ignoring it", path)
     return None
-  return stored + [arrays[_UNIT]]
+  return stored, int(arrays[_UNIT]), None if math.isnan(wall_time_s) else wall_time_s
 
 
-def restore(path: str, template, config_hash: str = "", data_sha256: str = ""):
-  """Returns ``(state, unit)`` from ``path`` or its previous checkpoint.
+def restore(path: str, template, config_hash: str = "", data_sha256: str = "") -> Restored | None:
+  """Returns a :class:`Restored` ``(state, unit, wall_time_s)`` from ``path`` or
+  its previous checkpoint.
 
   Only a checkpoint written with ``config_hash`` (the sweep's) on the data
   of digest ``data_sha256`` is resumed.
@@ -138,8 +166,8 @@ def restore(path: str, template, config_hash: str = "", data_sha256: str = ""):
   leaves, treedef = jax.tree.flatten(template)
   found = [p for p in (path, previous_path(path)) if os.path.exists(p)]
   for candidate in found:
-    stored = _read(candidate, leaves, config_hash, data_sha256)
-    if stored is not None:
+    read = _read(candidate, leaves, config_hash, data_sha256)
+    if read is not None:
       break
   else:
     if found:
@@ -147,7 +175,7 @@ def restore(path: str, template, config_hash: str = "", data_sha256: str = ""):
     return None
   if candidate != path:
     logging.warning("resuming from the previous checkpoint %s", candidate)
-  *stored, unit = stored
+  stored, unit, wall_time_s = read
   restored = [
       sharding.place_like(s, t)
       if isinstance(t, jax.Array)
@@ -156,4 +184,4 @@ def restore(path: str, template, config_hash: str = "", data_sha256: str = ""):
       else s
       for s, t in zip(stored, leaves)
   ]
-  return jax.tree.unflatten(treedef, restored), int(unit)
+  return Restored(jax.tree.unflatten(treedef, restored), unit, wall_time_s)

@@ -121,13 +121,17 @@ def load(workdir: str | os.PathLike):
       if not key.startswith(_AXIS_PREFIX) and not (key in SNAPSHOT_ARRAYS and "time" in coords)
   }
   environment = sidecar.get("environment", {})
+  wall_time_s, unrecorded = merging.total_wall_time(sidecar)
   attrs = {
       "engine": engine,
       "config": json.dumps(sidecar["config"], sort_keys=True),
       "config_hash": sidecar["config_hash"],
       "units": sidecar.get("units"),
       "unit_name": sidecar.get("unit_name"),
-      "wall_time_s": sidecar.get("wall_time_s"),
+      # Every invocation of every chunk (merging.total_wall_time): a lower
+      # bound where some chunk's time before a resume went unrecorded.
+      "wall_time_s": wall_time_s,
+      "wall_time_unrecorded_chunks": ",".join(unrecorded) or None,
       "versions": json.dumps(environment.get("versions", {}), sort_keys=True),
       "device_kind": environment.get("device_kind"),
       "device_count": environment.get("device_count"),

@@ -165,7 +165,10 @@ def merge(workdir: str) -> str:
           **({"data": data} if data else {}),
           "parts": {
               s["chunk"]: {
-                  k: s[k] for k in ("wall_time_s", "resumed_from_unit", "static", "num_members")
+                  **{
+                      k: s[k] for k in ("wall_time_s", "resumed_from_unit", "static", "num_members")
+                  },
+                  "wall_time_s_before_resume": _wall_before_resume(s),
               }
               for s in sidecars
           },
@@ -201,6 +204,34 @@ def check_same_data(sidecars: list[dict]) -> list[dict]:
           "tasks with that version's files, then merge"
       )
   return [{"settings": json.loads(k), "sha256": sha} for k, d in seen.items() for sha in d]
+
+
+def _wall_before_resume(part: dict) -> float | None:
+  """A part's training time before its last invocation: 0 for a chunk that
+  was never resumed, None where the part (or its checkpoint) predates the
+  record."""
+  if "wall_time_s_before_resume" in part:
+    return part["wall_time_s_before_resume"]
+  return 0.0 if int(part.get("resumed_from_unit", 0)) == 0 else None
+
+
+def total_wall_time(sidecar: dict) -> tuple[float | None, list[str]]:
+  """``(seconds, unrecorded)``: a merged result's training time, summed over its
+  chunks and every invocation of each (compiles included, waiting between
+  invocations not), and the chunks whose time before a resume was not
+  recorded (their last invocation alone is counted, so the sum is then a
+  lower bound). Seconds is None for a sidecar merged without its parts' times.
+  """
+  parts = sidecar.get("parts")
+  if not parts:
+    return sidecar.get("wall_time_s"), []
+  total, unrecorded = 0.0, []
+  for name, part in sorted(parts.items()):
+    before = _wall_before_resume(part)
+    if before is None:
+      unrecorded.append(name)
+    total += float(part["wall_time_s"]) + (before or 0.0)
+  return total, unrecorded
 
 
 def load_result(workdir: str) -> tuple[dict[str, np.ndarray], dict]:

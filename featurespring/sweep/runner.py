@@ -326,8 +326,11 @@ def run_chunk(
   data = engine.data_identity()
   data_sha256 = data["sha256"] if data else ""
   restored = checkpoint.restore(checkpoint_path, state, sweep_hash, data_sha256)
+  # The chunk's training time before this invocation: None where its
+  # checkpoint did not record it.
+  wall_before = 0.0
   if restored is not None:
-    state, unit = restored
+    state, unit, wall_before = restored
     logging.info(
         "%s: resumed from checkpoint at %s %d/%d", chunk.name, engine.unit_name, unit, total
     )
@@ -355,7 +358,14 @@ def run_chunk(
     )
     compiled_steps.add(step)
     if unit < total:
-      checkpoint.save(checkpoint_path, state, unit, sweep_hash, data_sha256)
+      checkpoint.save(
+          checkpoint_path,
+          state,
+          unit,
+          sweep_hash,
+          data_sha256,
+          None if wall_before is None else wall_before + time.time() - start,
+      )
   writer.close()
   outputs = sharding.gather_members(engine.finalize(state), len(chunk.members))
   outputs["members"] = chunk.members
@@ -369,8 +379,12 @@ def run_chunk(
             "num_members": len(chunk.members),
             "units": total,
             "unit_name": engine.unit_name,
+            # This invocation's time, and the chunk's before it: a rate
+            # per unit reads the first with resumed_from_unit, a total
+            # adds both (merging.total_wall_time).
             "wall_time_s": time.time() - start,
-            "resumed_from_unit": restored[1] if restored else 0,
+            "wall_time_s_before_resume": wall_before,
+            "resumed_from_unit": restored.unit if restored else 0,
             # The workdir's: a resumed sweep may predate fields added since.
             "config_hash": sweep_hash,
             "environment": results.environment(),
