@@ -30,10 +30,12 @@ Workdir format (``featurespring.sweep``)::
                              (float32; sweeps refuse JAX_ENABLE_X64), chunk list
   parts/chunk_NNNNN.npz      one chunk's arrays, leading axis = its members,
                              plus ``members`` (flat indices into the grid)
-  parts/chunk_NNNNN.json     its sidecar (wall time, environment, resumed_from_unit,
+  parts/chunk_NNNNN.json     its sidecar (wall time of the last invocation and of
+                             the chunk before it, resumed_from_unit, environment,
                              npz_sha256: the checksum its .npz must match)
-  checkpoints/chunk_NNNNN.npz  state of an unfinished chunk (removed when done),
-                             with the previous one kept as chunk_NNNNN.prev.npz
+  checkpoints/chunk_NNNNN.npz  state of an unfinished chunk and its wall time so
+                             far (removed when done), with the previous one
+                             kept as chunk_NNNNN.prev.npz
   *.corrupt                  a damaged part or checkpoint, moved aside (its
                              chunk is computed again)
   .lock, .lock.task-I-of-N   flock files of the running run / array tasks
@@ -42,8 +44,10 @@ Workdir format (``featurespring.sweep``)::
                              config.grid keys in sorted order, then ``seed``
   results.json               config, config_hash, grid, grid_names, grid_shape,
                              dims (each array's dimension names, for
-                             ``sweep.load``), seeds, array shapes, units, summed
-                             wall time, environment (library versions, python,
+                             ``sweep.load``), seeds, array shapes, units, wall
+                             time (summed over the chunks' last invocations;
+                             sweep.total_wall_time adds the time before
+                             resumes), environment (library versions, python,
                              platform, device kind and count, process count,
                              precision)
   figures/*.png, *.pdf       from launch.plot
