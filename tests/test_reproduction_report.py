@@ -301,3 +301,22 @@ def test_the_published_verdicts_are_todays_rule_over_the_stored_numbers(tmp_path
   stored = json.loads((out / "numbers.json").read_text())["verdicts"]
   assert report.rejudge(str(out), str(doc)) == stored
   assert {p: p.read_text() for p in before} == before
+
+
+def test_a_wall_time_with_unrecorded_resumes_reads_as_a_lower_bound():
+  from experiments.reproduction import markdown
+
+  numbers = {
+      "sweeps": {"s2": {"status": "ok"}, "fig2": {"status": "ok"}},
+      "wall_times_s": {"s2": 24000.4, "fig2": 31.0},
+      "wall_times_unrecorded": {"s2": ["chunk_00002", "chunk_00003"]},
+  }
+  claim = {"key": "s2", "verdict": "partly", "checks": []}
+  block = claims_lib.claim_block(
+      dict(claim, checks=[{"outcome": "pass", "check": "c", "measured": "m"}]), numbers, "n.md"
+  )
+  assert block.endswith(
+      "compiles included): at least 24000 s (chunk_00002, chunk_00003: resumed, the time "
+      "before the resume not recorded)."
+  )
+  assert markdown.wall_time(numbers, "fig2") == "31 s"

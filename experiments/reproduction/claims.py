@@ -318,9 +318,9 @@ def claim_block(claim, numbers, numbers_link):
     timed = [n for n in found if walls.get(n) is not None]
     if timed:
       line += (
-          f" Wall time{'s' if len(timed) > 1 else ''} (result sidecar: chunks summed, "
-          "compiles included): "
-          + ", ".join(f"{markdown.fmt(walls[n], '.0f')} s" for n in timed)
+          f" Wall time{'s' if len(timed) > 1 else ''} (result sidecar: chunks and their "
+          "invocations summed, compiles included): "
+          + ", ".join(markdown.wall_time(numbers, n) for n in timed)
           + "."
       )
     lines.append(line)

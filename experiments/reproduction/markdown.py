@@ -18,6 +18,19 @@ def fmt(value, spec=".3g"):
   return format(value, spec)
 
 
+def wall_time(numbers, name):
+  """A sweep's wall time in words: a lower bound, with the chunks it misses, where
+  chunks were resumed from checkpoints that did not record their time before."""
+  text = f"{fmt(numbers['wall_times_s'][name], '.0f')} s"
+  unrecorded = (numbers.get("wall_times_unrecorded") or {}).get(name)
+  if unrecorded:
+    text = (
+        f"at least {text} ({', '.join(unrecorded)}: resumed, the time before the resume "
+        "not recorded)"
+    )
+  return text
+
+
 def _pm(mean, std):
   return f"{fmt(mean, '+.3f')}±{fmt(std, '.3f')}"
 
@@ -579,11 +592,11 @@ def numbers_markdown(numbers):
   walls = numbers.get("wall_times_s") or {}
   if walls:
     lines += [
-        "Sweep wall time from each result's sidecar (sum over its chunks, including "
-        "compiles; the machine was shared with other work during these runs):",
+        "Sweep wall time from each result's sidecar (sum over its chunks and each chunk's "
+        "invocations, including compiles; the machine was shared with other work during these runs):",
         "",
     ]
-    lines += _table(["sweep", "seconds"], [[n, fmt(w, ".0f")] for n, w in walls.items()])
+    lines += _table(["sweep", "wall time"], [[n, wall_time(numbers, n)] for n in walls])
     lines += [
         "`runtimes.tsv` (each `experiments/reproduction/run.sh` invocation of a sweep that "
         "finished a chunk; until 2026-12-07 each step was logged with its plots, and a step whose "
