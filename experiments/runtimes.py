@@ -38,3 +38,15 @@ def per_name(path):
     seconds[row["name"]] += row["seconds"]
     count[row["name"]] += 1
   return {name: {"seconds": seconds[name], "invocations": count[name]} for name in seconds}
+
+
+def wall_time_words(seconds, unrecorded=()):
+  """A result's wall time (``featurespring.sweep.total_wall_time``) for a doc: "-" if
+  unknown, and a lower bound naming the chunks whose time before a resume
+  went unrecorded."""
+  if seconds is None:
+    return "-"
+  text = f"{seconds:.0f} s"
+  if unrecorded:
+    text = f"at least {text} ({', '.join(unrecorded)}: resumed, the time before the resume not recorded)"
+  return text

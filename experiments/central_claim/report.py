@@ -27,6 +27,7 @@ from absl import flags
 
 from featurespring.analysis import docblocks
 from featurespring.analysis import finished
+from featurespring.sweep import merging
 from featurespring.sweep import results
 
 from experiments import runtimes as runtimes_lib
@@ -92,7 +93,8 @@ def build_section(runs, out, info, status, runtimes, sidecar_walls, figures, doc
   """The markdown of the results block.
 
   ``runtimes``: :func:`experiments.runtimes.per_name`; ``sidecar_walls``: each result's
-  ``wall_time_s`` (its chunks' summed wall time, without waiting or resumes).
+  ``(seconds, unrecorded chunks)`` of :func:`featurespring.sweep.total_wall_time` (its
+  chunks' time over all their invocations, without waiting between them).
   """
   present = list(out["families"])
   missing = [n for n in FAMILIES if n not in present]
@@ -141,9 +143,7 @@ def build_section(runs, out, info, status, runtimes, sidecar_walls, figures, doc
               fam["diverged"]["num_nets"],
               fam["diverged"]["total"],
               wall_text,
-              formatting.g(sidecar_walls.get(name), ".0f") + " s"
-              if sidecar_walls.get(name)
-              else "-",
+              runtimes_lib.wall_time_words(*sidecar_walls.get(name, (None,))),
           ]
       )
     else:
@@ -321,7 +321,7 @@ def write_report(
   )[0]
   runtimes = runtimes_lib.per_name(os.path.join(runs, "runtimes.tsv"))
   sidecars = {name: results.load(os.path.join(runs, name, "results"))[1] for name in sweeps}
-  sidecar_walls = {name: sidecar.get("wall_time_s") for name, sidecar in sidecars.items()}
+  sidecar_walls = {name: merging.total_wall_time(sidecar) for name, sidecar in sidecars.items()}
   shared = None
   if all(name in sweeps for name in readings.SHARED_ZERO_NOISE):
     shared = readings.zero_noise_agreement(
@@ -346,7 +346,10 @@ def write_report(
           "runs": runs,
           "status": status,
           "runtimes": runtimes,
-          "wall_time_s_sidecar": sidecar_walls,
+          "wall_time_s_sidecar": {name: wall for name, (wall, _) in sidecar_walls.items()},
+          "wall_time_unrecorded_chunks": {
+              name: unrecorded for name, (_, unrecorded) in sidecar_walls.items() if unrecorded
+          },
           "families": {
               name: {**fam, "info": info[name], "cells": fam["grid"].cells}
               for name, fam in out["families"].items()

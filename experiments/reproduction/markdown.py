@@ -8,6 +8,7 @@ import numpy as np
 
 from featurespring import analysis
 
+from experiments import runtimes as runtimes_lib
 from experiments.reproduction import catalogue
 from experiments.reproduction import claims
 
@@ -19,16 +20,9 @@ def fmt(value, spec=".3g"):
 
 
 def wall_time(numbers, name):
-  """A sweep's wall time in words: a lower bound, with the chunks it misses, where
-  chunks were resumed from checkpoints that did not record their time before."""
-  text = f"{fmt(numbers['wall_times_s'][name], '.0f')} s"
-  unrecorded = (numbers.get("wall_times_unrecorded") or {}).get(name)
-  if unrecorded:
-    text = (
-        f"at least {text} ({', '.join(unrecorded)}: resumed, the time before the resume "
-        "not recorded)"
-    )
-  return text
+  """A sweep's wall time in words (:func:`experiments.runtimes.wall_time_words`)."""
+  unrecorded = (numbers.get("wall_times_unrecorded") or {}).get(name, ())
+  return runtimes_lib.wall_time_words(numbers["wall_times_s"][name], unrecorded)
 
 
 def _pm(mean, std):
