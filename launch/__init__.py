@@ -30,8 +30,10 @@ Workdir format (``featurespring.sweep``)::
                              (float32; sweeps refuse JAX_ENABLE_X64), chunk list
   parts/chunk_NNNNN.npz      one chunk's arrays, leading axis = its members,
                              plus ``members`` (flat indices into the grid)
-  parts/chunk_NNNNN.json     its sidecar (wall time of the last invocation and of
-                             the chunk before it, resumed_from_unit, environment,
+  parts/chunk_NNNNN.json     its sidecar (its last invocation's wall time and
+                             the chunk's time before that invocation,
+                             wall_time_s_before_resume; resumed_from_unit,
+                             environment,
                              npz_sha256: the checksum its .npz must match)
   checkpoints/chunk_NNNNN.npz  state of an unfinished chunk and its wall time so
                              far (removed when done), with the previous one

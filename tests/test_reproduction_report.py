@@ -311,12 +311,20 @@ def test_a_wall_time_with_unrecorded_resumes_reads_as_a_lower_bound():
       "wall_times_s": {"s2": 24000.4, "fig2": 31.0},
       "wall_times_unrecorded": {"s2": ["chunk_00002", "chunk_00003"]},
   }
-  claim = {"key": "s2", "verdict": "partly", "checks": []}
-  block = claims_lib.claim_block(
-      dict(claim, checks=[{"outcome": "pass", "check": "c", "measured": "m"}]), numbers, "n.md"
-  )
+  claim = {"key": "s2", "verdict": "partly"}
+  claim["checks"] = [{"outcome": "pass", "check": "c", "measured": "m"}]
+  block = claims_lib.claim_block(claim, numbers, "n.md")
   assert block.endswith(
       "compiles included): at least 24000 s (chunk_00002, chunk_00003: resumed, the time "
       "before the resume not recorded)."
   )
   assert markdown.wall_time(numbers, "fig2") == "31 s"
+  # Several sweeps' times are each named.
+  numbers["sweeps"].update({"s13": {"status": "ok"}, "s13_damped": {"status": "ok"}})
+  numbers["wall_times_s"].update({"s13": 5.0, "s13_damped": 7.0})
+  numbers["wall_times_unrecorded"]["s13_damped"] = ["chunk_00001"]
+  block = claims_lib.claim_block(dict(claim, key="s13_damping"), numbers, "n.md")
+  assert block.endswith(
+      "compiles included): `s13` 5 s; `s13_damped` at least 7 s (chunk_00001: resumed, the "
+      "time before the resume not recorded)."
+  )

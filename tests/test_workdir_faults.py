@@ -145,31 +145,73 @@ def test_truncated_checkpoint_resumes_from_the_previous_one(tmp_path, monkeypatc
   assert "chunk_00000.prev.npz" in warnings
 
 
-def test_a_resumed_chunk_counts_its_time_before_the_resume(tmp_path, monkeypatch):
-  config = tiny_dnn_config()
-  workdir = tmp_path / "w"
-  save = checkpoint.save
-  saved = {}
+class TickingClock:
+  """Stands in for the runner's ``time`` module: each reading is one second later."""
+
+  def __init__(self):
+    self.now = 0.0
+
+  def time(self):
+    self.now += 1.0
+    return self.now
+
+
+def run_in_three_invocations(config, workdir, monkeypatch, forget_time_after_first=False):
+  """Runs a 4-epoch chunk as three invocations (stopped after the checkpoints of
+  epochs 1 and 2) on a clock the runner reads; returns each checkpoint's wall time."""
+  from featurespring.sweep import runner
+
+  monkeypatch.setattr(runner, "time", TickingClock())
+  save, saved = checkpoint.save, {}
 
   def save_then_stop(path, state, unit, *rest):
     save(path, state, unit, *rest)
     saved[unit] = rest[-1]
-    if unit == 2:
+    if unit == len(saved) and unit < 3:  # stop once after each of epochs 1 and 2
       raise Interrupted
 
   monkeypatch.setattr(checkpoint, "save", save_then_stop)
-  with pytest.raises(Interrupted):
-    sweep.run(config, str(workdir))
-  monkeypatch.undo()
-  assert 0 < saved[1] <= saved[2]  # the chunk's time so far, growing
+  for _ in range(2):
+    with pytest.raises(Interrupted):
+      sweep.run(config, str(workdir))
+    if forget_time_after_first and len(saved) == 1:  # as written before the record
+      path = str(workdir / "checkpoints" / "chunk_00000.npz")
+      arrays = results.read_npz(path)
+      del arrays["__wall_time_s__"]
+      results.write_npz(path, arrays)
   sweep.run(config, str(workdir))
+  monkeypatch.undo()
+  return saved
+
+
+def test_a_resumed_chunk_counts_its_time_before_each_resume(tmp_path, monkeypatch):
+  config = tiny_dnn_config()
+  config.dnn.num_epochs = 4
+  workdir = tmp_path / "w"
+  saved = run_in_three_invocations(config, workdir, monkeypatch)
+  # One tick per reading: each invocation starts, then each checkpoint and the
+  # end read once. The checkpoints carry the time so far: 1, then 1 + 1, then 2 + 1.
+  assert saved == {1: 1.0, 2: 2.0, 3: 3.0}
   _, sidecar = sweep.load_result(str(workdir))
   part = sidecar["parts"]["chunk_00000"]
   assert part["resumed_from_unit"] == 2
-  assert part["wall_time_s_before_resume"] == pytest.approx(saved[2])
-  total, unrecorded = sweep.total_wall_time(sidecar)
-  assert unrecorded == [] and total == pytest.approx(part["wall_time_s"] + saved[2])
-  assert sweep.load(str(workdir)).attrs["wall_time_s"] == pytest.approx(total)
+  assert (part["wall_time_s"], part["wall_time_s_before_resume"]) == (2.0, 2.0)
+  assert sweep.total_wall_time(sidecar) == (4.0, [])
+  assert sweep.load(str(workdir)).attrs["wall_time_s"] == 4.0
+
+
+def test_a_time_lost_before_a_resume_stays_lost_through_later_ones(tmp_path, monkeypatch):
+  config = tiny_dnn_config()
+  config.dnn.num_epochs = 4
+  workdir = tmp_path / "w"
+  saved = run_in_three_invocations(config, workdir, monkeypatch, forget_time_after_first=True)
+  assert saved == {1: 1.0, 2: None, 3: None}
+  _, sidecar = sweep.load_result(str(workdir))
+  assert sidecar["parts"]["chunk_00000"]["wall_time_s_before_resume"] is None
+  # Only the last invocation counts: its start and end, one tick apart (its
+  # checkpoint had no time to add to).
+  assert sweep.total_wall_time(sidecar) == (1.0, ["chunk_00000"])
+  assert sweep.load(str(workdir)).attrs["wall_time_unrecorded_chunks"] == "chunk_00000"
 
 
 def test_a_checkpoint_without_a_wall_time_makes_the_total_a_named_lower_bound(tmp_path):
@@ -183,6 +225,9 @@ def test_a_checkpoint_without_a_wall_time_makes_the_total_a_named_lower_bound(tm
   results.write_npz(path, arrays)
   restored = checkpoint.restore(path, template, "config")
   assert restored.unit == 1 and restored.wall_time_s is None
+  # A record added by later code does not make this code discard the checkpoint.
+  results.write_npz(path, {**arrays, "__added_later__": np.asarray(1)})
+  assert checkpoint.restore(path, template, "config").unit == 1
   sidecar = {
       "parts": {
           "chunk_00000": {"wall_time_s": 10.0, "resumed_from_unit": 0},

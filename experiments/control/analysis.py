@@ -190,8 +190,9 @@ def wall_s_per_net_epoch(sidecar: dict) -> float:
   """Wall seconds per net-epoch of a merged sweep, over what its parts'
   last invocations trained.
 
-  A chunk resumed from a checkpoint records the wall time of its last
-  invocation only, which trained ``units - resumed_from_unit`` epochs: the
+  A part's ``wall_time_s`` is its last invocation's, which trained
+  ``units - resumed_from_unit`` epochs (the time before is a field of its
+  own, ``wall_time_s_before_resume``): the
   rate stays right where the total would not. Compiles are included. NaN
   when the sidecar has no parts.
   """

@@ -317,10 +317,13 @@ def claim_block(claim, numbers, numbers_link):
     )
     timed = [n for n in found if walls.get(n) is not None]
     if timed:
+      named = len(timed) > 1  # a list of several says whose each time is
       line += (
-          f" Wall time{'s' if len(timed) > 1 else ''} (result sidecar: chunks and their "
-          "invocations summed, compiles included): "
-          + ", ".join(markdown.wall_time(numbers, n) for n in timed)
+          f" Wall time{'s' if named else ''} (result sidecar: each chunk over its resumes, "
+          "chunks summed, compiles included): "
+          + "; ".join(
+              f"{f'`{n}` ' if named else ''}{markdown.wall_time(numbers, n)}" for n in timed
+          )
           + "."
       )
     lines.append(line)

@@ -586,8 +586,9 @@ def numbers_markdown(numbers):
   walls = numbers.get("wall_times_s") or {}
   if walls:
     lines += [
-        "Sweep wall time from each result's sidecar (sum over its chunks and each chunk's "
-        "invocations, including compiles; the machine was shared with other work during these runs):",
+        "Sweep wall time from each result's sidecar (each chunk's training time over its "
+        "resumes, summed over the chunks, including compiles; the machine was shared with "
+        "other work during these runs):",
         "",
     ]
     lines += _table(["sweep", "wall time"], [[n, wall_time(numbers, n)] for n in walls])

@@ -57,7 +57,9 @@ def _analyse(sweep: finished.FinishedSweep, workdir: str) -> dict:
   mu = np.asarray(sweep.y_values(), np.float64)
   noise = np.asarray(sweep.axis("noise"), np.float64)
   mean, std, n = stats.cell_stats(sweep.finite_cells("curvature"))  # [mu, noise]
-  wall = results.read_json(os.path.join(workdir, merging.RESULT_STEM + ".json"))["wall_time_s"]
+  wall, _ = merging.total_wall_time(
+      results.read_json(os.path.join(workdir, merging.RESULT_STEM + ".json"))
+  )
   entry = {
       "status": "ok",
       "workdir": workdir,

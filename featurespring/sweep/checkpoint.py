@@ -19,9 +19,11 @@ deleted and rerun with another grid, say), or computed on other data (the
 files of a data directory replaced), is never resumed: its chunk restarts,
 with a warning.
 
-Each checkpoint also records the chunk's wall time so far (summed over the
-invocations that trained it), so that a chunk resumed across sessions reports
-its whole training time, not only its last invocation's.
+Each checkpoint also records the chunk's wall time so far (its own
+invocation's, plus what the checkpoint it resumed from recorded), so that a
+chunk resumed across sessions reports the training time behind its state, not
+only its last invocation's. Work done after the last checkpoint of an
+interrupted invocation is lost with that work and not counted.
 
 A single ``.npz`` per chunk keeps this dependency-free and works the same on
 every host count; orbax would add async saves we do not need at this size.
@@ -141,8 +143,10 @@ def _read(path: str, leaves, config_hash: str, data_sha256: str):
   # Checkpoints written before wall times were carried have none.
   wall_time_s = float(arrays.pop(_WALL_TIME_S, math.nan))
   stored = [arrays.get(f"leaf_{i:04d}") for i in range(len(leaves))]
+  # Only the leaves are counted: a record added later (as the wall time
+  # was) must not make older code discard the checkpoint.
   fits = (
-      len(arrays) == len(leaves) + 2
+      sum(k.startswith("leaf_") for k in arrays) == len(leaves)
       and _UNIT in arrays
       and all(s is not None and s.shape == _host_shape(t) for s, t in zip(stored, leaves))
   )

@@ -128,7 +128,7 @@ def load(workdir: str | os.PathLike):
       "config_hash": sidecar["config_hash"],
       "units": sidecar.get("units"),
       "unit_name": sidecar.get("unit_name"),
-      # Every invocation of every chunk (merging.total_wall_time): a lower
+      # Each chunk's time over its resumes (merging.total_wall_time): a lower
       # bound where some chunk's time before a resume went unrecorded.
       "wall_time_s": wall_time_s,
       "wall_time_unrecorded_chunks": ",".join(unrecorded) or None,

@@ -217,10 +217,14 @@ def _wall_before_resume(part: dict) -> float | None:
 
 def total_wall_time(sidecar: dict) -> tuple[float | None, list[str]]:
   """``(seconds, unrecorded)``: a merged result's training time, summed over its
-  chunks and every invocation of each (compiles included, waiting between
-  invocations not), and the chunks whose time before a resume was not
-  recorded (their last invocation alone is counted, so the sum is then a
-  lower bound). Seconds is None for a sidecar merged without its parts' times.
+  chunks, and the chunks whose time before a resume was not recorded.
+
+  A chunk's time is that of the invocations its state was resumed through,
+  each up to the checkpoint the next one resumed from (compiles included;
+  waiting between invocations, and work after an interrupted invocation's
+  last checkpoint, not). For an ``unrecorded`` chunk only its last invocation
+  counts, so the sum is then a lower bound. A sidecar without parts gives its
+  own ``wall_time_s`` (None if it has none) and no chunk names.
   """
   parts = sidecar.get("parts")
   if not parts:
