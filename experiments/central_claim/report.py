@@ -93,8 +93,8 @@ def build_section(runs, out, info, status, runtimes, sidecar_walls, figures, doc
   """The markdown of the results block.
 
   ``runtimes``: :func:`experiments.runtimes.per_name`; ``sidecar_walls``: each result's
-  ``(seconds, unrecorded chunks)`` of :func:`featurespring.sweep.total_wall_time` (its
-  chunks' time over all their invocations, without waiting between them).
+  ``(seconds, unrecorded chunks)`` of :func:`featurespring.sweep.total_wall_time` (each
+  chunk's time over its resumes, without waiting between them).
   """
   present = list(out["families"])
   missing = [n for n in FAMILIES if n not in present]
